@@ -1,0 +1,68 @@
+"""Backends by name: one small interface per kind, looked up from config.yaml without importing heavy libraries."""
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tools.errors import ConfigError
+
+
+class BackendOptions(BaseModel):
+    """A backend's settings from config.yaml; unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+class Backend:
+    """Base of every backend: a name, validated Options, heavy libraries loaded on first use."""
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+
+    def __init__(self, options: BackendOptions | None = None):
+        self.options = options if options is not None else self.Options()
+
+    @property
+    def model_id(self) -> str:
+        return str(getattr(self.options, "model", None) or self.name)
+
+    def describe_backend(self) -> dict[str, Any]:
+        """What the trace records about this backend (never secrets)."""
+        return {"backend": self.name, "model": self.model_id}
+
+
+class Registry:
+    """Maps backend names to 'module:Class' so that looking one up imports only that module."""
+
+    def __init__(self, kind: str, entries: dict[str, str]):
+        self.kind, self._entries = kind, dict(entries)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def get(self, name: str) -> type[Backend]:
+        if name not in self._entries:
+            raise ConfigError(f"unknown {self.kind} backend {name!r}: use one of {', '.join(self._entries)}")
+        module, _, cls = self._entries[name].partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def options(self, name: str, values: dict[str, Any], where: str) -> BackendOptions:
+        try:
+            return self.get(name).Options(**values)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
+
+    def create(self, name: str, values: dict[str, Any] | None = None, where: str = "config") -> Backend:
+        return self.get(name)(self.options(name, values or {}, where))
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line for the first problem pydantic found: 'key.path: message (allowed: ...)'."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "value"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    return f"{loc}: {msg}"

@@ -1,0 +1,180 @@
+"""MusicSpec, the validated musical plan, and SpecEditor, the setter tools that build it.
+
+Every setter checks its values against prompts/vocabulary.yaml and raises SpecError with a message
+that names the allowed values, so a model that sent a bad value can correct itself.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tools.errors import SpecError
+from tools.vocab import vocabulary
+
+_V = vocabulary()
+GenreName = Literal[tuple(_V.genres)]  # type: ignore[valid-type]
+MoodName = Literal[tuple(_V.moods)]  # type: ignore[valid-type]
+InstrumentName = Literal[tuple(_V.instruments)]  # type: ignore[valid-type]
+Tonic = Literal[tuple(_V.tonics)]  # type: ignore[valid-type]
+Mode = Literal[tuple(_V.modes)]  # type: ignore[valid-type]
+TimeSignature = Literal[tuple(_V.time_signatures)]  # type: ignore[valid-type]
+TEMPO_MIN, TEMPO_MAX = _V.tempo_range
+MAX_DURATION_S = 300.0
+
+_FLAT_SIGNS = {"♭": "b", "♯": "#"}
+_FREE_TEXT = re.compile(r"[^A-Za-z0-9 &'\-]")
+
+
+def clean_free_text(value: str | None, max_len: int) -> str | None:
+    """Reduce model-written free text (sub-genre, era) to a short, harmless phrase."""
+    if value is None:
+        return None
+    text = " ".join(_FREE_TEXT.sub(" ", value).split())[:max_len].strip()
+    return text.lower() or None
+
+
+def normalise_tonic(key: str) -> str:
+    """'a' -> 'A', 'bb' -> 'Bb', 'F♯' -> 'F#'; raises SpecError for anything else."""
+    raw = key.strip()
+    for sign, ascii_sign in _FLAT_SIGNS.items():
+        raw = raw.replace(sign, ascii_sign)
+    raw = raw[:1].upper() + raw[1:].lower().replace("sharp", "#").replace("flat", "b").replace(" ", "")
+    if raw not in _V.tonics:
+        raise SpecError(f"unknown key {key!r}: use one of {', '.join(_V.tonics)}")
+    return raw
+
+
+def normalise_era(era: str) -> str | None:
+    """'80s' -> '1980s'; other short phrases ('baroque', 'modern') pass through cleaned."""
+    text = clean_free_text(era, 30)
+    if text and re.fullmatch(r"[0-9]0s", text):
+        text = ("20" if text[0] in "012" else "19") + text
+    return text
+
+
+class MusicSpec(BaseModel):
+    """The musical plan for one take. Fields left None are not decided yet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    genre: GenreName | None = None
+    subgenre: str | None = None
+    moods: tuple[MoodName, ...] = ()
+    energy: float | None = Field(None, ge=0.0, le=1.0)
+    valence: float | None = Field(None, ge=0.0, le=1.0)
+    tempo_bpm: int | None = Field(None, ge=TEMPO_MIN, le=TEMPO_MAX)
+    key: Tonic | None = None
+    mode: Mode | None = None
+    time_signature: TimeSignature | None = None
+    instruments: tuple[InstrumentName, ...] = ()
+    era: str | None = None
+    duration_s: float = Field(10.0, gt=0.0, le=MAX_DURATION_S)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @field_validator("subgenre")
+    @classmethod
+    def _clean_subgenre(cls, v: str | None) -> str | None:
+        return clean_free_text(v, 40)
+
+    @field_validator("era")
+    @classmethod
+    def _clean_era(cls, v: str | None) -> str | None:
+        return normalise_era(v) if v else None
+
+    def missing(self) -> list[str]:
+        """Names of the decisions still open (what the agent must set before generating)."""
+        fields = ("genre", "moods", "tempo_bpm", "key", "mode", "time_signature", "instruments")
+        return [f for f in fields if getattr(self, f) in (None, ())]
+
+    def changes_from(self, other: "MusicSpec") -> list[str]:
+        """Human-readable differences, e.g. ['tempo_bpm 92 → 80', '+ saxophone']."""
+        out: list[str] = []
+        for name in type(self).model_fields:
+            old, new = getattr(other, name), getattr(self, name)
+            if old == new:
+                continue
+            if isinstance(new, tuple):
+                out += [f"+ {x}" for x in new if x not in old] + [f"- {x}" for x in old if x not in new]
+            else:
+                out.append(f"{name} {old} → {new}")
+        return out
+
+
+def _require_rationale(rationale: str) -> str:
+    text = " ".join((rationale or "").split())
+    if len(text) < 3:
+        raise SpecError("rationale is empty: cite the visual evidence from the cover description")
+    return text[:400]
+
+
+class SpecEditor:
+    """The setter tools an agent uses to fill in a MusicSpec. Each returns a one-line confirmation."""
+
+    def __init__(self, spec: MusicSpec | None = None):
+        self.spec = spec or MusicSpec()
+        self.rationales: dict[str, str] = {}
+
+    def _update(self, field: str, rationale: str, **values) -> str:
+        why = _require_rationale(rationale)
+        self.spec = MusicSpec.model_validate({**self.spec.model_dump(), **values})
+        self.rationales[field] = why
+        shown = ", ".join(f"{k}={_show(getattr(self.spec, k))}" for k, v in values.items() if v is not None)
+        return f"ok: {shown}"
+
+    def set_genre(self, genre: GenreName, rationale: str, subgenre: str | None = None) -> str:
+        """Set the main genre (closed list) and optionally a free-text sub-genre, citing the visual evidence."""
+        if genre not in _V.genres:
+            raise SpecError(f"unknown genre {genre!r}: use one of {', '.join(_V.genres)}")
+        return self._update("genre", rationale, genre=genre, subgenre=subgenre)
+
+    def set_mood(self, moods: list[MoodName], energy: float, valence: float, rationale: str) -> str:
+        """Set 1-3 moods, energy (0 calm .. 1 intense) and valence (0 sad .. 1 happy), citing the visual evidence."""
+        unknown = [m for m in moods if m not in _V.moods]
+        if unknown or not 1 <= len(moods) <= 3:
+            raise SpecError(f"moods must be 1-3 of: {', '.join(_V.moods)} (got {moods!r})")
+        for name, value in (("energy", energy), ("valence", valence)):
+            if not 0.0 <= float(value) <= 1.0:
+                raise SpecError(f"{name} {value} is out of range: use a number from 0.0 to 1.0")
+        return self._update("mood", rationale, moods=tuple(dict.fromkeys(moods)), energy=round(float(energy), 2),
+                            valence=round(float(valence), 2))
+
+    def set_tempo(self, bpm: Annotated[int, Field(ge=TEMPO_MIN, le=TEMPO_MAX)], rationale: str) -> str:
+        """Set the tempo in beats per minute (integer, 40-220), citing the visual evidence."""
+        if isinstance(bpm, bool) or int(bpm) != bpm or not TEMPO_MIN <= bpm <= TEMPO_MAX:
+            raise SpecError(f"tempo {bpm} is out of range: use an integer BPM from {TEMPO_MIN} to {TEMPO_MAX}")
+        return self._update("tempo", rationale, tempo_bpm=int(bpm))
+
+    def set_key(self, key: Tonic, mode: Mode, rationale: str) -> str:
+        """Set the key (tonic such as 'A' or 'Eb') and mode ('major' or 'minor'), citing the visual evidence."""
+        tonic = normalise_tonic(key)
+        if mode not in _V.modes:
+            raise SpecError(f"unknown mode {mode!r}: use 'major' or 'minor'")
+        return self._update("key", rationale, key=tonic, mode=mode)
+
+    def set_time_signature(self, time_signature: TimeSignature, rationale: str) -> str:
+        """Set the time signature (for example '4/4' or '3/4'), citing the visual evidence."""
+        if time_signature not in _V.time_signatures:
+            raise SpecError(f"unknown time signature {time_signature!r}: use one of {', '.join(_V.time_signatures)}")
+        return self._update("time_signature", rationale, time_signature=time_signature)
+
+    def set_instruments(self, instruments: list[InstrumentName], rationale: str) -> str:
+        """Set the 1-6 instruments of the arrangement, citing the visual evidence."""
+        unknown = [i for i in instruments if i not in _V.instruments]
+        if unknown or not 1 <= len(instruments) <= 6:
+            raise SpecError(f"instruments must be 1-6 of: {', '.join(_V.instruments)} (got {instruments!r})")
+        return self._update("instruments", rationale, instruments=tuple(dict.fromkeys(instruments)))
+
+    def set_era(self, era: str, rationale: str) -> str:
+        """Set the era or period feel (for example '1980s', 'modern', 'baroque'), citing the visual evidence."""
+        if not normalise_era(era):
+            raise SpecError("era is empty: give a decade such as '1970s' or a period such as 'modern'")
+        return self._update("era", rationale, era=era)
+
+
+SETTERS = ("set_genre", "set_mood", "set_tempo", "set_key", "set_time_signature", "set_instruments", "set_era")
+
+
+def _show(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)

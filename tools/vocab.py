@@ -1,0 +1,51 @@
+"""The musical vocabulary (genres, moods, instruments, keys) read from prompts/vocabulary.yaml."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+@dataclass(frozen=True)
+class Genre:
+    name: str
+    tempo: tuple[int, int]
+    default_tempo: int
+    mode: str
+    drums: str
+    swing: float
+    time_signature: str
+    instruments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    genres: dict[str, Genre]
+    moods: dict[str, dict]
+    instruments: dict[str, dict]
+    tonics: tuple[str, ...]
+    modes: tuple[str, ...]
+    time_signatures: tuple[str, ...]
+    tempo_range: tuple[int, int]
+
+
+def prompt_path(name: str) -> Path:
+    return PROMPTS_DIR / name
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    import yaml
+
+    data = yaml.safe_load(prompt_path("vocabulary.yaml").read_text(encoding="utf-8"))
+    genres = {
+        name: Genre(name=name, tempo=tuple(g["tempo"]), default_tempo=g["default_tempo"], mode=g["mode"],
+                    drums=g["drums"], swing=float(g["swing"]), time_signature=g["time_signature"],
+                    instruments=tuple(g["instruments"]))
+        for name, g in data["genres"].items()
+    }
+    return Vocabulary(genres=genres, moods=data["moods"], instruments=data["instruments"],
+                      tonics=tuple(data["tonics"]), modes=tuple(data["modes"]),
+                      time_signatures=tuple(data["time_signatures"]), tempo_range=tuple(data["tempo_range"]))
