@@ -1,0 +1,49 @@
+"""MusicGen through Meta's audiocraft (optional extra; audiocraft pins torch 2.1, so it needs its own env)."""
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from tools.errors import BackendError, MissingExtraError
+from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.registry import BackendOptions
+from tools.spec import MusicSpec
+
+
+class AudiocraftOptions(BackendOptions):
+    model: str = "facebook/musicgen-small"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class AudiocraftMusicGen(MusicBackend):
+    """The same interface as `musicgen`, backed by audiocraft.models.MusicGen."""
+
+    name = "audiocraft"
+    Options = AudiocraftOptions
+
+    @functools.cached_property
+    def _model(self):
+        try:
+            import torch
+            from audiocraft.models import MusicGen as AcMusicGen
+        except ImportError as exc:
+            raise MissingExtraError("audiocraft", "audiocraft") from exc
+        device = self.options.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            return AcMusicGen.get_pretrained(self.options.model, device=device)
+        except Exception as exc:  # audiocraft raises many types for a missing/unknown checkpoint
+            raise BackendError(f"audiocraft: cannot load {self.options.model!r}: {str(exc).splitlines()[0][:160]}") from None
+
+    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio:
+        import torch
+
+        model = self._model
+        # audiocraft keeps parameters on the model; set them on every call so no state leaks between calls
+        model.set_generation_params(use_sampling=True, top_k=params.top_k, temperature=params.temperature,
+                                    cfg_coef=params.guidance_scale, duration=params.duration_s)
+        torch.manual_seed(params.seed)
+        wav = model.generate([prompt])[0].float().cpu().numpy()
+        return Audio(samples=wav, sample_rate=int(model.sample_rate),
+                     details={"renderer": "audiocraft", "model": self.options.model})
