@@ -22,6 +22,9 @@ Mode = Literal[tuple(_V.modes)]  # type: ignore[valid-type]
 TimeSignature = Literal[tuple(_V.time_signatures)]  # type: ignore[valid-type]
 TEMPO_MIN, TEMPO_MAX = _V.tempo_range
 MAX_DURATION_S = 300.0
+# Bounds in the tool schemas also bound grammar-constrained output of small local models.
+Rationale = Annotated[str, Field(min_length=3, max_length=160,
+                                 description="the visual evidence from the cover description behind this choice")]
 
 _FLAT_SIGNS = {"♭": "b", "♯": "#"}
 _FREE_TEXT = re.compile(r"[^A-Za-z0-9 &'\-]")
@@ -123,13 +126,18 @@ class SpecEditor:
         shown = ", ".join(f"{k}={_show(getattr(self.spec, k))}" for k, v in values.items() if v is not None)
         return f"ok: {shown}"
 
-    def set_genre(self, genre: GenreName, rationale: str, subgenre: str | None = None) -> str:
+    def set_genre(self, genre: GenreName, rationale: Rationale,
+                  subgenre: Annotated[str | None, Field(max_length=40)] = None) -> str:
         """Set the main genre (closed list) and optionally a free-text sub-genre, citing the visual evidence."""
         if genre not in _V.genres:
             raise SpecError(f"unknown genre {genre!r}: use one of {', '.join(_V.genres)}")
+        if subgenre and clean_free_text(subgenre, 40) == genre:
+            subgenre = None  # 'ambient (ambient)' says nothing
         return self._update("genre", rationale, genre=genre, subgenre=subgenre)
 
-    def set_mood(self, moods: list[MoodName], energy: float, valence: float, rationale: str) -> str:
+    def set_mood(self, moods: Annotated[list[MoodName], Field(min_length=1, max_length=3)],
+                 energy: Annotated[float, Field(ge=0, le=1)], valence: Annotated[float, Field(ge=0, le=1)],
+                 rationale: Rationale) -> str:
         """Set 1-3 moods, energy (0 calm .. 1 intense) and valence (0 sad .. 1 happy), citing the visual evidence."""
         unknown = [m for m in moods if m not in _V.moods]
         if unknown or not 1 <= len(moods) <= 3:
@@ -140,33 +148,34 @@ class SpecEditor:
         return self._update("mood", rationale, moods=tuple(dict.fromkeys(moods)), energy=round(float(energy), 2),
                             valence=round(float(valence), 2))
 
-    def set_tempo(self, bpm: Annotated[int, Field(ge=TEMPO_MIN, le=TEMPO_MAX)], rationale: str) -> str:
+    def set_tempo(self, bpm: Annotated[int, Field(ge=TEMPO_MIN, le=TEMPO_MAX)], rationale: Rationale) -> str:
         """Set the tempo in beats per minute (integer, 40-220), citing the visual evidence."""
         if isinstance(bpm, bool) or int(bpm) != bpm or not TEMPO_MIN <= bpm <= TEMPO_MAX:
             raise SpecError(f"tempo {bpm} is out of range: use an integer BPM from {TEMPO_MIN} to {TEMPO_MAX}")
         return self._update("tempo", rationale, tempo_bpm=int(bpm))
 
-    def set_key(self, key: Tonic, mode: Mode, rationale: str) -> str:
+    def set_key(self, key: Tonic, mode: Mode, rationale: Rationale) -> str:
         """Set the key (tonic such as 'A' or 'Eb') and mode ('major' or 'minor'), citing the visual evidence."""
         tonic = normalise_tonic(key)
         if mode not in _V.modes:
             raise SpecError(f"unknown mode {mode!r}: use 'major' or 'minor'")
         return self._update("key", rationale, key=tonic, mode=mode)
 
-    def set_time_signature(self, time_signature: TimeSignature, rationale: str) -> str:
+    def set_time_signature(self, time_signature: TimeSignature, rationale: Rationale) -> str:
         """Set the time signature (for example '4/4' or '3/4'), citing the visual evidence."""
         if time_signature not in _V.time_signatures:
             raise SpecError(f"unknown time signature {time_signature!r}: use one of {', '.join(_V.time_signatures)}")
         return self._update("time_signature", rationale, time_signature=time_signature)
 
-    def set_instruments(self, instruments: list[InstrumentName], rationale: str) -> str:
+    def set_instruments(self, instruments: Annotated[list[InstrumentName], Field(min_length=1, max_length=6)],
+                        rationale: Rationale) -> str:
         """Set the 1-6 instruments of the arrangement, citing the visual evidence."""
         unknown = [i for i in instruments if i not in _V.instruments]
         if unknown or not 1 <= len(instruments) <= 6:
             raise SpecError(f"instruments must be 1-6 of: {', '.join(_V.instruments)} (got {instruments!r})")
         return self._update("instruments", rationale, instruments=tuple(dict.fromkeys(instruments)))
 
-    def set_era(self, era: str, rationale: str) -> str:
+    def set_era(self, era: Annotated[str, Field(max_length=30)], rationale: Rationale) -> str:
         """Set the era or period feel (for example '1980s', 'modern', 'baroque'), citing the visual evidence."""
         if not normalise_era(era):
             raise SpecError("era is empty: give a decade such as '1970s' or a period such as 'modern'")

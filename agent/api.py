@@ -1,0 +1,205 @@
+"""The Python API: AlbumGen(...).generate(cover) runs cover → description → agent → music → files.
+
+The CLI and the web app are thin shells over this module.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
+from agent.llm import LLM_BACKENDS
+from agent.trace import Trace, to_markdown
+from tools.cover import Cover, load_cover
+from tools.errors import AlbumGenError, ConfigError, InputError
+from tools.files import atomic_write, write_wav
+from tools.music import MUSIC_BACKENDS
+from tools.music.base import Audio, GenerationParams
+from tools.spec import MAX_DURATION_S, MusicSpec, SpecEditor
+from tools.vision import VISION_BACKENDS
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    audio_path: Path
+    trace_path: Path
+    spec: MusicSpec
+    prompt: str
+    trace: Trace
+
+    def summary(self) -> dict[str, Any]:
+        """The --json output: exactly audio, trace, spec, prompt."""
+        return {"audio": str(self.audio_path), "trace": str(self.trace_path),
+                "spec": self.spec.model_dump(mode="json"), "prompt": self.prompt}
+
+
+class RunWriter:
+    """Owns one run folder; every save rewrites trace.json and trace.md atomically."""
+
+    def __init__(self, run_dir: Path, trace: Trace):
+        self.run_dir, self.trace = run_dir, trace
+
+    def save(self) -> None:
+        atomic_write(self.run_dir / "trace.json", self.trace.to_json())
+        atomic_write(self.run_dir / "trace.md", to_markdown(self.trace))
+
+    def write_take(self, audio: Audio, spec: MusicSpec) -> Path:
+        path = self.run_dir / "audio.wav"
+        write_wav(path, audio.samples, audio.sample_rate)
+        for name, data in audio.extra_files.items():
+            atomic_write(self.run_dir / name, data)
+        atomic_write(self.run_dir / "spec.json", json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
+        return path
+
+
+@contextmanager
+def stage(trace: Trace, name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        trace.timings_ms[name] = trace.timings_ms.get(name, 0) + int((time.perf_counter() - start) * 1000)
+
+
+def prepare_run_dir(out_dir: Path, name: str, force: bool) -> Path:
+    run_dir = out_dir / name
+    if run_dir.exists() and not force:
+        raise InputError(f"output folder {run_dir} already exists: pass --force to overwrite it or choose another --seed")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = "no space left" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc)).lower()
+        raise InputError(f"cannot write to {out_dir} ({reason}): choose a writable folder with -o") from None
+    return run_dir
+
+
+class AlbumGen:
+    """One configured pipeline. Backends load their models on first use and keep them loaded."""
+
+    def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None):
+        self.config = config or load_config()
+        self.profile_name = profile or self.config.default_profile
+        if self.profile_name not in self.config.profiles:
+            raise ConfigError(f"unknown profile {self.profile_name!r}: use one of {', '.join(self.config.profiles)}")
+        prof = self.config.profiles[self.profile_name]
+        llm_choice: LLMChoice = parse_model_flag(model, self.config) if model else prof.llm
+        where = f"profiles.{self.profile_name}"
+        self.vision = VISION_BACKENDS.create(prof.vision.backend, prof.vision.options_dict(), f"{where}.vision")
+        self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
+        self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
+        self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode
+        self._chat_model = None
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, profile: str | None = None, model: str | None = None):
+        return cls(load_config(path), profile=profile, model=model)
+
+    @property
+    def chat_model(self):
+        if self._chat_model is None:
+            self._chat_model = self.llm.chat_model()
+        return self._chat_model
+
+    def params(self, duration: float | None, seed: int | None) -> GenerationParams:
+        duration = self.config.defaults.duration_s if duration is None else duration
+        if not 0.5 <= duration <= MAX_DURATION_S:
+            raise InputError(f"--duration {duration:g} is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        opts = self.music.options
+        try:
+            return GenerationParams(duration_s=float(duration), seed=int(seed),
+                                    guidance_scale=getattr(opts, "guidance_scale", 3.0),
+                                    temperature=getattr(opts, "temperature", 1.0), top_k=getattr(opts, "top_k", 250))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+    def run_id(self, cover: Cover, params: GenerationParams) -> str:
+        key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{params.duration_s}|{params.seed}"
+        return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+    def new_trace(self, cover: Cover, run_id: str) -> Trace:
+        return Trace(run_id=run_id, agent_mode=self.mode,
+                     cover={"path": str(cover.path), "sha256": cover.sha256, "width": cover.original_size[0],
+                            "height": cover.original_size[1], "format": cover.format},
+                     backends={"vision": self.vision.describe_backend(), "llm": self.llm.describe_backend(),
+                               "music": self.music.describe_backend(), "profile": {"backend": "profile", "model": self.profile_name}})
+
+    def generate(self, cover: str | Path, out_dir: str | Path | None = None, duration: float | None = None,
+                 seed: int | None = None, force: bool = False,
+                 on_stage: Callable[[str], None] | None = None) -> RunResult:
+        """Describe the cover, let the agent plan the music, generate it and write the run folder."""
+        params = self.params(duration, seed)
+        loaded = load_cover(cover)  # every input is checked before anything is written
+        run_id = self.run_id(loaded, params)
+        run_dir = prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), f"{loaded.stem}-{run_id}", force)
+        trace = self.new_trace(loaded, run_id)
+        writer = RunWriter(run_dir, trace)
+        notify = on_stage or (lambda _name: None)
+        try:
+            return self._pipeline(loaded, params, trace, writer, notify)
+        except KeyboardInterrupt:
+            trace.status, trace.error = "interrupted", "interrupted by the user"
+            writer.save()
+            raise
+        except AlbumGenError as exc:
+            trace.status, trace.error = "failed", str(exc)
+            writer.save()
+            raise
+        except Exception as exc:
+            trace.status, trace.error = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
+            writer.save()
+            raise
+
+    def _pipeline(self, cover: Cover, params: GenerationParams, trace: Trace, writer: RunWriter,
+                  notify: Callable[[str], None]) -> RunResult:
+        writer.save()
+        notify("describing")
+        with stage(trace, "vision"):
+            description = self.vision.describe(cover)
+        trace.description = {"text": description.text, "details": description.details}
+        writer.save()
+        editor = SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed))
+        take: dict[str, Audio] = {}
+
+        def generate_music() -> str:
+            """Render the current plan into the MusicGen prompt and generate the audio. Call it once, after every setting is decided."""
+            from tools.prompt import render_prompt
+
+            prompt = render_prompt(editor.spec)
+            trace.spec, trace.rationales, trace.prompt = editor.spec.model_dump(mode="json"), dict(editor.rationales), prompt
+            writer.save()
+            notify("composing")
+            with stage(trace, "music"):
+                take["audio"] = self.music.generate(editor.spec, prompt, params)
+            return f"ok: generated {take['audio'].duration_s:.1f} s of audio for: {prompt}"
+
+        from agent.loop import Agent, ToolBox
+
+        notify("thinking")
+        with stage(trace, "agent"):
+            agent = Agent(self.chat_model, ToolBox(editor, trace, generate_music), trace,
+                          max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries)
+            agent.run(self.mode, description.text)
+        trace.timings_ms["agent"] -= trace.timings_ms.get("music", 0)
+        notify("writing")
+        with stage(trace, "write"):
+            audio = take["audio"]
+            audio_path = writer.write_take(audio, editor.spec)
+            trace.audio = {"path": audio_path.name, "sample_rate": audio.sample_rate,
+                           "duration_s": round(audio.duration_s, 3), "channels": int(audio.samples.shape[0]),
+                           **audio.details}
+            trace.status = "ok"
+        writer.save()
+        return RunResult(run_dir=writer.run_dir, audio_path=audio_path, trace_path=writer.run_dir / "trace.json",
+                         spec=editor.spec, prompt=trace.prompt or "", trace=trace)

@@ -1,0 +1,171 @@
+"""LangChain chat models for local LLMs: llama-cpp-python GGUF and transformers causal LMs.
+
+Both support bind_tools with a forced tool_choice (the guided mode the agent uses with small models):
+llama.cpp constrains the output to the tool's JSON schema by grammar; transformers parses JSON.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict
+
+
+def to_plain_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """Messages as system/user/assistant text, which every GGUF chat template accepts."""
+    out = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            out.append({"role": "system", "content": str(m.content)})
+        elif isinstance(m, ToolMessage):
+            out.append({"role": "user", "content": f"Result of {m.name or 'the tool'}: {m.content}"})
+        elif isinstance(m, AIMessage):
+            text = str(m.content or "")
+            if m.tool_calls:
+                text = (text + "\n" if text else "") + json.dumps(
+                    [{"name": c["name"], "arguments": c["args"]} for c in m.tool_calls])
+            out.append({"role": "assistant", "content": text})
+        else:
+            out.append({"role": "user", "content": str(m.content)})
+    return out
+
+
+def forced_tool_name(tools: list[dict], tool_choice: Any) -> str | None:
+    """The one tool a tool_choice forces, or None for free choice."""
+    if isinstance(tool_choice, dict):
+        return tool_choice.get("function", {}).get("name") or tool_choice.get("name")
+    if tool_choice in ("any", "required") and len(tools) == 1:
+        return tools[0]["function"]["name"]
+    if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "any", "required"):
+        return tool_choice
+    return None
+
+
+def parse_tool_calls(raw_calls: list[dict]) -> tuple[list[dict], list[dict]]:
+    """OpenAI-style tool_calls -> (valid LangChain tool calls, invalid ones with the JSON error)."""
+    valid, invalid = [], []
+    for call in raw_calls or []:
+        fn = call.get("function", {})
+        call_id = call.get("id") or f"call_{uuid.uuid4().hex[:12]}"
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+            if not isinstance(args, dict):
+                raise ValueError("arguments are not a JSON object")
+            valid.append({"name": fn.get("name", ""), "args": args, "id": call_id, "type": "tool_call"})
+        except ValueError as exc:
+            invalid.append({"name": fn.get("name"), "args": fn.get("arguments"), "id": call_id,
+                            "error": f"arguments are not valid JSON: {exc}", "type": "invalid_tool_call"})
+    return valid, invalid
+
+
+class _ToolBindingChatModel(BaseChatModel):
+    """Shared bind_tools: converts tools to OpenAI format and passes tool_choice through."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_name: str = "local"
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+
+class LlamaCppChatModel(_ToolBindingChatModel):
+    """llama_cpp.Llama as a LangChain chat model with grammar-constrained forced tool calls."""
+
+    llama: Any
+    temperature: float = 0.2
+    max_tokens: int = 256
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _generate(self, messages, stop=None, run_manager=None, tools=None, tool_choice=None, **kwargs) -> ChatResult:
+        request: dict[str, Any] = dict(messages=to_plain_messages(messages), temperature=self.temperature,
+                                       max_tokens=self.max_tokens, stop=stop)
+        forced = forced_tool_name(tools or [], tool_choice)
+        if tools:
+            request["tools"] = tools
+            request["tool_choice"] = {"type": "function", "function": {"name": forced}} if forced else "auto"
+        response = self.llama.create_chat_completion(**request)
+        message = response["choices"][0]["message"]
+        valid, invalid = parse_tool_calls(message.get("tool_calls") or [])
+        usage = response.get("usage") or {}
+        ai = AIMessage(content=message.get("content") or "", tool_calls=valid, invalid_tool_calls=invalid,
+                       usage_metadata={"input_tokens": usage.get("prompt_tokens", 0),
+                                       "output_tokens": usage.get("completion_tokens", 0),
+                                       "total_tokens": usage.get("total_tokens", 0)})
+        return ChatResult(generations=[ChatGeneration(message=ai)])
+
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+class TransformersChatModel(_ToolBindingChatModel):
+    """A transformers causal LM; a forced tool call is asked for as JSON arguments and parsed."""
+
+    model: Any
+    tokenizer: Any
+    max_new_tokens: int = 200
+    temperature: float = 0.2
+
+    @classmethod
+    def load(cls, model_id: str, device: str = "auto", **kwargs) -> "TransformersChatModel":
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from tools.errors import BackendError
+
+        dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        try:
+            tok = AutoTokenizer.from_pretrained(model_id)
+            model = AutoModelForCausalLM.from_pretrained(model_id).to(dev).eval()
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"transformers: cannot load {model_id!r}: {str(exc).splitlines()[0][:160]}") from None
+        return cls(model=model, tokenizer=tok, model_name=model_id, **kwargs)
+
+    @property
+    def _llm_type(self) -> str:
+        return "transformers"
+
+    def _prompt(self, messages, forced: str | None, tools: list[dict]) -> str:
+        plain = to_plain_messages(messages)
+        if forced:
+            schema = next(t["function"]["parameters"] for t in tools if t["function"]["name"] == forced)
+            plain.append({"role": "user", "content": f"Answer only with a JSON object of arguments for {forced} "
+                                                     f"matching this schema: {json.dumps(schema)}"})
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+        return "\n".join(f"{m['role']}: {m['content']}" for m in plain) + "\nassistant:"
+
+    def _generate(self, messages, stop=None, run_manager=None, tools=None, tool_choice=None, **kwargs) -> ChatResult:
+        import torch
+
+        forced = forced_tool_name(tools or [], tool_choice)
+        inputs = self.tokenizer(self._prompt(messages, forced, tools or []), return_tensors="pt").to(self.model.device)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=self.temperature > 0,
+                                      temperature=max(self.temperature, 1e-3),
+                                      pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
+        new = out[0, inputs["input_ids"].shape[1]:]
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        valid, invalid = [], []
+        if forced:
+            match = _JSON_OBJECT.search(text)
+            raw = match.group(0) if match else text
+            valid, invalid = parse_tool_calls([{"function": {"name": forced, "arguments": raw}}])
+        ai = AIMessage(content="" if valid else text, tool_calls=valid, invalid_tool_calls=invalid,
+                       usage_metadata={"input_tokens": int(inputs["input_ids"].shape[1]),
+                                       "output_tokens": int(new.shape[0]),
+                                       "total_tokens": int(inputs["input_ids"].shape[1] + new.shape[0])})
+        return ChatResult(generations=[ChatGeneration(message=ai)])

@@ -1,0 +1,150 @@
+"""config.yaml: every backend and default in one pydantic-validated file, with named profiles."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tools.errors import ConfigError
+from tools.registry import BackendOptions, Registry, format_validation_error
+from tools.spec import MAX_DURATION_S
+
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+SECRET_KEYS = ("api_key", "token", "password", "secret")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendChoice(BaseModel):
+    """`backend: NAME` plus that backend's own options (validated by its Options class)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    backend: str
+
+    @model_validator(mode="after")
+    def _no_literal_secrets(self):
+        for key in self.options_dict():
+            if any(word in key.lower() for word in SECRET_KEYS) and not key.endswith("_env"):
+                raise ValueError(f"{key!r} must not hold a secret in config.yaml: "
+                                 f"name an environment variable with {key}_env instead")
+        return self
+
+    def options_dict(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class LLMChoice(BackendChoice):
+    mode: Literal["auto", "guided", "free"] = "auto"
+
+
+class Profile(_Strict):
+    description: str = ""
+    vision: BackendChoice
+    llm: LLMChoice
+    music: BackendChoice
+
+
+class Defaults(_Strict):
+    duration_s: float = Field(10.0, gt=0, le=MAX_DURATION_S)
+    output_dir: str = "out"
+
+
+class AgentSettings(_Strict):
+    max_steps: int = Field(24, ge=4, le=200)
+    max_retries: int = Field(2, ge=0, le=10)
+
+
+class AppConfig(_Strict):
+    default_profile: str
+    defaults: Defaults = Defaults()
+    agent: AgentSettings = AgentSettings()
+    profiles: dict[str, Profile]
+    aliases: dict[str, LLMChoice] = {}
+
+    @model_validator(mode="after")
+    def _default_exists(self):
+        if self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not among profiles "
+                             f"({', '.join(self.profiles)})")
+        return self
+
+
+def _registries() -> dict[str, Registry]:
+    from agent.llm import LLM_BACKENDS
+    from tools.music import MUSIC_BACKENDS
+    from tools.vision import VISION_BACKENDS
+
+    return {"vision": VISION_BACKENDS, "llm": LLM_BACKENDS, "music": MUSIC_BACKENDS}
+
+
+def validate_choice(kind: str, choice: BackendChoice, where: str) -> BackendOptions:
+    """Check a section's backend name and options against that backend's Options."""
+    return _registries()[kind].options(choice.backend, choice.options_dict(), where)
+
+
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("ALBUMGEN_CONFIG") or REPO_CONFIG)
+
+
+def load_config(path: str | os.PathLike | None = None) -> AppConfig:
+    """Read and validate config.yaml; every error is one line naming the file, key and fix."""
+    import yaml
+
+    file = config_path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} not found: pass --config PATH or set ALBUMGEN_CONFIG") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping with 'profiles' at the top level")
+    try:
+        config = AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: {format_validation_error(exc)}") from None
+    for name, profile in config.profiles.items():
+        for kind in ("vision", "llm", "music"):
+            validate_choice(kind, getattr(profile, kind), f"{file}: profiles.{name}.{kind}")
+    for name, alias in config.aliases.items():
+        validate_choice("llm", alias, f"{file}: aliases.{name}")
+    return config
+
+
+def parse_model_flag(value: str, config: AppConfig) -> LLMChoice:
+    """`-m` values: an alias from config.yaml, or BACKEND:MODEL (openai:gpt-4o-mini, llama-cpp:x.gguf)."""
+    if value in config.aliases:
+        return config.aliases[value]
+    backend, sep, model = value.partition(":")
+    names = _registries()["llm"].names()
+    if not sep or backend not in names or not model:
+        allowed = ", ".join([f"{n}:MODEL" for n in names] + list(config.aliases))
+        raise ConfigError(f"unknown model {value!r}: use one of {allowed}")
+    choice = LLMChoice(backend=backend, model=model)
+    validate_choice("llm", choice, f"--model {value}")
+    return choice
+
+
+def masked(config: AppConfig) -> dict[str, Any]:
+    """The resolved config as plain data, with which secret env vars are set (never their values)."""
+    data = config.model_dump(mode="json")
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in list(node.items()):
+                if key.endswith("_env") and isinstance(value, str):
+                    node[key] = f"{value} ({'set' if os.environ.get(value) else 'not set'})"
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    return data

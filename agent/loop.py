@@ -1,0 +1,239 @@
+"""The tool-calling agent: guided (one forced tool call per step, for small models) or free
+(langchain `create_agent`, the model picks the order). Every LLM and tool call lands in the trace."""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import StructuredTool, ToolException
+from langchain_core.tools.base import create_schema_from_function
+from pydantic import ValidationError
+
+from agent.trace import Trace
+from tools.errors import BackendError, SpecError
+from tools.registry import format_validation_error
+from tools.spec import SETTERS, MusicSpec, SpecEditor
+from tools.vocab import prompt_path, vocabulary
+
+GENERATE = "generate_music"
+
+
+@functools.cache
+def agent_prompts() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(prompt_path("agent.yaml").read_text(encoding="utf-8"))
+
+
+def render(template: str, **values: Any) -> str:
+    import jinja2
+
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(**values).strip()
+
+
+class TraceCallback(BaseCallbackHandler):
+    """Records every chat-model call (what it was offered, what it asked for, tokens, time)."""
+
+    def __init__(self, trace: Trace):
+        self.trace, self._started = trace, {}
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
+        params = kwargs.get("invocation_params") or {}
+        tools = [t.get("function", {}).get("name") for t in params.get("tools") or []]
+        self._started[run_id] = (self.trace.now_ms(), tools, params.get("tool_choice"), len(messages[0]))
+
+    def on_llm_end(self, response, *, run_id, **kwargs):
+        start, tools, choice, n_messages = self._started.pop(run_id, (self.trace.now_ms(), [], None, 0))
+        message = response.generations[0][0].message
+        usage = getattr(message, "usage_metadata", None) or {}
+        self.trace.add("llm_call", getattr(message, "response_metadata", {}).get("model_name") or "chat", start, detail={
+            "messages_in": n_messages, "tools_offered": tools, "tool_choice": choice,
+            "content": str(message.content or "")[:2000],
+            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in getattr(message, "tool_calls", [])],
+            "invalid_tool_calls": [{"name": c.get("name"), "error": c.get("error")}
+                                   for c in getattr(message, "invalid_tool_calls", [])],
+            "tokens": {k: usage.get(k) for k in ("input_tokens", "output_tokens") if k in usage}})
+
+    def on_llm_error(self, error, *, run_id, **kwargs):
+        start = self._started.pop(run_id, (self.trace.now_ms(),))[0]
+        self.trace.add("llm_call", "chat", start, error=f"{type(error).__name__}: {str(error)[:300]}")
+
+
+class ToolBox:
+    """The agent's allow-list of tools: the spec setters and generate_music. Executes and traces calls."""
+
+    def __init__(self, editor: SpecEditor, trace: Trace, generate_music: Callable[[], str]):
+        self.editor, self.trace = editor, trace
+        self.functions: dict[str, Callable[..., str]] = {name: getattr(editor, name) for name in SETTERS}
+        self.functions[GENERATE] = generate_music
+        self.schemas = {name: create_schema_from_function(name, fn) for name, fn in self.functions.items()}
+        self.generated = False
+
+    def description(self, name: str) -> str:
+        fn = self.functions[name]
+        doc = fn.__doc__ or ""
+        return " ".join(doc.split()) or name
+
+    def execute(self, name: str, args: dict[str, Any]) -> tuple[bool, str]:
+        """Validate and run one call; a bad call returns (False, error text for the model), never raises."""
+        start = self.trace.now_ms()
+        if name not in self.functions:
+            error = f"unknown tool {name!r}: use one of {', '.join(self.functions)}"
+            self.trace.add("tool_call", name, start, arguments=args, error=error)
+            return False, error
+        try:
+            clean = self.schemas[name].model_validate(args or {}).model_dump(exclude_none=True)
+            result = self.functions[name](**clean)
+        except ValidationError as exc:
+            error = f"invalid arguments for {name}: {format_validation_error(exc)}"
+        except SpecError as exc:
+            error = str(exc)
+        else:
+            self.trace.add("tool_call", name, start, arguments=args, result=result)
+            self.generated |= name == GENERATE
+            return True, result
+        self.trace.add("tool_call", name, start, arguments=args, error=error)
+        return False, error
+
+    def langchain_tools(self, names: list[str] | None = None) -> list[StructuredTool]:
+        def make(name: str) -> StructuredTool:
+            def call(**kwargs):
+                ok, text = self.execute(name, kwargs)
+                if not ok:
+                    raise ToolException(f"error: {text}")
+                return text
+
+            return StructuredTool(name=name, description=self.description(name), func=call,
+                                  args_schema=self.schemas[name].model_json_schema(), handle_tool_error=True,
+                                  return_direct=name == GENERATE)
+
+        return [make(n) for n in (names or list(self.functions))]
+
+
+def fallback_value(tool: str, spec: MusicSpec) -> dict[str, Any]:
+    """The documented default a guided step falls back to when the model never made a valid call."""
+    vocab = vocabulary()
+    genre = vocab.genres.get(spec.genre or "ambient") or vocab.genres["ambient"]
+    why = f"fallback: {genre.name} default"
+    if tool == "set_genre":
+        return {"genre": "ambient", "rationale": "fallback: no valid genre from the model"}
+    if tool == "set_mood":
+        mood = "calm" if genre.mode == "major" else "melancholic"
+        return {"moods": [mood], "energy": vocab.moods[mood]["energy"], "valence": vocab.moods[mood]["valence"],
+                "rationale": why}
+    if tool == "set_tempo":
+        return {"bpm": genre.default_tempo, "rationale": why}
+    if tool == "set_key":
+        return {"key": "C" if genre.mode == "major" else "A", "mode": genre.mode, "rationale": why}
+    if tool == "set_time_signature":
+        return {"time_signature": genre.time_signature, "rationale": why}
+    if tool == "set_instruments":
+        return {"instruments": list(genre.instruments), "rationale": why}
+    return {"era": "modern", "rationale": why}
+
+
+def step_instruction(tool: str, spec: MusicSpec) -> str:
+    vocab = vocabulary()
+    genre = vocab.genres.get(spec.genre or "ambient") or vocab.genres["ambient"]
+    return render(agent_prompts()["guided_steps"][tool], genres=", ".join(vocab.genres), moods=", ".join(vocab.moods),
+                  genre=genre.name, tempo_low=genre.tempo[0], tempo_high=genre.tempo[1],
+                  time_signatures=", ".join(vocab.time_signatures), genre_meter=genre.time_signature,
+                  instruments=", ".join(vocab.instruments))
+
+
+def spec_summary(editor: SpecEditor) -> str:
+    data = editor.spec.model_dump(exclude={"duration_s", "seed"}, exclude_none=True)
+    data = {k: v for k, v in data.items() if v not in ((), [])}
+    return json.dumps(data, ensure_ascii=False) if data else "nothing decided yet"
+
+
+class Agent:
+    """Runs one refinement: from a description (and optional listener request) to a generated take."""
+
+    def __init__(self, chat_model, toolbox: ToolBox, trace: Trace, max_steps: int = 24, max_retries: int = 2):
+        self.model, self.toolbox, self.trace = chat_model, toolbox, trace
+        self.max_steps, self.max_retries = max_steps, max_retries
+        self.callbacks = [TraceCallback(trace)]
+
+    def run(self, mode: str, description: str, steps: tuple[str, ...] = SETTERS, request: str | None = None) -> None:
+        if mode == "guided":
+            self.run_guided(description, steps)
+        else:
+            self.run_free(description, request)
+        self.finish()
+
+    # -- guided: one forced call per decision ------------------------------------------------
+    def run_guided(self, description: str, steps: tuple[str, ...]) -> None:
+        system = SystemMessage(agent_prompts()["system"].strip())
+        for tool in steps:
+            task = render(agent_prompts()["guided_task"], description=description,
+                          spec=spec_summary(self.toolbox.editor), instruction=step_instruction(tool, self.toolbox.editor.spec))
+            self._guided_step(tool, [system, HumanMessage(task)])
+        start = self.trace.now_ms()
+        self.trace.add("note", GENERATE, start, result="guided mode: every decision is made, so the runner calls "
+                                                        "generate_music")
+        ok, text = self.toolbox.execute(GENERATE, {})
+        if not ok:
+            raise BackendError(f"music: {text}")
+
+    def _guided_step(self, tool: str, messages: list) -> None:
+        bound = self.model.bind_tools(self.toolbox.langchain_tools([tool]), tool_choice=tool)
+        error = ""
+        for _attempt in range(self.max_retries + 1):
+            ai: AIMessage = bound.invoke(messages, config={"callbacks": self.callbacks})
+            calls = [c for c in ai.tool_calls if c["name"] == tool]
+            if calls:
+                ok, text = self.toolbox.execute(tool, calls[0]["args"])
+                if ok:
+                    return
+                error = text
+                messages = messages + [ai, ToolMessage(f"error: {text}", tool_call_id=calls[0]["id"], name=tool)]
+            else:
+                bad = ai.invalid_tool_calls[0]["error"] if ai.invalid_tool_calls else "the answer had no tool call"
+                error = f"{tool}: {bad}"
+                messages = messages + [HumanMessage(f"error: {error}. Call {tool} with valid JSON arguments.")]
+        self._fallback(tool, error)
+
+    def _fallback(self, tool: str, reason: str) -> None:
+        args = fallback_value(tool, self.toolbox.editor.spec)
+        start = self.trace.now_ms()
+        self.trace.add("fallback", tool, start, arguments=args,
+                       result=f"the model gave no valid {tool} call after {self.max_retries + 1} tries ({reason}); "
+                              "used the documented default")
+        ok, text = self.toolbox.execute(tool, args)
+        if not ok:  # a default that fails validation is a bug in the vocabulary, not a model error
+            raise BackendError(f"fallback for {tool} was rejected: {text}")
+
+    # -- free: the model chooses -------------------------------------------------------------
+    def run_free(self, description: str, request: str | None) -> None:
+        from langchain.agents import create_agent
+        from langgraph.errors import GraphRecursionError
+
+        agent = create_agent(self.model, tools=self.toolbox.langchain_tools(),
+                             system_prompt=agent_prompts()["system"].strip())
+        task = render(agent_prompts()["free_task"], description=description,
+                      spec=spec_summary(self.toolbox.editor) if self.toolbox.editor.spec.missing() != list(
+                          MusicSpec().missing()) else "", request=request or "")
+        try:
+            agent.invoke({"messages": [HumanMessage(task)]},
+                         config={"callbacks": self.callbacks, "recursion_limit": self.max_steps})
+        except GraphRecursionError:
+            raise BackendError(f"agent: the model did not finish within {self.max_steps} steps "
+                               "(it kept calling tools): raise agent.max_steps in config.yaml or use mode: guided") from None
+
+    def finish(self) -> None:
+        """Fill what the model left open with traced defaults, then make sure the music was generated."""
+        for tool, field in (("set_genre", "genre"), ("set_mood", "moods"), ("set_tempo", "tempo_bpm"),
+                            ("set_key", "key"), ("set_time_signature", "time_signature"),
+                            ("set_instruments", "instruments")):
+            if field in self.toolbox.editor.spec.missing():
+                self._fallback(tool, f"{field} was never set")
+        if not self.toolbox.generated:
+            start = self.trace.now_ms()
+            self.trace.add("note", GENERATE, start, result="the model did not call generate_music; the runner called it")
+            ok, text = self.toolbox.execute(GENERATE, {})
+            if not ok:
+                raise BackendError(f"music: {text}")

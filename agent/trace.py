@@ -1,0 +1,125 @@
+"""The explainable trace: typed steps (LLM calls, tool calls, fallbacks) written as JSON and Markdown."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["running", "ok", "failed", "interrupted"]
+
+
+class Step(BaseModel):
+    """One thing the agent did, in order."""
+
+    index: int
+    kind: Literal["llm_call", "tool_call", "fallback", "note"]
+    name: str
+    at_ms: int = Field(description="start, in ms since the run began")
+    duration_ms: int = 0
+    arguments: dict[str, Any] | None = None
+    result: str | None = None
+    error: str | None = None
+    detail: dict[str, Any] = {}
+
+
+class Trace(BaseModel):
+    """Everything a run did and why; rewritten to disk after every stage so nothing is lost."""
+
+    version: int = 1
+    run_id: str
+    status: Status = "running"
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    cover: dict[str, Any] = {}
+    backends: dict[str, dict[str, Any]] = {}
+    agent_mode: str | None = None
+    description: dict[str, Any] | None = None
+    steps: list[Step] = []
+    spec: dict[str, Any] | None = None
+    rationales: dict[str, str] = {}
+    prompt: str | None = None
+    audio: dict[str, Any] | None = None
+    timings_ms: dict[str, int] = {}
+    warnings: list[str] = []
+    error: str | None = None
+
+    def model_post_init(self, _context) -> None:
+        self._t0 = time.perf_counter()
+
+    def now_ms(self) -> int:
+        return int((time.perf_counter() - self._t0) * 1000)
+
+    def add(self, kind: str, name: str, started_ms: int, **fields) -> Step:
+        step = Step(index=len(self.steps) + 1, kind=kind, name=name, at_ms=started_ms,
+                    duration_ms=self.now_ms() - started_ms, **fields)
+        self.steps.append(step)
+        return step
+
+    def tool_calls(self, name: str | None = None) -> list[Step]:
+        return [s for s in self.steps if s.kind == "tool_call" and (name is None or s.name == name)]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def _fmt_args(args: dict[str, Any] | None) -> str:
+    if not args:
+        return ""
+    shown = {k: v for k, v in args.items() if k != "rationale"}
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
+
+
+def _step_md(step: Step) -> str:
+    head = f"{step.index}. **{step.kind.replace('_', ' ')}** `{step.name}` ({step.duration_ms} ms)"
+    lines = [head]
+    if step.kind == "llm_call":
+        calls = step.detail.get("tool_calls") or []
+        said = (step.detail.get("content") or "").strip()
+        if calls:
+            lines.append("   - asked for: " + "; ".join(f"`{c['name']}({_fmt_args(c.get('args'))})`" for c in calls))
+        if said:
+            lines.append(f"   - said: {said[:300]}")
+    else:
+        if step.arguments:
+            lines.append(f"   - arguments: {_fmt_args(step.arguments)}")
+            if step.arguments.get("rationale"):
+                lines.append(f"   - because: {step.arguments['rationale']}")
+        if step.result:
+            lines.append(f"   - result: {step.result}")
+    if step.error:
+        lines.append(f"   - error: {step.error}")
+    return "\n".join(lines)
+
+
+def to_markdown(trace: Trace) -> str:
+    """The same story as trace.json, for a person to read."""
+    out = [f"# AlbumGen run {trace.run_id}", "", f"Status: **{trace.status}**" + (f" — {trace.error}" if trace.error else ""), ""]
+    cover = trace.cover
+    if cover:
+        out += [f"Cover: `{cover.get('path')}` ({cover.get('width')}×{cover.get('height')}, sha256 {cover.get('sha256', '')[:12]}…)", ""]
+    if trace.backends:
+        out += ["## Backends", ""] + [f"- {kind}: {b.get('backend')} — `{b.get('model')}`" for kind, b in trace.backends.items()]
+        out += [f"- agent mode: {trace.agent_mode}", ""]
+    if trace.description:
+        out += ["## What the cover shows", "", trace.description.get("text", ""), ""]
+    if trace.steps:
+        out += ["## How the agent decided", ""] + [_step_md(s) for s in trace.steps] + [""]
+    if trace.spec:
+        out += ["## Music spec", ""]
+        for key, value in trace.spec.items():
+            why = trace.rationales.get({"tempo_bpm": "tempo", "moods": "mood", "mode": "key"}.get(key, key))
+            out.append(f"- **{key}**: {value}" + (f" — _{why}_" if why and key not in ("energy", "valence") else ""))
+        out.append("")
+    if trace.prompt:
+        out += ["## Prompt", "", f"> {trace.prompt}", ""]
+    if trace.audio:
+        a = trace.audio
+        out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
+                f"rendered by {a.get('renderer')}", ""]
+    if trace.warnings:
+        out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]
+    if trace.timings_ms:
+        out += ["## Timings", "", " · ".join(f"{k} {v} ms" for k, v in trace.timings_ms.items()), ""]
+    return "\n".join(out)

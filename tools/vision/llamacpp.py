@@ -1,0 +1,60 @@
+"""Vision GGUF models through llama-cpp-python chat handlers (LLaVA 1.5/1.6, Moondream, Qwen2.5-VL, ...)."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from tools.cover import Cover
+from tools.errors import BackendError, ConfigError, MissingExtraError
+from tools.registry import BackendOptions
+from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
+
+HANDLERS = {"llava-1.5": "Llava15ChatHandler", "llava-1.6": "Llava16ChatHandler",
+            "moondream": "MoondreamChatHandler", "qwen2.5-vl": "Qwen25VLChatHandler"}
+
+
+class LlamaCppVisionOptions(BackendOptions):
+    model: str  # path to the language-model GGUF
+    mmproj: str  # path to the CLIP projector GGUF that goes with it
+    handler: Literal["llava-1.5", "llava-1.6", "moondream", "qwen2.5-vl"] = "llava-1.5"
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    max_tokens: int = 200
+
+
+class LlamaCppVision(VisionBackend):
+    """A GGUF vision model: the chat handler feeds the image (as a data URL) through the mmproj."""
+
+    name = "llama-cpp"
+    Options = LlamaCppVisionOptions
+
+    def _check_files(self) -> tuple[Path, Path]:
+        paths = Path(self.options.model).expanduser(), Path(self.options.mmproj).expanduser()
+        for label, path in zip(("model", "mmproj"), paths):
+            if not path.is_file():
+                raise ConfigError(f"llama-cpp vision: {label} file {path} not found: give the path to the .gguf file")
+        return paths
+
+    @functools.cached_property
+    def _llama(self):
+        model, mmproj = self._check_files()
+        try:
+            import llama_cpp
+            from llama_cpp import llama_chat_format
+        except ImportError as exc:
+            raise MissingExtraError("llama-cpp-python", "llama") from exc
+        handler_cls = getattr(llama_chat_format, HANDLERS[self.options.handler])
+        try:
+            handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
+            return llama_cpp.Llama(model_path=str(model), chat_handler=handler, n_ctx=self.options.n_ctx,
+                                   n_gpu_layers=self.options.n_gpu_layers, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"llama-cpp vision: cannot load {model.name} with {mmproj.name}: "
+                               f"{str(exc).splitlines()[0][:160]}") from None
+
+    def describe(self, cover: Cover) -> CoverDescription:
+        messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_data_url(cover.image)}},
+                                                 {"type": "text", "text": describe_prompt()}]}]
+        out = self._llama.create_chat_completion(messages=messages, max_tokens=self.options.max_tokens, temperature=0)
+        return self._result(out["choices"][0]["message"].get("content") or "")

@@ -1,0 +1,59 @@
+"""Any OpenAI-compatible vision chat endpoint (OpenAI, vLLM, Ollama, LM Studio, llama.cpp server)."""
+from __future__ import annotations
+
+import functools
+import os
+
+from tools.cover import Cover
+from tools.errors import BackendError, MissingExtraError
+from tools.registry import BackendOptions
+from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
+
+
+class OpenAIVisionOptions(BackendOptions):
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None  # default: $OPENAI_BASE_URL, else OpenAI
+    api_key_env: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    max_tokens: int = 300
+
+
+class OpenAIVision(VisionBackend):
+    """Sends the cover as a base64 JPEG data URL in a chat completion."""
+
+    name = "openai"
+    Options = OpenAIVisionOptions
+
+    def describe_backend(self) -> dict:
+        return {**super().describe_backend(), "base_url": self._base_url()}
+
+    def _base_url(self) -> str | None:
+        return self.options.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+    @functools.cached_property
+    def _client(self):
+        try:
+            import openai
+        except ImportError as exc:
+            raise MissingExtraError("openai", "openai") from exc
+        from agent.llm import api_key
+
+        return openai.OpenAI(base_url=self._base_url(), api_key=api_key(self.options.api_key_env, "openai vision"),
+                             timeout=self.options.timeout_s, max_retries=self.options.max_retries)
+
+    def describe(self, cover: Cover) -> CoverDescription:
+        import openai
+
+        content = [{"type": "text", "text": describe_prompt()},
+                   {"type": "image_url", "image_url": {"url": image_data_url(cover.image)}}]
+        try:
+            out = self._client.chat.completions.create(model=self.options.model, max_tokens=self.options.max_tokens,
+                                                       messages=[{"role": "user", "content": content}])
+        except openai.OpenAIError as exc:
+            raise BackendError(f"openai vision ({self._base_url() or 'api.openai.com'}): {type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:200]}") from None
+        text = (out.choices[0].message.content or "").strip() if out.choices else ""
+        if not text:
+            raise BackendError("openai vision: the model returned an empty description")
+        return self._result(text)
