@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,29 +79,37 @@ def _to_rgb(img):
 
 def load_cover(path: str | Path) -> Cover:
     """Read, validate and normalise a cover; raises InputError with a one-line reason."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     data = _read_bytes(path)
     name = str(path)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or "unknown"
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise InputError(f"cover {name} has {w}x{h} pixels, over the {MAX_PIXELS:,} limit: use a smaller image")
-            img.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at reduced scale, bounded memory
-            img.seek(0)
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((WORKING_SIDE, WORKING_SIDE))
-            rgb = _to_rgb(img)
-    except InputError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, Image.DecompressionBombError):
-            raise InputError(f"cover {name} is too large to decode safely: use a smaller image") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we refuse bombs ourselves
+            rgb, size, fmt = _decode(data)
+    except Image.DecompressionBombError:
+        raise InputError(f"cover {name} is too large to decode safely (over {MAX_PIXELS:,} pixels): "
+                         "use a smaller image") from None
+    except UnidentifiedImageError:
         raise InputError(f"cover {name} is not an image Pillow can read: use {SUPPORTED}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(f"cover {name} is truncated or corrupt ({str(exc).splitlines()[0][:80]}): re-export the image") from None
-    return Cover(path=path.resolve(), sha256=hashlib.sha256(data).hexdigest(), image=rgb, original_size=(w, h), format=fmt)
+    return Cover(path=path.resolve(), sha256=hashlib.sha256(data).hexdigest(), image=rgb, original_size=size, format=fmt)
+
+
+def _decode(data: bytes):
+    """First frame, EXIF-rotated, downscaled to WORKING_SIDE, RGB; returns (image, original size, format)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = img.format or "unknown"
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise Image.DecompressionBombError(f"{w}x{h}")
+        img.draft("RGB", (WORKING_SIDE, WORKING_SIDE))  # JPEG: decode at reduced scale, bounded memory
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        img.thumbnail((WORKING_SIDE, WORKING_SIDE))
+        return _to_rgb(img), (w, h), fmt

@@ -50,7 +50,11 @@ class Registry:
 
     def options(self, name: str, values: dict[str, Any], where: str) -> BackendOptions:
         try:
-            return self.get(name).Options(**values)
+            backend = self.get(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        try:
+            return backend.Options(**values)
         except ValidationError as exc:
             raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
 

@@ -1,0 +1,94 @@
+"""Test doubles for the agent loop only: a scripted chat model and a loopback OpenAI-compatible server.
+
+They script what a *model* says; every tool, validator and backend under test is the real code.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import ConfigDict
+
+
+def call(name: str, **args) -> AIMessage:
+    """An AIMessage asking for one tool call."""
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{time.perf_counter_ns()}",
+                                              "type": "tool_call"}])
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Pops one scripted AIMessage per call; records what each call was offered."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    script: list = []
+    seen: list = []
+
+    def enqueue(self, *messages: AIMessage) -> "ScriptedChatModel":
+        self.script.extend(messages)
+        return self
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        return self.bind(tool_names=[getattr(t, "name", None) for t in tools], tool_choice=tool_choice)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.seen.append({"messages": messages, **kwargs})
+        if not self.script:
+            raise AssertionError("the scripted model ran out of answers")
+        return ChatResult(generations=[ChatGeneration(message=self.script.pop(0))])
+
+
+def openai_tool_call(name: str, args: Any, i: int = 0) -> dict:
+    """A chat.completions message with one tool call; args may be a dict or a raw (broken) string."""
+    raw = args if isinstance(args, str) else json.dumps(args)
+    return {"content": None, "tool_calls": [{"id": f"call_{i}_{name}", "type": "function",
+                                             "function": {"name": name, "arguments": raw}}]}
+
+
+class LoopbackOpenAI:
+    """A stdlib OpenAI-compatible server on 127.0.0.1 (random port) answering from a script."""
+
+    def __init__(self, script: list[dict] | None = None):
+        self.script, self.requests = list(script or []), []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, code: int, obj: dict):
+                body = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                outer.requests.append({"path": self.path, "body": req, "auth": self.headers.get("Authorization")})
+                if not outer.script:
+                    return self._send(500, {"error": {"message": "script exhausted"}})
+                msg = outer.script.pop(0)
+                self._send(200, {"id": f"chatcmpl-{len(outer.requests)}", "object": "chat.completion",
+                                 "created": int(time.time()), "model": req.get("model", "scripted"),
+                                 "choices": [{"index": 0, "message": {"role": "assistant", **msg},
+                                              "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
+                                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,57 @@
+"""config.yaml validation: one-line errors naming the key and the allowed values; secrets masked."""
+import pytest
+
+from agent.config import load_config, masked, parse_model_flag
+from tools.errors import ConfigError
+
+
+def test_project_config_is_valid_and_has_the_three_profiles():
+    config = load_config()
+    assert config.default_profile == "offline"
+    assert {"offline", "musicgen", "hosted"} <= set(config.profiles)
+    assert config.profiles["musicgen"].music.options_dict()["model"] == "facebook/musicgen-small"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"default_profile": "nope"}, "default_profile 'nope' is not among profiles"),
+    ({"defaults": {"duration_s": 1000}}, "defaults.duration_s: Input should be less than or equal to 300"),
+    ({"defaults": {"durations": 10}}, "defaults.durations: unknown key"),
+    ({"profiles": {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "llama-cpp"},
+                               "music": {"backend": "mp3gen"}}}},
+     "profiles.offline.music: unknown music backend 'mp3gen': use one of sketch, musicgen, audiocraft"),
+    ({"profiles": {"offline": {"vision": {"backend": "offline", "colour": 1}, "llm": {"backend": "llama-cpp"},
+                               "music": {"backend": "sketch"}}}}, "profiles.offline.vision: colour: unknown key"),
+    ({"profiles": {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "openai", "api_key": "sk-123"},
+                               "music": {"backend": "sketch"}}}}, "'api_key' must not hold a secret"),
+])
+def test_bad_config_names_the_key(config_file, changes, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file(changes))
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert "sk-123" not in str(info.value)
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("default_profile: offline\nprofiles:\n  offline: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"config.yaml line \d+: not valid YAML"):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found: pass --config PATH"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_model_flag_accepts_backend_prefix_and_aliases():
+    config = load_config()
+    assert parse_model_flag("openai:gpt-4o", config).options_dict() == {"model": "gpt-4o"}
+    assert parse_model_flag("ollama-qwen", config).backend == "openai"
+    with pytest.raises(ConfigError, match="unknown model 'gpt-4o': use one of llama-cpp:MODEL, openai:MODEL"):
+        parse_model_flag("gpt-4o", config)
+
+
+def test_masked_config_shows_only_whether_a_secret_is_set(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    shown = str(masked(load_config()))
+    assert "OPENAI_API_KEY (set)" in shown and "sk-very-secret" not in shown
