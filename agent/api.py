@@ -87,7 +87,9 @@ def prepare_run_dir(out_dir: Path, name: str, force: bool) -> Path:
 class AlbumGen:
     """One configured pipeline. Backends load their models on first use and keep them loaded."""
 
-    def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None):
+    def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None,
+                 chat_model=None):
+        """`chat_model`: any LangChain chat model with bind_tools, used instead of the configured LLM backend."""
         self.config = config or load_config()
         self.profile_name = profile or self.config.default_profile
         if self.profile_name not in self.config.profiles:
@@ -99,7 +101,7 @@ class AlbumGen:
         self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
         self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
         self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode
-        self._chat_model = None
+        self._chat_model = chat_model
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, profile: str | None = None, model: str | None = None):

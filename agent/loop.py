@@ -217,12 +217,26 @@ class Agent:
         task = render(agent_prompts()["free_task"], description=description,
                       spec=spec_summary(self.toolbox.editor) if self.toolbox.editor.spec.missing() != list(
                           MusicSpec().missing()) else "", request=request or "")
-        try:
-            agent.invoke({"messages": [HumanMessage(task)]},
-                         config={"callbacks": self.callbacks, "recursion_limit": self.max_steps})
-        except GraphRecursionError:
-            raise BackendError(f"agent: the model did not finish within {self.max_steps} steps "
-                               "(it kept calling tools): raise agent.max_steps in config.yaml or use mode: guided") from None
+        messages: list = [HumanMessage(task)]
+        for _round in range(self.max_retries + 1):
+            try:
+                messages = agent.invoke({"messages": messages},
+                                        config={"callbacks": self.callbacks, "recursion_limit": self.max_steps})["messages"]
+            except GraphRecursionError:
+                raise BackendError(f"agent: the model did not finish within {self.max_steps} steps (it kept calling "
+                                   "tools): raise agent.max_steps in config.yaml or use mode: guided") from None
+            last = messages[-1]
+            if self.toolbox.generated or not (isinstance(last, AIMessage) and last.invalid_tool_calls):
+                return
+            messages = messages + [self._reject_invalid(bad) for bad in last.invalid_tool_calls]
+
+    def _reject_invalid(self, bad: dict) -> ToolMessage:
+        """A call whose arguments were not JSON goes back to the model as a tool error (create_agent drops it)."""
+        error = f"arguments for {bad.get('name')} are not valid JSON ({bad.get('error') or 'unparseable'})"
+        self.trace.add("tool_call", bad.get("name") or "?", self.trace.now_ms(), arguments={"raw": bad.get("args")},
+                       error=error)
+        return ToolMessage(f"error: {error}; call it again with a JSON object", tool_call_id=bad.get("id") or "invalid",
+                           name=bad.get("name") or "unknown")
 
     def finish(self) -> None:
         """Fill what the model left open with traced defaults, then make sure the music was generated."""

@@ -41,8 +41,7 @@ def tiny_musicgen_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
     from transformers import (MusicgenMelodyConfig, MusicgenMelodyDecoderConfig,
-                              MusicgenMelodyFeatureExtractor, MusicgenMelodyForConditionalGeneration,
-                              MusicgenMelodyProcessor)
+                              MusicgenMelodyForConditionalGeneration)
 
     out = tmp_path_factory.mktemp("tiny-musicgen-melody")
     text_cfg, audio_cfg, _dec, processor = _musicgen_parts()
@@ -52,8 +51,8 @@ def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
     cfg = MusicgenMelodyConfig(text_encoder=text_cfg, audio_encoder=audio_cfg, decoder=dec_cfg, num_chroma=12,
                                chroma_length=235)
     MusicgenMelodyForConditionalGeneration(cfg).save_pretrained(out)
-    MusicgenMelodyProcessor(feature_extractor=MusicgenMelodyFeatureExtractor(sampling_rate=32000),
-                            tokenizer=processor.tokenizer).save_pretrained(out)
+    # MusicgenMelodyFeatureExtractor needs torchaudio, which has no build for torch 2.13: text-only processor
+    processor.save_pretrained(out)
     return out
 
 

@@ -68,5 +68,8 @@ def format_validation_error(exc: ValidationError) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "value"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        msg = "unknown key"
+        return f"{loc}: unknown key"
+    got = err.get("input")
+    if got is not None and not isinstance(got, (dict, list)) and err["type"] != "missing":
+        msg += f" (got {got!r})"
     return f"{loc}: {msg}"

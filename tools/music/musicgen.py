@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Literal
 
 from tools.errors import BackendError, require
@@ -59,9 +60,10 @@ class MusicGen(MusicBackend):
 
         model, processor, device = self._loaded
         inputs = processor(text=[prompt], padding=True, return_tensors="pt").to(device)
-        tokens = max(1, round(params.duration_s * self.frame_rate))
-        generator_seed = params.seed
-        torch.manual_seed(generator_seed)
+        frames = math.ceil(params.duration_s * self.frame_rate)
+        # the codebook delay pattern costs (num_codebooks - 1) steps before the last frame is complete
+        tokens = frames + int(model.decoder.config.num_codebooks) - 1
+        torch.manual_seed(params.seed)
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True,
                                  guidance_scale=params.guidance_scale, temperature=params.temperature,
@@ -69,6 +71,6 @@ class MusicGen(MusicBackend):
         samples = out[0].float().cpu().numpy()
         samples = samples[:, : round(params.duration_s * self.sample_rate)]
         return Audio(samples=samples, sample_rate=self.sample_rate,
-                     details={"renderer": "musicgen", "model": self.options.model, "tokens": tokens,
+                     details={"renderer": "musicgen", "model": self.options.model, "frames": frames, "decoder_steps": tokens,
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
                               "temperature": params.temperature, "top_k": params.top_k})

@@ -1,0 +1,119 @@
+"""Agent LLM backends for real: SmolLM2 GGUF through llama-cpp, ChatOpenAI against a loopback server
+(scripted tool calls incl. invalid ones) through the whole API, and a tiny transformers causal LM."""
+import json
+
+import pytest
+
+from agent.api import AlbumGen
+from agent.config import load_config
+from agent.llm import LLM_BACKENDS, builtin_gguf
+from agent.loop import Agent, ToolBox
+from agent.trace import Trace
+from tests.conftest import DATA
+from tests.fakes import LoopbackOpenAI, openai_tool_call
+from tools.spec import SETTERS, SpecEditor
+
+
+def _guided(chat_model, retries=2):
+    trace = Trace(run_id="t")
+    box = ToolBox(SpecEditor(), trace, lambda: "ok: generated")
+    Agent(chat_model, box, trace, max_retries=retries).run("guided", load_description())
+    return box, trace
+
+
+def load_description() -> str:
+    return ("Dominant colours: deep indigo 60%, magenta 20%. Lighting: dark, vivid, cool. A ringed planet over a "
+            "starry sky. Text on the cover: \"MIDNIGHT ORBIT\" (0.95).")
+
+
+def test_smollm2_is_located_inside_its_package():
+    path = builtin_gguf("smollm2")
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
+
+
+@pytest.mark.slow
+def test_smollm2_guided_agent_yields_a_valid_complete_spec():
+    model = LLM_BACKENDS.create("llama-cpp", {"model": "smollm2"}).chat_model()
+    box, trace = _guided(model)
+    spec = box.editor.spec
+    assert spec.missing() == []
+    llm_calls = [s for s in trace.steps if s.kind == "llm_call"]
+    assert len(llm_calls) >= len(SETTERS) and all(s.detail["tool_choice"] for s in llm_calls)
+    decided = {s.name for s in trace.tool_calls() if s.result and not s.arguments.get("rationale", "").startswith("fallback")}
+    assert len(decided) >= 4, f"SmolLM2 decided only {decided}"
+    for step in trace.tool_calls():
+        if step.result and step.name in SETTERS:
+            assert len(step.arguments["rationale"]) >= 3
+
+
+SCRIPT = [
+    openai_tool_call("set_genre", {"genre": "synthwave", "rationale": "neon magenta planet, retro-futurist type"}),
+    openai_tool_call("set_tempo", {"bpm": 900, "rationale": "orbit speed"}, 1),
+    openai_tool_call("set_tempo", "{\"bpm\": 100, \"rationale\": ", 2),  # truncated JSON arguments
+    openai_tool_call("set_tempo", {"bpm": 100, "rationale": "steady cruising pace of an orbit"}, 3),
+    openai_tool_call("set_mood", {"moods": ["nostalgic", "dreamy"], "energy": 0.55, "valence": 0.5,
+                                  "rationale": "dark sky with warm glow"}, 4),
+    openai_tool_call("set_key", {"key": "F#", "mode": "minor", "rationale": "deep indigo night"}, 5),
+    openai_tool_call("set_time_signature", {"time_signature": "4/4", "rationale": "symmetric layout"}, 6),
+    openai_tool_call("set_instruments", {"instruments": ["synth lead", "synth pad", "synth bass", "drum machine"],
+                                         "rationale": "space, neon"}, 7),
+    openai_tool_call("set_era", {"era": "1980s", "rationale": "retro typography"}, 8),
+    openai_tool_call("generate_music", {}, 9),
+]
+
+
+@pytest.mark.slow
+def test_openai_backend_runs_the_whole_pipeline_against_a_loopback_server(tmp_path, monkeypatch, config_file):
+    server = LoopbackOpenAI(list(SCRIPT))
+    monkeypatch.setenv("LOOPBACK_KEY", "sk-loopback-secret")
+    alias = {"backend": "openai", "model": "scripted", "base_url": server.base_url, "api_key_env": "LOOPBACK_KEY",
+             "max_retries": 0, "mode": "free"}
+    try:
+        app = AlbumGen(load_config(config_file({"aliases": {"loop": alias}})), profile="offline", model="loop")
+        result = app.generate(DATA / "chelsea.png", out_dir=tmp_path, duration=3, seed=11)
+    finally:
+        server.close()
+    spec = result.spec
+    assert (spec.genre, spec.tempo_bpm, spec.key, spec.mode) == ("synthwave", 100, "F#", "minor")
+    assert sorted(p.name for p in result.run_dir.iterdir()) == ["audio.wav", "sketch.mid", "spec.json",
+                                                                "trace.json", "trace.md"]
+    trace = json.loads(result.trace_path.read_text())
+    assert trace["status"] == "ok" and trace["backends"]["llm"]["base_url"] == server.base_url
+    tempo_calls = [s for s in trace["steps"] if s["kind"] == "tool_call" and s["name"] == "set_tempo"]
+    assert [bool(s["error"]) for s in tempo_calls] == [True, True, False]
+    assert "(got 900)" in tempo_calls[0]["error"] and "not valid JSON" in tempo_calls[1]["error"]
+    invalid = [s for s in trace["steps"] if s["kind"] == "llm_call" and s["detail"]["invalid_tool_calls"]]
+    assert len(invalid) == 1
+    first = server.requests[0]["body"]
+    assert {t["function"]["name"] for t in first["tools"]} == {*SETTERS, "generate_music"}
+    assert "sk-loopback-secret" not in result.trace_path.read_text()
+    assert server.requests[0]["auth"] == "Bearer sk-loopback-secret"
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm_dir(tmp_path_factory):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaTokenizer
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny-lm")
+    chars = list("abcdefghijklmnopqrstuvwxyz{}\":,0123456789 ▁")
+    tok = LlamaTokenizer(vocab={t: i for i, t in enumerate(["<unk>", "<s>", "</s>"] + chars)}, merges=[],
+                         unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+                      bos_token_id=1, eos_token_id=2)
+    LlamaForCausalLM(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+@pytest.mark.slow
+def test_transformers_llm_backend_runs_guided_and_falls_back_on_gibberish(tiny_causal_lm_dir):
+    backend = LLM_BACKENDS.create("transformers", {"model": str(tiny_causal_lm_dir), "max_new_tokens": 8,
+                                                   "device": "cpu"})
+    box, trace = _guided(backend.chat_model(), retries=0)
+    assert box.editor.spec.missing() == []
+    llm_calls = [s for s in trace.steps if s.kind == "llm_call"]
+    assert len(llm_calls) == len(SETTERS) and all(s.detail["tokens"]["output_tokens"] >= 1 for s in llm_calls)
+    assert {s.name for s in trace.steps if s.kind == "fallback"} <= set(SETTERS)

@@ -1,0 +1,109 @@
+"""Music backends on real code: the sketch renderer (FluidSynth + GM soundfont) and tiny random MusicGens."""
+import io
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from tools.music import MUSIC_BACKENDS
+from tools.music.base import GenerationParams
+from tools.music.sketch import SCALES, PITCH_CLASS, plan_form
+from tools.spec import MusicSpec
+
+pytestmark = pytest.mark.slow
+
+ROCK = MusicSpec(genre="rock", moods=("energetic",), energy=0.8, valence=0.6, tempo_bpm=128, key="E", mode="minor",
+                 time_signature="4/4", instruments=("electric guitar", "bass guitar", "drums"))
+AMBIENT = MusicSpec(genre="ambient", moods=("calm",), energy=0.2, valence=0.6, tempo_bpm=70, key="Eb", mode="major",
+                    time_signature="3/4", instruments=("pad", "piano", "drums"))
+
+
+def _render(spec, seconds=6.0, seed=1, **options):
+    backend = MUSIC_BACKENDS.create("sketch", options)
+    return backend.generate(spec, "", GenerationParams(duration_s=seconds, seed=seed))
+
+
+@pytest.mark.parametrize("renderer", ["fluidsynth", "numpy"])
+def test_sketch_renders_exact_duration_without_clipping(renderer):
+    audio = _render(ROCK, renderer=renderer)
+    assert audio.sample_rate == 32000 and audio.samples.shape == (2, 6 * 32000)
+    assert audio.details["renderer"] == renderer
+    peak = np.abs(audio.samples).max()
+    assert 0.05 < peak <= 10 ** (-1 / 20) + 1e-4
+    rms = np.sqrt((audio.samples ** 2).mean())
+    assert rms > 0.02  # music, not silence
+
+
+def test_sketch_midi_plays_the_spec_tempo_key_and_drums():
+    audio = _render(ROCK, seconds=8)
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(audio.extra_files["sketch.mid"]))
+    assert midi.get_tempo_changes()[1][0] == pytest.approx(128, rel=1e-3)
+    scale = {(PITCH_CLASS["E"] + s) % 12 for s in SCALES["minor"]}
+    pitched = [n.pitch % 12 for i in midi.instruments if not i.is_drum for n in i.notes]
+    assert pitched and set(pitched) <= scale
+    drums = [i for i in midi.instruments if i.is_drum]
+    assert drums and {36, 38} <= {n.pitch for n in drums[0].notes}
+    kicks = sorted(n.start for n in drums[0].notes if n.pitch == 36)
+    beat = 60 / 128
+    assert min(abs(kicks[1] - kicks[0] - k * beat / 2) for k in range(1, 5)) < 0.03  # on the 128 BPM grid
+
+
+def test_ambient_has_no_drum_kit_and_uses_three_four():
+    audio = _render(AMBIENT)
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(audio.extra_files["sketch.mid"]))
+    assert not any(i.is_drum for i in midi.instruments)
+    ts = midi.time_signature_changes[0]
+    assert (ts.numerator, ts.denominator) == (3, 4)
+
+
+def test_same_seed_same_audio_other_seed_differs():
+    a, b, c = _render(ROCK, seed=5), _render(ROCK, seed=5), _render(ROCK, seed=6)
+    assert np.array_equal(a.samples, b.samples) and not np.array_equal(a.samples, c.samples)
+
+
+def test_form_has_intro_sections_and_outro():
+    assert plan_form(3) == ["A", "A", "A"]
+    form = plan_form(20)
+    assert form[:2] == ["intro", "intro"] and form[-2:] == ["outro", "outro"] and "B" in form
+
+
+def _musicgen(path):
+    return MUSIC_BACKENDS.create("musicgen", {"model": str(path), "device": "cpu"})
+
+
+def test_musicgen_by_local_path_writes_requested_duration(tiny_musicgen_dir):
+    backend = _musicgen(tiny_musicgen_dir)
+    audio = backend.generate(ROCK, "energetic rock, 128 BPM", GenerationParams(duration_s=1.0, seed=3))
+    assert audio.sample_rate == 32000 and audio.samples.ndim == 2 and audio.samples.shape[0] == 1
+    assert abs(audio.samples.shape[1] - 32000) <= 640  # within one 50 Hz frame
+    assert audio.details["frames"] == 50 and audio.details["decoder_steps"] == 53 and audio.details["model_class"] == "MusicgenForConditionalGeneration"
+    again = backend.generate(ROCK, "energetic rock, 128 BPM", GenerationParams(duration_s=1.0, seed=3))
+    assert np.array_equal(audio.samples, again.samples)
+
+
+def test_musicgen_melody_checkpoint_loads_its_own_class(tiny_musicgen_melody_dir):
+    backend = _musicgen(tiny_musicgen_melody_dir)
+    audio = backend.generate(ROCK, "rock", GenerationParams(duration_s=0.6, seed=1))
+    assert audio.details["model_class"] == "MusicgenMelodyForConditionalGeneration"
+    assert abs(audio.samples.shape[1] - 0.6 * 32000) <= 640
+
+
+def test_musicgen_unknown_model_is_a_clear_backend_error(tmp_path):
+    from tools.errors import BackendError
+
+    with pytest.raises(BackendError, match="musicgen: cannot load"):
+        _musicgen(tmp_path / "nothing-here").generate(ROCK, "x", GenerationParams(duration_s=1, seed=0))
+
+
+def test_audiocraft_missing_says_which_extra():
+    from tools.errors import MissingExtraError
+
+    pytest.importorskip("torch")
+    try:
+        import audiocraft  # noqa: F401
+        pytest.skip("audiocraft is installed here")
+    except ImportError:
+        pass
+    backend = MUSIC_BACKENDS.create("audiocraft", {"model": "debug"})
+    with pytest.raises(MissingExtraError, match=r"pip install 'albumgen\[audiocraft\]'"):
+        backend.generate(ROCK, "x", GenerationParams(duration_s=1, seed=0))

@@ -1,0 +1,87 @@
+"""Vision backends on real models: the offline describer (EfficientNet-Lite0 + PP-OCRv4), a tiny LLaVA,
+an OpenAI-compatible endpoint on loopback, and llama.cpp's handler boundary."""
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from tests.conftest import DATA
+from tests.fakes import LoopbackOpenAI
+from tests.images import sunny_cover
+from tools.cover import load_cover
+from tools.errors import BackendError, ConfigError
+from tools.vision import VISION_BACKENDS
+from tools.vision.offline import colour_name, image_statistics
+
+
+@pytest.fixture(scope="module")
+def offline():
+    return VISION_BACKENDS.create("offline")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, expected", [("coffee.png", {"espresso"}),
+                                            ("chelsea.png", {"Egyptian cat", "tabby", "tiger cat"})])
+def test_offline_classifier_recognises_real_photos(offline, name, expected):
+    labels = offline.classify(load_cover(DATA / name).image)
+    assert labels[0][0] in expected and labels[0][1] > 0.3
+
+
+@pytest.mark.slow
+def test_offline_description_reads_the_title_and_reports_facts(offline, night_cover_path):
+    d = offline.describe(load_cover(night_cover_path))
+    assert d.backend == "offline" and d.model == "efficientnet-lite0+pp-ocrv4+image-stats"
+    assert '"MIDNIGHT ORBIT"' in d.text
+    assert d.details["cover_text"][0]["text"] == "MIDNIGHT ORBIT" and d.details["cover_text"][0]["confidence"] > 0.8
+    stats = d.details["statistics"]
+    assert stats["brightness"] < 0.3 and "dark" in d.text and "magenta" in d.text
+
+
+def test_image_statistics_see_a_bright_warm_cover():
+    stats = image_statistics(sunny_cover())
+    assert stats["brightness"] > 0.6 and stats["warmth"] > 0.3
+    assert set(stats["colours"]) & {"orange", "amber", "yellow", "gold"}
+    assert colour_name((20, 30, 85)) == "navy" and colour_name((250, 250, 250)) == "white"
+
+
+@pytest.mark.slow
+def test_transformers_vision_loads_a_llava_folder_and_generates(tiny_llava_dir):
+    backend = VISION_BACKENDS.create("transformers", {"model": str(tiny_llava_dir), "device": "cpu", "max_new_tokens": 8})
+    d = backend.describe(load_cover(DATA / "coffee.png"))
+    assert d.backend == "transformers" and d.model == str(tiny_llava_dir)
+    assert isinstance(d.text, str) and d.details["generated_tokens"] >= 1
+
+
+def test_openai_vision_sends_the_cover_as_a_jpeg_data_url(monkeypatch):
+    server = LoopbackOpenAI([{"content": "A ringed magenta planet over a starry purple sky; title MIDNIGHT ORBIT."}])
+    monkeypatch.setenv("TEST_VISION_KEY", "sk-test-123")
+    try:
+        backend = VISION_BACKENDS.create("openai", {"model": "llava", "base_url": server.base_url,
+                                                    "api_key_env": "TEST_VISION_KEY", "max_retries": 0})
+        d = backend.describe(load_cover(DATA / "chelsea.png"))
+    finally:
+        server.close()
+    assert d.text.startswith("A ringed magenta planet") and d.model == "llava"
+    body = server.requests[0]["body"]
+    parts = body["messages"][0]["content"]
+    url = next(p["image_url"]["url"] for p in parts if p["type"] == "image_url")
+    assert url.startswith("data:image/jpeg;base64,")
+    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert img.format == "JPEG" and max(img.size) <= 768
+    assert server.requests[0]["auth"] == "Bearer sk-test-123"
+
+
+def test_openai_vision_without_its_key_env_says_which_variable(monkeypatch):
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    backend = VISION_BACKENDS.create("openai", {"api_key_env": "NOPE_KEY"})
+    with pytest.raises(BackendError, match="environment variable NOPE_KEY is not set"):
+        backend.describe(load_cover(DATA / "chelsea.png"))
+
+
+def test_llama_cpp_vision_checks_its_files_before_loading(tmp_path):
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    backend = VISION_BACKENDS.create("llama-cpp", {"model": str(model), "mmproj": str(tmp_path / "mmproj.gguf")})
+    with pytest.raises(ConfigError, match="mmproj file .*mmproj.gguf not found"):
+        backend.describe(load_cover(DATA / "chelsea.png"))
