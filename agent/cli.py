@@ -57,8 +57,6 @@ def generate(ctx, cover, out_dir, profile, model, duration, seed, force, as_json
     from agent.api import AlbumGen
 
     app = AlbumGen(_load(ctx), profile=profile, model=model)
-    if app.profile_name == "offline" and not as_json:
-        click.echo(OFFLINE_HINT, err=True)
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force, on_stage=progress)
     if as_json:
@@ -74,6 +72,8 @@ def generate(ctx, cover, out_dir, profile, model, duration, seed, force, as_json
     click.echo(f"trace       {result.trace_path} (and trace.md)")
     for warning in result.trace.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if app.profile_name == "offline":
+        click.echo(OFFLINE_HINT, err=True)
 
 
 @main.group("config")
