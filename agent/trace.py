@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -47,14 +48,16 @@ class Trace(BaseModel):
 
     def model_post_init(self, _context) -> None:
         self._t0 = time.perf_counter()
+        self._lock = threading.Lock()  # tool calls of one model message may run in parallel threads
 
     def now_ms(self) -> int:
         return int((time.perf_counter() - self._t0) * 1000)
 
     def add(self, kind: str, name: str, started_ms: int, **fields) -> Step:
-        step = Step(index=len(self.steps) + 1, kind=kind, name=name, at_ms=started_ms,
-                    duration_ms=self.now_ms() - started_ms, **fields)
-        self.steps.append(step)
+        with self._lock:
+            step = Step(index=len(self.steps) + 1, kind=kind, name=name, at_ms=started_ms,
+                        duration_ms=self.now_ms() - started_ms, **fields)
+            self.steps.append(step)
         return step
 
     def tool_calls(self, name: str | None = None) -> list[Step]:

@@ -116,3 +116,20 @@ def test_help_is_instant_and_imports_no_heavy_library():
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
     assert "Usage: albumgen" in out and "HEAVY []" in out
+
+
+@pytest.mark.slow
+def test_backend_failure_keeps_the_partial_trace_and_exits_1(tmp_path, config_file):
+    broken = {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "llama-cpp", "model": "smollm2"},
+                          "music": {"backend": "musicgen", "model": str(tmp_path / "no-such-model")}}}
+    proc = run_cli("--config", str(config_file({"profiles": broken})), "generate", COVER, "-o", str(tmp_path / "out"),
+                   "--seed", "1", "--duration", "2")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: musicgen: cannot load")
+    (run_dir,) = list((tmp_path / "out").iterdir())
+    assert sorted(p.name for p in run_dir.iterdir()) == ["trace.json", "trace.md"]  # no partial audio
+    trace = json.loads((run_dir / "trace.json").read_text())
+    assert trace["status"] == "failed" and "musicgen: cannot load" in trace["error"]
+    assert "MIDNIGHT ORBIT" in trace["description"]["text"]
+    assert trace["spec"]["genre"] and trace["prompt"]  # the plan survives the failed generation
+    assert "Status: **failed**" in (run_dir / "trace.md").read_text()

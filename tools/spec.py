@@ -6,6 +6,7 @@ that names the allowed values, so a model that sent a bad value can correct itse
 from __future__ import annotations
 
 import re
+import threading
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -118,11 +119,13 @@ class SpecEditor:
     def __init__(self, spec: MusicSpec | None = None):
         self.spec = spec or MusicSpec()
         self.rationales: dict[str, str] = {}
+        self._lock = threading.Lock()  # an agent may run several tool calls of one message in parallel
 
     def _update(self, field: str, rationale: str, **values) -> str:
         why = _require_rationale(rationale)
-        self.spec = MusicSpec.model_validate({**self.spec.model_dump(), **values})
-        self.rationales[field] = why
+        with self._lock:
+            self.spec = MusicSpec.model_validate({**self.spec.model_dump(), **values})
+            self.rationales[field] = why
         shown = ", ".join(f"{k}={_show(getattr(self.spec, k))}" for k, v in values.items() if v is not None)
         return f"ok: {shown}"
 
