@@ -19,7 +19,7 @@ from agent.llm import LLM_BACKENDS
 from agent.trace import Trace, to_markdown
 from tools.cover import Cover, load_cover
 from tools.errors import AlbumGenError, ConfigError, InputError
-from tools.files import atomic_write, write_wav
+from tools.files import atomic_write, write_audio
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
 from tools.spec import MAX_DURATION_S, MusicSpec, SpecEditor
@@ -51,9 +51,9 @@ class RunWriter:
         atomic_write(self.run_dir / "trace.json", self.trace.to_json())
         atomic_write(self.run_dir / "trace.md", to_markdown(self.trace))
 
-    def write_take(self, audio: Audio, spec: MusicSpec) -> Path:
-        path = self.run_dir / "audio.wav"
-        write_wav(path, audio.samples, audio.sample_rate)
+    def write_take(self, audio: Audio, spec: MusicSpec, audio_format: str = "wav") -> Path:
+        path = self.run_dir / f"audio.{audio_format}"
+        write_audio(path, audio.samples, audio.sample_rate)
         for name, data in audio.extra_files.items():
             atomic_write(self.run_dir / name, data)
         atomic_write(self.run_dir / "spec.json", json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
@@ -126,6 +126,17 @@ class AlbumGen:
         except ValueError as exc:
             raise InputError(str(exc)) from None
 
+    def _make_take(self, spec: MusicSpec, prompt: str, params: GenerationParams, trace: Trace, notify):
+        """Generate once, or verify and repair when verification is on; returns (audio, analysis or None)."""
+        if not self._verify:
+            return self.music.generate(spec, prompt, params), None
+        from agent.verify import Verifier
+
+        notify("verifying")
+        best = Verifier(self.music, trace, attempts=self.config.verify.attempts,
+                        tolerance=self.config.verify.tempo_tolerance).run(spec, prompt, params)
+        return best.audio, best.analysis
+
     def run_id(self, cover: Cover, params: GenerationParams) -> str:
         key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{params.duration_s}|{params.seed}"
         return hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -138,10 +149,14 @@ class AlbumGen:
                                "music": self.music.describe_backend(), "profile": {"backend": "profile", "model": self.profile_name}})
 
     def generate(self, cover: str | Path, out_dir: str | Path | None = None, duration: float | None = None,
-                 seed: int | None = None, force: bool = False,
-                 on_stage: Callable[[str], None] | None = None) -> RunResult:
-        """Describe the cover, let the agent plan the music, generate it and write the run folder."""
+                 seed: int | None = None, force: bool = False, verify: bool | None = None,
+                 audio_format: str | None = None, on_stage: Callable[[str], None] | None = None) -> RunResult:
+        """Describe the cover, let the agent plan the music, generate (and verify) it, write the run folder."""
         params = self.params(duration, seed)
+        self._verify = self.config.verify.enabled if verify is None else verify
+        self._format = audio_format or self.config.defaults.audio_format
+        if self._format not in ("wav", "flac"):
+            raise InputError(f"--format {self._format} is not supported: use wav or flac")
         loaded = load_cover(cover)  # every input is checked before anything is written
         run_id = self.run_id(loaded, params)
         run_dir = prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), f"{loaded.stem}-{run_id}", force)
@@ -183,7 +198,7 @@ class AlbumGen:
             writer.save()
             notify("composing")
             with stage(trace, "music"):
-                take["audio"] = self.music.generate(editor.spec, prompt, params)
+                take["audio"], take["analysis"] = self._make_take(editor.spec, prompt, params, trace, notify)
             return f"ok: generated {take['audio'].duration_s:.1f} s of audio for: {prompt}"
 
         from agent.loop import Agent, ToolBox
@@ -197,10 +212,12 @@ class AlbumGen:
         notify("writing")
         with stage(trace, "write"):
             audio = take["audio"]
-            audio_path = writer.write_take(audio, editor.spec)
+            audio_path = writer.write_take(audio, editor.spec, self._format)
             trace.audio = {"path": audio_path.name, "sample_rate": audio.sample_rate,
                            "duration_s": round(audio.duration_s, 3), "channels": int(audio.samples.shape[0]),
                            **audio.details}
+            if take.get("analysis") is not None:
+                trace.audio["measured"] = take["analysis"].to_dict()
             trace.status = "ok"
         writer.save()
         return RunResult(run_dir=writer.run_dir, audio_path=audio_path, trace_path=writer.run_dir / "trace.json",

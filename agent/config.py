@@ -51,6 +51,13 @@ class Profile(_Strict):
 class Defaults(_Strict):
     duration_s: float = Field(10.0, gt=0, le=MAX_DURATION_S)
     output_dir: str = "out"
+    audio_format: Literal["wav", "flac"] = "wav"
+
+
+class VerifySettings(_Strict):
+    enabled: bool = True
+    attempts: int = Field(3, ge=1, le=10)
+    tempo_tolerance: float = Field(0.04, gt=0, le=0.5)
 
 
 class AgentSettings(_Strict):
@@ -62,6 +69,7 @@ class AppConfig(_Strict):
     default_profile: str
     defaults: Defaults = Defaults()
     agent: AgentSettings = AgentSettings()
+    verify: VerifySettings = VerifySettings()
     profiles: dict[str, Profile]
     aliases: dict[str, LLMChoice] = {}
 

@@ -42,6 +42,8 @@ class Trace(BaseModel):
     rationales: dict[str, str] = {}
     prompt: str | None = None
     audio: dict[str, Any] | None = None
+    attempts: list[dict[str, Any]] = []
+    verification: dict[str, Any] | None = None
     timings_ms: dict[str, int] = {}
     warnings: list[str] = []
     error: str | None = None
@@ -121,6 +123,15 @@ def to_markdown(trace: Trace) -> str:
         a = trace.audio
         out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
                 f"rendered by {a.get('renderer')}", ""]
+    if trace.attempts:
+        out += ["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured | score | decision |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for a in trace.attempts:
+            m, w = a["measured"], a["wanted"]
+            out.append(f"| {a['attempt']}{' ✔' if a.get('chosen') else ''} | {a['seed']} | {w['tempo_bpm']} → "
+                       f"{m['tempo_bpm']} ({a['tempo']}) | {w['key']} {w['mode']} → {m['key']} {m['mode']} ({a['key']}) "
+                       f"| {a['score']} | {a.get('decision', '')}: {a.get('why', '')} |")
+        out.append("")
     if trace.warnings:
         out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]
     if trace.timings_ms:

@@ -35,6 +35,12 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
         assert len(setters[name]["arguments"]["rationale"]) >= 3, name
     assert [s["name"] for s in trace["steps"] if s["kind"] == "tool_call"][-1] == "generate_music"
     assert trace["audio"]["renderer"] == "fluidsynth" and trace["audio"]["duration_s"] == 6.0
+    measured, planned = trace["audio"]["measured"], trace["spec"]
+    assert abs(measured["tempo_bpm"] - planned["tempo_bpm"]) / planned["tempo_bpm"] <= 0.02
+    assert (measured["key"], measured["mode"]) == (planned["key"], planned["mode"])
+    assert f"{planned['tempo_bpm']} BPM (measured {measured['tempo_bpm']})" in proc.stdout
+    assert f"(measured {measured['key']} {measured['mode']}, conf " in proc.stdout
+    assert trace["verification"]["met"] and trace["attempts"][0]["decision"] == "accept"
     assert set(trace["timings_ms"]) == {"vision", "agent", "music", "write"}
     spec = json.loads((run_dir / "spec.json").read_text())
     assert spec == trace["spec"] and f"{spec['tempo_bpm']} BPM" in proc.stdout and trace["prompt"] in proc.stdout
@@ -50,10 +56,15 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
 
 @pytest.mark.slow
 def test_generate_json_prints_exactly_one_object(tmp_path):
-    proc = run_cli("generate", COVER, "-o", str(tmp_path), "--duration", "2", "--seed", "4", "--json")
+    proc = run_cli("generate", COVER, "-o", str(tmp_path), "--duration", "2", "--seed", "4", "--json",
+                   "--format", "flac", "--no-verify")
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
     assert set(obj) == {"audio", "trace", "spec", "prompt"} and proc.stdout.count("\n") == 1
+    assert obj["audio"].endswith("audio.flac")
+    import soundfile as sf
+    assert sf.info(obj["audio"]).format == "FLAC"
+    assert json.loads(open(obj["trace"]).read())["attempts"] == []
     assert obj["spec"]["seed"] == 4 and obj["spec"]["duration_s"] == 2.0
     assert json.loads(open(obj["trace"]).read())["prompt"] == obj["prompt"]
 

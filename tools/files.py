@@ -33,11 +33,12 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         tmp.write_bytes(payload)
 
 
-def write_wav(path: Path, samples, sample_rate: int) -> None:
-    """Write float samples shaped (channels, frames) as 16-bit PCM WAV, atomically."""
+def write_audio(path: Path, samples, sample_rate: int) -> None:
+    """Write float samples shaped (channels, frames) as 16-bit WAV or FLAC (by suffix), atomically."""
     import numpy as np
     import soundfile as sf
 
     data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    fmt = path.suffix.lstrip(".").upper()
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data.T if data.ndim == 2 else data, sample_rate, subtype="PCM_16", format="WAV")
+        sf.write(str(tmp), data.T if data.ndim == 2 else data, sample_rate, subtype="PCM_16", format=fmt)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from tools.errors import BackendError, MissingExtraError
 from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.mastering import master
 from tools.registry import BackendOptions
 from tools.spec import MusicSpec
 
@@ -44,6 +45,6 @@ class AudiocraftMusicGen(MusicBackend):
         model.set_generation_params(use_sampling=True, top_k=params.top_k, temperature=params.temperature,
                                     cfg_coef=params.guidance_scale, duration=params.duration_s)
         torch.manual_seed(params.seed)
-        wav = model.generate([prompt])[0].float().cpu().numpy()
+        wav, loudness = master(model.generate([prompt])[0].float().cpu().numpy(), int(model.sample_rate))
         return Audio(samples=wav, sample_rate=int(model.sample_rate),
-                     details={"renderer": "audiocraft", "model": self.options.model})
+                     details={"renderer": "audiocraft", "model": self.options.model, "loudness_lufs": loudness})

@@ -7,14 +7,15 @@ def master(samples, sample_rate: int, target_lufs: float = -14.0, fade_in_s: flo
     """Return (samples normalised to target_lufs with peaks under peak_dbfs and faded, measured LUFS)."""
     import numpy as np
 
-    audio = np.nan_to_num(np.asarray(samples, dtype=np.float64))
-    loudness = integrated_loudness(audio, sample_rate)
-    if np.isfinite(loudness):
-        audio *= 10 ** ((target_lufs - loudness) / 20)
-    peak = np.abs(audio).max() if audio.size else 0.0
+    source = np.nan_to_num(np.asarray(samples, dtype=np.float64))
     ceiling = 10 ** (peak_dbfs / 20)
-    if peak > ceiling:
-        audio *= ceiling / peak
+    audio, gain_db = source, 0.0
+    for _ in range(3):  # limiting lowers loudness a little: re-aim a couple of times
+        loudness = integrated_loudness(audio, sample_rate)
+        if not np.isfinite(loudness) or abs(loudness - target_lufs) < 0.3:
+            break
+        gain_db += target_lufs - loudness
+        audio = soft_limit(source * 10 ** (gain_db / 20), ceiling)
     n = audio.shape[-1]
     fin, fout = min(n // 4, int(fade_in_s * sample_rate)), min(n // 4, int(fade_out_s * sample_rate))
     if fin:
@@ -23,6 +24,19 @@ def master(samples, sample_rate: int, target_lufs: float = -14.0, fade_in_s: flo
         audio[..., n - fout:] *= np.linspace(1.0, 0.0, fout)
     final = integrated_loudness(audio, sample_rate)
     return audio.astype(np.float32), (round(float(final), 1) if np.isfinite(final) else None)
+
+
+def soft_limit(audio, ceiling: float, knee: float = 0.6):
+    """Leave samples under knee*ceiling untouched and bend louder ones smoothly (tanh) under the ceiling."""
+    import numpy as np
+
+    threshold = knee * ceiling
+    mag = np.abs(audio)
+    over = mag > threshold
+    out = audio.copy()
+    out[over] = np.sign(audio[over]) * (threshold + (ceiling - threshold) *
+                                        np.tanh((mag[over] - threshold) / (ceiling - threshold)))
+    return out
 
 
 def integrated_loudness(audio, sample_rate: int) -> float:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from tools.errors import BackendError, require
 from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.mastering import master
 from tools.registry import BackendOptions
 from tools.spec import MusicSpec
 
@@ -18,6 +19,7 @@ class MusicGenOptions(BackendOptions):
     guidance_scale: float = 3.0
     temperature: float = 1.0
     top_k: int = 250
+    condition_on_sketch: bool = False  # MusicGen-Melody: follow the sketch renderer's harmony and tempo
 
 
 class MusicGen(MusicBackend):
@@ -60,6 +62,13 @@ class MusicGen(MusicBackend):
 
         model, processor, device = self._loaded
         inputs = processor(text=[prompt], padding=True, return_tensors="pt").to(device)
+        melody = None
+        if self.options.condition_on_sketch:
+            if not hasattr(model.config, "num_chroma"):
+                raise BackendError(f"musicgen: condition_on_sketch needs a MusicGen-Melody checkpoint, "
+                                   f"and {self.options.model!r} is not one: use facebook/musicgen-melody")
+            melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
+            inputs["input_features"] = torch.from_numpy(melody)[None].to(device=device, dtype=model.dtype)
         frames = math.ceil(params.duration_s * self.frame_rate)
         # the codebook delay pattern costs (num_codebooks - 1) steps before the last frame is complete
         tokens = frames + int(model.decoder.config.num_codebooks) - 1
@@ -68,9 +77,29 @@ class MusicGen(MusicBackend):
             out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True,
                                  guidance_scale=params.guidance_scale, temperature=params.temperature,
                                  top_k=params.top_k)
-        samples = out[0].float().cpu().numpy()
-        samples = samples[:, : round(params.duration_s * self.sample_rate)]
+        samples = out[0].float().cpu().numpy()[:, : round(params.duration_s * self.sample_rate)]
+        samples, loudness = master(samples, self.sample_rate)
         return Audio(samples=samples, sample_rate=self.sample_rate,
                      details={"renderer": "musicgen", "model": self.options.model, "frames": frames, "decoder_steps": tokens,
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
-                              "temperature": params.temperature, "top_k": params.top_k})
+                              "temperature": params.temperature, "top_k": params.top_k,
+                              "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None})
+
+
+def sketch_chroma(spec: MusicSpec, params: GenerationParams, num_chroma: int, length: int):
+    """The sketch of the spec as MusicGen-Melody conditioning: the dominant pitch class per chroma frame,
+    one-hot, (length, num_chroma) — what MusicgenMelodyFeatureExtractor computes (it needs torchaudio, which
+    has no build for this torch, so librosa computes the same STFT chroma here)."""
+    import librosa
+    import numpy as np
+
+    from tools.music.sketch import SketchRenderer
+
+    sr = 32000
+    audio = SketchRenderer(SketchRenderer.Options(sample_rate=sr)).generate(spec, "", params)
+    chroma = librosa.feature.chroma_stft(y=audio.samples.mean(axis=0), sr=sr, n_fft=16384, hop_length=4096,
+                                         n_chroma=num_chroma)
+    onehot = np.zeros((length, num_chroma), dtype=np.float32)
+    frames = min(length, chroma.shape[1])
+    onehot[np.arange(frames), chroma[:, :frames].argmax(axis=0)] = 1.0
+    return onehot

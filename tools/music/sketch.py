@@ -18,11 +18,8 @@ from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
 from tools.registry import BackendOptions
 from tools.spec import MusicSpec
-from tools.vocab import prompt_path, vocabulary
+from tools.vocab import PITCH_CLASS, SCALES, prompt_path, vocabulary
 
-PITCH_CLASS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
-               "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
-SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 
 
 class SketchOptions(BackendOptions):
@@ -85,15 +82,19 @@ def plan_form(total_bars: int) -> list[str]:
 
 
 def chord_pitch_classes(tonic: int, mode: str, degree: int) -> list[int]:
-    """Root, third and fifth of a diatonic triad (degree 1..7)."""
+    """Root, third and fifth of a diatonic triad (degree 1..7). In minor the V chord is major (harmonic
+    minor's leading tone), as in most tonal music: it is what tells A minor from C major."""
     scale = SCALES[mode]
-    return [(tonic + scale[(degree - 1 + k) % 7]) % 12 for k in (0, 2, 4)]
+    pcs = [(tonic + scale[(degree - 1 + k) % 7]) % 12 for k in (0, 2, 4)]
+    if mode == "minor" and degree == 5:
+        pcs[1] = (pcs[1] + 1) % 12
+    return pcs
 
 
 def choose_progressions(mode: str, valence: float, rng: random.Random) -> tuple[list[int], list[int]]:
-    """Two progressions (A and B) whose mood is closest to the valence."""
+    """Two progressions whose mood is closest to the valence: A starts on the tonic (it sets the key), B may not."""
     options = sorted(arrangement()["progressions"][mode], key=lambda p: abs(p["valence"] - valence))
-    a = rng.choice(options[:2])["degrees"]
+    a = rng.choice([p for p in options if p["degrees"][0] == 1][:2])["degrees"]
     b = rng.choice([p for p in options[:4] if p["degrees"] != a])["degrees"]
     return a, b
 
@@ -172,8 +173,8 @@ class Composer:
             if arpeggio:
                 steps = [i * 0.5 for i in range(int(self.grid.quarters_per_bar * 2))]
                 order = previous + [previous[1] + 12, previous[2], previous[1]]
-                for k, q in enumerate(steps):
-                    self._note(inst, order[k % len(order)], bar, q, 0.9, self._velocity(62 if k else 74))
+                for k, q in enumerate(steps):  # accent every beat so the pulse stays audible without drums
+                    self._note(inst, order[k % len(order)], bar, q, 0.9, self._velocity(52 if k % 2 else 76))
             else:
                 hits = self.grid.strong_beats() if self.energy < 0.6 else \
                     [i * 0.5 for i in range(int(self.grid.quarters_per_bar * 2)) if i % 4 != 3]

@@ -1,0 +1,161 @@
+"""Verify and repair: the analysis tool on rendered sketches, the repair loop, melody conditioning, `analyze`."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from agent.trace import Trace, to_markdown
+from agent.verify import Verifier, firm_prompt
+from tests.conftest import run_cli
+from tools.analysis import analyze, key_verdict, tempo_verdict
+from tools.music import MUSIC_BACKENDS
+from tools.music.base import GenerationParams, MusicBackend
+from tools.spec import MusicSpec
+from tools.vocab import vocabulary
+
+# 12 sketches: tempi 70-170, major and minor keys with sharps and flats, 3/4 and 4/4, drums and no drums
+SKETCHES = [("lo-fi", 72, "Eb", "major", "4/4"), ("reggae", 80, "G", "minor", "4/4"),
+            ("classical", 84, "F", "major", "3/4"), ("hip hop", 88, "F#", "minor", "4/4"),
+            ("jazz", 96, "Bb", "major", "4/4"), ("folk", 104, "G", "major", "3/4"),
+            ("funk", 110, "C#", "minor", "4/4"), ("pop", 116, "D", "major", "4/4"),
+            ("electronic", 124, "Ab", "minor", "4/4"), ("rock", 132, "E", "minor", "4/4"),
+            ("country", 144, "B", "minor", "3/4"), ("punk", 170, "A", "major", "4/4")]
+
+
+def sketch_spec(genre, bpm, key, mode, meter):
+    g = vocabulary().genres[genre]
+    kit = () if g.drums == "none" or any(i in g.instruments for i in ("drums", "drum machine")) else ("drums",)
+    return MusicSpec(genre=genre, moods=("warm",), energy=0.6, valence=0.5, tempo_bpm=bpm, key=key, mode=mode,
+                     time_signature=meter, instruments=g.instruments + kit)
+
+
+@pytest.mark.slow
+def test_analysis_recovers_tempo_and_key_of_twelve_sketches():
+    renderer = MUSIC_BACKENDS.create("sketch")
+    table, hits = [], 0
+    for genre, bpm, key, mode, meter in SKETCHES:
+        spec = sketch_spec(genre, bpm, key, mode, meter)
+        audio = renderer.generate(spec, "", GenerationParams(duration_s=20, seed=1))
+        a = analyze(audio.samples, audio.sample_rate)
+        tempo_ok = tempo_verdict(a.tempo_bpm, bpm, tolerance=0.02)[0] == "ok"  # octave errors are misses
+        key_ok = key_verdict(a.key, a.mode, key, mode) == "exact"
+        hits += tempo_ok and key_ok
+        table.append(f"{genre:10} {meter} {bpm:3} BPM → {a.tempo_bpm}  {key} {mode} → {a.key} {a.mode}")
+    print("\n".join(table))
+    assert hits >= 11, "\n".join(table)
+
+
+def test_verdicts():
+    assert tempo_verdict(96.3, 96) == ("ok", 0.0031)
+    assert tempo_verdict(48.1, 96)[0] == "octave" and tempo_verdict(192, 96)[0] == "octave"
+    assert tempo_verdict(110, 96)[0] == "miss" and tempo_verdict(None, 96) == ("miss", None)
+    assert key_verdict("A", "minor", "A", "minor") == "exact"
+    assert key_verdict("C", "major", "A", "minor") == "relative"
+    assert key_verdict("Eb", "minor", "D#", "minor") == "exact"  # enharmonic
+    assert key_verdict("E", "minor", "A", "minor") == "miss"
+
+
+class ScriptedTempoSketch(MusicBackend):
+    """Stands in for a model that misses the tempo: renders real sketch audio at scripted tempi."""
+
+    name = "scripted"
+
+    def __init__(self, tempi):
+        super().__init__()
+        self.tempi, self.calls = list(tempi), []
+        self.sketch = MUSIC_BACKENDS.create("sketch")
+
+    def generate(self, spec, prompt, params):
+        self.calls.append((prompt, params))
+        bpm = self.tempi.pop(0) if len(self.tempi) > 1 else self.tempi[0]
+        return self.sketch.generate(spec.model_copy(update={"tempo_bpm": bpm}), prompt, params)
+
+
+SPEC = sketch_spec("rock", 120, "A", "minor", "4/4")
+
+
+@pytest.mark.slow
+def test_repair_loop_retries_a_wrong_tempo_and_keeps_the_right_take():
+    trace = Trace(run_id="t")
+    backend = ScriptedTempoSketch([100, 120])
+    best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
+    assert best.attempt == 2 and best.verdict.met
+    assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt", "accept"]
+    assert trace.attempts[0]["tempo"] == "miss" and trace.attempts[1]["chosen"]
+    assert backend.calls[1][1].seed != backend.calls[0][1].seed
+    assert trace.verification == {"attempts": 2, "chosen": 2, "met": True, "score": best.verdict.score,
+                                  "tolerance": 0.04}
+    assert not trace.warnings and "## Verification" in to_markdown(trace)
+
+
+@pytest.mark.slow
+def test_repair_loop_stops_at_the_limit_keeps_the_best_and_warns():
+    trace = Trace(run_id="t")
+    backend = ScriptedTempoSketch([80, 110, 140])  # 110 is closest to 120
+    best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
+    assert len(trace.attempts) == 3 and best.attempt == 2 and not best.verdict.met
+    assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt",
+                                                       "retry: new seed, firmer prompt, higher guidance", "stop"]
+    assert backend.calls[1][0] == backend.calls[2][0] == firm_prompt("rock", SPEC)
+    assert [c[1].guidance_scale for c in backend.calls] == [3.0, 3.0, 4.5]
+    assert len({c[1].seed for c in backend.calls}) == 3
+    assert trace.warnings and "no take met the spec after 3 attempts: kept attempt 2" in trace.warnings[0]
+
+
+@pytest.mark.slow
+def test_melody_conditioning_feeds_the_sketch_chroma(tiny_musicgen_melody_dir):
+    backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_melody_dir), "device": "cpu",
+                                                 "condition_on_sketch": True})
+    model = backend._loaded[0]
+    seen = {}
+    real_generate = model.generate
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return real_generate(**kwargs)
+
+    model.generate = spy
+    audio = backend.generate(SPEC, "rock", GenerationParams(duration_s=1.0, seed=2))
+    assert audio.details["melody"] == "sketch" and abs(audio.samples.shape[1] - 32000) <= 640
+    chroma = seen["input_features"][0].numpy()
+    assert chroma.shape == (model.config.chroma_length, 12)
+    voiced = chroma[chroma.sum(axis=1) > 0]
+    assert len(voiced) > 5 and np.all(voiced.sum(axis=1) == 1)  # one-hot dominant pitch class per frame
+    a_minor = {9, 11, 0, 2, 4, 5, 7, 8}  # natural minor + the leading tone G#
+    in_key = np.isin(voiced.argmax(axis=1), list(a_minor)).mean()
+    assert in_key >= 0.8 and 9 in set(voiced.argmax(axis=1))  # mostly in key, the tonic A among them
+
+
+@pytest.mark.slow
+def test_condition_on_sketch_needs_a_melody_checkpoint(tiny_musicgen_dir):
+    from tools.errors import BackendError
+
+    backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "condition_on_sketch": True})
+    with pytest.raises(BackendError, match="needs a MusicGen-Melody checkpoint"):
+        backend.generate(SPEC, "rock", GenerationParams(duration_s=1, seed=0))
+
+
+@pytest.mark.slow
+def test_analyze_cli_measures_a_sketch(tmp_path):
+    audio = MUSIC_BACKENDS.create("sketch").generate(SPEC, "", GenerationParams(duration_s=8, seed=1))
+    path = tmp_path / "take.flac"
+    sf.write(path, audio.samples.T, audio.sample_rate)
+    proc = run_cli("analyze", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert abs(result["tempo_bpm"] - 120) / 120 < 0.02 and (result["key"], result["mode"]) == ("A", "minor")
+    assert abs(result["loudness_lufs"] + 14) < 1 and result["clipped_ratio"] == 0 and result["peak_dbfs"] <= -1
+
+
+@pytest.mark.parametrize("content, fragment", [(b"plain text, not audio", "is not audio soundfile can read"),
+                                               (b"", "is empty (0 bytes)"), (None, "analysis needs at least 0.5 s")])
+def test_analyze_cli_rejects_bad_audio_in_one_line(tmp_path, content, fragment):
+    path = tmp_path / "bad.wav"
+    if content is None:
+        sf.write(path, np.zeros(3200, dtype=np.float32), 32000)  # 0.1 s
+    else:
+        path.write_bytes(content)
+    proc = run_cli("analyze", str(path))
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error: ") and fragment in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
