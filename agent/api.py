@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +22,7 @@ from tools.errors import AlbumGenError, ConfigError, InputError
 from tools.files import atomic_write, write_audio
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
-from tools.spec import MAX_DURATION_S, MusicSpec, SpecEditor
+from tools.spec import MAX_DURATION_S, SETTERS, MusicSpec, SpecEditor
 from tools.vision import VISION_BACKENDS
 
 
@@ -35,10 +35,29 @@ class RunResult:
     prompt: str
     trace: Trace
 
+    def lines(self) -> list[str]:
+        """The short human summary: spec, measured tempo and key, prompt, paths."""
+        spec = self.spec
+        return [f"genre       {spec.genre}" + (f" ({spec.subgenre})" if spec.subgenre else ""),
+                f"mood        {', '.join(spec.moods)} · energy {spec.energy} · valence {spec.valence}",
+                f"tempo       {tempo_key_line(spec, (self.trace.audio or {}).get('measured'))} · {spec.time_signature}",
+                f"instruments {', '.join(spec.instruments)}" + (f" · era {spec.era}" if spec.era else ""),
+                f"prompt      {self.prompt}",
+                f"audio       {self.audio_path}",
+                f"trace       {self.trace_path} (and trace.md)"]
+
     def summary(self) -> dict[str, Any]:
         """The --json output: exactly audio, trace, spec, prompt."""
         return {"audio": str(self.audio_path), "trace": str(self.trace_path),
                 "spec": self.spec.model_dump(mode="json"), "prompt": self.prompt}
+
+
+def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
+    """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only."""
+    if not measured:
+        return f"{spec.tempo_bpm} BPM · {spec.key} {spec.mode}"
+    return (f"{spec.tempo_bpm} BPM (measured {measured['tempo_bpm']}) · {spec.key} {spec.mode} "
+            f"(measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']})")
 
 
 class RunWriter:
@@ -150,44 +169,47 @@ class AlbumGen:
 
     def generate(self, cover: str | Path, out_dir: str | Path | None = None, duration: float | None = None,
                  seed: int | None = None, force: bool = False, verify: bool | None = None,
-                 audio_format: str | None = None, on_stage: Callable[[str], None] | None = None) -> RunResult:
+                 audio_format: str | None = None, log: bool = True,
+                 on_stage: Callable[[str], None] | None = None) -> RunResult:
         """Describe the cover, let the agent plan the music, generate (and verify) it, write the run folder."""
         params = self.params(duration, seed)
-        self._verify = self.config.verify.enabled if verify is None else verify
-        self._format = audio_format or self.config.defaults.audio_format
-        if self._format not in ("wav", "flac"):
-            raise InputError(f"--format {self._format} is not supported: use wav or flac")
+        self.set_output(verify, audio_format)
         loaded = load_cover(cover)  # every input is checked before anything is written
         run_id = self.run_id(loaded, params)
         run_dir = prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), f"{loaded.stem}-{run_id}", force)
         trace = self.new_trace(loaded, run_id)
         writer = RunWriter(run_dir, trace)
         notify = on_stage or (lambda _name: None)
-        try:
-            return self._pipeline(loaded, params, trace, writer, notify)
-        except KeyboardInterrupt:
-            trace.status, trace.error = "interrupted", "interrupted by the user"
-            writer.save()
-            raise
-        except AlbumGenError as exc:
-            trace.status, trace.error = "failed", str(exc)
-            writer.save()
-            raise
-        except Exception as exc:
-            trace.status, trace.error = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
-            writer.save()
-            raise
+        with guarded(trace, writer):
+            description = self.describe(loaded, trace, writer, notify)
+            editor = SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed))
+            result = self.compose(editor, params, trace, writer, notify,
+                                  plan=lambda agent: agent.run(self.mode, description.text))
+        if log:
+            self.log_single_run(loaded, description.text, result)
+        return result
 
-    def _pipeline(self, cover: Cover, params: GenerationParams, trace: Trace, writer: RunWriter,
-                  notify: Callable[[str], None]) -> RunResult:
+    def set_output(self, verify: bool | None, audio_format: str | None) -> None:
+        self._verify = self.config.verify.enabled if verify is None else verify
+        self._format = audio_format or self.config.defaults.audio_format
+        if self._format not in ("wav", "flac"):
+            raise InputError(f"--format {self._format} is not supported: use wav or flac")
+
+    def describe(self, cover: Cover, trace: Trace, writer: RunWriter, notify: Callable[[str], None]):
         writer.save()
         notify("describing")
         with stage(trace, "vision"):
             description = self.vision.describe(cover)
         trace.description = {"text": description.text, "details": description.details}
         writer.save()
-        editor = SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed))
-        take: dict[str, Audio] = {}
+        return description
+
+    def compose(self, editor: SpecEditor, params: GenerationParams, trace: Trace, writer: RunWriter,
+                notify: Callable[[str], None], plan: Callable[[Any], None], tools: tuple[str, ...] = SETTERS) -> RunResult:
+        """Run the agent (`plan(agent)`), which edits the spec and calls generate_music; write the take."""
+        from agent.loop import Agent, ToolBox
+
+        take: dict[str, Any] = {}
 
         def generate_music() -> str:
             """Render the current plan into the MusicGen prompt and generate the audio. Call it once, after every setting is decided."""
@@ -197,17 +219,15 @@ class AlbumGen:
             trace.spec, trace.rationales, trace.prompt = editor.spec.model_dump(mode="json"), dict(editor.rationales), prompt
             writer.save()
             notify("composing")
+            take_params = replace(params, seed=editor.spec.seed, duration_s=editor.spec.duration_s)
             with stage(trace, "music"):
-                take["audio"], take["analysis"] = self._make_take(editor.spec, prompt, params, trace, notify)
+                take["audio"], take["analysis"] = self._make_take(editor.spec, prompt, take_params, trace, notify)
             return f"ok: generated {take['audio'].duration_s:.1f} s of audio for: {prompt}"
-
-        from agent.loop import Agent, ToolBox
 
         notify("thinking")
         with stage(trace, "agent"):
-            agent = Agent(self.chat_model, ToolBox(editor, trace, generate_music), trace,
-                          max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries)
-            agent.run(self.mode, description.text)
+            plan(Agent(self.chat_model, ToolBox(editor, trace, generate_music, tools), trace,
+                       max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries))
         trace.timings_ms["agent"] -= trace.timings_ms.get("music", 0)
         notify("writing")
         with stage(trace, "write"):
@@ -222,3 +242,35 @@ class AlbumGen:
         writer.save()
         return RunResult(run_dir=writer.run_dir, audio_path=audio_path, trace_path=writer.run_dir / "trace.json",
                          spec=editor.spec, prompt=trace.prompt or "", trace=trace)
+
+    def log_single_run(self, cover: Cover, description: str, result: RunResult) -> None:
+        from agent.store import RunStore, log_take
+
+        store = RunStore()
+        try:
+            session = store.new_session("generate", str(cover.path), cover.sha256, self.profile_name,
+                                        self.llm.model_id, str(result.run_dir.parent), description)
+            turn_id, _ = store.begin_turn(session, None)
+            log_take(store, session, turn_id, result, changes=[])
+            store.close_session(session)
+        finally:
+            store.close()
+
+
+@contextmanager
+def guarded(trace: Trace, writer: RunWriter):
+    """Whatever stops a run, its trace is saved with why: failed (with the error) or interrupted."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        trace.status, trace.error = "interrupted", "interrupted by the user"
+        writer.save()
+        raise
+    except AlbumGenError as exc:
+        trace.status, trace.error = "failed", str(exc)
+        writer.save()
+        raise
+    except Exception as exc:
+        trace.status, trace.error = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
+        writer.save()
+        raise

@@ -53,38 +53,25 @@ def _load(ctx):
 @click.option("--no-verify", is_flag=True, help="Skip measuring the take against the spec (and repairing it).")
 @click.option("--format", "audio_format", type=click.Choice(["wav", "flac"]), help="Audio file format.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt.")
+@click.option("-n", "--no-log", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_context
-def generate(ctx, cover, out_dir, profile, model, duration, seed, force, no_verify, audio_format, as_json):
+def generate(ctx, cover, out_dir, profile, model, duration, seed, force, no_verify, audio_format, as_json, no_log):
     """Describe COVER, plan the music with the agent, generate it and write the run folder."""
     from agent.api import AlbumGen
 
     app = AlbumGen(_load(ctx), profile=profile, model=model)
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
-                          verify=False if no_verify else None, audio_format=audio_format, on_stage=progress)
+                          verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
+                          on_stage=progress)
     if as_json:
         click.echo(json.dumps(result.summary()))
         return
-    spec = result.spec
-    click.echo(f"genre       {spec.genre}" + (f" ({spec.subgenre})" if spec.subgenre else ""))
-    click.echo(f"mood        {', '.join(spec.moods)} · energy {spec.energy} · valence {spec.valence}")
-    click.echo(f"tempo       {tempo_key_line(spec, (result.trace.audio or {}).get('measured'))} · {spec.time_signature}")
-    click.echo(f"instruments {', '.join(spec.instruments)}" + (f" · era {spec.era}" if spec.era else ""))
-    click.echo(f"prompt      {result.prompt}")
-    click.echo(f"audio       {result.audio_path}")
-    click.echo(f"trace       {result.trace_path} (and trace.md)")
+    click.echo("\n".join(result.lines()))
     for warning in result.trace.warnings:
         click.echo(f"warning: {warning}", err=True)
     if app.profile_name == "offline":
         click.echo(OFFLINE_HINT, err=True)
-
-
-def tempo_key_line(spec, measured: dict | None) -> str:
-    """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only."""
-    if not measured:
-        return f"{spec.tempo_bpm} BPM · {spec.key} {spec.mode}"
-    return (f"{spec.tempo_bpm} BPM (measured {measured['tempo_bpm']}) · {spec.key} {spec.mode} "
-            f"(measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']})")
 
 
 @main.command()
@@ -103,6 +90,103 @@ def analyze(audio, as_json):
     click.echo(f"key         {result.key} {result.mode} (confidence {result.key_confidence})")
     click.echo(f"loudness    {result.loudness_lufs} LUFS · peak {result.peak_dbfs} dBFS"
                + (" · CLIPPING" if result.clipping else "") + (f" · silence {result.silence_ratio:.0%}"))
+
+
+@main.command()
+@click.argument("cover", type=click.Path(), required=False)
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config).")
+@click.option("-p", "--profile", help="Profile from config.yaml.")
+@click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL.")
+@click.option("--duration", type=float, help="Seconds of music per take (0.5-300).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the first take.")
+@click.option("--resume", "resume_id", help="Continue an earlier chat session by its id.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn.")
+@click.pass_context
+def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json):
+    """Refine a take by talking to it: "slower", "add saxophone", "another take", /undo, /quit.
+
+    Reads one message per line from stdin (a terminal or a pipe); end of input ends the session."""
+    from agent.api import AlbumGen
+    from agent.session import SLASH_HELP, ChatSession
+    from agent.store import RunStore
+
+    if not cover and not resume_id:
+        raise click.UsageError("give a COVER, or --resume ID to continue a session")
+    store = RunStore()
+    row = store.session(resume_id) if resume_id else None
+    app = AlbumGen(_load(ctx), profile=profile or (row["profile"] if row else None), model=model)
+    notify = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
+    if row:
+        session, reply = ChatSession.resume(app, store, row["id"], notify=notify)
+    else:
+        session, reply = ChatSession.start(app, store, cover, out_dir, duration, seed, notify=notify)
+    _say(reply, as_json)
+    interactive = sys.stdin.isatty()
+    if interactive and not as_json:
+        click.echo(f"say what to change, or {SLASH_HELP}", err=True)
+    for line in click.get_text_stream("stdin"):
+        reply = session.handle(line)
+        _say(reply, as_json)
+        if reply.quit:
+            break
+    store.close_session(session.id, "closed")
+
+
+def _say(reply, as_json: bool) -> None:
+    if as_json:
+        if reply.data:
+            click.echo(json.dumps(reply.data))
+    elif reply.lines:
+        click.echo("\n".join(reply.lines))
+
+
+@main.group("runs")
+def runs_group():
+    """The run history (sessions, turns, takes) in the SQLite run store."""
+
+
+@runs_group.command("list")
+@click.option("--limit", default=20, show_default=True, help="How many sessions to show, newest first.")
+@click.option("--json", "as_json", is_flag=True)
+def runs_list(limit, as_json):
+    """List recent sessions and single runs."""
+    from agent.store import RunStore
+
+    rows = RunStore().sessions(limit)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(f"{r['id']}  {r['created_at']}  {r['kind']:8} {r['profile']:9} {r['takes']} takes  "
+                   f"{r['status']:6} {r['cover_path']}")
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+def runs_show(run_id):
+    """Print a session's traces as markdown."""
+    from agent.session import show_session
+    from agent.store import RunStore
+
+    click.echo(show_session(RunStore(), run_id))
+
+
+@runs_group.command("replay")
+@click.argument("run_id")
+@click.option("--take", "take_no", type=int, help="Which take (1 = first; default: the last).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config).")
+@click.pass_context
+def runs_replay(ctx, run_id, take_no, out_dir):
+    """Regenerate a take from its stored spec and seed (deterministic backends give identical audio)."""
+    from agent.api import AlbumGen
+    from agent.replay import replay
+    from agent.store import RunStore
+
+    store = RunStore()
+    row = store.session(run_id)
+    app = AlbumGen(_load(ctx), profile=row["profile"])
+    result = replay(app, store, row["id"], take_no, out_dir)
+    click.echo("\n".join(result))
 
 
 @main.group("config")

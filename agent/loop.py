@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from agent.trace import Trace
 from tools.errors import BackendError, SpecError
 from tools.registry import format_validation_error
-from tools.spec import SETTERS, MusicSpec, SpecEditor
+from tools.spec import EDIT_TOOLS, SETTERS, MusicSpec, SpecEditor
 from tools.vocab import prompt_path, vocabulary
 
 GENERATE = "generate_music"
@@ -65,9 +65,12 @@ class TraceCallback(BaseCallbackHandler):
 class ToolBox:
     """The agent's allow-list of tools: the spec setters and generate_music. Executes and traces calls."""
 
-    def __init__(self, editor: SpecEditor, trace: Trace, generate_music: Callable[[], str]):
+    def __init__(self, editor: SpecEditor, trace: Trace, generate_music: Callable[[], str],
+                 allowed: tuple[str, ...] = SETTERS):
+        """`allowed`: the setters this run may use (single runs: SETTERS; chat turns: EDIT_TOOLS, which
+        add duration and new-take edits). Nothing outside the list can be called."""
         self.editor, self.trace = editor, trace
-        self.functions: dict[str, Callable[..., str]] = {name: getattr(editor, name) for name in SETTERS}
+        self.functions: dict[str, Callable[..., str]] = {name: getattr(editor, name) for name in allowed}
         self.functions[GENERATE] = generate_music
         self.schemas = {name: create_schema_from_function(name, fn) for name, fn in self.functions.items()}
         self.generated = False
@@ -158,12 +161,27 @@ class Agent:
         self.max_steps, self.max_retries = max_steps, max_retries
         self.callbacks = [TraceCallback(trace)]
 
-    def run(self, mode: str, description: str, steps: tuple[str, ...] = SETTERS, request: str | None = None) -> None:
+    def run(self, mode: str, description: str, steps: tuple[str, ...] = SETTERS) -> None:
+        """Plan a new spec from the description, then generate."""
         if mode == "guided":
             self.run_guided(description, steps)
         else:
-            self.run_free(description, request)
+            self.run_free(description)
         self.finish()
+
+    def refine(self, mode: str, description: str, request: str, history: str = "") -> None:
+        """Change the current spec as the listener asks (the model picks the edit), then generate."""
+        if mode == "guided":
+            self.run_edit_guided(description, request, history)
+        else:
+            self.run_free(description, request, history)
+        self.finish()
+
+    def apply(self, edits, source: str) -> None:
+        """Edits read from the request itself go through the same validated, traced tools."""
+        for edit in edits:
+            self.trace.add("note", edit.tool, self.trace.now_ms(), result=f"{source} read this edit from the request")
+            self.toolbox.execute(edit.tool, edit.arguments)
 
     # -- guided: one forced call per decision ------------------------------------------------
     def run_guided(self, description: str, steps: tuple[str, ...]) -> None:
@@ -179,7 +197,29 @@ class Agent:
         if not ok:
             raise BackendError(f"music: {text}")
 
-    def _guided_step(self, tool: str, messages: list) -> None:
+    def run_edit_guided(self, description: str, request: str, history: str) -> None:
+        editor = self.toolbox.editor
+        system = SystemMessage(agent_prompts()["system"].strip())
+
+        def task(instruction: str) -> HumanMessage:
+            return HumanMessage(render(agent_prompts()["edit_task"], description=description, spec=spec_summary(editor),
+                                       history=history, request=request, instruction=instruction))
+
+        chooser = StructuredTool(name="choose_edit", description="Pick the setting the listener wants changed.",
+                                 func=lambda **kw: kw["edit"], args_schema={
+                                     "type": "object", "required": ["edit"],
+                                     "properties": {"edit": {"type": "string", "enum": list(EDIT_TOOLS)}}})
+        ask = render(agent_prompts()["choose_edit"], edits=", ".join(EDIT_TOOLS))
+        ai = self.model.bind_tools([chooser], tool_choice="choose_edit").invoke(
+            [system, task(ask)], config={"callbacks": self.callbacks})
+        picked = next((c["args"].get("edit") for c in ai.tool_calls if c["name"] == "choose_edit"), None)
+        if picked not in EDIT_TOOLS:
+            self.trace.add("note", "choose_edit", self.trace.now_ms(),
+                           result=f"the model did not pick a valid edit ({picked!r}); the plan is unchanged")
+            return
+        self._guided_step(picked, [system, task(step_instruction(picked, editor.spec))], fallback=False)
+
+    def _guided_step(self, tool: str, messages: list, fallback: bool = True) -> None:
         bound = self.model.bind_tools(self.toolbox.langchain_tools([tool]), tool_choice=tool)
         error = ""
         for _attempt in range(self.max_retries + 1):
@@ -195,7 +235,10 @@ class Agent:
                 bad = ai.invalid_tool_calls[0]["error"] if ai.invalid_tool_calls else "the answer had no tool call"
                 error = f"{tool}: {bad}"
                 messages = messages + [HumanMessage(f"error: {error}. Call {tool} with valid JSON arguments.")]
-        self._fallback(tool, error)
+        if fallback:
+            self._fallback(tool, error)
+        else:
+            self.trace.add("note", tool, self.trace.now_ms(), result=f"no valid {tool} call ({error}); the plan is unchanged")
 
     def _fallback(self, tool: str, reason: str) -> None:
         args = fallback_value(tool, self.toolbox.editor.spec)
@@ -208,15 +251,15 @@ class Agent:
             raise BackendError(f"fallback for {tool} was rejected: {text}")
 
     # -- free: the model chooses -------------------------------------------------------------
-    def run_free(self, description: str, request: str | None) -> None:
+    def run_free(self, description: str, request: str | None = None, history: str = "") -> None:
         from langchain.agents import create_agent
         from langgraph.errors import GraphRecursionError
 
         agent = create_agent(self.model, tools=self.toolbox.langchain_tools(),
                              system_prompt=agent_prompts()["system"].strip())
+        started = self.toolbox.editor.spec.missing() != MusicSpec().missing()
         task = render(agent_prompts()["free_task"], description=description,
-                      spec=spec_summary(self.toolbox.editor) if self.toolbox.editor.spec.missing() != list(
-                          MusicSpec().missing()) else "", request=request or "")
+                      spec=spec_summary(self.toolbox.editor) if started else "", request=request or "", history=history)
         messages: list = [HumanMessage(task)]
         for _round in range(self.max_retries + 1):
             try:

@@ -138,3 +138,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd or ROOT, timeout=timeout)
+
+
+# Runs are logged to the run store by default: keep the tests' store out of the user's data dir.
+os.environ["ALBUMGEN_HOME"] = str(Path(__import__("tempfile").mkdtemp(prefix="albumgen-home-")))

@@ -185,7 +185,24 @@ class SpecEditor:
         return self._update("era", rationale, era=era)
 
 
+    def set_duration(self, seconds: Annotated[float, Field(ge=1.0, le=MAX_DURATION_S)], rationale: Rationale) -> str:
+        """Set the length of the take in seconds (1-300)."""
+        if not 1.0 <= float(seconds) <= MAX_DURATION_S:
+            raise SpecError(f"duration {seconds} s is out of range: use 1 to {MAX_DURATION_S:g} seconds")
+        return self._update("duration", rationale, duration_s=round(float(seconds), 2))
+
+    def new_take(self, rationale: Rationale) -> str:
+        """Ask for another take of the same plan: a new random seed, nothing else changes."""
+        return self._update("seed", rationale, seed=next_seed(self.spec.seed))
+
+
+def next_seed(seed: int) -> int:
+    """A new, reproducible seed derived from the last one."""
+    return (seed * 1103515245 + 12345) % 2**31
+
+
 SETTERS = ("set_genre", "set_mood", "set_tempo", "set_key", "set_time_signature", "set_instruments", "set_era")
+EDIT_TOOLS = SETTERS + ("set_duration", "new_take")
 
 
 def _show(value) -> str:

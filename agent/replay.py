@@ -1,0 +1,50 @@
+"""Replay a stored take: the same spec, seed, prompt and guidance through the same music backend."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from agent.api import AlbumGen, prepare_run_dir
+from agent.store import RunStore
+from tools.errors import InputError
+from tools.files import atomic_write, write_audio
+from tools.spec import MusicSpec
+
+
+def pick_take(store: RunStore, session_id: str, take_no: int | None) -> tuple[int, dict]:
+    takes = store.takes(session_id)
+    if not takes:
+        raise InputError(f"run {session_id} has no finished take to replay")
+    number = len(takes) if take_no is None else take_no
+    if not 1 <= number <= len(takes):
+        raise InputError(f"run {session_id} has takes 1-{len(takes)}: --take {take_no} does not exist")
+    return number, takes[number - 1]
+
+
+def replay(app: AlbumGen, store: RunStore, session_id: str, take_no: int | None, out_dir: str | None) -> list[str]:
+    """Regenerate a take; returns the summary lines (path, and whether the audio is identical)."""
+    import numpy as np
+    import soundfile as sf
+
+    number, take = pick_take(store, session_id, take_no)
+    spec = MusicSpec.model_validate(take["spec"])
+    stored = take.get("params") or {}
+    params = app.params(spec.duration_s, take["seed"])
+    if stored.get("guidance_scale"):
+        params = replace(params, guidance_scale=stored["guidance_scale"])
+    audio = app.music.generate(spec, take["prompt"], params)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = prepare_run_dir(Path(out_dir or app.config.defaults.output_dir),
+                              f"replay-{session_id}-take{number}-{stamp}", force=False)
+    original = Path(take["audio_path"])
+    path = run_dir / f"audio{original.suffix or '.wav'}"
+    write_audio(path, audio.samples, audio.sample_rate)
+    for name, data in audio.extra_files.items():
+        atomic_write(run_dir / name, data)
+    lines = [f"replayed take {number} of {session_id} (seed {take['seed']})", f"audio       {path}"]
+    if original.exists():
+        same = np.array_equal(sf.read(str(original), dtype="int16")[0], sf.read(str(path), dtype="int16")[0])
+        lines.append("identical to the original take" if same else "differs from the original take "
+                     "(the backend is not deterministic here, or the take was verified with another attempt)")
+    return lines

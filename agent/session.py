@@ -1,0 +1,189 @@
+"""A chat session: the first turn plans a take from the cover; each later message edits that plan and
+makes a new take (same seed unless asked otherwise). Everything is logged to the run store as it happens,
+so a session survives a crash and can be resumed."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from agent.api import AlbumGen, RunResult, RunWriter, guarded, prepare_run_dir
+from agent.store import RunStore, log_take
+from tools.cover import load_cover
+from tools.errors import InputError
+from tools.requests import interpret
+from tools.spec import EDIT_TOOLS, MusicSpec, SpecEditor
+
+MEMORY_MESSAGES = 8  # the conversation the model sees is bounded, however long the session runs
+SLASH_HELP = "/spec, /trace, /takes, /undo, /seed N, /quit"
+
+
+@dataclass
+class Reply:
+    """What one turn says back: lines for people, a dict for --json, and whether to stop."""
+
+    lines: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    quit: bool = False
+
+
+@dataclass
+class TakeState:
+    spec: MusicSpec
+    result: RunResult | None
+    take_id: int | None
+
+
+class ChatSession:
+    """Holds the loaded models (through `app`), the cover description and the stack of takes."""
+
+    def __init__(self, app: AlbumGen, store: RunStore, session_id: str, cover, description: str, out_dir: Path,
+                 base_seed: int, notify: Callable[[str], None] | None = None):
+        self.app, self.store, self.id, self.cover = app, store, session_id, cover
+        self.description, self.out_dir, self.base_seed = description, out_dir, base_seed
+        self.notify = notify or (lambda _name: None)
+        self.history: list[TakeState] = []
+
+    # -- starting and resuming ---------------------------------------------------------------
+    @classmethod
+    def start(cls, app: AlbumGen, store: RunStore, cover_path: str | Path, out_dir: str | Path | None = None,
+              duration: float | None = None, seed: int | None = None, notify=None) -> tuple["ChatSession", Reply]:
+        params = app.params(duration, seed)
+        cover = load_cover(cover_path)
+        app.set_output(None, None)
+        root = Path(out_dir or app.config.defaults.output_dir)
+        session_id = store.new_session("chat", str(cover.path), cover.sha256, app.profile_name, app.llm.model_id,
+                                       str(root))
+        session = cls(app, store, session_id, cover, "", prepare_run_dir(root, f"{cover.stem}-chat-{session_id}", False),
+                      params.seed, notify)
+        reply = session._turn(None, SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed)))
+        return session, reply
+
+    @classmethod
+    def resume(cls, app: AlbumGen, store: RunStore, session_id: str, notify=None) -> tuple["ChatSession", Reply]:
+        row = store.session(session_id)
+        if row["kind"] != "chat":
+            raise InputError(f"run {row['id']} is a single generate run, not a chat: use `albumgen runs replay {row['id']}`")
+        app.set_output(None, None)
+        cover = load_cover(row["cover_path"])
+        takes = store.takes(row["id"])
+        session = cls(app, store, row["id"], cover, row["description"] or "",
+                      Path(row["out_dir"]) / f"{cover.stem}-chat-{row['id']}", takes[0]["seed"] if takes else 0, notify)
+        session.history = [TakeState(MusicSpec.model_validate(t["spec"]), None, t["id"]) for t in takes]
+        if not session.history:  # crashed before the first take finished: start the plan again
+            return session, session._turn(None, SpecEditor(MusicSpec()))
+        return session, Reply([f"resumed session {row['id']}: {len(takes)} takes; current take {len(takes)}",
+                               f"audio       {takes[-1]['audio_path']}"], {"session": row["id"], "takes": len(takes)})
+
+    @property
+    def spec(self) -> MusicSpec:
+        return self.history[-1].spec
+
+    # -- one message -------------------------------------------------------------------------
+    def handle(self, line: str) -> Reply:
+        text = line.strip()
+        if not text:
+            return Reply()
+        if text.startswith("/"):
+            return self._command(text)
+        self.store.add_message(self.id, "user", text)
+        return self._turn(text, SpecEditor(self.spec))
+
+    def _command(self, text: str) -> Reply:
+        name, _, arg = text.partition(" ")
+        if name == "/quit":
+            return Reply(["bye"], {"command": "quit"}, quit=True)
+        if name == "/spec":
+            return Reply([json.dumps(self.spec.model_dump(mode="json"), indent=2)], {"spec": self.spec.model_dump(mode="json")})
+        if name == "/takes":
+            takes = self.store.takes(self.id)
+            lines = [f"{i}. seed {t['seed']} · {t['spec']['tempo_bpm']} BPM · {t['spec']['genre']} · {t['audio_path']}"
+                     for i, t in enumerate(takes, start=1)]
+            return Reply(lines or ["no takes yet"], {"takes": [t["audio_path"] for t in takes]})
+        if name == "/trace":
+            turns = [t for t in self.store.turns(self.id) if t["trace_path"]]
+            if not turns:
+                return Reply(["no trace yet"])
+            return Reply([Path(turns[-1]["trace_path"]).with_suffix(".md").read_text(encoding="utf-8")],
+                         {"trace": turns[-1]["trace_path"]})
+        if name == "/undo":
+            if len(self.history) < 2:
+                return Reply(["nothing to undo: this is the first take"], {"undo": False})
+            dropped = self.history.pop()
+            changes = self.spec.changes_from(dropped.spec)
+            self.store.add_message(self.id, "assistant", f"undo: back to take {len(self.history)}")
+            return Reply([f"undo: back to take {len(self.history)}"] + [f"  {c}" for c in changes],
+                         {"undo": True, "changes": changes, "spec": self.spec.model_dump(mode="json")})
+        if name == "/seed":
+            if not arg.strip().isdigit():
+                return Reply(["usage: /seed N (a whole number)"], {"error": "usage: /seed N"})
+            editor = SpecEditor(self.spec)
+            editor.spec = self.spec.model_copy(update={"seed": int(arg)})
+            return self._turn(f"/seed {arg.strip()}", editor, edits=[])
+        return Reply([f"unknown command {name}: use {SLASH_HELP}"], {"error": f"unknown command {name}"})
+
+    def _turn(self, request: str | None, editor: SpecEditor, edits=None) -> Reply:
+        """Run one take: plan or edit the spec, generate, write the take folder, log everything."""
+        app, before = self.app, editor.spec
+        turn_id, idx = self.store.begin_turn(self.id, request)
+        trace = app.new_trace(self.cover, f"{self.id}-{idx:02d}")
+        writer = RunWriter(self.out_dir / f"take-{idx:02d}", trace)
+        writer.run_dir.mkdir(parents=True, exist_ok=False)
+        params = app.params(before.duration_s, before.seed)
+        try:
+            with guarded(trace, writer):
+                if request is None:
+                    description = app.describe(self.cover, trace, writer, self.notify)
+                    self.description = description.text
+                    self.store.set_description(self.id, description.text)
+                    result = app.compose(editor, params, trace, writer, self.notify,
+                                         plan=lambda agent: agent.run(app.mode, self.description))
+                else:
+                    trace.description = {"text": self.description, "details": {"reused": True}}
+                    result = app.compose(editor, params, trace, writer, self.notify,
+                                         plan=lambda agent: self._edit(agent, request, edits), tools=EDIT_TOOLS)
+        except BaseException as exc:
+            self.store.finish_turn(turn_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                                   trace_path=str(writer.run_dir / "trace.json"), error=str(exc)[:500])
+            raise
+        changes = result.spec.changes_from(before) if request is not None else []
+        take_id = log_take(self.store, self.id, turn_id, result, changes)
+        self.history.append(TakeState(result.spec, result, take_id))
+        summary = f"take {idx}: " + ("; ".join(changes) if changes else "planned from the cover"
+                                     if request is None else "no change")
+        self.store.add_message(self.id, "assistant", summary)
+        return Reply(self._describe(result, changes, idx, request is None),
+                     {"session": self.id, "take": idx, "changes": changes, **result.summary()})
+
+    def _edit(self, agent, request: str, edits) -> None:
+        edits = interpret(request, self.spec) if edits is None else edits
+        if edits:
+            agent.apply(edits, "the request reader")
+            agent.finish()
+        elif request.startswith("/seed"):
+            agent.finish()
+        else:
+            history = "\n".join(f"{m['role']}: {m['content']}" for m in self.store.messages(self.id, MEMORY_MESSAGES))
+            agent.refine(self.app.mode, self.description, request, history)
+
+    def _describe(self, result: RunResult, changes: list[str], number: int, first: bool) -> list[str]:
+        lines = result.lines()[:-2] if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
+                                                                                 "'slower', '120 bpm', 'add saxophone')"]
+        return [f"take {number} · session {self.id}"] + lines + [f"audio       {result.audio_path}"]
+
+
+def show_session(store: RunStore, session_id: str) -> str:
+    """`runs show`: each turn's trace as markdown."""
+    row = store.session(session_id)
+    parts = [f"# Session {row['id']} ({row['kind']}, {row['profile']}, {row['created_at']})", "",
+             f"Cover: `{row['cover_path']}`", ""]
+    for turn in store.turns(row["id"]):
+        parts.append(f"## Turn {turn['idx']}: {turn['request'] or '(from the cover)'} — {turn['status']}")
+        path = Path(turn["trace_path"]) if turn["trace_path"] else None
+        if path and path.with_suffix(".md").exists():
+            parts.append(path.with_suffix(".md").read_text(encoding="utf-8"))
+        elif turn["error"]:
+            parts.append(f"error: {turn['error']}")
+    return "\n".join(parts)
+

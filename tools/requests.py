@@ -1,0 +1,161 @@
+"""Read explicit listener requests ("slower", "120 bpm", "add saxophone", "another take") as spec edits.
+
+Clear, unambiguous requests become setter calls directly, so even a 135M local model's chat works; the
+agent's LLM handles whatever this does not recognise. Every edit names the words it came from.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tools.spec import MAX_DURATION_S, TEMPO_MAX, TEMPO_MIN, MusicSpec
+from tools.vocab import vocabulary
+
+ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
+           "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
+           "beats": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
+           "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute"}
+GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
+               "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
+               "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal"}
+MOOD_SHIFTS = {  # word -> (mood, energy change, valence change)
+    "darker": ("dark", 0.0, -0.2), "sadder": ("sad", -0.1, -0.25), "happier": ("cheerful", 0.1, 0.25),
+    "brighter": ("hopeful", 0.05, 0.2), "calmer": ("calm", -0.25, 0.0), "chill": ("calm", -0.2, 0.0),
+    "chiller": ("calm", -0.2, 0.0), "more energetic": ("energetic", 0.25, 0.05), "more energy": ("energetic", 0.25, 0.0),
+    "dreamier": ("dreamy", -0.1, 0.05), "spookier": ("eerie", 0.0, -0.2), "more epic": ("epic", 0.2, 0.05),
+    "warmer": ("warm", 0.0, 0.1), "more intense": ("tense", 0.25, -0.1), "softer": ("peaceful", -0.2, 0.05),
+}
+ANOTHER_TAKE = re.compile(r"\b(another|new|different|fresh) (take|version|variation|seed)\b|\btry again\b|\breroll\b")
+
+
+@dataclass(frozen=True)
+class Edit:
+    tool: str
+    arguments: dict[str, Any]
+
+
+def _has(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+
+
+def _tempo(text: str, spec: MusicSpec) -> int | None:
+    if m := re.search(r"\b(\d{2,3})\s*(bpm|beats per minute)\b", text):
+        return int(m.group(1))
+    factor = None
+    if _has(text, "much slower") or _has(text, "half time"):
+        factor = 0.75
+    elif _has(text, "much faster") or _has(text, "double time"):
+        factor = 1.3
+    elif any(_has(text, w) for w in ("slower", "slow down", "slow it down", "less fast", "more relaxed")):
+        factor = 0.85
+    elif any(_has(text, w) for w in ("faster", "speed up", "speed it up", "quicker", "more upbeat")):
+        factor = 1.15
+    if factor is None or spec.tempo_bpm is None:
+        return None
+    return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm * factor)))
+
+
+def _named_instruments(clause: str) -> list[str]:
+    found = []
+    for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
+        if _has(clause, name):
+            real = ALIASES.get(name, name)
+            if real not in found:
+                found.append(real)
+            clause = clause.replace(name, " ")
+    return found
+
+
+REMOVE = re.compile(r"\b(remove|without|drop|no more|lose|get rid of|mute)\b")
+ADD = re.compile(r"\b(add|with|more|include|bring in|put in|plus)\b")
+
+
+def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
+    added: list[str] = []
+    removed: list[str] = []
+    action = None  # "add drums and strings": a clause without a verb continues the previous one
+    for clause in re.split(r",|;|\band\b|\bbut\b|\bthen\b", text):
+        if REMOVE.search(clause):
+            action, clause = removed, REMOVE.split(clause, 1)[-1]
+        elif ADD.search(clause):
+            action, clause = added, ADD.split(clause, 1)[-1]
+        if action is not None:
+            action += _named_instruments(clause)
+    if not removed and not added:
+        return None
+    current = [i for i in spec.instruments if i not in removed]
+    current += [name for name in dict.fromkeys(added) if name not in current and name not in removed]
+    while len(current) > 6:
+        current.pop(0)
+    return current or None
+
+
+def _genre(text: str) -> str | None:
+    for word, genre in GENRE_WORDS.items():
+        if _has(text, word):
+            return genre
+    for genre in sorted(vocabulary().genres, key=len, reverse=True):
+        if _has(text, genre) or _has(text, f"more {genre}"):
+            return genre
+    return None
+
+
+def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
+    def clamp(x):
+        return round(min(1.0, max(0.0, x)), 2)
+
+    for word, (mood, d_energy, d_valence) in MOOD_SHIFTS.items():
+        if _has(text, word):
+            moods = [mood] + [m for m in spec.moods if m != mood][:2]
+            return {"moods": moods, "energy": clamp((spec.energy or 0.5) + d_energy),
+                    "valence": clamp((spec.valence or 0.5) + d_valence)}
+    for mood, hints in vocabulary().moods.items():
+        if _has(text, mood) or _has(text, f"more {mood}"):
+            return {"moods": [mood] + [m for m in spec.moods if m != mood][:2], "energy": hints["energy"],
+                    "valence": hints["valence"]}
+    return None
+
+
+def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
+    if m := re.search(r"\b([a-g](?:#|b|♯|♭| sharp| flat)?) (major|minor)\b", text):
+        return {"key": m.group(1), "mode": m.group(2)}
+    if spec.key and (m := re.search(r"\b(?:in|to|make it) (major|minor)\b", text)):
+        return {"key": spec.key, "mode": m.group(1)}
+    return None
+
+
+def _duration(text: str, spec: MusicSpec) -> float | None:
+    if m := re.search(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", text):
+        return float(m.group(1))
+    if _has(text, "longer"):
+        return min(MAX_DURATION_S, round(spec.duration_s * 1.5, 1))
+    if _has(text, "shorter"):
+        return max(1.0, round(spec.duration_s / 1.5, 1))
+    return None
+
+
+def interpret(request: str, spec: MusicSpec) -> list[Edit]:
+    """The edits a request asks for explicitly, in a stable order; [] when it needs the LLM."""
+    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    why = f"listener asked: {request.strip()[:120]!r}"
+    edits: list[Edit] = []
+    if genre := _genre(text):
+        edits.append(Edit("set_genre", {"genre": genre, "rationale": why}))
+    if mood := _mood(text, spec):
+        edits.append(Edit("set_mood", {**mood, "rationale": why}))
+    if (bpm := _tempo(text, spec)) is not None:
+        edits.append(Edit("set_tempo", {"bpm": bpm, "rationale": why}))
+    if key := _key(text, spec):
+        edits.append(Edit("set_key", {**key, "rationale": why}))
+    if m := re.search(r"\b([2-7]/[48])\b", text):
+        edits.append(Edit("set_time_signature", {"time_signature": m.group(1), "rationale": why}))
+    elif _has(text, "waltz"):
+        edits.append(Edit("set_time_signature", {"time_signature": "3/4", "rationale": why}))
+    if (instruments := _instruments(text, spec)) is not None:
+        edits.append(Edit("set_instruments", {"instruments": instruments, "rationale": why}))
+    if (seconds := _duration(text, spec)) is not None:
+        edits.append(Edit("set_duration", {"seconds": seconds, "rationale": why}))
+    if ANOTHER_TAKE.search(text):
+        edits.append(Edit("new_take", {"rationale": why}))
+    return edits
