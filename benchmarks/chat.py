@@ -1,0 +1,42 @@
+"""Chat: wall time of turn 2 ("slower") against turn 1 (cold start: models load, cover is described)
+on the offline profile, medians over RUNS fresh sessions.
+
+    .venv/bin/python benchmarks/chat.py [RUNS]
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import median, table, timer  # noqa: E402
+
+
+def main(runs: int = 5) -> None:
+    os.environ.setdefault("ALBUMGEN_HOME", tempfile.mkdtemp(prefix="albumgen-bench-"))
+    from agent.api import AlbumGen
+    from agent.session import ChatSession
+    from agent.store import RunStore
+
+    first, second = [], []
+    for i in range(runs):
+        out = Path(tempfile.mkdtemp(prefix="albumgen-bench-out-"))
+        store = RunStore()
+        with timer(first):
+            app = AlbumGen(profile="offline")  # a new pipeline: nothing loaded yet
+            session, _ = ChatSession.start(app, store, ROOT / "covers" / "midnight-orbit.png", out, duration=10, seed=i)
+        with timer(second):
+            session.handle("slower")
+        store.close()
+    rows = [("turn 1 (load + describe + plan + music)", f"{median(first):.2f} s"),
+            ("turn 2 ('slower', models cached)", f"{median(second):.2f} s"),
+            ("turn 2 / turn 1", f"{median(second) / median(first):.2f}")]
+    print(table(rows, ("offline profile, 10 s takes", f"median of {runs}")))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
