@@ -107,16 +107,21 @@ class AlbumGen:
     """One configured pipeline. Backends load their models on first use and keep them loaded."""
 
     def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None,
-                 chat_model=None):
-        """`chat_model`: any LangChain chat model with bind_tools, used instead of the configured LLM backend."""
+                 chat_model=None, vision_model: str | None = None, base_url: str | None = None,
+                 mmproj: str | None = None):
+        """`model` / `vision_model`: an alias or BACKEND:MODEL overriding the profile's agent LLM / describer;
+        `base_url` and `mmproj` go to the backends that take them. `chat_model`: any LangChain chat model with
+        bind_tools, used instead of the configured LLM backend."""
         self.config = config or load_config()
         self.profile_name = profile or self.config.default_profile
         if self.profile_name not in self.config.profiles:
             raise ConfigError(f"unknown profile {self.profile_name!r}: use one of {', '.join(self.config.profiles)}")
         prof = self.config.profiles[self.profile_name]
-        llm_choice: LLMChoice = parse_model_flag(model, self.config) if model else prof.llm
+        llm_choice: LLMChoice = parse_model_flag(model, self.config, base_url=base_url) if model else prof.llm
+        vision = parse_model_flag(vision_model, self.config, "vision", base_url=base_url, mmproj=mmproj) \
+            if vision_model else prof.vision
         where = f"profiles.{self.profile_name}"
-        self.vision = VISION_BACKENDS.create(prof.vision.backend, prof.vision.options_dict(), f"{where}.vision")
+        self.vision = VISION_BACKENDS.create(vision.backend, vision.options_dict(), f"{where}.vision")
         self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
         self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
         self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode

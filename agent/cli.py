@@ -47,6 +47,9 @@ def _load(ctx):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config).")
 @click.option("-p", "--profile", help="Profile from config.yaml (offline, musicgen, hosted, ...).")
 @click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL (env ALBUMGEN_MODEL).")
+@click.option("--vision-model", help="Describer: offline, or BACKEND:MODEL (transformers:ID, openai:MODEL, llama-cpp:PATH).")
+@click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server for openai:MODEL (env OPENAI_BASE_URL).")
+@click.option("--mmproj", type=click.Path(), help="CLIP projector GGUF for --vision-model llama-cpp:PATH.gguf.")
 @click.option("--duration", type=float, help="Seconds of music (0.5-300).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (default: a new one each run).")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
@@ -55,11 +58,13 @@ def _load(ctx):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt.")
 @click.option("-n", "--no-log", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_context
-def generate(ctx, cover, out_dir, profile, model, duration, seed, force, no_verify, audio_format, as_json, no_log):
+def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj, duration, seed, force, no_verify,
+             audio_format, as_json, no_log):
     """Describe COVER, plan the music with the agent, generate it and write the run folder."""
     from agent.api import AlbumGen
 
-    app = AlbumGen(_load(ctx), profile=profile, model=model)
+    app = AlbumGen(_load(ctx), profile=profile, model=model, vision_model=vision_model, base_url=base_url,
+                   mmproj=mmproj)
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
                           verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
@@ -187,6 +192,29 @@ def runs_replay(ctx, run_id, take_no, out_dir):
     app = AlbumGen(_load(ctx), profile=row["profile"])
     result = replay(app, store, row["id"], take_no, out_dir)
     click.echo("\n".join(result))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def models(ctx, as_json):
+    """List the configured backends and aliases, and whether each can run here now (and why not)."""
+    from agent.config import _registries
+
+    config, registries, rows = _load(ctx), _registries(), []
+    entries = [(f"profile {name}", kind, getattr(p, kind)) for name, p in config.profiles.items()
+               for kind in ("vision", "llm", "music")]
+    entries += [(f"alias {name}", "llm", choice) for name, choice in config.aliases.items()]
+    for where, kind, choice in entries:
+        backend = registries[kind].create(choice.backend, choice.options_dict(), where)
+        ok, why = backend.availability()
+        rows.append({"where": where, "kind": kind, "backend": choice.backend, "model": backend.model_id,
+                     "ready": ok, "why": why})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(f"{'✓' if r['ready'] else '✗'} {r['where']:20} {r['kind']:6} {r['backend']:12} {r['model'][:44]:44} {r['why']}")
 
 
 @main.group("config")

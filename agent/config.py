@@ -125,17 +125,28 @@ def load_config(path: str | os.PathLike | None = None) -> AppConfig:
     return config
 
 
-def parse_model_flag(value: str, config: AppConfig) -> LLMChoice:
-    """`-m` values: an alias from config.yaml, or BACKEND:MODEL (openai:gpt-4o-mini, llama-cpp:x.gguf)."""
-    if value in config.aliases:
-        return config.aliases[value]
+def parse_model_flag(value: str, config: AppConfig, kind: str = "llm", **extra: Any) -> BackendChoice:
+    """`-m` / `--vision-model` values: an alias from config.yaml (agent LLM only), or BACKEND:MODEL
+    (openai:gpt-4o-mini, llama-cpp:PATH.gguf, transformers:HUB_ID_OR_PATH); `extra` adds options such as
+    base_url or mmproj to the backend that takes them."""
+    if kind == "llm" and value in config.aliases:
+        choice = config.aliases[value]
+        cls = _registries()["llm"].get(choice.backend)
+        update = {k: v for k, v in extra.items() if v is not None and k in cls.Options.model_fields}
+        return LLMChoice(**{**choice.model_dump(), **update})
     backend, sep, model = value.partition(":")
-    names = _registries()["llm"].names()
-    if not sep or backend not in names or not model:
-        allowed = ", ".join([f"{n}:MODEL" for n in names] + list(config.aliases))
-        raise ConfigError(f"unknown model {value!r}: use one of {allowed}")
-    choice = LLMChoice(backend=backend, model=model)
-    validate_choice("llm", choice, f"--model {value}")
+    names = _registries()[kind].names()
+    if backend in names and not sep and kind == "vision":
+        sep, model = ":", ""
+    if not sep or backend not in names or (not model and backend != "offline"):
+        allowed = ", ".join([f"{n}:MODEL" for n in names] + (list(config.aliases) if kind == "llm" else []))
+        flag = "--model" if kind == "llm" else "--vision-model"
+        raise ConfigError(f"unknown {'model' if kind == 'llm' else 'vision model'} {value!r} for {flag}: use one of {allowed}")
+    options = {"model": model} if model else {}
+    cls = _registries()[kind].get(backend)
+    options.update({k: v for k, v in extra.items() if v is not None and k in cls.Options.model_fields})
+    choice = (LLMChoice if kind == "llm" else BackendChoice)(backend=backend, **options)
+    validate_choice(kind, choice, f"{'--model' if kind == 'llm' else '--vision-model'} {value}")
     return choice
 
 

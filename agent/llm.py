@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from tools.errors import BackendError, ConfigError, MissingExtraError
-from tools.registry import Backend, BackendOptions, Registry
+from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing
 
 LLM_BACKENDS = Registry("llm", {
     "llama-cpp": "agent.llm:LlamaCppLLM",
@@ -75,6 +75,16 @@ class LlamaCppLLM(LLMBackend):
                               "or repo_id + filename")
         return path
 
+    def availability(self) -> tuple[bool, str]:
+        if missing("llama_cpp"):
+            return False, "llama-cpp-python not installed: pip install 'albumgen[llama]'"
+        if self.options.repo_id:
+            return True, f"fetches {self.options.repo_id} on first use (needs network once)"
+        try:
+            return True, f"ready ({self.model_path()})"
+        except (BackendError, ConfigError) as exc:
+            return False, str(exc)
+
     @functools.cache
     def llama(self):
         try:
@@ -119,6 +129,15 @@ def api_key(env_name: str | None, backend: str) -> str:
     return value
 
 
+def key_status(env_name: str | None, url: str | None) -> tuple[bool, str]:
+    where = url or "api.openai.com"
+    if not env_name:
+        return True, f"ready ({where}, no key needed)"
+    if not os.environ.get(env_name):
+        return False, f"{env_name} is not set: export it to use {where}"
+    return True, f"ready ({where}, key from {env_name})"
+
+
 def base_url(configured: str | None) -> str | None:
     return configured or os.environ.get("OPENAI_BASE_URL") or None
 
@@ -132,6 +151,11 @@ class OpenAILLM(LLMBackend):
 
     def describe_backend(self) -> dict:
         return {**super().describe_backend(), "base_url": base_url(self.options.base_url)}
+
+    def availability(self) -> tuple[bool, str]:
+        if missing("langchain_openai", "openai"):
+            return False, "langchain-openai not installed: pip install 'albumgen[openai]'"
+        return key_status(self.options.api_key_env, base_url(self.options.base_url))
 
     def chat_model(self):
         try:
@@ -155,6 +179,9 @@ class TransformersLLM(LLMBackend):
 
     name = "transformers"
     Options = TransformersLLMOptions
+
+    def availability(self) -> tuple[bool, str]:
+        return hub_model_status(self.options.model, "transformers")
 
     def chat_model(self):
         from agent.chat_models import TransformersChatModel

@@ -47,8 +47,15 @@ def test_model_flag_accepts_backend_prefix_and_aliases():
     config = load_config()
     assert parse_model_flag("openai:gpt-4o", config).options_dict() == {"model": "gpt-4o"}
     assert parse_model_flag("ollama-qwen", config).backend == "openai"
-    with pytest.raises(ConfigError, match="unknown model 'gpt-4o': use one of llama-cpp:MODEL, openai:MODEL"):
+    with pytest.raises(ConfigError, match="unknown model 'gpt-4o' for --model: use one of llama-cpp:MODEL, openai:MODEL"):
         parse_model_flag("gpt-4o", config)
+    local = parse_model_flag("openai:qwen", config, base_url="http://127.0.0.1:8080/v1")
+    assert local.options_dict() == {"model": "qwen", "base_url": "http://127.0.0.1:8080/v1"}
+    assert parse_model_flag("lmstudio", config, base_url="http://10.0.0.1/v1").options_dict()["base_url"] == \
+        "http://10.0.0.1/v1"
+    vision = parse_model_flag("llama-cpp:/m/llava.gguf", config, "vision", mmproj="/m/mmproj.gguf", base_url="x")
+    assert vision.options_dict() == {"model": "/m/llava.gguf", "mmproj": "/m/mmproj.gguf"}
+    assert parse_model_flag("offline", config, "vision").backend == "offline"
 
 
 def test_masked_config_shows_only_whether_a_secret_is_set(monkeypatch):

@@ -28,6 +28,10 @@ class Backend:
     def model_id(self) -> str:
         return str(getattr(self.options, "model", None) or self.name)
 
+    def availability(self) -> tuple[bool, str]:
+        """Whether this backend can run here now, and why not — without importing heavy libraries."""
+        return True, "ready"
+
     def describe_backend(self) -> dict[str, Any]:
         """What the trace records about this backend (never secrets)."""
         return {"backend": self.name, "model": self.model_id}
@@ -60,6 +64,32 @@ class Registry:
 
     def create(self, name: str, values: dict[str, Any] | None = None, where: str = "config") -> Backend:
         return self.get(name)(self.options(name, values or {}, where))
+
+
+def missing(*modules: str) -> list[str]:
+    """The modules of the list that are not installed (checked with find_spec: nothing is imported)."""
+    import importlib.util
+
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def hub_model_status(model: str, extra: str) -> tuple[bool, str]:
+    """A transformers model: local folder, cached hub id, or a download on first use."""
+    from pathlib import Path
+
+    gone = missing("torch", "transformers")
+    if gone:
+        return False, f"{', '.join(gone)} not installed: pip install 'albumgen[{extra}]'"
+    if Path(model).expanduser().is_dir():
+        return True, f"local folder {model}"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return True, "in the Hugging Face cache"
+    except Exception:  # noqa: BLE001 - a malformed id is simply not cached
+        pass
+    return False, f"{model} is not downloaded yet: the first run fetches it (needs network)"
 
 
 def format_validation_error(exc: ValidationError) -> str:

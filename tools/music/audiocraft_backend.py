@@ -7,7 +7,7 @@ from typing import Literal
 from tools.errors import BackendError, MissingExtraError
 from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
 
 
@@ -21,6 +21,11 @@ class AudiocraftMusicGen(MusicBackend):
 
     name = "audiocraft"
     Options = AudiocraftOptions
+
+    def availability(self) -> tuple[bool, str]:
+        if missing("audiocraft"):
+            return False, "audiocraft not installed: it needs its own torch 2.1 environment (see README)"
+        return True, "ready"
 
     @functools.cached_property
     def _model(self):

@@ -8,7 +8,7 @@ from typing import Literal
 from tools.errors import BackendError, require
 from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, hub_model_status
 from tools.spec import MusicSpec
 
 
@@ -27,6 +27,9 @@ class MusicGen(MusicBackend):
 
     name = "musicgen"
     Options = MusicGenOptions
+
+    def availability(self) -> tuple[bool, str]:
+        return hub_model_status(self.options.model, "musicgen")
 
     @functools.cached_property
     def _loaded(self):

@@ -16,7 +16,7 @@ from pathlib import Path
 from tools.errors import BackendError, require
 from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
 from tools.vocab import PITCH_CLASS, SCALES, prompt_path, vocabulary
 
@@ -324,6 +324,13 @@ class SketchRenderer(MusicBackend):
     @property
     def model_id(self) -> str:
         return f"sketch+{Path(self.options.soundfont).name if self.options.soundfont else 'TimGM6mb.sf2'}"
+
+    def availability(self) -> tuple[bool, str]:
+        if missing("pretty_midi"):
+            return False, "pretty_midi not installed: pip install 'albumgen[sketch]'"
+        if not shutil.which("fluidsynth"):
+            return True, "ready with the numpy fallback synth (apt-get install fluidsynth for real instruments)"
+        return True, "ready (FluidSynth)"
 
     def _renderer(self) -> str:
         wanted = self.options.renderer

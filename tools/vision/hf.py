@@ -6,7 +6,7 @@ from typing import Literal
 
 from tools.cover import Cover
 from tools.errors import BackendError, require
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, hub_model_status
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt
 
 
@@ -22,6 +22,9 @@ class TransformersVision(VisionBackend):
 
     name = "transformers"
     Options = TransformersVisionOptions
+
+    def availability(self) -> tuple[bool, str]:
+        return hub_model_status(self.options.model, "transformers")
 
     @functools.cached_property
     def _loaded(self):

