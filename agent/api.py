@@ -18,7 +18,7 @@ from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
 from agent.llm import LLM_BACKENDS
 from agent.trace import Trace, to_markdown
 from tools.cover import Cover, load_cover
-from tools.errors import AlbumGenError, ConfigError, InputError
+from tools.errors import AlbumGenError, ConfigError, InputError, redact
 from tools.files import atomic_write, write_audio
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
@@ -232,7 +232,8 @@ class AlbumGen:
         notify("thinking")
         with stage(trace, "agent"):
             plan(Agent(self.chat_model, ToolBox(editor, trace, generate_music, tools), trace,
-                       max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries))
+                       max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries,
+                       label=self.llm.label))
         trace.timings_ms["agent"] -= trace.timings_ms.get("music", 0)
         notify("writing")
         with stage(trace, "write"):
@@ -272,10 +273,10 @@ def guarded(trace: Trace, writer: RunWriter):
         writer.save()
         raise
     except AlbumGenError as exc:
-        trace.status, trace.error = "failed", str(exc)
+        trace.status, trace.error = "failed", redact(str(exc))
         writer.save()
         raise
     except Exception as exc:
-        trace.status, trace.error = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"
+        trace.status, trace.error = "failed", redact(f"{type(exc).__name__}: {str(exc)[:300]}")
         writer.save()
         raise

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import click
@@ -14,16 +15,21 @@ class AlbumGenGroup(click.Group):
     """Turns AlbumGen errors into one `error: ...` line and their exit code, never a traceback."""
 
     def invoke(self, ctx):
-        from tools.errors import AlbumGenError
+        from tools.errors import AlbumGenError, redact
 
+        signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run like Ctrl-C: trace saved, exit 130
         try:
             return super().invoke(ctx)
         except AlbumGenError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(130)
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 @click.group(cls=AlbumGenGroup)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from tools.errors import BackendError, ConfigError, MissingExtraError
+from tools.errors import BackendError, ConfigError, MissingExtraError, register_secret
 from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing
 
 LLM_BACKENDS = Registry("llm", {
@@ -25,6 +25,12 @@ class LLMBackend(Backend):
 
     def chat_model(self):
         raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        """How errors name this model: backend, model and (for servers) where it runs."""
+        where = self.describe_backend().get("base_url")
+        return f"{self.name} {self.model_id}" + (f" at {where}" if where else "")
 
 
 def builtin_gguf(name: str) -> Path:
@@ -126,7 +132,7 @@ def api_key(env_name: str | None, backend: str) -> str:
     if not value:
         raise BackendError(f"{backend}: environment variable {env_name} is not set: export it "
                            "(named by api_key_env in config.yaml)")
-    return value
+    return register_secret(value)
 
 
 def key_status(env_name: str | None, url: str | None) -> tuple[bool, str]:

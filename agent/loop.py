@@ -13,7 +13,7 @@ from langchain_core.tools.base import create_schema_from_function
 from pydantic import ValidationError
 
 from agent.trace import Trace
-from tools.errors import BackendError, SpecError
+from tools.errors import AlbumGenError, BackendError, SpecError
 from tools.registry import format_validation_error
 from tools.spec import EDIT_TOOLS, SETTERS, MusicSpec, SpecEditor
 from tools.vocab import prompt_path, vocabulary
@@ -138,6 +138,10 @@ def fallback_value(tool: str, spec: MusicSpec) -> dict[str, Any]:
     return {"era": "modern", "rationale": why}
 
 
+def _brief(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in args.items() if k != "rationale")
+
+
 def step_instruction(tool: str, spec: MusicSpec) -> str:
     vocab = vocabulary()
     genre = vocab.genres.get(spec.genre or "ambient") or vocab.genres["ambient"]
@@ -153,11 +157,34 @@ def spec_summary(editor: SpecEditor) -> str:
     return json.dumps(data, ensure_ascii=False) if data else "nothing decided yet"
 
 
+def model_failure(exc: Exception, label: str) -> BackendError:
+    """One line naming the backend and the cause of a failed model call (transport errors were already
+    retried with backoff by the client: 429 honouring Retry-After, 5xx, timeouts, refused connections)."""
+    kinds = {c.__name__ for c in type(exc).__mro__}  # openai's classes, or wrappers that subclass them
+    name, status = type(exc).__name__, getattr(exc, "status_code", None)
+    if "APITimeoutError" in kinds:
+        cause = "the server did not answer in time (read timeout)"
+    elif "APIConnectionError" in kinds:
+        cause = "cannot connect (connection refused or reset): is the server running?"
+    elif status == 429:
+        cause = "rate limited (HTTP 429) on every retry: wait and try again"
+    elif status in (401, 403):
+        cause = f"not authorised (HTTP {status}): check the API key environment variable in config.yaml"
+    elif status is not None:
+        cause = f"HTTP {status}: {str(getattr(exc, 'message', exc)).splitlines()[0][:160]}"
+    elif kinds & {"APIResponseValidationError", "JSONDecodeError", "ValidationError"} or "JSON" in str(exc)[:200]:
+        cause = "the server sent a malformed response (not valid chat-completion JSON)"
+    else:
+        cause = f"{name}: {str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}"
+    return BackendError(f"llm {label}: {cause}")
+
+
 class Agent:
     """Runs one refinement: from a description (and optional listener request) to a generated take."""
 
-    def __init__(self, chat_model, toolbox: ToolBox, trace: Trace, max_steps: int = 24, max_retries: int = 2):
-        self.model, self.toolbox, self.trace = chat_model, toolbox, trace
+    def __init__(self, chat_model, toolbox: ToolBox, trace: Trace, max_steps: int = 24, max_retries: int = 2,
+                 label: str = "model"):
+        self.model, self.toolbox, self.trace, self.label = chat_model, toolbox, trace, label
         self.max_steps, self.max_retries = max_steps, max_retries
         self.callbacks = [TraceCallback(trace)]
 
@@ -210,8 +237,7 @@ class Agent:
                                      "type": "object", "required": ["edit"],
                                      "properties": {"edit": {"type": "string", "enum": list(EDIT_TOOLS)}}})
         ask = render(agent_prompts()["choose_edit"], edits=", ".join(EDIT_TOOLS))
-        ai = self.model.bind_tools([chooser], tool_choice="choose_edit").invoke(
-            [system, task(ask)], config={"callbacks": self.callbacks})
+        ai = self._ask(self.model.bind_tools([chooser], tool_choice="choose_edit"), [system, task(ask)])
         picked = next((c["args"].get("edit") for c in ai.tool_calls if c["name"] == "choose_edit"), None)
         if picked not in EDIT_TOOLS:
             self.trace.add("note", "choose_edit", self.trace.now_ms(),
@@ -223,7 +249,7 @@ class Agent:
         bound = self.model.bind_tools(self.toolbox.langchain_tools([tool]), tool_choice=tool)
         error = ""
         for _attempt in range(self.max_retries + 1):
-            ai: AIMessage = bound.invoke(messages, config={"callbacks": self.callbacks})
+            ai: AIMessage = self._ask(bound, messages)
             calls = [c for c in ai.tool_calls if c["name"] == tool]
             if calls:
                 ok, text = self.toolbox.execute(tool, calls[0]["args"])
@@ -240,12 +266,21 @@ class Agent:
         else:
             self.trace.add("note", tool, self.trace.now_ms(), result=f"no valid {tool} call ({error}); the plan is unchanged")
 
+    def _ask(self, bound, messages) -> AIMessage:
+        try:
+            return bound.invoke(messages, config={"callbacks": self.callbacks})
+        except (AlbumGenError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every model failure becomes one clear BackendError
+            raise model_failure(exc, self.label) from exc
+
     def _fallback(self, tool: str, reason: str) -> None:
         args = fallback_value(tool, self.toolbox.editor.spec)
         start = self.trace.now_ms()
         self.trace.add("fallback", tool, start, arguments=args,
                        result=f"the model gave no valid {tool} call after {self.max_retries + 1} tries ({reason}); "
                               "used the documented default")
+        self.trace.warnings.append(f"the model gave no valid {tool} call; used the default {_brief(args)}")
         ok, text = self.toolbox.execute(tool, args)
         if not ok:  # a default that fails validation is a bug in the vocabulary, not a model error
             raise BackendError(f"fallback for {tool} was rejected: {text}")
@@ -266,8 +301,12 @@ class Agent:
                 messages = agent.invoke({"messages": messages},
                                         config={"callbacks": self.callbacks, "recursion_limit": self.max_steps})["messages"]
             except GraphRecursionError:
-                raise BackendError(f"agent: the model did not finish within {self.max_steps} steps (it kept calling "
-                                   "tools): raise agent.max_steps in config.yaml or use mode: guided") from None
+                raise BackendError(f"llm {self.label}: the model did not finish within {self.max_steps} steps (it "
+                                   "kept calling tools): raise agent.max_steps in config.yaml or use mode: guided") from None
+            except (AlbumGenError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise model_failure(exc, self.label) from exc
             last = messages[-1]
             if self.toolbox.generated or not (isinstance(last, AIMessage) and last.invalid_tool_calls):
                 return

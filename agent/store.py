@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from tools.errors import InputError
+from tools.errors import InputError, redact
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -143,11 +143,12 @@ class RunStore:
                     steps: list[dict] | None = None) -> None:
         with self.tx() as db:
             db.execute("UPDATE turns SET status=?, spec=?, prompt=?, changes=?, trace_path=?, error=? WHERE id=?",
-                       (status, _json(spec), prompt, _json(changes), trace_path, error, turn_id))
+                       (status, _json(spec), prompt, _json(changes), trace_path, error and redact(error), turn_id))
             for i, step in enumerate(steps or [], start=1):
                 db.execute("INSERT INTO tool_calls (turn_id, idx, kind, name, arguments, result, error, duration_ms) "
                            "VALUES (?,?,?,?,?,?,?,?)", (turn_id, i, step["kind"], step["name"], _json(step.get("arguments")),
-                                                        step.get("result"), step.get("error"), step.get("duration_ms")))
+                                                        step.get("result") and redact(step["result"]),
+                                                        step.get("error") and redact(step["error"]), step.get("duration_ms")))
 
     def add_take(self, session_id: str, turn_id: int, audio_path: str, seed: int, duration_s: float, spec: dict,
                  prompt: str, measured: dict | None, params: dict | None = None) -> int:
@@ -204,7 +205,7 @@ class RunStore:
 
 
 def _json(value) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else redact(json.dumps(value, ensure_ascii=False))
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools.errors import redact
+
 Status = Literal["running", "ok", "failed", "interrupted"]
 
 
@@ -66,7 +68,7 @@ class Trace(BaseModel):
         return [s for s in self.steps if s.kind == "tool_call" and (name is None or s.name == name)]
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        return redact(json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
 
 
 def _fmt_args(args: dict[str, Any] | None) -> str:
@@ -136,4 +138,4 @@ def to_markdown(trace: Trace) -> str:
         out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]
     if trace.timings_ms:
         out += ["## Timings", "", " · ".join(f"{k} {v} ms" for k, v in trace.timings_ms.items()), ""]
-    return "\n".join(out)
+    return redact("\n".join(out))

@@ -92,3 +92,61 @@ class LoopbackOpenAI:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FaultyOpenAI:
+    """A loopback OpenAI-compatible server that misbehaves on purpose. Each request takes the next action
+    (the last one repeats): {"status": 503}, {"status": 429, "headers": {"Retry-After": "1"}}, {"sleep": 3},
+    {"raw": b"..."} (a broken body), {"echo_auth": True} (a 500 that echoes the Authorization header),
+    or {"message": {...}} (a normal answer)."""
+
+    def __init__(self, actions: list[dict]):
+        self.actions, self.requests = list(actions), []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _body(self, code: int, body: bytes, headers: dict | None = None):
+                try:
+                    self._send_body(code, body, headers)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing to answer
+
+            def _send_body(self, code: int, body: bytes, headers: dict | None = None):
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                outer.requests.append(req)
+                action = outer.actions.pop(0) if len(outer.actions) > 1 else outer.actions[0]
+                if "sleep" in action:
+                    time.sleep(action["sleep"])
+                    return self._body(200, b"{}")
+                if "raw" in action:
+                    return self._body(200, action["raw"])
+                if action.get("echo_auth"):
+                    return self._body(500, json.dumps({"error": {"message": f"bad key {self.headers.get('Authorization')}"}}).encode())
+                if "status" in action:
+                    return self._body(action["status"], json.dumps({"error": {"message": f"injected {action['status']}"}}).encode(),
+                                      action.get("headers"))
+                msg = action["message"]
+                self._body(200, json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "stub",
+                                            "choices": [{"index": 0, "message": {"role": "assistant", **msg},
+                                                         "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
+                                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode())
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -32,6 +32,23 @@ class SpecError(ValueError):
     """A spec field value was rejected; the message says what is allowed (fed back to the model)."""
 
 
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> str:
+    """Remember a secret read from the environment so that `redact` can strip it from any output."""
+    if value and len(value) >= 6:
+        _SECRETS.add(value)
+    return value
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in text (errors, traces, logs) by '***'."""
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return text
+
+
 def require(module: str, extra: str):
     """Import a heavy optional module lazily, turning ImportError into a helpful message."""
     import importlib
