@@ -87,6 +87,12 @@ class ToolBox:
             error = f"unknown tool {name!r}: use one of {', '.join(self.functions)}"
             self.trace.add("tool_call", name, start, arguments=args, error=error)
             return False, error
+        unexpected = sorted(set(args or {}) - set(self.schemas[name].model_fields))
+        if unexpected:  # no silent extras: a tool never takes a path, URL or anything it did not declare
+            takes = ", ".join(self.schemas[name].model_fields) or "no arguments"
+            error = f"invalid arguments for {name}: unexpected {', '.join(unexpected)} (it takes {takes})"
+            self.trace.add("tool_call", name, start, arguments=args, error=error)
+            return False, error
         try:
             clean = self.schemas[name].model_validate(args or {}).model_dump(exclude_none=True)
             result = self.functions[name](**clean)
@@ -109,9 +115,9 @@ class ToolBox:
                     raise ToolException(f"error: {text}")
                 return text
 
+            # no return_direct on generate_music: LangGraph would end the run even when the call failed
             return StructuredTool(name=name, description=self.description(name), func=call,
-                                  args_schema=self.schemas[name].model_json_schema(), handle_tool_error=True,
-                                  return_direct=name == GENERATE)
+                                  args_schema=self.schemas[name].model_json_schema(), handle_tool_error=True)
 
         return [make(n) for n in (names or list(self.functions))]
 
@@ -262,7 +268,7 @@ class Agent:
                 error = f"{tool}: {bad}"
                 messages = messages + [HumanMessage(f"error: {error}. Call {tool} with valid JSON arguments.")]
         if fallback:
-            self._fallback(tool, error)
+            self._fallback(tool, f"no valid {tool} call after {self.max_retries + 1} tries ({error})")
         else:
             self.trace.add("note", tool, self.trace.now_ms(), result=f"no valid {tool} call ({error}); the plan is unchanged")
 
@@ -277,10 +283,8 @@ class Agent:
     def _fallback(self, tool: str, reason: str) -> None:
         args = fallback_value(tool, self.toolbox.editor.spec)
         start = self.trace.now_ms()
-        self.trace.add("fallback", tool, start, arguments=args,
-                       result=f"the model gave no valid {tool} call after {self.max_retries + 1} tries ({reason}); "
-                              "used the documented default")
-        self.trace.warnings.append(f"the model gave no valid {tool} call; used the default {_brief(args)}")
+        self.trace.add("fallback", tool, start, arguments=args, result=f"{reason}; used the documented default")
+        self.trace.warnings.append(f"{reason.split(' (')[0]}; used the default {_brief(args)}")
         ok, text = self.toolbox.execute(tool, args)
         if not ok:  # a default that fails validation is a bug in the vocabulary, not a model error
             raise BackendError(f"fallback for {tool} was rejected: {text}")
@@ -301,6 +305,10 @@ class Agent:
                 messages = agent.invoke({"messages": messages},
                                         config={"callbacks": self.callbacks, "recursion_limit": self.max_steps})["messages"]
             except GraphRecursionError:
+                if self.toolbox.generated:  # the take exists; the model just would not stop talking
+                    self.trace.warnings.append(f"the model kept calling tools after generate_music; stopped at "
+                                               f"{self.max_steps} steps")
+                    return
                 raise BackendError(f"llm {self.label}: the model did not finish within {self.max_steps} steps (it "
                                    "kept calling tools): raise agent.max_steps in config.yaml or use mode: guided") from None
             except (AlbumGenError, KeyboardInterrupt):
@@ -326,7 +334,7 @@ class Agent:
                             ("set_key", "key"), ("set_time_signature", "time_signature"),
                             ("set_instruments", "instruments")):
             if field in self.toolbox.editor.spec.missing():
-                self._fallback(tool, f"{field} was never set")
+                self._fallback(tool, f"the model never set {field}")
         if not self.toolbox.generated:
             start = self.trace.now_ms()
             self.trace.add("note", GENERATE, start, result="the model did not call generate_music; the runner called it")

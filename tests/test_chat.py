@@ -14,6 +14,8 @@ from agent.config import load_config
 from agent.session import ChatSession
 from agent.store import MIGRATIONS, RunStore
 from tests.conftest import ROOT, run_cli
+from langchain_core.messages import AIMessage
+
 from tests.fakes import ScriptedChatModel, call
 
 COVER = str(ROOT / "covers" / "midnight-orbit.png")
@@ -52,7 +54,7 @@ def test_migrations_are_ordered_recorded_and_idempotent(tmp_path):
 
 @pytest.mark.slow
 def test_scripted_model_chat_makes_the_exact_edits(tmp_path, store):
-    model = ScriptedChatModel().enqueue(*PLAN, call("generate_music"))
+    model = ScriptedChatModel().enqueue(*PLAN, call("generate_music"), AIMessage(content="done"))
     app = scripted_app(model)
     session, first = ChatSession.start(app, store, COVER, tmp_path, duration=3, seed=9)
     assert first.data["take"] == 1 and first.data["spec"]["tempo_bpm"] == 100
@@ -61,11 +63,11 @@ def test_scripted_model_chat_makes_the_exact_edits(tmp_path, store):
     assert slower.data["changes"] == ["tempo_bpm 100 → 85"] and slower.data["spec"]["seed"] == 9
     # a free-form request goes to the model, which picks the edit tools
     model.enqueue(call("set_instruments", instruments=["synth pad", "synth bass", "saxophone"],
-                       rationale="listener wants a lonely sax"), call("generate_music"))
+                       rationale="listener wants a lonely sax"), call("generate_music"), AIMessage(content="ok"))
     sax = session.handle("give it something lonely and human on top")
     assert sax.data["changes"] == ["+ saxophone"]
-    assert "give it something lonely" in str(model.seen[-2]["messages"][-1].content)
-    assert "take 2: tempo_bpm 100 → 85" in str(model.seen[-2]["messages"][-1].content)  # bounded memory in the prompt
+    prompt = str(model.seen[-3]["messages"][-1].content)
+    assert "give it something lonely" in prompt and "take 2: tempo_bpm 100 → 85" in prompt  # bounded memory
     another = session.handle("another take")
     assert [c.split(" ")[0] for c in another.data["changes"]] == ["seed"]
     undo = session.handle("/undo")

@@ -59,6 +59,7 @@ SCRIPT = [
                                          "rationale": "space, neon"}, 7),
     openai_tool_call("set_era", {"era": "1980s", "rationale": "retro typography"}, 8),
     openai_tool_call("generate_music", {}, 9),
+    {"content": "Nostalgic synthwave in F# minor at 100 BPM."},
 ]
 
 
