@@ -223,6 +223,26 @@ def models(ctx, as_json):
         click.echo(f"{'✓' if r['ready'] else '✗'} {r['where']:20} {r['kind']:6} {r['backend']:12} {r['model'][:44]:44} {r['why']}")
 
 
+@main.command()
+@click.option("--host", help="Address to bind (default from config: 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default from config: 7860).")
+@click.option("-p", "--profile", help="Default profile in the page.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Where takes are written.")
+@click.pass_context
+def web(ctx, host, port, profile, out_dir):
+    """Start the web app: upload a cover, hear it, refine it in chat, see the reasoning."""
+    from tools.errors import MissingExtraError
+    from tools.registry import missing
+
+    config = _load(ctx)
+    if missing("gradio", "matplotlib"):
+        raise MissingExtraError("gradio", "web")
+    from web.app import serve
+
+    serve(config, host or config.web.host, port or config.web.port, profile, out_dir,
+          config.web.max_concurrent_generations)
+
+
 @main.group("config")
 def config_group():
     """Inspect the configuration."""

@@ -65,11 +65,18 @@ class AgentSettings(_Strict):
     max_retries: int = Field(2, ge=0, le=10)
 
 
+class WebSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    max_concurrent_generations: int = Field(1, ge=1, le=16)
+
+
 class AppConfig(_Strict):
     default_profile: str
     defaults: Defaults = Defaults()
     agent: AgentSettings = AgentSettings()
     verify: VerifySettings = VerifySettings()
+    web: WebSettings = WebSettings()
     profiles: dict[str, Profile]
     aliases: dict[str, LLMChoice] = {}
 

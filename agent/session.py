@@ -90,6 +90,14 @@ class ChatSession:
         self.store.add_message(self.id, "user", text)
         return self._turn(text, SpecEditor(self.spec))
 
+    def apply_edits(self, edits, label: str, seed: int | None = None) -> Reply:
+        """A take from explicit edits (the web app's spec table); a changed seed counts as an edit."""
+        editor = SpecEditor(self.spec)
+        if seed is not None and seed != self.spec.seed:
+            editor.spec = self.spec.model_copy(update={"seed": seed})
+        self.store.add_message(self.id, "user", label)
+        return self._turn(label, editor, edits=list(edits))
+
     def _command(self, text: str) -> Reply:
         name, _, arg = text.partition(" ")
         if name == "/quit":
@@ -157,11 +165,12 @@ class ChatSession:
                      {"session": self.id, "take": idx, "changes": changes, **result.summary()})
 
     def _edit(self, agent, request: str, edits) -> None:
-        edits = interpret(request, self.spec) if edits is None else edits
+        explicit = edits is not None  # from the web table or /seed: never re-interpreted
+        edits = edits if explicit else interpret(request, self.spec)
         if edits:
-            agent.apply(edits, "the request reader")
+            agent.apply(edits, "the spec table" if explicit else "the request reader")
             agent.finish()
-        elif request.startswith("/seed"):
+        elif explicit:
             agent.finish()
         else:
             history = "\n".join(f"{m['role']}: {m['content']}" for m in self.store.messages(self.id, MEMORY_MESSAGES))

@@ -1,0 +1,144 @@
+"""The web app end to end in a real browser (Debian's Chromium driven by Playwright): upload, generate,
+hear the take, refine it in chat, see the spec change, refuse a bad upload; two sessions at once."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+COVER = str(ROOT / "covers" / "midnight-orbit.png")
+PLAYABLE = "es => es.filter(a => a.currentSrc && a.readyState >= 1 && a.duration > 0).length"
+
+
+def wait_playable(page, n: int, timeout_s: float):
+    """Wait until n take players hold a loaded audio source (the <audio> sits in a shadow root, which
+    Playwright's locators pierce and document.querySelectorAll does not)."""
+    deadline = time.time() + timeout_s
+    while page.locator(".take audio").evaluate_all(PLAYABLE) < n:
+        if time.time() > deadline:
+            raise AssertionError(f"fewer than {n} playable takes after {timeout_s} s: {page.inner_text('#status')}")
+        page.wait_for_timeout(250)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pytest.importorskip("gradio")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is not installed: make setup installs it (apt-get install chromium)")
+    tmp = tmp_path_factory.mktemp("web")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "web", "--port", str(port), "-o", str(tmp / "out"),
+                             "-p", "offline"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "ALBUMGEN_HOME": str(tmp / "home"), "GRADIO_ANALYTICS_ENABLED": "False"})
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail((tmp / "server.log").read_text()[-2000:])
+            time.sleep(0.25)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url):
+    page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+    page.goto(url)
+    page.wait_for_selector("#generate")
+    return page
+
+
+def upload(page, path):
+    clear = page.locator("#cover button[aria-label='Clear']")
+    if clear.count():  # a cover is already there: remove it first, as a person would
+        clear.first.click()
+    page.set_input_files("#cover input[type=file]", path)
+
+
+def takes(page) -> int:
+    """How many take cards the page shows (their titles read 'Take N · genre · ...')."""
+    return len(set(re.findall(r"Take (\d+) ·", page.inner_text("body"))))
+
+
+def wait_takes(page, n: int, timeout_s: float):
+    deadline = time.time() + timeout_s
+    while takes(page) < n:
+        if time.time() > deadline:
+            raise AssertionError(f"fewer than {n} takes after {timeout_s} s: {page.inner_text('#status')}")
+        page.wait_for_timeout(250)
+
+
+def tempo(page) -> int:
+    """The tempo_bpm value as the spec table shows it."""
+    cells = [c.strip() for c in page.inner_text("#spec").splitlines() if c.strip()]
+    return int(float(cells[cells.index("tempo_bpm") + 1]))
+
+
+def test_upload_generate_listen_refine_and_refuse_a_bad_file(server, browser, tmp_path):
+    page = open_page(browser, server)
+    upload(page, COVER)
+    page.wait_for_function("document.querySelector('#status').innerText.includes('Cover OK')", timeout=60_000)
+    page.click("#generate")
+    wait_playable(page, 1, 180)  # a real <audio> with a loaded source
+    assert "take 1 ready" in page.inner_text("#status")
+    first = tempo(page)
+    assert "BPM" in page.input_value("#prompt textarea")
+    page.fill("#message textarea", "slower")
+    page.press("#message textarea", "Enter")
+    wait_takes(page, 2, 180)
+    wait_playable(page, 2, 60)
+    assert tempo(page) < first
+    assert "tempo_bpm" in page.inner_text("#chat")
+    page.screenshot(path=str(tmp_path / "albumgen-web.png"), full_page=True)
+    notes = tmp_path / "notes.png"
+    notes.write_text("this is not an image")
+    upload(page, str(notes))
+    page.wait_for_function("document.querySelector('#status').innerText.includes('Error')", timeout=60_000)
+    assert "is not an image Pillow can read" in page.inner_text("#status")
+    assert (tmp_path / "albumgen-web.png").stat().st_size > 10_000
+    assert takes(page) == 2  # the session survives the bad upload
+
+
+def test_two_browser_sessions_get_their_own_takes(server, browser):
+    pages = [open_page(browser, server) for _ in range(2)]
+    for page in pages:
+        upload(page, COVER)
+        page.wait_for_function("document.querySelector('#status').innerText.includes('Cover OK')", timeout=60_000)
+    for page in pages:
+        page.click("#generate")
+    for page in pages:
+        wait_playable(page, 1, 240)
+    sessions = [page.inner_text("#status").split()[1].rstrip(":") for page in pages]
+    assert sessions[0] != sessions[1]
+    assert [takes(page) for page in pages] == [1, 1]
+    pages[0].fill("#message textarea", "another take")
+    pages[0].press("#message textarea", "Enter")
+    wait_takes(pages[0], 2, 180)
+    assert takes(pages[1]) == 1  # no cross-talk

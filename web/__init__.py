@@ -1,0 +1,1 @@
+"""The AlbumGen web app."""
