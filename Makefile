@@ -5,12 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 COVER  ?= covers/midnight-orbit.png
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run web test test-fast bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
-	@command -v fluidsynth >/dev/null || ./scripts/install-fluidsynth.sh
+	./scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
@@ -23,11 +23,19 @@ $(STAMP): pyproject.toml Makefile
 run: setup
 	$(VENV)/bin/albumgen generate $(COVER) -o out --seed 7 --force
 
+web: setup
+	$(VENV)/bin/albumgen web
+
 test: setup
+	./scripts/install-system-deps.sh --with-browser
 	$(PY) -m pytest
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/chat.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
