@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict
@@ -121,12 +121,12 @@ class TransformersChatModel(_ToolBindingChatModel):
 
     @classmethod
     def load(cls, model_id: str, device: str = "auto", **kwargs) -> "TransformersChatModel":
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from tools.devices import resolve_device
         from tools.errors import BackendError
 
-        dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        dev = resolve_device(device)
         try:
             tok = AutoTokenizer.from_pretrained(model_id)
             model = AutoModelForCausalLM.from_pretrained(model_id).to(dev).eval()

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from tools.errors import BackendError, ConfigError, MissingExtraError, register_secret
+from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
+from tools.errors import BackendError, ConfigError, MissingExtraError
 from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing
 
 LLM_BACKENDS = Registry("llm", {
@@ -115,37 +115,8 @@ class LlamaCppLLM(LLMBackend):
                                  max_tokens=self.options.max_tokens, model_name=self.model_id)
 
 
-class OpenAIOptions(BackendOptions):
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None  # default: $OPENAI_BASE_URL, else OpenAI
-    api_key_env: str | None = None
+class OpenAIOptions(OpenAIEndpoint):
     temperature: float = 0.2
-    timeout_s: float = 60.0
-    max_retries: int = 2
-
-
-def api_key(env_name: str | None, backend: str) -> str:
-    """The key from the environment variable named in config; local servers need none."""
-    if not env_name:
-        return "not-needed"
-    value = os.environ.get(env_name)
-    if not value:
-        raise BackendError(f"{backend}: environment variable {env_name} is not set: export it "
-                           "(named by api_key_env in config.yaml)")
-    return register_secret(value)
-
-
-def key_status(env_name: str | None, url: str | None) -> tuple[bool, str]:
-    where = url or "api.openai.com"
-    if not env_name:
-        return True, f"ready ({where}, no key needed)"
-    if not os.environ.get(env_name):
-        return False, f"{env_name} is not set: export it to use {where}"
-    return True, f"ready ({where}, key from {env_name})"
-
-
-def base_url(configured: str | None) -> str | None:
-    return configured or os.environ.get("OPENAI_BASE_URL") or None
 
 
 class OpenAILLM(LLMBackend):

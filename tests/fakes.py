@@ -54,7 +54,28 @@ def openai_tool_call(name: str, args: Any, i: int = 0) -> dict:
                                              "function": {"name": name, "arguments": raw}}]}
 
 
-class LoopbackOpenAI:
+def completion(msg: dict, model: str = "scripted", n: int = 1) -> dict:
+    """A chat.completion body around one assistant message."""
+    return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", **msg},
+                         "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+
+
+class _Loopback:
+    """A stdlib HTTP server on 127.0.0.1 at a random free port, serving in a daemon thread."""
+
+    def _serve(self, handler) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class LoopbackOpenAI(_Loopback):
     """A stdlib OpenAI-compatible server on 127.0.0.1 (random port) answering from a script."""
 
     def __init__(self, script: list[dict] | None = None):
@@ -78,23 +99,12 @@ class LoopbackOpenAI:
                 outer.requests.append({"path": self.path, "body": req, "auth": self.headers.get("Authorization")})
                 if not outer.script:
                     return self._send(500, {"error": {"message": "script exhausted"}})
-                msg = outer.script.pop(0)
-                self._send(200, {"id": f"chatcmpl-{len(outer.requests)}", "object": "chat.completion",
-                                 "created": int(time.time()), "model": req.get("model", "scripted"),
-                                 "choices": [{"index": 0, "message": {"role": "assistant", **msg},
-                                              "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
-                                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
+                self._send(200, completion(outer.script.pop(0), req.get("model", "scripted"), len(outer.requests)))
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(Handler)
 
 
-class FaultyOpenAI:
+class FaultyOpenAI(_Loopback):
     """A loopback OpenAI-compatible server that misbehaves on purpose. Each request takes the next action
     (the last one repeats): {"status": 503}, {"status": 429, "headers": {"Retry-After": "1"}}, {"sleep": 3},
     {"raw": b"..."} (a broken body), {"echo_auth": True} (a 500 that echoes the Authorization header),
@@ -137,16 +147,6 @@ class FaultyOpenAI:
                 if "status" in action:
                     return self._body(action["status"], json.dumps({"error": {"message": f"injected {action['status']}"}}).encode(),
                                       action.get("headers"))
-                msg = action["message"]
-                self._body(200, json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "stub",
-                                            "choices": [{"index": 0, "message": {"role": "assistant", **msg},
-                                                         "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
-                                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode())
+                self._body(200, json.dumps(completion(action["message"], "stub")).encode())
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(Handler)

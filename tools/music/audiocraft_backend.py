@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
+from tools.devices import resolve_device
 from tools.errors import BackendError, MissingExtraError
 from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
@@ -30,13 +31,10 @@ class AudiocraftMusicGen(MusicBackend):
     @functools.cached_property
     def _model(self):
         try:
-            import torch
             from audiocraft.models import MusicGen as AcMusicGen
         except ImportError as exc:
             raise MissingExtraError("audiocraft", "audiocraft") from exc
-        device = self.options.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(self.options.device)
         try:
             return AcMusicGen.get_pretrained(self.options.model, device=device)
         except Exception as exc:  # audiocraft raises many types for a missing/unknown checkpoint

@@ -5,6 +5,7 @@ import functools
 import math
 from typing import Literal
 
+from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
 from tools.music.base import Audio, GenerationParams, MusicBackend
 from tools.music.mastering import master
@@ -33,13 +34,10 @@ class MusicGen(MusicBackend):
 
     @functools.cached_property
     def _loaded(self):
-        torch = require("torch", "musicgen")
+        require("torch", "musicgen")
         transformers = require("transformers", "musicgen")
-        device = self.options.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = self.options.dtype
-        dtype = (torch.float16 if device == "cuda" else torch.float32) if dtype == "auto" else getattr(torch, dtype)
+        device = resolve_device(self.options.device)
+        dtype = resolve_dtype(self.options.dtype, device)
         try:
             config = transformers.AutoConfig.from_pretrained(self.options.model)
             cls = (transformers.MusicgenMelodyForConditionalGeneration if config.model_type == "musicgen_melody"

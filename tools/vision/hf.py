@@ -5,6 +5,7 @@ import functools
 from typing import Literal
 
 from tools.cover import Cover
+from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
 from tools.registry import BackendOptions, hub_model_status
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt
@@ -28,11 +29,11 @@ class TransformersVision(VisionBackend):
 
     @functools.cached_property
     def _loaded(self):
-        torch = require("torch", "transformers")
+        require("torch", "transformers")
         transformers = require("transformers", "transformers")
         o = self.options
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if o.device == "auto" else o.device
-        dtype = (torch.float16 if device == "cuda" else torch.float32) if o.dtype == "auto" else getattr(torch, o.dtype)
+        device = resolve_device(o.device)
+        dtype = resolve_dtype(o.dtype, device)
         try:
             processor = transformers.AutoProcessor.from_pretrained(o.model)
             model = transformers.AutoModelForImageTextToText.from_pretrained(o.model, dtype=dtype).to(device).eval()

@@ -2,20 +2,15 @@
 from __future__ import annotations
 
 import functools
-import os
 
 from tools.cover import Cover
 from tools.errors import BackendError, MissingExtraError
-from tools.registry import BackendOptions, missing
+from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
+from tools.registry import missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
 
-class OpenAIVisionOptions(BackendOptions):
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None  # default: $OPENAI_BASE_URL, else OpenAI
-    api_key_env: str | None = None
-    timeout_s: float = 60.0
-    max_retries: int = 2
+class OpenAIVisionOptions(OpenAIEndpoint):
     max_tokens: int = 300
 
 
@@ -29,13 +24,11 @@ class OpenAIVision(VisionBackend):
         return {**super().describe_backend(), "base_url": self._base_url()}
 
     def availability(self) -> tuple[bool, str]:
-        from agent.llm import key_status
-
         return (False, "openai not installed: pip install 'albumgen[openai]'") if missing("openai") else \
             key_status(self.options.api_key_env, self._base_url())
 
     def _base_url(self) -> str | None:
-        return self.options.base_url or os.environ.get("OPENAI_BASE_URL") or None
+        return base_url(self.options.base_url)
 
     @functools.cached_property
     def _client(self):
@@ -43,8 +36,6 @@ class OpenAIVision(VisionBackend):
             import openai
         except ImportError as exc:
             raise MissingExtraError("openai", "openai") from exc
-        from agent.llm import api_key
-
         return openai.OpenAI(base_url=self._base_url(), api_key=api_key(self.options.api_key_env, "openai vision"),
                              timeout=self.options.timeout_s, max_retries=self.options.max_retries)
 
