@@ -142,3 +142,19 @@ def test_two_browser_sessions_get_their_own_takes(server, browser):
     pages[0].press("#message textarea", "Enter")
     wait_takes(pages[0], 2, 180)
     assert takes(pages[1]) == 1  # no cross-talk
+
+
+def test_spec_table_edits_become_validated_setter_calls():
+    pytest.importorskip("gradio")
+    from tools.spec import MusicSpec
+    from web.app import spec_table, table_edits
+
+    spec = MusicSpec(genre="jazz", moods=("calm",), energy=0.3, valence=0.4, tempo_bpm=96, key="A", mode="minor",
+                     time_signature="4/4", instruments=("piano", "saxophone"), duration_s=10, seed=7)
+    table = spec_table(spec)
+    assert dict(table)["instruments"] == "piano, saxophone"
+    edited = [[f, {"tempo_bpm": "80", "instruments": "piano, saxophone, drums"}.get(f, v)] for f, v in table]
+    edits, seed = table_edits(edited, spec)
+    assert [(e.tool, {k: v for k, v in e.arguments.items() if k != "rationale"}) for e in edits] == [
+        ("set_tempo", {"bpm": 80}), ("set_instruments", {"instruments": ["piano", "saxophone", "drums"]})]
+    assert seed == 7 and table_edits(table, spec) == ([], 7)
