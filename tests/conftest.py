@@ -71,7 +71,7 @@ def _musicgen_parts():
                         decoder_start_token_id=tok.pad_token_id)
     audio_cfg = EncodecConfig(hidden_size=16, num_filters=4, compress=1, codebook_size=64, codebook_dim=16,
                               sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4], num_lstm_layers=1,
-                              target_bandwidths=[2.2], normalize=False)
+                              target_bandwidths=[1.2], normalize=False)  # 4 codebooks of 64 at 50 Hz
     dec_cfg = MusicgenDecoderConfig(vocab_size=64, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                     ffn_dim=128, num_codebooks=4, pad_token_id=64, bos_token_id=64,
                                     decoder_start_token_id=64, max_position_embeddings=512, tie_word_embeddings=False)

@@ -77,7 +77,7 @@ def test_musicgen_by_local_path_writes_requested_duration(tiny_musicgen_dir):
     audio = backend.generate(ROCK, "energetic rock, 128 BPM", GenerationParams(duration_s=1.0, seed=3))
     assert audio.sample_rate == 32000 and audio.samples.ndim == 2 and audio.samples.shape[0] == 1
     assert abs(audio.samples.shape[1] - 32000) <= 640  # within one 50 Hz frame
-    assert audio.details["frames"] == 50 and audio.details["decoder_steps"] == 53 and audio.details["model_class"] == "MusicgenForConditionalGeneration"
+    assert audio.details["frames"] == 50 and len(audio.details["windows"]) == 1 and audio.details["model_class"] == "MusicgenForConditionalGeneration"
     again = backend.generate(ROCK, "energetic rock, 128 BPM", GenerationParams(duration_s=1.0, seed=3))
     assert np.array_equal(audio.samples, again.samples)
 
@@ -108,3 +108,18 @@ def test_audiocraft_missing_says_which_extra():
     backend = MUSIC_BACKENDS.create("audiocraft", {"model": "debug"})
     with pytest.raises(MissingExtraError, match=r"pip install 'albumgen\[audiocraft\]'"):
         backend.generate(ROCK, "x", GenerationParams(duration_s=1, seed=0))
+
+
+def test_long_takes_are_made_in_windows_with_smooth_joins(tiny_musicgen_dir):
+    backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "device": "cpu"})
+    audio = backend.generate(ROCK, "energetic rock", GenerationParams(duration_s=65, seed=4))
+    assert abs(audio.samples.shape[1] - 65 * 32000) <= 640  # within one 50 Hz frame
+    windows = audio.details["windows"]
+    assert [w["start_s"] for w in windows] == [0.0, 30.0, 50.0] and [w["new_s"] for w in windows] == [30.0, 20.0, 15.0]
+    assert all(w["frames"] * 640 >= w["new_s"] * 32000 for w in windows)
+    jumps = np.abs(np.diff(audio.samples[0]))
+    joins = [round(w["start_s"] * 32000) for w in windows[1:]]
+    near_join = np.zeros_like(jumps, dtype=bool)
+    for j in joins:
+        near_join[j - 8000: j + 8000] = True
+    assert jumps[near_join].max() <= jumps[~near_join].max()  # no click where windows meet

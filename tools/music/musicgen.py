@@ -21,6 +21,9 @@ class MusicGenOptions(BackendOptions):
     temperature: float = 1.0
     top_k: int = 250
     condition_on_sketch: bool = False  # MusicGen-Melody: follow the sketch renderer's harmony and tempo
+    window_s: float = 30.0  # longer takes are made window by window (MusicGen was trained on 30 s)
+    context_s: float = 10.0  # each new window continues from this much of the audio before it
+    crossfade_s: float = 0.25  # joins are crossfaded over the end of that context
 
 
 class MusicGen(MusicBackend):
@@ -61,30 +64,74 @@ class MusicGen(MusicBackend):
     def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio:
         import torch
 
-        model, processor, device = self._loaded
-        inputs = processor(text=[prompt], padding=True, return_tensors="pt").to(device)
+        model = self._loaded[0]
         melody = None
         if self.options.condition_on_sketch:
             if not hasattr(model.config, "num_chroma"):
                 raise BackendError(f"musicgen: condition_on_sketch needs a MusicGen-Melody checkpoint, "
                                    f"and {self.options.model!r} is not one: use facebook/musicgen-melody")
             melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
-            inputs["input_features"] = torch.from_numpy(melody)[None].to(device=device, dtype=model.dtype)
-        frames = math.ceil(params.duration_s * self.frame_rate)
-        # the codebook delay pattern costs (num_codebooks - 1) steps before the last frame is complete
-        tokens = frames + int(model.decoder.config.num_codebooks) - 1
         torch.manual_seed(params.seed)
-        with torch.inference_mode():
-            out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True,
-                                 guidance_scale=params.guidance_scale, temperature=params.temperature,
-                                 top_k=params.top_k)
-        samples = out[0].float().cpu().numpy()[:, : round(params.duration_s * self.sample_rate)]
+        if params.duration_s <= self.options.window_s:
+            samples, frames = self._continue(prompt, params, params.duration_s, None, melody)
+            windows = [{"start_s": 0.0, "new_s": params.duration_s, "context_s": 0.0, "frames": frames}]
+        else:
+            samples, windows = self._windowed(prompt, params, melody)
+        samples = samples[:, : round(params.duration_s * self.sample_rate)]
         samples, loudness = master(samples, self.sample_rate)
         return Audio(samples=samples, sample_rate=self.sample_rate,
-                     details={"renderer": "musicgen", "model": self.options.model, "frames": frames, "decoder_steps": tokens,
+                     details={"renderer": "musicgen", "model": self.options.model,
+                              "frames": sum(w["frames"] for w in windows), "windows": windows,
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
                               "temperature": params.temperature, "top_k": params.top_k,
                               "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None})
+
+    def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody):
+        """Generate `seconds` of new audio, continuing `context` (samples) when given; returns (new audio,
+        frames). The codebook delay pattern costs num_codebooks - 1 extra decoder steps."""
+        import torch
+
+        model, processor, device = self._loaded
+        kwargs = {"audio": [context[0]], "sampling_rate": self.sample_rate} if context is not None else {}
+        inputs = processor(text=[prompt], padding=True, return_tensors="pt", **kwargs).to(device)
+        inputs.pop("padding_mask", None)  # one unpadded prompt: nothing to mask
+        if melody is not None:
+            inputs["input_features"] = torch.from_numpy(melody)[None].to(device=device, dtype=model.dtype)
+        frames = math.ceil(seconds * self.frame_rate)
+        with torch.inference_mode():
+            out = model.generate(**inputs, max_new_tokens=frames + int(model.decoder.config.num_codebooks) - 1,
+                                 do_sample=True, guidance_scale=params.guidance_scale,
+                                 temperature=params.temperature, top_k=params.top_k)
+        audio = out[0].float().cpu().numpy()
+        return (audio if context is None else audio[:, context.shape[-1]:]), frames
+
+    def _windowed(self, prompt: str, params: GenerationParams, melody):
+        """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
+        joined with a short crossfade; memory stays that of one window whatever the length."""
+        import numpy as np
+
+        o, sr = self.options, self.sample_rate
+        if melody is not None or hasattr(self._loaded[0].config, "num_chroma"):
+            raise BackendError(f"musicgen: MusicGen-Melody takes are limited to {o.window_s:g} s (its audio input "
+                               "is the melody, not a continuation): use a shorter --duration")
+        hop = sr // self.frame_rate
+        context_n = round(o.context_s * self.frame_rate) * hop  # whole frames, so codes and samples line up
+        fade_n = min(context_n - hop, round(o.crossfade_s * self.frame_rate) * hop)
+        audio, frames = self._continue(prompt, params, o.window_s, None, melody)
+        windows = [{"start_s": 0.0, "new_s": o.window_s, "context_s": 0.0, "frames": frames}]
+        total = round(params.duration_s * sr)
+        while audio.shape[-1] < total:
+            start = audio.shape[-1]
+            new_s = min(o.window_s - o.context_s, (total - start) / sr)
+            context = audio[:, -context_n:]
+            # regenerate the last fade_n samples of the context too, so the join can crossfade over them
+            new, frames = self._continue(prompt, params, new_s + fade_n / sr, context[:, : context_n - fade_n], None)
+            ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)
+            audio[:, -fade_n:] = audio[:, -fade_n:] * (1 - ramp) + new[:, :fade_n] * ramp
+            audio = np.concatenate([audio, new[:, fade_n:]], axis=1)
+            windows.append({"start_s": round(start / sr, 3), "new_s": round(new_s, 3),
+                            "context_s": o.context_s, "frames": frames})
+        return audio, windows
 
 
 def sketch_chroma(spec: MusicSpec, params: GenerationParams, num_chroma: int, length: int):

@@ -1,0 +1,142 @@
+"""Music engine: the real-size MusicGen architecture with random weights (no download), AlbumGen's music
+tool against plain `model.generate`, same seed, side by side in one process.
+
+    .venv/bin/python benchmarks/music_engine.py [--size small|medium] [--runs 3] [--seconds 2]
+                                                [--device cpu|cuda] [--dtype float32|bfloat16] [--profile]
+
+Prints seconds per second of audio, ms per decoder step, the ratio, and the per-step memory-bandwidth floor
+(decoder weight bytes / measured copy bandwidth).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import median, table  # noqa: E402
+
+# published musicgen-small / -medium decoder shapes; T5-base text encoder; EnCodec 32 kHz, 4 x 2048 codebooks
+SIZES = {"small": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096),
+         "medium": dict(hidden_size=1536, num_hidden_layers=48, num_attention_heads=24, ffn_dim=6144)}
+
+
+def build(size: str, out: Path):
+    import torch
+    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig, MusicgenDecoderConfig,
+                              MusicgenForConditionalGeneration, MusicgenProcessor, T5Config, T5Tokenizer)
+
+    torch.manual_seed(0)
+    words = "calm dark jazz ambient piano drums synth bass guitar strings bpm minor major time energy low high".split()
+    tok = T5Tokenizer(vocab=[("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+                      + [("▁" + w, -5.0) for w in words] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"],
+                      extra_ids=0)
+    text = T5Config(vocab_size=32128, d_model=768, d_ff=3072, num_layers=12, num_heads=12, d_kv=64,
+                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    audio = EncodecConfig(sampling_rate=32000, audio_channels=1, hidden_size=128, num_filters=64, codebook_size=2048,
+                          codebook_dim=128, upsampling_ratios=[8, 5, 4, 4], num_lstm_layers=2,
+                          target_bandwidths=[2.2], normalize=False, compress=2)
+    decoder = MusicgenDecoderConfig(vocab_size=2048, num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048,
+                                    bos_token_id=2048, decoder_start_token_id=2048, **SIZES[size])
+    model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder))
+    model.save_pretrained(out)
+    MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000),
+                      tokenizer=tok).save_pretrained(out)
+    return sum(p.numel() for p in model.decoder.parameters())
+
+
+def copy_bandwidth_gbs() -> float:
+    """Read + write bytes per second of a large numpy copy (best of 5)."""
+    import numpy as np
+
+    src = np.ones(256 * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = math.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+    return 2 * src.nbytes / best / 1e9
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="small", choices=SIZES)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    ap.add_argument("--profile", action="store_true", help="print the top operators of 10 plain decoder steps")
+    args = ap.parse_args()
+
+    import torch
+    from transformers import AutoProcessor, MusicgenForConditionalGeneration
+
+    from tools.music import MUSIC_BACKENDS
+    from tools.music.base import GenerationParams
+    from tools.spec import MusicSpec
+
+    folder = Path(tempfile.mkdtemp(prefix=f"musicgen-{args.size}-"))
+    params = build(args.size, folder)
+    dtype = getattr(torch, args.dtype)
+    steps = round(args.seconds * 50)
+    prompt = "calm jazz piano, 96 bpm, a minor"
+
+    plain = MusicgenForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(args.device).eval()
+    processor = AutoProcessor.from_pretrained(folder)
+    inputs = processor(text=[prompt], return_tensors="pt").to(args.device)
+    tool = MUSIC_BACKENDS.create("musicgen", {"model": str(folder), "device": args.device, "dtype": args.dtype})
+    spec = MusicSpec(genre="jazz", moods=("calm",), tempo_bpm=96, key="A", mode="minor", time_signature="4/4",
+                     instruments=("piano",))
+    tool._loaded  # load outside the timing, as a chat session or the web app does
+
+    def run_plain():
+        torch.manual_seed(0)
+        with torch.inference_mode():
+            plain.generate(**inputs, max_new_tokens=steps, do_sample=True, guidance_scale=3.0)
+
+    def run_tool():
+        tool.generate(spec, prompt, GenerationParams(duration_s=args.seconds, seed=0, guidance_scale=3.0))
+
+    def sync():
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof, torch.inference_mode():
+            plain.generate(**inputs, max_new_tokens=10, do_sample=True, guidance_scale=3.0)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+    run_plain(), run_tool(), sync()  # warm-up
+    times = {"plain generate": [], "AlbumGen music tool": []}
+    for _ in range(args.runs):  # interleaved: both see the same machine load
+        for name, fn in (("plain generate", run_plain), ("AlbumGen music tool", run_tool)):
+            sync()
+            t = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - t)
+    base = median(times["plain generate"])
+    rows = [(name, f"{median(t):.2f} s", f"{median(t) / args.seconds:.2f}", f"{median(t) / steps * 1000:.0f}",
+             f"{base / median(t):.2f}x") for name, t in times.items()]
+    print(f"\nmusicgen-{args.size} architecture, random weights, {params / 1e6:.0f} M decoder parameters, "
+          f"{args.device} {args.dtype}, {steps} decoder steps ({args.seconds:g} s), guidance 3.0, sampling, "
+          f"median of {args.runs}")
+    print(table(rows, ("engine", "wall", "s per s of audio", "ms per step", "speed vs plain")))
+    if args.device == "cpu":
+        bw = copy_bandwidth_gbs()
+        for name, nbytes in (("fp32", 4), ("bf16", 2)):
+            floor = params * nbytes / (bw * 1e9) * 1000
+            print(f"bandwidth floor ({name} weights, copy {bw:.1f} GB/s): {floor:.0f} ms per step; "
+                  f"AlbumGen is {median(times['AlbumGen music tool']) / steps * 1000 / floor:.1f}x that")
+
+
+if __name__ == "__main__":
+    main()
