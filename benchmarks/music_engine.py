@@ -64,6 +64,32 @@ def copy_bandwidth_gbs() -> float:
     return 2 * src.nbytes / best / 1e9
 
 
+def codebook_histogram(model, inputs, steps: int, seed: int):
+    """Sampled codes per codebook, as one normalised histogram (4 x 2048 bins)."""
+    import numpy as np
+    import torch
+
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        out = model.generate(**inputs, max_new_tokens=steps, do_sample=True, guidance_scale=3.0,
+                             return_dict_in_generate=True)
+    codes = out.sequences.reshape(-1, model.decoder.num_codebooks, out.sequences.shape[-1])[0, :, 1:].cpu().numpy()
+    hist = np.stack([np.bincount(c[(c >= 0) & (c < 2048)], minlength=2048) for c in codes]).astype(float)
+    return hist / hist.sum()
+
+
+def print_equivalence(plain, tool, inputs, steps: int) -> None:
+    """Total-variation distance between codebook distributions: tool vs plain at the same seed, next to
+    plain vs plain at two seeds (the sampling noise floor). Equivalent when the first is not larger."""
+    model = tool._loaded[0]
+    base = codebook_histogram(plain, inputs, steps, 0)
+    other_seed = codebook_histogram(plain, inputs, steps, 1)
+    ours = codebook_histogram(model, inputs, steps, 0)
+    tv = lambda a, b: 0.5 * abs(a - b).sum()  # noqa: E731
+    print(f"codebook distribution, total variation: tool vs plain (seed 0) {tv(base, ours):.3f}; "
+          f"plain seed 0 vs seed 1 {tv(base, other_seed):.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", default="small", choices=SIZES)
@@ -72,6 +98,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--profile", action="store_true", help="print the top operators of 10 plain decoder steps")
+    ap.add_argument("--quantize", default="auto", choices=["auto", "none", "int8"], help="the tool's quantize option")
     args = ap.parse_args()
 
     import torch
@@ -90,7 +117,8 @@ def main() -> None:
     plain = MusicgenForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(args.device).eval()
     processor = AutoProcessor.from_pretrained(folder)
     inputs = processor(text=[prompt], return_tensors="pt").to(args.device)
-    tool = MUSIC_BACKENDS.create("musicgen", {"model": str(folder), "device": args.device, "dtype": args.dtype})
+    tool = MUSIC_BACKENDS.create("musicgen", {"model": str(folder), "device": args.device, "dtype": args.dtype,
+                                              "quantize": args.quantize})
     spec = MusicSpec(genre="jazz", moods=("calm",), tempo_bpm=96, key="A", mode="minor", time_signature="4/4",
                      instruments=("piano",))
     tool._loaded  # load outside the timing, as a chat session or the web app does
@@ -126,13 +154,15 @@ def main() -> None:
     base = median(times["plain generate"])
     rows = [(name, f"{median(t):.2f} s", f"{median(t) / args.seconds:.2f}", f"{median(t) / steps * 1000:.0f}",
              f"{base / median(t):.2f}x") for name, t in times.items()]
+    quant = "int8 decoder" if tool.quantized(args.device) else "no quantisation"
     print(f"\nmusicgen-{args.size} architecture, random weights, {params / 1e6:.0f} M decoder parameters, "
-          f"{args.device} {args.dtype}, {steps} decoder steps ({args.seconds:g} s), guidance 3.0, sampling, "
-          f"median of {args.runs}")
+          f"{args.device} {args.dtype}, tool: {quant}, {steps} decoder steps ({args.seconds:g} s), guidance 3.0, "
+          f"sampling, median of {args.runs}")
     print(table(rows, ("engine", "wall", "s per s of audio", "ms per step", "speed vs plain")))
+    print_equivalence(plain, tool, inputs, steps)
     if args.device == "cpu":
         bw = copy_bandwidth_gbs()
-        for name, nbytes in (("fp32", 4), ("bf16", 2)):
+        for name, nbytes in (("fp32", 4), ("bf16", 2), ("int8", 1)):
             floor = params * nbytes / (bw * 1e9) * 1000
             print(f"bandwidth floor ({name} weights, copy {bw:.1f} GB/s): {floor:.0f} ms per step; "
                   f"AlbumGen is {median(times['AlbumGen music tool']) / steps * 1000 / floor:.1f}x that")

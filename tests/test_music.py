@@ -123,3 +123,16 @@ def test_long_takes_are_made_in_windows_with_smooth_joins(tiny_musicgen_dir):
     for j in joins:
         near_join[j - 8000: j + 8000] = True
     assert jumps[near_join].max() <= jumps[~near_join].max()  # no click where windows meet
+
+
+def test_int8_decoder_on_cpu_keeps_shapes_and_says_so(tiny_musicgen_dir):
+    import torch
+
+    q = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "device": "cpu"})  # auto: int8 on CPU
+    plain = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "device": "cpu", "quantize": "none"})
+    a = q.generate(ROCK, "rock", GenerationParams(duration_s=1.0, seed=1))
+    b = plain.generate(ROCK, "rock", GenerationParams(duration_s=1.0, seed=1))
+    assert a.details["quantized"] == "int8" and b.details["quantized"] is None
+    assert a.samples.shape == b.samples.shape and np.isfinite(a.samples).all()
+    layer = q._loaded[0].decoder.model.decoder.layers[0].fc1
+    assert isinstance(layer, torch.ao.nn.quantized.dynamic.Linear)

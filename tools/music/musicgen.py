@@ -17,6 +17,10 @@ class MusicGenOptions(BackendOptions):
     model: str = "facebook/musicgen-small"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    # int8 dynamic quantisation of the decoder's linear layers: on CPU each step is bound by reading the
+    # weights, and int8 reads a quarter of fp32's bytes (benchmarks/music_engine.py: about 6x faster).
+    # auto = int8 on CPU, none on GPU.
+    quantize: Literal["auto", "none", "int8"] = "auto"
     guidance_scale: float = 3.0
     temperature: float = 1.0
     top_k: int = 250
@@ -47,10 +51,16 @@ class MusicGen(MusicBackend):
                    else transformers.MusicgenForConditionalGeneration)
             model = cls.from_pretrained(self.options.model, dtype=dtype).to(device).eval()
             processor = transformers.AutoProcessor.from_pretrained(self.options.model)
+            if self.quantized(device):
+                quantize_decoder(model)
         except (OSError, ValueError) as exc:
             raise BackendError(f"musicgen: cannot load {self.options.model!r} ({str(exc).splitlines()[0][:160]}): "
                                "give a hub id you have cached or a local folder saved with save_pretrained") from None
         return model, processor, device
+
+    def quantized(self, device: str) -> bool:
+        q = self.options.quantize
+        return q == "int8" or (q == "auto" and device == "cpu")
 
     @property
     def frame_rate(self) -> int:
@@ -84,7 +94,8 @@ class MusicGen(MusicBackend):
                               "frames": sum(w["frames"] for w in windows), "windows": windows,
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
                               "temperature": params.temperature, "top_k": params.top_k,
-                              "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None})
+                              "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None,
+                              "quantized": "int8" if self.quantized(self._loaded[2]) else None})
 
     def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody):
         """Generate `seconds` of new audio, continuing `context` (samples) when given; returns (new audio,
@@ -132,6 +143,17 @@ class MusicGen(MusicBackend):
             windows.append({"start_s": round(start / sr, 3), "new_s": round(new_s, 3),
                             "context_s": o.context_s, "frames": frames})
         return audio, windows
+
+
+def quantize_decoder(model) -> None:
+    """Replace the decoder's nn.Linear layers by int8 dynamically quantised ones (CPU only)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks the quantized-tensor API as deprecated, not removed
+        torch.ao.quantization.quantize_dynamic(model.decoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def sketch_chroma(spec: MusicSpec, params: GenerationParams, num_chroma: int, length: int):
