@@ -69,11 +69,21 @@ def codebook_histogram(model, inputs, steps: int, seed: int):
     import numpy as np
     import torch
 
+    captured = {}
+    decode = model.audio_encoder.decode
+
+    def spy(audio_codes, *args, **kwargs):  # generate returns audio; the codes pass through here
+        captured["codes"] = audio_codes
+        return decode(audio_codes, *args, **kwargs)
+
+    model.audio_encoder.decode = spy
     torch.manual_seed(seed)
-    with torch.inference_mode():
-        out = model.generate(**inputs, max_new_tokens=steps, do_sample=True, guidance_scale=3.0,
-                             return_dict_in_generate=True)
-    codes = out.sequences.reshape(-1, model.decoder.num_codebooks, out.sequences.shape[-1])[0, :, 1:].cpu().numpy()
+    try:
+        with torch.inference_mode():
+            model.generate(**inputs, max_new_tokens=steps, do_sample=True, guidance_scale=3.0)
+    finally:
+        model.audio_encoder.decode = decode
+    codes = captured["codes"].reshape(-1, captured["codes"].shape[-1]).cpu().numpy()
     hist = np.stack([np.bincount(c[(c >= 0) & (c < 2048)], minlength=2048) for c in codes]).astype(float)
     return hist / hist.sum()
 
