@@ -28,7 +28,7 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def tiny_musicgen_dir(tmp_path_factory) -> Path:
     """A tiny random MusicGen (T5 + EnCodec 32 kHz + 4 codebooks) saved like a hub checkpoint."""
-    from transformers import MusicgenConfig, MusicgenForConditionalGeneration, MusicgenProcessor
+    from transformers import MusicgenConfig, MusicgenForConditionalGeneration
 
     out = tmp_path_factory.mktemp("tiny-musicgen")
     text_cfg, audio_cfg, dec_cfg, processor = _musicgen_parts()

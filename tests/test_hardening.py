@@ -2,7 +2,6 @@
 must never be written, interrupts, and output folders that cannot be written."""
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
