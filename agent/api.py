@@ -37,14 +37,16 @@ class RunResult:
 
     def lines(self) -> list[str]:
         """The short human summary: spec, measured tempo and key, prompt, paths."""
+        return self.plan_lines() + [f"audio       {self.audio_path}", f"trace       {self.trace_path} (and trace.md)"]
+
+    def plan_lines(self) -> list[str]:
+        """The spec with measured tempo and key, and the prompt."""
         spec = self.spec
         return [f"genre       {spec.genre}" + (f" ({spec.subgenre})" if spec.subgenre else ""),
                 f"mood        {', '.join(spec.moods)} · energy {spec.energy} · valence {spec.valence}",
                 f"tempo       {tempo_key_line(spec, (self.trace.audio or {}).get('measured'))} · {spec.time_signature}",
                 f"instruments {', '.join(spec.instruments)}" + (f" · era {spec.era}" if spec.era else ""),
-                f"prompt      {self.prompt}",
-                f"audio       {self.audio_path}",
-                f"trace       {self.trace_path} (and trace.md)"]
+                f"prompt      {self.prompt}"]
 
     def summary(self) -> dict[str, Any]:
         """The --json output: exactly audio, trace, spec, prompt."""

@@ -205,14 +205,14 @@ def runs_replay(ctx, run_id, take_no, out_dir):
 @click.pass_context
 def models(ctx, as_json):
     """List the configured backends and aliases, and whether each can run here now (and why not)."""
-    from agent.config import _registries
+    from agent.config import registries
 
-    config, registries, rows = _load(ctx), _registries(), []
+    config, kinds, rows = _load(ctx), registries(), []
     entries = [(f"profile {name}", kind, getattr(p, kind)) for name, p in config.profiles.items()
                for kind in ("vision", "llm", "music")]
     entries += [(f"alias {name}", "llm", choice) for name, choice in config.aliases.items()]
     for where, kind, choice in entries:
-        backend = registries[kind].create(choice.backend, choice.options_dict(), where)
+        backend = kinds[kind].create(choice.backend, choice.options_dict(), where)
         ok, why = backend.availability()
         rows.append({"where": where, "kind": kind, "backend": choice.backend, "model": backend.model_id,
                      "ready": ok, "why": why})

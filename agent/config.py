@@ -88,7 +88,7 @@ class AppConfig(_Strict):
         return self
 
 
-def _registries() -> dict[str, Registry]:
+def registries() -> dict[str, Registry]:
     from agent.llm import LLM_BACKENDS
     from tools.music import MUSIC_BACKENDS
     from tools.vision import VISION_BACKENDS
@@ -98,7 +98,7 @@ def _registries() -> dict[str, Registry]:
 
 def validate_choice(kind: str, choice: BackendChoice, where: str) -> BackendOptions:
     """Check a section's backend name and options against that backend's Options."""
-    return _registries()[kind].options(choice.backend, choice.options_dict(), where)
+    return registries()[kind].options(choice.backend, choice.options_dict(), where)
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:
@@ -138,11 +138,11 @@ def parse_model_flag(value: str, config: AppConfig, kind: str = "llm", **extra: 
     base_url or mmproj to the backend that takes them."""
     if kind == "llm" and value in config.aliases:
         choice = config.aliases[value]
-        cls = _registries()["llm"].get(choice.backend)
+        cls = registries()["llm"].get(choice.backend)
         update = {k: v for k, v in extra.items() if v is not None and k in cls.Options.model_fields}
         return LLMChoice(**{**choice.model_dump(), **update})
     backend, sep, model = value.partition(":")
-    names = _registries()[kind].names()
+    names = registries()[kind].names()
     if backend in names and not sep and kind == "vision":
         sep, model = ":", ""
     if not sep or backend not in names or (not model and backend != "offline"):
@@ -150,7 +150,7 @@ def parse_model_flag(value: str, config: AppConfig, kind: str = "llm", **extra: 
         flag = "--model" if kind == "llm" else "--vision-model"
         raise ConfigError(f"unknown {'model' if kind == 'llm' else 'vision model'} {value!r} for {flag}: use one of {allowed}")
     options = {"model": model} if model else {}
-    cls = _registries()[kind].get(backend)
+    cls = registries()[kind].get(backend)
     options.update({k: v for k, v in extra.items() if v is not None and k in cls.Options.model_fields})
     choice = (LLMChoice if kind == "llm" else BackendChoice)(backend=backend, **options)
     validate_choice(kind, choice, f"{'--model' if kind == 'llm' else '--vision-model'} {value}")

@@ -28,13 +28,6 @@ class Reply:
     quit: bool = False
 
 
-@dataclass
-class TakeState:
-    spec: MusicSpec
-    result: RunResult | None
-    take_id: int | None
-
-
 class ChatSession:
     """Holds the loaded models (through `app`), the cover description and the stack of takes."""
 
@@ -43,7 +36,7 @@ class ChatSession:
         self.app, self.store, self.id, self.cover = app, store, session_id, cover
         self.description, self.out_dir, self.base_seed = description, out_dir, base_seed
         self.notify = notify or (lambda _name: None)
-        self.history: list[TakeState] = []
+        self.history: list[MusicSpec] = []  # the spec of every take still on the undo stack
 
     # -- starting and resuming ---------------------------------------------------------------
     @classmethod
@@ -70,7 +63,7 @@ class ChatSession:
         takes = store.takes(row["id"])
         session = cls(app, store, row["id"], cover, row["description"] or "",
                       Path(row["out_dir"]) / f"{cover.stem}-chat-{row['id']}", takes[0]["seed"] if takes else 0, notify)
-        session.history = [TakeState(MusicSpec.model_validate(t["spec"]), None, t["id"]) for t in takes]
+        session.history = [MusicSpec.model_validate(t["spec"]) for t in takes]
         if not session.history:  # crashed before the first take finished: start the plan again
             return session, session._turn(None, SpecEditor(MusicSpec()))
         return session, Reply([f"resumed session {row['id']}: {len(takes)} takes; current take {len(takes)}",
@@ -78,7 +71,7 @@ class ChatSession:
 
     @property
     def spec(self) -> MusicSpec:
-        return self.history[-1].spec
+        return self.history[-1]
 
     # -- one message -------------------------------------------------------------------------
     def handle(self, line: str) -> Reply:
@@ -119,7 +112,7 @@ class ChatSession:
             if len(self.history) < 2:
                 return Reply(["nothing to undo: this is the first take"], {"undo": False})
             dropped = self.history.pop()
-            changes = self.spec.changes_from(dropped.spec)
+            changes = self.spec.changes_from(dropped)
             self.store.add_message(self.id, "assistant", f"undo: back to take {len(self.history)}")
             return Reply([f"undo: back to take {len(self.history)}"] + [f"  {c}" for c in changes],
                          {"undo": True, "changes": changes, "spec": self.spec.model_dump(mode="json")})
@@ -156,8 +149,8 @@ class ChatSession:
                                    trace_path=str(writer.run_dir / "trace.json"), error=str(exc)[:500])
             raise
         changes = result.spec.changes_from(before) if request is not None else []
-        take_id = log_take(self.store, self.id, turn_id, result, changes)
-        self.history.append(TakeState(result.spec, result, take_id))
+        log_take(self.store, self.id, turn_id, result, changes)
+        self.history.append(result.spec)
         summary = f"take {idx}: " + ("; ".join(changes) if changes else "planned from the cover"
                                      if request is None else "no change")
         self.store.add_message(self.id, "assistant", summary)
@@ -177,7 +170,7 @@ class ChatSession:
             agent.refine(self.app.mode, self.description, request, history)
 
     def _describe(self, result: RunResult, changes: list[str], number: int, first: bool) -> list[str]:
-        lines = result.lines()[:-2] if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
+        lines = result.plan_lines() if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
                                                                                  "'slower', '120 bpm', 'add saxophone')"]
         return [f"take {number} · session {self.id}"] + lines + [f"audio       {result.audio_path}"]
 
