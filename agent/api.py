@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +26,9 @@ from tools.spec import MAX_DURATION_S, SETTERS, MusicSpec, SpecEditor
 from tools.vision import VISION_BACKENDS
 
 
+MAX_TAKES = 8  # one batch; more would multiply memory for little choice
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -34,10 +37,16 @@ class RunResult:
     spec: MusicSpec
     prompt: str
     trace: Trace
+    take_paths: list[Path] = field(default_factory=list)  # --takes N > 1: all of them; audio_path is the best
 
     def lines(self) -> list[str]:
         """The short human summary: spec, measured tempo and key, prompt, paths."""
-        return self.plan_lines() + [f"audio       {self.audio_path}", f"trace       {self.trace_path} (and trace.md)"]
+        out = self.plan_lines() + [f"audio       {self.audio_path}"]
+        if self.take_paths:
+            out.append(f"takes       {len(self.take_paths)} in {self.run_dir} (best: {self.audio_path.name})")
+        if self.trace.stream and self.trace.stream.get("first_audio_s") is not None:
+            out.append(f"streamed    first audio after {self.trace.stream['first_audio_s']} s of music generation")
+        return out + [f"trace       {self.trace_path} (and trace.md)"]
 
     def plan_lines(self) -> list[str]:
         """The spec with measured tempo and key, and the prompt."""
@@ -49,9 +58,12 @@ class RunResult:
                 f"prompt      {self.prompt}"]
 
     def summary(self) -> dict[str, Any]:
-        """The --json output: exactly audio, trace, spec, prompt."""
-        return {"audio": str(self.audio_path), "trace": str(self.trace_path),
-                "spec": self.spec.model_dump(mode="json"), "prompt": self.prompt}
+        """The --json output: audio, trace, spec, prompt (and takes with --takes N > 1)."""
+        out = {"audio": str(self.audio_path), "trace": str(self.trace_path),
+               "spec": self.spec.model_dump(mode="json"), "prompt": self.prompt}
+        if self.take_paths:
+            out["takes"] = [str(p) for p in self.take_paths]
+        return out
 
 
 def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
@@ -72,8 +84,8 @@ class RunWriter:
         atomic_write(self.run_dir / "trace.json", self.trace.to_json())
         atomic_write(self.run_dir / "trace.md", to_markdown(self.trace))
 
-    def write_take(self, audio: Audio, spec: MusicSpec, audio_format: str = "wav") -> Path:
-        path = self.run_dir / f"audio.{audio_format}"
+    def write_take(self, audio: Audio, spec: MusicSpec, audio_format: str = "wav", name: str = "audio") -> Path:
+        path = self.run_dir / f"{name}.{audio_format}"
         write_audio(path, audio.samples, audio.sample_rate)
         for name, data in audio.extra_files.items():
             atomic_write(self.run_dir / name, data)
@@ -152,19 +164,22 @@ class AlbumGen:
         except ValueError as exc:
             raise InputError(str(exc)) from None
 
-    def _make_take(self, spec: MusicSpec, prompt: str, params: GenerationParams, trace: Trace, notify):
-        """Generate once, or verify and repair when verification is on; returns (audio, analysis or None)."""
+    def _make_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, trace: Trace, notify,
+                    sink=None) -> tuple[list[tuple[Audio, Any]], int]:
+        """Generate the takes once, or verify and repair when verification is on; returns
+        ([(audio, analysis or None)], index of the best take)."""
         if not self._verify:
-            return self.music.generate(spec, prompt, params), None
+            return [(a, None) for a in self.music.generate_takes(spec, prompt, params, self._takes, sink)], 0
         from agent.verify import Verifier
 
         notify("verifying")
-        best = Verifier(self.music, trace, attempts=self.config.verify.attempts,
-                        tolerance=self.config.verify.tempo_tolerance).run(spec, prompt, params)
-        return best.audio, best.analysis
+        batch, best = Verifier(self.music, trace, attempts=self.config.verify.attempts,
+                               tolerance=self.config.verify.tempo_tolerance).run(spec, prompt, params, self._takes, sink)
+        return [(t.audio, t.analysis) for t in batch], batch.index(best)
 
     def run_id(self, cover: Cover, params: GenerationParams) -> str:
         key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{params.duration_s}|{params.seed}"
+        key += f"|takes={self._takes}" if getattr(self, "_takes", 1) > 1 else ""
         return hashlib.sha256(key.encode()).hexdigest()[:10]
 
     def new_trace(self, cover: Cover, run_id: str) -> Trace:
@@ -176,11 +191,13 @@ class AlbumGen:
 
     def generate(self, cover: str | Path, out_dir: str | Path | None = None, duration: float | None = None,
                  seed: int | None = None, force: bool = False, verify: bool | None = None,
-                 audio_format: str | None = None, log: bool = True,
+                 audio_format: str | None = None, log: bool = True, takes: int = 1, stream: bool = False,
                  on_stage: Callable[[str], None] | None = None) -> RunResult:
-        """Describe the cover, let the agent plan the music, generate (and verify) it, write the run folder."""
+        """Describe the cover, let the agent plan the music, generate (and verify) it, write the run folder.
+        `takes`: that many variations of the plan, made as one batch where the backend can; `stream`: write
+        each take to a growing *.partial.wav while it is made."""
         params = self.params(duration, seed)
-        self.set_output(verify, audio_format)
+        self.set_output(verify, audio_format, takes, stream)
         loaded = load_cover(cover)  # every input is checked before anything is written
         run_id = self.run_id(loaded, params)
         run_dir = prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), f"{loaded.stem}-{run_id}", force)
@@ -196,11 +213,14 @@ class AlbumGen:
             self.log_single_run(loaded, description.text, result)
         return result
 
-    def set_output(self, verify: bool | None, audio_format: str | None) -> None:
+    def set_output(self, verify: bool | None, audio_format: str | None, takes: int = 1, stream: bool = False) -> None:
         self._verify = self.config.verify.enabled if verify is None else verify
         self._format = audio_format or self.config.defaults.audio_format
         if self._format not in ("wav", "flac"):
             raise InputError(f"--format {self._format} is not supported: use wav or flac")
+        if not 1 <= takes <= MAX_TAKES:
+            raise InputError(f"--takes {takes} is out of range: use 1 to {MAX_TAKES}")
+        self._takes, self._stream = takes, stream
 
     def describe(self, cover: Cover, trace: Trace, writer: RunWriter, notify: Callable[[str], None]):
         writer.save()
@@ -227,29 +247,64 @@ class AlbumGen:
             writer.save()
             notify("composing")
             take_params = replace(params, seed=editor.spec.seed, duration_s=editor.spec.duration_s)
+            take["sink"] = self._open_stream(writer, trace, notify)
             with stage(trace, "music"):
-                take["audio"], take["analysis"] = self._make_take(editor.spec, prompt, take_params, trace, notify)
-            return f"ok: generated {take['audio'].duration_s:.1f} s of audio for: {prompt}"
+                take["takes"], take["best"] = self._make_takes(editor.spec, prompt, take_params, trace, notify,
+                                                               take["sink"])
+            audio = take["takes"][0][0]
+            made = f"{len(take['takes'])} takes of " if len(take["takes"]) > 1 else ""
+            return f"ok: generated {made}{audio.duration_s:.1f} s of audio for: {prompt}"
 
         notify("thinking")
-        with stage(trace, "agent"):
-            plan(Agent(self.chat_model, ToolBox(editor, trace, generate_music, tools), trace,
-                       max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries,
-                       label=self.llm.label))
+        try:
+            with stage(trace, "agent"):
+                plan(Agent(self.chat_model, ToolBox(editor, trace, generate_music, tools), trace,
+                           max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries,
+                           label=self.llm.label))
+        finally:
+            if take.get("sink") is not None:
+                take["sink"].close()
+                trace.stream = take["sink"].summary()
         trace.timings_ms["agent"] -= trace.timings_ms.get("music", 0)
         notify("writing")
         with stage(trace, "write"):
-            audio = take["audio"]
-            audio_path = writer.write_take(audio, editor.spec, self._format)
-            trace.audio = {"path": audio_path.name, "sample_rate": audio.sample_rate,
-                           "duration_s": round(audio.duration_s, 3), "channels": int(audio.samples.shape[0]),
-                           **audio.details}
-            if take.get("analysis") is not None:
-                trace.audio["measured"] = take["analysis"].to_dict()
+            audio_path, paths = self._write_takes(writer, editor.spec, trace, take["takes"], take["best"])
             trace.status = "ok"
         writer.save()
+        if take.get("sink") is not None:
+            take["sink"].finish()
         return RunResult(run_dir=writer.run_dir, audio_path=audio_path, trace_path=writer.run_dir / "trace.json",
-                         spec=editor.spec, prompt=trace.prompt or "", trace=trace)
+                         spec=editor.spec, prompt=trace.prompt or "", trace=trace, take_paths=paths)
+
+    def _open_stream(self, writer: RunWriter, trace: Trace, notify):
+        if not self._stream:
+            return None
+        from tools.stream import PartialTakes
+
+        sink = PartialTakes(writer.run_dir, self._takes)
+        notify(f"streaming to {sink.path(0)}")
+        return sink
+
+    def _write_takes(self, writer: RunWriter, spec: MusicSpec, trace: Trace, takes: list, best: int):
+        """One take: audio.FORMAT. Several: take-K.FORMAT each, listed in the trace; `trace.audio` (and the
+        returned path) is the best one."""
+        single = len(takes) == 1
+        paths = [writer.write_take(audio, spec, self._format, "audio" if single else f"take-{k + 1}")
+                 for k, (audio, _) in enumerate(takes)]
+        entries = []
+        for k, ((audio, analysis), path) in enumerate(zip(takes, paths)):
+            entry = {"path": path.name, "sample_rate": audio.sample_rate, "duration_s": round(audio.duration_s, 3),
+                     "channels": int(audio.samples.shape[0]), **audio.details}
+            if analysis is not None:
+                entry["measured"] = analysis.to_dict()
+            entries.append(entry)
+        trace.audio = entries[best]
+        if not single:
+            chosen = (trace.verification or {}).get("chosen")
+            scores = {a.get("take"): a["score"] for a in trace.attempts if a["attempt"] == chosen}
+            trace.takes = [{"take": k + 1, "path": e["path"], "measured": e.get("measured"), "score": scores.get(k + 1)}
+                           for k, e in enumerate(entries)]
+        return paths[best], ([] if single else paths)
 
     def log_single_run(self, cover: Cover, description: str, result: RunResult) -> None:
         from agent.store import RunStore, log_take

@@ -61,11 +61,14 @@ def _load(ctx):
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 @click.option("--no-verify", is_flag=True, help="Skip measuring the take against the spec (and repairing it).")
 @click.option("--format", "audio_format", type=click.Choice(["wav", "flac"]), help="Audio file format.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt.")
+@click.option("--takes", type=int, default=1, show_default=True,
+              help="Variations of the plan, made as one batch; the best is audio, all are take-K files.")
+@click.option("--stream", is_flag=True, help="Write each take to a growing *.partial.wav while it is made.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt (and takes).")
 @click.option("-n", "--no-log", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_context
 def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj, duration, seed, force, no_verify,
-             audio_format, as_json, no_log):
+             takes, stream, audio_format, as_json, no_log):
     """Describe COVER, plan the music with the agent, generate it and write the run folder."""
     from agent.api import AlbumGen
 
@@ -74,7 +77,7 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
                           verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
-                          on_stage=progress)
+                          takes=takes, stream=stream, on_stage=progress)
     if as_json:
         click.echo(json.dumps(result.summary()))
         return

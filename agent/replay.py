@@ -33,7 +33,7 @@ def replay(app: AlbumGen, store: RunStore, session_id: str, take_no: int | None,
     params = app.params(spec.duration_s, take["seed"])
     if stored.get("guidance_scale"):
         params = replace(params, guidance_scale=stored["guidance_scale"])
-    audio = app.music.generate(spec, take["prompt"], params)
+    audio = app.music.generate_takes(spec, take["prompt"], params, stored.get("takes", 1))[stored.get("take", 1) - 1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = prepare_run_dir(Path(out_dir or app.config.defaults.output_dir),
                               f"replay-{session_id}-take{number}-{stamp}", force=False)

@@ -223,6 +223,8 @@ def log_take(store: RunStore, session_id: str, turn_id: int, result, changes: li
     chosen = next((a for a in trace.attempts if a.get("chosen")), None)  # a repair may have changed seed and prompt
     params = {"seed": chosen["seed"], "prompt": chosen["prompt"], "guidance_scale": chosen["guidance_scale"]} if chosen \
         else {"seed": result.spec.seed, "prompt": result.prompt, "guidance_scale": (trace.audio or {}).get("guidance_scale")}
+    if result.take_paths:  # one take of a batch: replaying it means remaking the batch
+        params.update(takes=len(result.take_paths), take=(trace.verification or {}).get("take", 1))
     return store.add_take(session_id, turn_id, str(result.audio_path), params["seed"], result.spec.duration_s,
                           result.spec.model_dump(mode="json"), params["prompt"], (trace.audio or {}).get("measured"),
                           params)

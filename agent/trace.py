@@ -44,6 +44,8 @@ class Trace(BaseModel):
     rationales: dict[str, str] = {}
     prompt: str | None = None
     audio: dict[str, Any] | None = None
+    takes: list[dict[str, Any]] = []  # --takes N > 1: every take written, best first in `audio`
+    stream: dict[str, Any] | None = None  # --stream: partial files, time to first audio
     attempts: list[dict[str, Any]] = []
     verification: dict[str, Any] | None = None
     timings_ms: dict[str, int] = {}
@@ -125,14 +127,25 @@ def to_markdown(trace: Trace) -> str:
         a = trace.audio
         out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
                 f"rendered by {a.get('renderer')}", ""]
+        if len(a.get("windows") or []) > 1:
+            out += [f"- window {i}: from {w['start_s']} s, {w['new_s']} s new, continuing {w['context_s']} s, "
+                    f"{w['frames']} frames" for i, w in enumerate(a["windows"], 1)] + [""]
+        out += [f"- take {t['take']}: `{t['path']}`" + (f" (score {t['score']})" if t.get("score") is not None else "")
+                + (" ✔" if t["path"] == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
+    if trace.stream:
+        st = trace.stream
+        out += [f"Streamed to {', '.join(f'`{p}`' for p in st['paths'])}: first audio {st['first_audio_s']} s after "
+                f"the music started, {st['chunks']} chunks.", ""]
     if trace.attempts:
         out += ["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured | score | decision |",
                 "| --- | --- | --- | --- | --- | --- |"]
         for a in trace.attempts:
             m, w = a["measured"], a["wanted"]
-            out.append(f"| {a['attempt']}{' ✔' if a.get('chosen') else ''} | {a['seed']} | {w['tempo_bpm']} → "
+            which = f"{a['attempt']}" + (f" · take {a['take']}" if a.get("take") else "")
+            decided = f"{a['decision']}: {a.get('why', '')}" if a.get("decision") else ""
+            out.append(f"| {which}{' ✔' if a.get('chosen') else ''} | {a['seed']} | {w['tempo_bpm']} → "
                        f"{m['tempo_bpm']} ({a['tempo']}) | {w['key']} {w['mode']} → {m['key']} {m['mode']} ({a['key']}) "
-                       f"| {a['score']} | {a.get('decision', '')}: {a.get('why', '')} |")
+                       f"| {a['score']} | {decided} |")
         out.append("")
     if trace.warnings:
         out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]

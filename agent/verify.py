@@ -10,7 +10,8 @@ Takes are ranked by `take_score` (lower is better):
 Repairs accumulate: attempt 2 gets a new seed and firmer prompt wording that leads with tempo and key;
 attempt 3 and later also raise classifier-free guidance by 1.5 each. (MusicGen-Melody with
 `condition_on_sketch` follows the sketch's harmony and tempo from the first attempt on; the sketch renderer
-itself ignores prompt and guidance, so for it only the seed changes.)
+itself ignores prompt and guidance, so for it only the seed changes.) With --takes N each attempt is a batch
+of N takes, all measured; the attempt is accepted when one of them meets the spec, and the best one leads.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 from agent.trace import Trace
 from tools.analysis import AudioAnalysis, analyze, key_verdict, tempo_verdict
-from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.spec import MusicSpec
 
 
@@ -70,43 +71,53 @@ class Take:
     analysis: AudioAnalysis
     verdict: Verdict
     attempt: int
+    entry: int  # its row in trace.attempts
+    take: int | None = None  # its place in the attempt's batch with --takes N > 1
 
 
 class Verifier:
-    """Runs up to `attempts` generations for one spec and keeps the best take."""
+    """Runs up to `attempts` generations (each a batch of `takes`) for one spec and keeps the best batch."""
 
     def __init__(self, backend: MusicBackend, trace: Trace, attempts: int = 3, tolerance: float = 0.04,
                  analyse: Callable[[Any, int], AudioAnalysis] = analyze):
         self.backend, self.trace, self.attempts, self.tolerance, self.analyse = backend, trace, attempts, tolerance, analyse
 
-    def run(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Take:
-        best: Take | None = None
+    def run(self, spec: MusicSpec, prompt: str, params: GenerationParams, takes: int = 1,
+            sink: AudioSink | None = None) -> tuple[list[Take], Take]:
+        """Returns the chosen attempt's takes and the best of them. An attempt is accepted as soon as one
+        of its takes meets the spec; a repair regenerates the whole batch."""
+        best: tuple[list[Take], Take] | None = None
         plan = (prompt, params)
         for attempt in range(1, self.attempts + 1):
-            audio = self.backend.generate(spec, plan[0], plan[1])
-            take = self._measure(audio, spec, attempt, plan)
-            if best is None or take.verdict.score < best.verdict.score:
-                best = take
-            if take.verdict.met:
-                self._decide(take, "accept", "the take meets the spec")
-                return self._choose(take, met=True)
+            audios = self.backend.generate_takes(spec, plan[0], plan[1], takes, sink)
+            batch = [self._measure(audio, spec, attempt, plan, k + 1 if takes > 1 else None)
+                     for k, audio in enumerate(audios)]
+            top = min(batch, key=lambda t: t.verdict.score)
+            if best is None or top.verdict.score < best[1].verdict.score:
+                best = (batch, top)
+            if top.verdict.met:
+                self._decide(top, "accept", "the take meets the spec")
+                return self._choose(batch, top, met=True)
             if attempt == self.attempts:
-                self._decide(take, "stop", f"missed: {', '.join(take.verdict.misses())}; attempt limit reached")
+                self._decide(top, "stop", f"missed: {', '.join(top.verdict.misses())}; attempt limit reached")
                 break
             plan, repair = self._repair(spec, prompt, params, attempt)
-            self._decide(take, f"retry: {repair}", f"missed: {', '.join(take.verdict.misses())}")
+            self._decide(top, f"retry: {repair}", f"missed: {', '.join(top.verdict.misses())}")
         assert best is not None
+        kept = best[1]
         self.trace.warnings.append(
-            f"no take met the spec after {self.attempts} attempts: kept attempt {best.attempt} "
-            f"(tempo {best.analysis.tempo_bpm} for {spec.tempo_bpm} BPM, key {best.analysis.key} {best.analysis.mode} "
+            f"no take met the spec after {self.attempts} attempts: kept attempt {kept.attempt} "
+            f"(tempo {kept.analysis.tempo_bpm} for {spec.tempo_bpm} BPM, key {kept.analysis.key} {kept.analysis.mode} "
             f"for {spec.key} {spec.mode})")
-        return self._choose(best, met=False)
+        return self._choose(*best, met=False)
 
-    def _choose(self, take: Take, met: bool) -> Take:
-        self.trace.attempts[take.attempt - 1]["chosen"] = True
-        self.trace.verification = {"attempts": len(self.trace.attempts), "chosen": take.attempt, "met": met,
-                                   "score": take.verdict.score, "tolerance": self.tolerance}
-        return take
+    def _choose(self, batch: list[Take], take: Take, met: bool) -> tuple[list[Take], Take]:
+        self.trace.attempts[take.entry]["chosen"] = True
+        self.trace.verification = {"attempts": take.attempt if met else self.attempts, "chosen": take.attempt,
+                                   "met": met, "score": take.verdict.score, "tolerance": self.tolerance}
+        if take.take is not None:
+            self.trace.verification["take"] = take.take
+        return batch, take
 
     def _repair(self, spec: MusicSpec, prompt: str, params: GenerationParams, attempt: int):
         """The plan for attempt+1 and its name: always a new seed and firmer wording, then more guidance."""
@@ -115,20 +126,21 @@ class Verifier:
         repair = "new seed, firmer prompt" + (", higher guidance" if attempt > 1 else "")
         return (firm_prompt(prompt, spec), new), repair
 
-    def _measure(self, audio: Audio, spec: MusicSpec, attempt: int, plan) -> Take:
+    def _measure(self, audio: Audio, spec: MusicSpec, attempt: int, plan, take: int | None) -> Take:
         start = self.trace.now_ms()
         analysis = self.analyse(audio.samples, audio.sample_rate)
         verdict = judge(analysis, spec, self.tolerance)
-        self.trace.add("tool_call", "analyze_audio", start, arguments={"attempt": attempt},
+        self.trace.add("tool_call", "analyze_audio", start, arguments={"attempt": attempt, **({"take": take} if take else {})},
                        result=f"tempo {analysis.tempo_bpm} BPM, key {analysis.key} {analysis.mode} "
                               f"(conf {analysis.key_confidence}), {analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
         self.trace.attempts.append({
-            "attempt": attempt, "seed": plan[1].seed, "prompt": plan[0], "guidance_scale": plan[1].guidance_scale,
+            "attempt": attempt, **({"take": take} if take else {}), "seed": plan[1].seed, "prompt": plan[0], "guidance_scale": plan[1].guidance_scale,
             "wanted": {"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},
             "measured": analysis.to_dict(), "tempo": verdict.tempo, "tempo_error": verdict.tempo_error,
             "key": verdict.key, "score": verdict.score, "met": verdict.met})
-        return Take(audio, analysis, verdict, attempt)
+        return Take(audio, analysis, verdict, attempt, len(self.trace.attempts) - 1, take)
 
     def _decide(self, take: Take, decision: str, why: str) -> None:
-        self.trace.attempts[take.attempt - 1].update(decision=decision, why=why)
-        self.trace.add("note", "verify", self.trace.now_ms(), result=f"attempt {take.attempt}: {decision} — {why}")
+        self.trace.attempts[take.entry].update(decision=decision, why=why)
+        which = f"attempt {take.attempt}" + (f" take {take.take}" if take.take else "")
+        self.trace.add("note", "verify", self.trace.now_ms(), result=f"{which}: {decision} — {why}")

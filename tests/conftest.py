@@ -33,6 +33,7 @@ def tiny_musicgen_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-musicgen")
     text_cfg, audio_cfg, dec_cfg, processor = _musicgen_parts()
     model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text_cfg, audio_encoder=audio_cfg, decoder=dec_cfg))
+    distinct_codewords(model)
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
@@ -50,10 +51,23 @@ def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
                                           decoder_start_token_id=64, max_position_embeddings=512)
     cfg = MusicgenMelodyConfig(text_encoder=text_cfg, audio_encoder=audio_cfg, decoder=dec_cfg, num_chroma=12,
                                chroma_length=235)
-    MusicgenMelodyForConditionalGeneration(cfg).save_pretrained(out)
+    melody = MusicgenMelodyForConditionalGeneration(cfg)
+    distinct_codewords(melody)
+    melody.save_pretrained(out)
     # MusicgenMelodyFeatureExtractor needs torchaudio, which has no build for torch 2.13: text-only processor
     processor.save_pretrained(out)
     return out
+
+
+def distinct_codewords(model) -> None:
+    """A fresh EnCodec's codebooks are all zeros, so every code would decode to the same audio; give each
+    code its own random codeword, as a trained codec has."""
+    import torch
+
+    with torch.no_grad():
+        for layer in model.audio_encoder.quantizer.layers:
+            layer.codebook.embed.normal_()
+            layer.codebook.embed_avg.copy_(layer.codebook.embed)
 
 
 def _musicgen_parts():

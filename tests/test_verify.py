@@ -66,7 +66,7 @@ class ScriptedTempoSketch(MusicBackend):
         self.tempi, self.calls = list(tempi), []
         self.sketch = MUSIC_BACKENDS.create("sketch")
 
-    def generate(self, spec, prompt, params):
+    def generate(self, spec, prompt, params, sink=None):
         self.calls.append((prompt, params))
         bpm = self.tempi.pop(0) if len(self.tempi) > 1 else self.tempi[0]
         return self.sketch.generate(spec.model_copy(update={"tempo_bpm": bpm}), prompt, params)
@@ -79,7 +79,7 @@ SPEC = sketch_spec("rock", 120, "A", "minor", "4/4")
 def test_repair_loop_retries_a_wrong_tempo_and_keeps_the_right_take():
     trace = Trace(run_id="t")
     backend = ScriptedTempoSketch([100, 120])
-    best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
+    _batch, best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
     assert best.attempt == 2 and best.verdict.met
     assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt", "accept"]
     assert trace.attempts[0]["tempo"] == "miss" and trace.attempts[1]["chosen"]
@@ -93,7 +93,7 @@ def test_repair_loop_retries_a_wrong_tempo_and_keeps_the_right_take():
 def test_repair_loop_stops_at_the_limit_keeps_the_best_and_warns():
     trace = Trace(run_id="t")
     backend = ScriptedTempoSketch([80, 110, 140])  # 110 is closest to 120
-    best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
+    _batch, best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
     assert len(trace.attempts) == 3 and best.attempt == 2 and not best.verdict.met
     assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt",
                                                        "retry: new seed, firmer prompt, higher guidance", "stop"]

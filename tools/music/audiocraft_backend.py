@@ -6,7 +6,7 @@ from typing import Literal
 
 from tools.devices import resolve_device
 from tools.errors import BackendError, MissingExtraError
-from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.music.mastering import master
 from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
@@ -40,7 +40,12 @@ class AudiocraftMusicGen(MusicBackend):
         except Exception as exc:  # audiocraft raises many types for a missing/unknown checkpoint
             raise BackendError(f"audiocraft: cannot load {self.options.model!r}: {str(exc).splitlines()[0][:160]}") from None
 
-    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio:
+    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams, sink: AudioSink | None = None) -> Audio:
+        return self.generate_takes(spec, prompt, params, 1, sink)[0]
+
+    def generate_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, takes: int,
+                       sink: AudioSink | None = None) -> list[Audio]:
+        """All takes in one batch (audiocraft samples each row independently)."""
         import torch
 
         model = self._model
@@ -48,6 +53,12 @@ class AudiocraftMusicGen(MusicBackend):
         model.set_generation_params(use_sampling=True, top_k=params.top_k, temperature=params.temperature,
                                     cfg_coef=params.guidance_scale, duration=params.duration_s)
         torch.manual_seed(params.seed)
-        wav, loudness = master(model.generate([prompt])[0].float().cpu().numpy(), int(model.sample_rate))
-        return Audio(samples=wav, sample_rate=int(model.sample_rate),
-                     details={"renderer": "audiocraft", "model": self.options.model, "loudness_lufs": loudness})
+        batch = model.generate([prompt] * takes).float().cpu().numpy()
+        sr, out = int(model.sample_rate), []
+        for k, raw in enumerate(batch):
+            wav, loudness = master(raw, sr)
+            if sink is not None:
+                sink.write(k, 0, wav, sr)
+            out.append(Audio(samples=wav, sample_rate=sr, details={"renderer": "audiocraft", "model": self.options.model,
+                                                                  "loudness_lufs": loudness, "take": k + 1}))
+        return out

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from tools.registry import Backend
 from tools.spec import MAX_DURATION_S, MusicSpec
@@ -42,8 +42,36 @@ class Audio:
         return self.samples.shape[-1] / self.sample_rate
 
 
+class AudioSink(Protocol):
+    """Receives audio while it is being made (`--stream`): `write(take, offset, samples, sample_rate)` puts
+    float samples (channels, n) of take `take` (0-based) at sample `offset`. A later write may overwrite an
+    earlier one (a backend first sends a preview, then the exact samples); the finished Audio is the truth."""
+
+    def write(self, take: int, offset: int, samples: Any, sample_rate: int) -> None: ...
+
+
 class MusicBackend(Backend):
     """Generates audio for a spec; `prompt` is the text rendered from prompts/musicgen_prompt.j2."""
 
     @abstractmethod
-    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio: ...
+    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams, sink: AudioSink | None = None) -> Audio:
+        """One take. Backends that cannot stream send the finished take to `sink` once."""
+
+    def generate_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, takes: int,
+                       sink: AudioSink | None = None) -> list[Audio]:
+        """`takes` variations of one plan. This default makes them one by one, take k with seed + k;
+        backends that can batch (MusicGen) override it and make them in one pass."""
+        return [self.generate(spec, prompt, replace(params, seed=(params.seed + k) % 2**32),
+                              TakeSink(sink, k) if sink is not None else None)
+                for k in range(takes)]
+
+
+@dataclass(frozen=True)
+class TakeSink:
+    """Routes a one-take backend's writes to take `take` of a multi-take sink."""
+
+    sink: AudioSink
+    take: int
+
+    def write(self, take: int, offset: int, samples: Any, sample_rate: int) -> None:
+        self.sink.write(self.take, offset, samples, sample_rate)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Literal
+from typing import Any, Callable, Literal
+
+from pydantic import Field
 
 from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
-from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status
 from tools.spec import MusicSpec
@@ -28,6 +30,7 @@ class MusicGenOptions(BackendOptions):
     window_s: float = 30.0  # longer takes are made window by window (MusicGen was trained on 30 s)
     context_s: float = 10.0  # each new window continues from this much of the audio before it
     crossfade_s: float = 0.25  # joins are crossfaded over the end of that context
+    stream_chunk_s: float = Field(2.0, ge=0.2)  # --stream: decode and write audio every this many seconds
 
 
 class MusicGen(MusicBackend):
@@ -71,7 +74,13 @@ class MusicGen(MusicBackend):
     def sample_rate(self) -> int:
         return int(self._loaded[0].config.audio_encoder.sampling_rate)
 
-    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio:
+    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams, sink: AudioSink | None = None) -> Audio:
+        return self.generate_takes(spec, prompt, params, 1, sink)[0]
+
+    def generate_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, takes: int,
+                       sink: AudioSink | None = None) -> list[Audio]:
+        """`takes` variations as one batch: each decoder step reads the weights once for all of them. The
+        takes of a batch are reproducible for the same seed and number of takes."""
         import torch
 
         model = self._loaded[0]
@@ -82,12 +91,18 @@ class MusicGen(MusicBackend):
                                    f"and {self.options.model!r} is not one: use facebook/musicgen-melody")
             melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
         torch.manual_seed(params.seed)
+        stream = WindowStream(sink, self.sample_rate) if sink is not None else None
         if params.duration_s <= self.options.window_s:
-            samples, frames = self._continue(prompt, params, params.duration_s, None, melody)
+            samples, frames = self._continue(prompt, params, params.duration_s, None, melody, takes, stream)
             windows = [{"start_s": 0.0, "new_s": params.duration_s, "context_s": 0.0, "frames": frames}]
+            if stream:
+                stream.write(0, samples)
         else:
-            samples, windows = self._windowed(prompt, params, melody)
-        samples = samples[:, : round(params.duration_s * self.sample_rate)]
+            samples, windows = self._windowed(prompt, params, melody, takes, stream)
+        samples = samples[..., : round(params.duration_s * self.sample_rate)]
+        return [self._take(model, samples[k], k, takes, windows, params, melody) for k in range(takes)]
+
+    def _take(self, model, samples, k: int, takes: int, windows, params: GenerationParams, melody) -> Audio:
         samples, loudness = master(samples, self.sample_rate)
         return Audio(samples=samples, sample_rate=self.sample_rate,
                      details={"renderer": "musicgen", "model": self.options.model,
@@ -95,28 +110,36 @@ class MusicGen(MusicBackend):
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
                               "temperature": params.temperature, "top_k": params.top_k,
                               "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None,
-                              "quantized": "int8" if self.quantized(self._loaded[2]) else None})
+                              "quantized": "int8" if self.quantized(self._loaded[2]) else None,
+                              **({"take": k + 1, "batch": takes} if takes > 1 else {})})
 
-    def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody):
-        """Generate `seconds` of new audio, continuing `context` (samples) when given; returns (new audio,
-        frames). The codebook delay pattern costs num_codebooks - 1 extra decoder steps."""
+    def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody, takes: int,
+                  stream: WindowStream | None = None):
+        """Generate `seconds` of new audio for each take, continuing `context` (takes, channels, samples) when
+        given; returns (new audio (takes, channels, samples), frames). The codebook delay pattern costs
+        num_codebooks - 1 extra decoder steps."""
         import torch
+        from transformers import StoppingCriteriaList
 
         model, processor, device = self._loaded
-        kwargs = {"audio": [context[0]], "sampling_rate": self.sample_rate} if context is not None else {}
-        inputs = processor(text=[prompt], padding=True, return_tensors="pt", **kwargs).to(device)
-        inputs.pop("padding_mask", None)  # one unpadded prompt: nothing to mask
+        kwargs = {"audio": [c[0] for c in context], "sampling_rate": self.sample_rate} if context is not None else {}
+        inputs = processor(text=[prompt] * takes, padding=True, return_tensors="pt", **kwargs).to(device)
+        inputs.pop("padding_mask", None)  # identical prompts and equal-length audio: nothing to mask
         if melody is not None:
-            inputs["input_features"] = torch.from_numpy(melody)[None].to(device=device, dtype=model.dtype)
+            features = torch.from_numpy(melody)[None].expand(takes, -1, -1)
+            inputs["input_features"] = features.to(device=device, dtype=model.dtype)
         frames = math.ceil(seconds * self.frame_rate)
+        skip = 0 if context is None else context.shape[-1]
+        if stream:
+            inputs["stopping_criteria"] = StoppingCriteriaList([stream.streamer(model, takes, skip,
+                                                                                self.options.stream_chunk_s)])
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=frames + int(model.decoder.config.num_codebooks) - 1,
                                  do_sample=True, guidance_scale=params.guidance_scale,
                                  temperature=params.temperature, top_k=params.top_k)
-        audio = out[0].float().cpu().numpy()
-        return (audio if context is None else audio[:, context.shape[-1]:]), frames
+        return out.float().cpu().numpy()[..., skip:], frames
 
-    def _windowed(self, prompt: str, params: GenerationParams, melody):
+    def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None):
         """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
         joined with a short crossfade; memory stays that of one window whatever the length."""
         import numpy as np
@@ -128,21 +151,109 @@ class MusicGen(MusicBackend):
         hop = sr // self.frame_rate
         context_n = round(o.context_s * self.frame_rate) * hop  # whole frames, so codes and samples line up
         fade_n = min(context_n - hop, round(o.crossfade_s * self.frame_rate) * hop)
-        audio, frames = self._continue(prompt, params, o.window_s, None, melody)
+        audio, frames = self._continue(prompt, params, o.window_s, None, melody, takes, stream)
+        if stream:
+            stream.write(0, audio)
         windows = [{"start_s": 0.0, "new_s": o.window_s, "context_s": 0.0, "frames": frames}]
         total = round(params.duration_s * sr)
         while audio.shape[-1] < total:
             start = audio.shape[-1]
             new_s = min(o.window_s - o.context_s, (total - start) / sr)
-            context = audio[:, -context_n:]
+            context = audio[..., -context_n:]
+            if stream:  # previews of this window start after the crossfade; the exact join follows it
+                stream.window(start - fade_n, keep_from=start)
             # regenerate the last fade_n samples of the context too, so the join can crossfade over them
-            new, frames = self._continue(prompt, params, new_s + fade_n / sr, context[:, : context_n - fade_n], None)
+            new, frames = self._continue(prompt, params, new_s + fade_n / sr, context[..., : context_n - fade_n],
+                                         None, takes, stream)
             ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)
-            audio[:, -fade_n:] = audio[:, -fade_n:] * (1 - ramp) + new[:, :fade_n] * ramp
-            audio = np.concatenate([audio, new[:, fade_n:]], axis=1)
+            audio[..., -fade_n:] = audio[..., -fade_n:] * (1 - ramp) + new[..., :fade_n] * ramp
+            audio = np.concatenate([audio, new[..., fade_n:]], axis=-1)
+            if stream:
+                stream.write(start - fade_n, audio[..., start - fade_n:])
             windows.append({"start_s": round(start / sr, 3), "new_s": round(new_s, 3),
                             "context_s": o.context_s, "frames": frames})
         return audio, windows
+
+
+class WindowStream:
+    """Sends MusicGen takes to a sink while they are made: a decoded preview every chunk, then the exact
+    samples of each finished window (a continuation window's are rewritten from its crossfade on)."""
+
+    def __init__(self, sink: AudioSink, sample_rate: int):
+        self.sink, self.sample_rate = sink, sample_rate
+        self.base = self.keep_from = 0
+
+    def window(self, base: int, keep_from: int = 0) -> None:
+        """The next window's new audio starts at sample `base`; previews before `keep_from` are dropped."""
+        self.base, self.keep_from = base, keep_from
+
+    def streamer(self, model, takes: int, skip_samples: int, chunk_s: float) -> CodeStreamer:
+        frames = max(1, round(chunk_s * model.config.audio_encoder.frame_rate))
+        return CodeStreamer(model, takes, skip_samples, frames, self._preview)
+
+    def _preview(self, offset: int, audio) -> None:
+        pos = self.base + offset
+        cut = max(0, self.keep_from - pos)
+        if cut < audio.shape[-1]:
+            self.write(pos + cut, audio[..., cut:])
+
+    def write(self, offset: int, audio) -> None:
+        for k, take in enumerate(audio):
+            self.sink.write(k, offset, take, self.sample_rate)
+
+
+class CodeStreamer:
+    """Watches MusicGen sample (as a stopping criterion that never stops: transformers 5 drops a `streamer`
+    given to MusicGen's generate) and, every `chunk` complete frames, decodes the new ones with EnCodec and
+    hands them to `emit(offset, audio (takes, channels, n))`.
+
+    Each decode starts CONTEXT frames early and stops HOLD frames short, because EnCodec's convolutions look
+    both ways: measured on the real-size codec, 25 frames of context keep a chunk within 1e-7 of decoding the
+    whole sequence, at ~0.1 s per second of audio instead of a full re-decode each time. A continuation's last
+    prompt frames in the higher codebooks live only in generate's delay mask, so they are wrong here; they are
+    context for no previewed sample closer than the crossfade, and the exact window is written afterwards."""
+
+    CONTEXT, HOLD = 25, 4
+
+    def __init__(self, model, takes: int, skip_samples: int, chunk: int, emit: Callable[[int, Any], None]):
+        self.model, self.takes, self.chunk, self.emit = model, takes, chunk, emit
+        self.rows = int(model.decoder.config.num_codebooks)
+        self.stereo = int(model.decoder.config.audio_channels) == 2
+        self.hop = int(model.config.audio_encoder.sampling_rate) // int(model.config.audio_encoder.frame_rate)
+        self.skip = skip_samples // self.hop  # audio-prompt frames: not new, never emitted
+        self.done = self.skip
+
+    def __call__(self, input_ids, scores, **kwargs):
+        """input_ids: (takes * codebooks, steps so far), the sampled codes in the delay pattern."""
+        import torch
+
+        ready = input_ids.shape[-1] - self.rows // (2 if self.stereo else 1) - self.HOLD
+        if ready >= self.done + self.chunk:
+            self._emit(input_ids.reshape(self.takes, self.rows, -1), ready)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    def _emit(self, ids, upto: int) -> None:
+        start = max(0, self.done - self.CONTEXT)
+        delays = [r // 2 if self.stereo else r for r in range(self.rows)]
+        codes = ids.new_empty((self.takes, self.rows, upto - start))
+        for r, d in enumerate(delays):  # undo the delay pattern: frame f of row r sits at position f + 1 + d
+            codes[:, r] = ids[:, r, start + 1 + d: upto + 1 + d]
+        audio = decode_codes(self.model, codes).float().cpu().numpy()
+        self.emit((self.done - self.skip) * self.hop, audio[..., (self.done - start) * self.hop:])
+        self.done = upto
+
+
+def decode_codes(model, codes):
+    """EnCodec audio (takes, channels, samples) for codes (takes, codebooks, frames), as generate decodes."""
+    import torch
+
+    codes = codes[None].to(model.audio_encoder.device)
+    scales = [None] * codes.shape[1]
+    if int(model.decoder.config.audio_channels) == 1:
+        return model.audio_encoder.decode(codes, audio_scales=scales).audio_values
+    left = model.audio_encoder.decode(codes[:, :, ::2], audio_scales=scales).audio_values
+    right = model.audio_encoder.decode(codes[:, :, 1::2], audio_scales=scales).audio_values
+    return torch.cat([left, right], dim=1)
 
 
 def quantize_decoder(model) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.errors import BackendError, require
-from tools.music.base import Audio, GenerationParams, MusicBackend
+from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.music.mastering import master
 from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
@@ -340,7 +340,9 @@ class SketchRenderer(MusicBackend):
             raise BackendError("sketch: the fluidsynth program is not installed: apt-get install fluidsynth")
         return wanted
 
-    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> Audio:
+    def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams, sink: AudioSink | None = None) -> Audio:
+        """Renders any duration in one pass (well under a second per minute of music), so a stream gets
+        the finished take as one chunk."""
         import io
 
         import numpy as np
@@ -356,6 +358,8 @@ class SketchRenderer(MusicBackend):
         frames = round(params.duration_s * self.options.sample_rate)
         samples = np.pad(samples, ((0, 0), (0, max(0, frames - samples.shape[1]))))[:, :frames]
         samples, loudness = master(samples, self.options.sample_rate, self.options.loudness_lufs)
+        if sink is not None:
+            sink.write(0, 0, samples, self.options.sample_rate)
         midi = io.BytesIO()
         pm.write(midi)
         return Audio(samples=samples, sample_rate=self.options.sample_rate,
