@@ -21,34 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import median, table  # noqa: E402
 
-# published musicgen-small / -medium decoder shapes; T5-base text encoder; EnCodec 32 kHz, 4 x 2048 codebooks
-SIZES = {"small": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096),
-         "medium": dict(hidden_size=1536, num_hidden_layers=48, num_attention_heads=24, ffn_dim=6144)}
-
-
-def build(size: str, out: Path):
-    import torch
-    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenConfig, MusicgenDecoderConfig,
-                              MusicgenForConditionalGeneration, MusicgenProcessor, T5Config, T5Tokenizer)
-
-    torch.manual_seed(0)
-    words = "calm dark jazz ambient piano drums synth bass guitar strings bpm minor major time energy low high".split()
-    tok = T5Tokenizer(vocab=[("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
-                      + [("▁" + w, -5.0) for w in words] + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"],
-                      extra_ids=0)
-    text = T5Config(vocab_size=32128, d_model=768, d_ff=3072, num_layers=12, num_heads=12, d_kv=64,
-                    pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
-    audio = EncodecConfig(sampling_rate=32000, audio_channels=1, hidden_size=128, num_filters=64, codebook_size=2048,
-                          codebook_dim=128, upsampling_ratios=[8, 5, 4, 4], num_lstm_layers=2,
-                          target_bandwidths=[2.2], normalize=False, compress=2)
-    decoder = MusicgenDecoderConfig(vocab_size=2048, num_codebooks=4, max_position_embeddings=2048, pad_token_id=2048,
-                                    bos_token_id=2048, decoder_start_token_id=2048, **SIZES[size])
-    model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder))
-    model.save_pretrained(out)
-    MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000),
-                      tokenizer=tok).save_pretrained(out)
-    return sum(p.numel() for p in model.decoder.parameters())
-
+from tests.models import REAL_SIZES, real_size_musicgen  # noqa: E402
 
 def copy_bandwidth_gbs() -> float:
     """Read + write bytes per second of a large numpy copy (best of 5)."""
@@ -102,7 +75,7 @@ def print_equivalence(plain, tool, inputs, steps: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="small", choices=SIZES)
+    ap.add_argument("--size", default="small", choices=REAL_SIZES)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--device", default="cpu")
@@ -119,7 +92,7 @@ def main() -> None:
     from tools.spec import MusicSpec
 
     folder = Path(tempfile.mkdtemp(prefix=f"musicgen-{args.size}-"))
-    params = build(args.size, folder)
+    params = real_size_musicgen(args.size, folder)
     dtype = getattr(torch, args.dtype)
     steps = round(args.seconds * 50)
     prompt = "calm jazz piano, 96 bpm, a minor"

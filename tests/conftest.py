@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.models import distinct_codewords, offline_processor
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -59,27 +61,13 @@ def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
     return out
 
 
-def distinct_codewords(model) -> None:
-    """A fresh EnCodec's codebooks are all zeros, so every code would decode to the same audio; give each
-    code its own random codeword, as a trained codec has."""
-    import torch
-
-    with torch.no_grad():
-        for layer in model.audio_encoder.quantizer.layers:
-            layer.codebook.embed.normal_()
-            layer.codebook.embed_avg.copy_(layer.codebook.embed)
-
-
 def _musicgen_parts():
     import torch
-    from transformers import (EncodecConfig, EncodecFeatureExtractor, MusicgenDecoderConfig, MusicgenProcessor,
-                              T5Config, T5Tokenizer)
+    from transformers import EncodecConfig, MusicgenDecoderConfig, T5Config
 
     torch.manual_seed(0)
-    words = "calm dark jazz ambient piano drums synth bass guitar strings bpm minor major time energy low high".split()
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [("▁" + w, -5.0) for w in words]
-    vocab += [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"]
-    tok = T5Tokenizer(vocab=vocab, extra_ids=0)
+    processor = offline_processor()
+    tok = processor.tokenizer
     text_cfg = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, num_layers=2, num_heads=4, d_kv=8,
                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
                         decoder_start_token_id=tok.pad_token_id)
@@ -89,8 +77,6 @@ def _musicgen_parts():
     dec_cfg = MusicgenDecoderConfig(vocab_size=64, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                     ffn_dim=128, num_codebooks=4, pad_token_id=64, bos_token_id=64,
                                     decoder_start_token_id=64, max_position_embeddings=512, tie_word_embeddings=False)
-    processor = MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000),
-                                  tokenizer=tok)
     return text_cfg, audio_cfg, dec_cfg, processor
 
 
