@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 COVER  ?= covers/midnight-orbit.png
 
-.PHONY: setup run web test test-fast bench clean
+.PHONY: setup run web test test-fast bench bench-memory clean
 
 setup: $(STAMP)
 
@@ -33,9 +33,18 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
+# each prints a table of medians with its ratios; together about 12 min on 2 cores
 bench: setup
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/chat.py
+	$(PY) benchmarks/music_engine.py
+	$(PY) benchmarks/takes.py
+	$(PY) benchmarks/stream.py
+	$(PY) benchmarks/overhead.py
+
+# peak RSS of a 120 s take against a 30 s one: about 20 min on 2 cores
+bench-memory: setup
+	$(PY) benchmarks/memory.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -136,3 +136,32 @@ def test_int8_decoder_on_cpu_keeps_shapes_and_says_so(tiny_musicgen_dir):
     assert a.samples.shape == b.samples.shape and np.isfinite(a.samples).all()
     layer = q._loaded[0].decoder.model.decoder.layers[0].fc1
     assert isinstance(layer, torch.ao.nn.quantized.dynamic.Linear)
+
+
+@pytest.mark.parametrize("sample", [False, True], ids=["greedy", "sampled"])
+def test_preallocated_kv_cache_computes_what_a_growing_cache_does(tiny_musicgen_dir, sample):
+    import torch
+    from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+    from tools.music.musicgen import preallocated_cache
+
+    model, processor, _ = _musicgen(tiny_musicgen_dir)._loaded
+    inputs = processor(text=["calm jazz"] * 2, return_tensors="pt")
+
+    def codes(cache):
+        seen = {}
+        decode = model.audio_encoder.decode
+        model.audio_encoder.decode = lambda c, *a, **k: seen.setdefault("codes", c) is None or decode(c, *a, **k)
+        torch.manual_seed(0)
+        try:
+            with torch.inference_mode():
+                model.generate(**inputs, max_new_tokens=40, do_sample=sample, guidance_scale=3.0, cache=cache)
+        finally:
+            model.audio_encoder.decode = decode
+        return seen["codes"]
+
+    reference = codes(EncoderDecoderCache(DynamicCache(config=model.decoder.config),
+                                          DynamicCache(config=model.decoder.config)))
+    assert reference.shape == (1, 2, 4, 37)
+    assert torch.equal(codes(preallocated_cache(model, 41)), reference)
+    assert torch.equal(codes(preallocated_cache(model, 3)), reference)  # outgrown: it doubles, same values
