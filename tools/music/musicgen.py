@@ -130,15 +130,16 @@ class MusicGen(MusicBackend):
             inputs["input_features"] = features.to(device=device, dtype=model.dtype)
         frames = math.ceil(seconds * self.frame_rate)
         skip = 0 if context is None else context.shape[-1]
-        if stream:
-            inputs["stopping_criteria"] = StoppingCriteriaList([stream.streamer(model, takes, skip,
-                                                                                self.options.stream_chunk_s)])
         new_tokens = frames + int(model.decoder.config.num_codebooks) - 1
-        prompt_tokens = 1 + skip // (self.sample_rate // self.frame_rate)
+        length = 1 + skip // (self.sample_rate // self.frame_rate) + new_tokens  # BOS, audio prompt, new
+        cache = preallocated_cache(model, length)
+        watchers = [ReleaseCache(cache, length)]
+        if stream:
+            watchers.append(stream.streamer(model, takes, skip, self.options.stream_chunk_s))
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=True,
                                  guidance_scale=params.guidance_scale, temperature=params.temperature,
-                                 top_k=params.top_k, cache=preallocated_cache(model, prompt_tokens + new_tokens))
+                                 top_k=params.top_k, cache=cache, stopping_criteria=StoppingCriteriaList(watchers))
         return out.float().cpu().numpy()[..., skip:], frames
 
     def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None):
@@ -284,15 +285,35 @@ def preallocated_cache(model, length: int):
             return (k is not None and needed <= k.shape[-2]
                     and (self.keys.numel() == 0 or self.keys.data_ptr() == k.data_ptr()))
 
+        def reset(self) -> None:
+            self._k = self._v = None
+            super().reset()
+
         def _grow(self, key_states, value_states, capacity: int, done: int) -> None:
             self._k = key_states.new_empty((*key_states.shape[:-2], capacity, key_states.shape[-1]))
             self._v = value_states.new_empty((*value_states.shape[:-2], capacity, value_states.shape[-1]))
             if done:
                 self._k[..., :done, :], self._v[..., :done, :] = self.keys, self.values
 
-    self_attention = DynamicCache(config=model.decoder.config)
+    self_attention = DynamicCache(config=model.decoder.config)  # with the model's layer count
     self_attention.layers = [PreallocatedLayer() for _ in self_attention.layers]
     return EncoderDecoderCache(self_attention, DynamicCache(config=model.decoder.config))
+
+
+class ReleaseCache:
+    """A stopping criterion that never stops: after the last step it frees the cache's self-attention
+    buffers, which generate still holds (it was passed in) while EnCodec decodes the window, the largest
+    allocation of all; decoding on top of a full cache would raise peak memory by the cache's size."""
+
+    def __init__(self, cache, final_length: int):
+        self.cache, self.final_length = cache, final_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        if input_ids.shape[-1] >= self.final_length:
+            self.cache.self_attention_cache.reset()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def quantize_decoder(model) -> None:
