@@ -42,7 +42,7 @@ bench: setup
 	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/overhead.py
 
-# peak RSS of a 120 s take against a 30 s one: about 20 min on 2 cores
+# peak RSS of a 120 s take against a 30 s one: about 35 min on 2 cores
 bench-memory: setup
 	$(PY) benchmarks/memory.py
 

@@ -4,7 +4,7 @@ real-size musicgen-small architecture with random weights (no download). Each ta
 
     .venv/bin/python benchmarks/memory.py [--runs 5] [--durations 30 120] [--device cpu]
 
-Slow on CPU: a 120 s take is ~6,600 decoder steps (about 3 minutes here per run).
+Slow on CPU: a 120 s take is ~6,600 decoder steps (about 5 minutes here per run).
 """
 from __future__ import annotations
 
