@@ -179,7 +179,7 @@ class AlbumGen:
 
     def run_id(self, cover: Cover, params: GenerationParams) -> str:
         key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{params.duration_s}|{params.seed}"
-        key += f"|takes={self._takes}" if getattr(self, "_takes", 1) > 1 else ""
+        key += f"|takes={self._takes}" if self._takes > 1 else ""
         return hashlib.sha256(key.encode()).hexdigest()[:10]
 
     def new_trace(self, cover: Cover, run_id: str) -> Trace:
@@ -247,7 +247,7 @@ class AlbumGen:
             writer.save()
             notify("composing")
             take_params = replace(params, seed=editor.spec.seed, duration_s=editor.spec.duration_s)
-            take["sink"] = self._open_stream(writer, trace, notify)
+            take["sink"] = self._open_stream(writer, notify)
             with stage(trace, "music"):
                 take["takes"], take["best"] = self._make_takes(editor.spec, prompt, take_params, trace, notify,
                                                                take["sink"])
@@ -276,7 +276,7 @@ class AlbumGen:
         return RunResult(run_dir=writer.run_dir, audio_path=audio_path, trace_path=writer.run_dir / "trace.json",
                          spec=editor.spec, prompt=trace.prompt or "", trace=trace, take_paths=paths)
 
-    def _open_stream(self, writer: RunWriter, trace: Trace, notify):
+    def _open_stream(self, writer: RunWriter, notify):
         if not self._stream:
             return None
         from tools.stream import PartialTakes

@@ -144,7 +144,7 @@ class MusicGen(MusicBackend):
 
     def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None):
         """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
-        joined with a short crossfade; memory stays that of one window whatever the length."""
+        joined with a short crossfade; the KV cache is one window's whatever the length."""
         import numpy as np
 
         o, sr = self.options, self.sample_rate
