@@ -130,11 +130,12 @@ class Verifier:
         start = self.trace.now_ms()
         analysis = self.analyse(audio.samples, audio.sample_rate)
         verdict = judge(analysis, spec, self.tolerance)
-        self.trace.add("tool_call", "analyze_audio", start, arguments={"attempt": attempt, **({"take": take} if take else {})},
+        which = {"attempt": attempt, **({"take": take} if take else {})}
+        self.trace.add("tool_call", "analyze_audio", start, arguments=which,
                        result=f"tempo {analysis.tempo_bpm} BPM, key {analysis.key} {analysis.mode} "
                               f"(conf {analysis.key_confidence}), {analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
         self.trace.attempts.append({
-            "attempt": attempt, **({"take": take} if take else {}), "seed": plan[1].seed, "prompt": plan[0], "guidance_scale": plan[1].guidance_scale,
+            **which, "seed": plan[1].seed, "prompt": plan[0], "guidance_scale": plan[1].guidance_scale,
             "wanted": {"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},
             "measured": analysis.to_dict(), "tempo": verdict.tempo, "tempo_error": verdict.tempo_error,
             "key": verdict.key, "score": verdict.score, "met": verdict.met})

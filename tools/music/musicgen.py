@@ -205,9 +205,23 @@ class WindowStream:
             self.sink.write(k, offset, take, self.sample_rate)
 
 
-class CodeStreamer:
-    """Watches MusicGen sample (as a stopping criterion that never stops: transformers 5 drops a `streamer`
-    given to MusicGen's generate) and, every `chunk` complete frames, decodes the new ones with EnCodec and
+class StepWatcher:
+    """Runs `watch(input_ids)` after every decoder step, as a stopping criterion that never stops (transformers
+    5 drops a `streamer` given to MusicGen's generate). input_ids: (takes * codebooks, steps so far), the
+    sampled codes in the delay pattern."""
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        self.watch(input_ids)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+    def watch(self, input_ids) -> None:
+        raise NotImplementedError
+
+
+class CodeStreamer(StepWatcher):
+    """Watches MusicGen sample and, every `chunk` complete frames, decodes the new ones with EnCodec and
     hands them to `emit(offset, audio (takes, channels, n))`.
 
     Each decode starts CONTEXT frames early and stops HOLD frames short, because EnCodec's convolutions look
@@ -226,14 +240,10 @@ class CodeStreamer:
         self.skip = skip_samples // self.hop  # audio-prompt frames: not new, never emitted
         self.done = self.skip
 
-    def __call__(self, input_ids, scores, **kwargs):
-        """input_ids: (takes * codebooks, steps so far), the sampled codes in the delay pattern."""
-        import torch
-
+    def watch(self, input_ids) -> None:
         ready = input_ids.shape[-1] - self.rows // (2 if self.stereo else 1) - self.HOLD
         if ready >= self.done + self.chunk:
             self._emit(input_ids.reshape(self.takes, self.rows, -1), ready)
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
     def _emit(self, ids, upto: int) -> None:
         start = max(0, self.done - self.CONTEXT)
@@ -300,20 +310,17 @@ def preallocated_cache(model, length: int):
     return EncoderDecoderCache(self_attention, DynamicCache(config=model.decoder.config))
 
 
-class ReleaseCache:
-    """A stopping criterion that never stops: after the last step it frees the cache's self-attention
+class ReleaseCache(StepWatcher):
+    """After the last step it frees the cache's self-attention
     buffers, which generate still holds (it was passed in) while EnCodec decodes the window, the largest
     allocation of all; decoding on top of a full cache would raise peak memory by the cache's size."""
 
     def __init__(self, cache, final_length: int):
         self.cache, self.final_length = cache, final_length
 
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
+    def watch(self, input_ids) -> None:
         if input_ids.shape[-1] >= self.final_length:
             self.cache.self_attention_cache.reset()
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def quantize_decoder(model) -> None:
