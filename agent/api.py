@@ -139,6 +139,8 @@ class AlbumGen:
         self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
         self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
         self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode
+        self.rationale_tries = self.config.agent.rationale_tries if llm_choice.rationale_tries is None \
+            else llm_choice.rationale_tries
         self._chat_model = chat_model
 
     @classmethod
@@ -206,9 +208,10 @@ class AlbumGen:
         notify = on_stage or (lambda _name: None)
         with guarded(trace, writer):
             description = self.describe(loaded, trace, writer, notify)
-            editor = SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed))
+            editor = SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed),
+                                prior=self.ground(loaded, description, trace, writer))
             result = self.compose(editor, params, trace, writer, notify,
-                                  plan=lambda agent: agent.run(self.mode, description.text))
+                                  plan=lambda agent: agent.run(self.mode, description.for_agent()))
         if log:
             self.log_single_run(loaded, description.text, result)
         return result
@@ -228,8 +231,23 @@ class AlbumGen:
         with stage(trace, "vision"):
             description = self.vision.describe(cover)
         trace.description = {"text": description.text, "details": description.details}
+        trace.evidence = description.evidence.to_list()
         writer.save()
         return description
+
+    def ground(self, cover: Cover, description, trace: Trace, writer: RunWriter):
+        """The prior over every spec field from the description's evidence; evidence.png beside the trace."""
+        from dataclasses import asdict
+
+        from tools.grounding.picture import evidence_picture
+        from tools.grounding.prior import Prior
+
+        with stage(trace, "grounding"):
+            prior = Prior(description.evidence)
+            trace.affect = asdict(prior.affect)
+            atomic_write(writer.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
+        writer.save()
+        return prior
 
     def compose(self, editor: SpecEditor, params: GenerationParams, trace: Trace, writer: RunWriter,
                 notify: Callable[[str], None], plan: Callable[[Any], None], tools: tuple[str, ...] = SETTERS) -> RunResult:
@@ -258,14 +276,16 @@ class AlbumGen:
         notify("thinking")
         try:
             with stage(trace, "agent"):
+                settings = self.config.agent
                 plan(Agent(self.chat_model, ToolBox(editor, trace, generate_music, tools), trace,
-                           max_steps=self.config.agent.max_steps, max_retries=self.config.agent.max_retries,
-                           label=self.llm.label))
+                           max_steps=settings.max_steps, max_retries=settings.max_retries, label=self.llm.label,
+                           model_weight=settings.model_weight, rationale_tries=self.rationale_tries))
         finally:
             if take.get("sink") is not None:
                 take["sink"].close()
                 trace.stream = take["sink"].summary()
         trace.timings_ms["agent"] -= trace.timings_ms.get("music", 0)
+        trace.warnings += [w for w in editor.warnings if w not in trace.warnings]
         notify("writing")
         with stage(trace, "write"):
             audio_path, paths = self._write_takes(writer, editor.spec, trace, take["takes"], take["best"])

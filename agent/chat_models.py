@@ -85,6 +85,7 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     llama: Any
     temperature: float = 0.2
     max_tokens: int = 256
+    _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
 
     @property
     def _llm_type(self) -> str:
@@ -97,6 +98,7 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         if tools:
             request["tools"] = tools
             request["tool_choice"] = {"type": "function", "function": {"name": forced}} if forced else "auto"
+        self._scored_prefix = None  # generation evaluates in its own layout: scoring starts afresh after it
         response = self.llama.create_chat_completion(**request)
         message = response["choices"][0]["message"]
         valid, invalid = parse_tool_calls(message.get("tool_calls") or [])
@@ -106,6 +108,73 @@ class LlamaCppChatModel(_ToolBindingChatModel):
                                        "output_tokens": usage.get("completion_tokens", 0),
                                        "total_tokens": usage.get("total_tokens", 0)})
         return ChatResult(generations=[ChatGeneration(message=ai)])
+
+    def score_continuations(self, messages: list[BaseMessage], candidates: list[str]) -> list[float]:
+        """log p(candidate | messages) for each candidate as the assistant's answer, summed over its tokens.
+
+        Deterministic: the same messages and candidate always give the same number, whatever else was scored
+        before or in which order. The prompt is split after its `</cover>` block (shared by every question
+        about one cover): that prefix is evaluated as one batch from an empty cache (and reused while nothing
+        else has touched the cache), the rest as a second batch, the last token alone, and each candidate's
+        tokens one by one on top, at the same positions for every candidate."""
+        llama = self.llama
+        prompt = self._chat_prompt(messages)
+        cut = prompt.find("</cover>")
+        cut = cut + len("</cover>") if cut >= 0 else 0
+        prefix = llama.tokenize(prompt[:cut].encode("utf-8"), add_bos=False, special=True) if cut else []
+        rest = llama.tokenize(prompt[cut:].encode("utf-8"), add_bos=False, special=True)
+        first = self._eval_prompt(prefix, rest)
+        scores = []
+        for text in candidates:
+            cand = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            total, logprobs = 0.0, first
+            for k, token in enumerate(cand):
+                total += float(logprobs[token])
+                if k + 1 < len(cand):
+                    llama.eval([token])
+                    logprobs = _last_logprobs(llama)
+            llama.n_tokens = len(prefix) + len(rest)  # back to the prompt; the next eval drops the candidate
+            scores.append(total)
+        return scores
+
+    def _chat_prompt(self, messages: list[BaseMessage]) -> str:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self.llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        plain = to_plain_messages(messages)
+        if not template:
+            return "\n".join(f"{m['role']}: {m['content']}" for m in plain) + "\nassistant: "
+        eos = llama.detokenize([llama.token_eos()], special=True).decode("utf-8", "ignore")
+        bos = llama.detokenize([llama.token_bos()], special=True).decode("utf-8", "ignore")
+        return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=plain).prompt
+
+    def _eval_prompt(self, prefix: list[int], rest: list[int]):
+        """Evaluate prefix + rest in the fixed layout described above; the log-probs of the next token."""
+        llama = self.llama
+        cached = self._scored_prefix == tuple(prefix) and llama.n_tokens >= len(prefix) and \
+            llama.input_ids[: len(prefix)].tolist() == prefix
+        if not cached:
+            llama.n_tokens = 0
+            if prefix:
+                llama.eval(prefix)
+            self._scored_prefix = tuple(prefix)
+        llama.n_tokens = len(prefix)
+        if len(rest) > 1:
+            llama.eval(rest[:-1])
+        llama.eval(rest[-1:])
+        return _last_logprobs(llama)
+
+
+def _last_logprobs(llama):
+    """Log-softmax of the logits llama.cpp computed for the last evaluated token."""
+    import llama_cpp
+    import numpy as np
+
+    n_vocab = llama.n_vocab()
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(n_vocab,)).astype(np.float64)
+    top = logits.max()
+    return logits - top - np.log(np.exp(logits - top).sum())
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)

@@ -39,6 +39,8 @@ class BackendChoice(BaseModel):
 
 class LLMChoice(BackendChoice):
     mode: Literal["auto", "guided", "free"] = "auto"
+    # guided mode: tries this model gets to write a rationale citing evidence (None: agent.rationale_tries)
+    rationale_tries: int | None = Field(None, ge=0, le=5)
 
 
 class Profile(_Strict):
@@ -63,6 +65,8 @@ class VerifySettings(_Strict):
 class AgentSettings(_Strict):
     max_steps: int = Field(24, ge=4, le=200)
     max_retries: int = Field(2, ge=0, le=10)
+    model_weight: float = Field(0.5, ge=0.0, le=4.0)
+    rationale_tries: int = Field(1, ge=0, le=5)
 
 
 class WebSettings(_Strict):

@@ -98,7 +98,9 @@ class LlamaCppLLM(LLMBackend):
         except ImportError as exc:
             raise MissingExtraError("llama-cpp-python", "llama") from exc
         o = self.options
-        kwargs = dict(n_ctx=o.n_ctx, n_threads=o.n_threads, n_gpu_layers=o.n_gpu_layers, seed=o.seed,
+        import os
+
+        kwargs = dict(n_ctx=o.n_ctx, n_threads=o.n_threads or os.cpu_count(), n_gpu_layers=o.n_gpu_layers, seed=o.seed,
                       chat_format=o.chat_format, verbose=False)
         try:
             path = self.model_path()

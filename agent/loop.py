@@ -87,6 +87,11 @@ class ToolBox:
             error = f"unknown tool {name!r}: use one of {', '.join(self.functions)}"
             self.trace.add("tool_call", name, start, arguments=args, error=error)
             return False, error
+        incoherent = self.editor.plan_problems() if name == GENERATE else []
+        if incoherent:
+            error = "the plan is not coherent yet: " + "; ".join(incoherent)
+            self.trace.add("tool_call", name, start, arguments=args, error=error)
+            return False, error
         unexpected = sorted(set(args or {}) - set(self.schemas[name].model_fields))
         if unexpected:  # no silent extras: a tool never takes a path, URL or anything it did not declare
             takes = ", ".join(self.schemas[name].model_fields) or "no arguments"
@@ -123,7 +128,8 @@ class ToolBox:
 
 
 def fallback_value(tool: str, spec: MusicSpec) -> dict[str, Any]:
-    """The documented default a guided step falls back to when the model never made a valid call."""
+    """The genre default a step falls back to when there is no evidence to rank options with (a plan made
+    without a cover description, as in tests of the loop alone). With evidence, the prior decides."""
     vocab = vocabulary()
     genre = vocab.genres.get(spec.genre or "ambient") or vocab.genres["ambient"]
     why = f"fallback: {genre.name} default"
@@ -189,10 +195,23 @@ class Agent:
     """Runs one refinement: from a description (and optional listener request) to a generated take."""
 
     def __init__(self, chat_model, toolbox: ToolBox, trace: Trace, max_steps: int = 24, max_retries: int = 2,
-                 label: str = "model"):
+                 label: str = "model", model_weight: float = 0.5, rationale_tries: int = 1):
+        """`model_weight`: how much the model's measured preference counts against the evidence prior in
+        guided mode (log p_prior + weight * log p_model); `rationale_tries`: attempts a model gets to write a
+        rationale that cites the evidence before one is composed from it."""
         self.model, self.toolbox, self.trace, self.label = chat_model, toolbox, trace, label
         self.max_steps, self.max_retries = max_steps, max_retries
+        self.model_weight, self.rationale_tries = model_weight, rationale_tries
         self.callbacks = [TraceCallback(trace)]
+
+    @property
+    def prior(self):
+        return self.toolbox.editor.prior
+
+    def planner(self, description: str):
+        from agent.guided import GuidedPlanner
+
+        return GuidedPlanner(self, self.prior, description, self.model_weight)
 
     def run(self, mode: str, description: str, steps: tuple[str, ...] = SETTERS) -> None:
         """Plan a new spec from the description, then generate."""
@@ -218,11 +237,21 @@ class Agent:
 
     # -- guided: one forced call per decision ------------------------------------------------
     def run_guided(self, description: str, steps: tuple[str, ...]) -> None:
+        if self.prior is not None:  # evidence to rank options with: decisions without positional bias
+            planner = self.planner(description)
+            for tool in steps:
+                planner.decide(tool)
+            self.repair()
+            self._generate_after_plan()
+            return
         system = SystemMessage(agent_prompts()["system"].strip())
         for tool in steps:
             task = render(agent_prompts()["guided_task"], description=description,
                           spec=spec_summary(self.toolbox.editor), instruction=step_instruction(tool, self.toolbox.editor.spec))
             self._guided_step(tool, [system, HumanMessage(task)])
+        self._generate_after_plan()
+
+    def _generate_after_plan(self) -> None:
         start = self.trace.now_ms()
         self.trace.add("note", GENERATE, start, result="guided mode: every decision is made, so the runner calls "
                                                         "generate_music")
@@ -281,6 +310,12 @@ class Agent:
             raise model_failure(exc, self.label) from exc
 
     def _fallback(self, tool: str, reason: str) -> None:
+        if self.prior is not None:  # the prior's top-ranked option with its evidence, never a fixed default
+            start = self.trace.now_ms()
+            self.trace.add("fallback", tool, start, result=f"{reason}; the prior decides from the evidence")
+            self.trace.warnings.append(f"{reason.split(' (')[0]}; the evidence prior decided")
+            self.planner("").decide(tool, use_model=False)
+            return
         args = fallback_value(tool, self.toolbox.editor.spec)
         start = self.trace.now_ms()
         self.trace.add("fallback", tool, start, arguments=args, result=f"{reason}; used the documented default")
@@ -297,7 +332,7 @@ class Agent:
         agent = create_agent(self.model, tools=self.toolbox.langchain_tools(),
                              system_prompt=agent_prompts()["system"].strip())
         started = self.toolbox.editor.spec.missing() != MusicSpec().missing()
-        task = render(agent_prompts()["free_task"], description=description,
+        task = render(agent_prompts()["free_task"], description=description, prior=self.prior_summary() if not request else "",
                       spec=spec_summary(self.toolbox.editor) if started else "", request=request or "", history=history)
         messages: list = [HumanMessage(task)]
         for _round in range(self.max_retries + 1):
@@ -320,6 +355,22 @@ class Agent:
                 return
             messages = messages + [self._reject_invalid(bad) for bad in last.invalid_tool_calls]
 
+    def repair(self) -> None:
+        """A plan a free model left incoherent (say, the genre changed after the tempo was set): each broken
+        rule's field is decided again by the prior, and the trace says so. Runs before generate_music."""
+        from tools.grounding.coherence import problems
+
+        editor = self.toolbox.editor
+        if self.prior is None or not editor.strict or self.toolbox.generated:
+            return
+        for field, tool in (("moods", "set_mood"), ("tempo_bpm", "set_tempo"), ("time_signature", "set_time_signature"),
+                            ("instruments", "set_instruments")):
+            found = problems(editor.spec, self.prior, {field})
+            if found:
+                self.trace.add("fallback", tool, self.trace.now_ms(), result=f"coherence: {found[0]}; the prior decides again")
+                self.trace.warnings.append(f"coherence repair of {field}: {found[0]}")
+                self.planner("").decide(tool, use_model=False)
+
     def _reject_invalid(self, bad: dict) -> ToolMessage:
         """A call whose arguments were not JSON goes back to the model as a tool error (create_agent drops it)."""
         error = f"arguments for {bad.get('name')} are not valid JSON ({bad.get('error') or 'unparseable'})"
@@ -328,13 +379,27 @@ class Agent:
         return ToolMessage(f"error: {error}; call it again with a JSON object", tool_call_id=bad.get("id") or "invalid",
                            name=bad.get("name") or "unknown")
 
+    def prior_summary(self) -> str:
+        """The prior's three best options per setting with their evidence ids (free mode's prompt)."""
+        if self.prior is None:
+            return ""
+        spec, lines = self.toolbox.editor.spec, []
+        for field in ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instruments", "era"):
+            top = self.prior.rank(field, spec).options[:3]
+            lines.append(f"- {field}: " + "; ".join(f"{o.value} ({', '.join(o.evidence[:3]) or 'default'})" for o in top))
+        affect = self.prior.affect
+        lines.append(f"- energy about {affect.energy}, valence about {affect.valence} ({', '.join(affect.evidence[:4])})")
+        return "\n".join(lines)
+
     def finish(self) -> None:
-        """Fill what the model left open with traced defaults, then make sure the music was generated."""
+        """Fill what the model left open (the prior decides, or traced defaults without evidence), repair any
+        coherence rule the plan still breaks, then make sure the music was generated."""
         for tool, field in (("set_genre", "genre"), ("set_mood", "moods"), ("set_tempo", "tempo_bpm"),
                             ("set_key", "key"), ("set_time_signature", "time_signature"),
                             ("set_instruments", "instruments")):
             if field in self.toolbox.editor.spec.missing():
                 self._fallback(tool, f"the model never set {field}")
+        self.repair()
         if not self.toolbox.generated:
             start = self.trace.now_ms()
             self.trace.add("note", GENERATE, start, result="the model did not call generate_music; the runner called it")

@@ -39,6 +39,9 @@ class Trace(BaseModel):
     backends: dict[str, dict[str, Any]] = {}
     agent_mode: str | None = None
     description: dict[str, Any] | None = None
+    evidence: list[dict[str, Any]] = []    # tools.grounding.evidence.Evidence, numbered E1..En
+    affect: dict[str, Any] | None = None   # valence/energy read from the evidence, and the indices behind them
+    decisions: list[dict[str, Any]] = []   # tools.grounding.decide.Decision, one per field decided
     steps: list[Step] = []
     spec: dict[str, Any] | None = None
     rationales: dict[str, str] = {}

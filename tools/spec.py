@@ -24,8 +24,8 @@ TimeSignature = Literal[tuple(_V.time_signatures)]  # type: ignore[valid-type]
 TEMPO_MIN, TEMPO_MAX = _V.tempo_range
 MAX_DURATION_S = 300.0
 # Bounds in the tool schemas also bound grammar-constrained output of small local models.
-Rationale = Annotated[str, Field(min_length=3, max_length=160,
-                                 description="the visual evidence from the cover description behind this choice")]
+Rationale = Annotated[str, Field(min_length=3, max_length=300,
+                                 description="one sentence on the cover evidence behind this choice, citing its ids (E3)")]
 
 _FLAT_SIGNS = {"♭": "b", "♯": "#"}
 _FREE_TEXT = re.compile(r"[^A-Za-z0-9 &'\-]")
@@ -113,21 +113,56 @@ def _require_rationale(rationale: str) -> str:
     return text[:400]
 
 
-class SpecEditor:
-    """The setter tools an agent uses to fill in a MusicSpec. Each returns a one-line confirmation."""
+# Which spec fields each setter changes: the one mapping every module reads (trace, chat, web, requests).
+SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "energy", "valence"),
+                 "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
+                 "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
+                 "new_take": ("seed",)}
+RATIONALE_KEY = {tool: tool.removeprefix("set_") if tool != "new_take" else "seed" for tool in SETTER_FIELDS}
 
-    def __init__(self, spec: MusicSpec | None = None):
+
+class SpecEditor:
+    """The setter tools an agent uses to fill in a MusicSpec. Each returns a one-line confirmation.
+
+    With a `prior` (the cover's grounding), every rationale must cite the cover's evidence ids, and a change
+    that breaks a coherence rule (tools/grounding/coherence.py) is refused with a message the model can act
+    on; `strict=False` (a listener's own edits in chat) records such problems as warnings instead."""
+
+    def __init__(self, spec: MusicSpec | None = None, prior=None, strict: bool = True):
         self.spec = spec or MusicSpec()
+        self.prior, self.strict = prior, strict
         self.rationales: dict[str, str] = {}
+        self.warnings: list[str] = []
         self._lock = threading.Lock()  # an agent may run several tool calls of one message in parallel
 
     def _update(self, field: str, rationale: str, **values) -> str:
         why = _require_rationale(rationale)
         with self._lock:
-            self.spec = MusicSpec.model_validate({**self.spec.model_dump(), **values})
+            new = MusicSpec.model_validate({**self.spec.model_dump(), **values})
+            self._check(why, new, values)
+            self.spec = new
             self.rationales[field] = why
         shown = ", ".join(f"{k}={_show(getattr(self.spec, k))}" for k, v in values.items() if v is not None)
         return f"ok: {shown}"
+
+    def plan_problems(self) -> list[str]:
+        """The coherence rules the whole plan breaks (checked before music is generated)."""
+        from tools.grounding.coherence import problems
+
+        return problems(self.spec, self.prior) if self.prior is not None and self.strict else []
+
+    def _check(self, rationale: str, new: MusicSpec, values: dict) -> None:
+        from tools.grounding.coherence import problems, rationale_problem
+
+        if self.prior is None:
+            return
+        found = problems(new, self.prior, set(values))
+        if self.strict:
+            bad = rationale_problem(rationale, self.prior.evidence)
+            if bad or found:
+                raise SpecError("; ".join(([bad] if bad else []) + found))
+        else:
+            self.warnings += [p for p in found if p not in self.warnings]
 
     def set_genre(self, genre: GenreName, rationale: Rationale,
                   subgenre: Annotated[str | None, Field(max_length=40)] = None) -> str:

@@ -15,7 +15,7 @@ class TransformersVisionOptions(BackendOptions):
     model: str = "llava-hf/llava-interleave-qwen-0.5b-hf"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    max_new_tokens: int = 200
+    max_new_tokens: int = 300
 
 
 class TransformersVision(VisionBackend):
@@ -52,4 +52,4 @@ class TransformersVision(VisionBackend):
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=self.options.max_new_tokens, do_sample=False)
         text = processor.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
-        return self._result(text or "(the model returned no description)", generated_tokens=int(out.shape[1] - inputs["input_ids"].shape[1]))
+        return self._answer(cover, text, generated_tokens=int(out.shape[1] - inputs["input_ids"].shape[1]))

@@ -20,7 +20,7 @@ class LlamaCppVisionOptions(BackendOptions):
     handler: Literal["llava-1.5", "llava-1.6", "moondream", "qwen2.5-vl"] = "llava-1.5"
     n_ctx: int = 4096
     n_gpu_layers: int = 0
-    max_tokens: int = 200
+    max_tokens: int = 300
 
 
 class LlamaCppVision(VisionBackend):
@@ -66,4 +66,4 @@ class LlamaCppVision(VisionBackend):
         messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_data_url(cover.image)}},
                                                  {"type": "text", "text": describe_prompt()}]}]
         out = self._llama.create_chat_completion(messages=messages, max_tokens=self.options.max_tokens, temperature=0)
-        return self._result(out["choices"][0]["message"].get("content") or "")
+        return self._answer(cover, out["choices"][0]["message"].get("content") or "")

@@ -11,7 +11,7 @@ from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, 
 
 
 class OpenAIVisionOptions(OpenAIEndpoint):
-    max_tokens: int = 300
+    max_tokens: int = 400
 
 
 class OpenAIVision(VisionBackend):
@@ -50,7 +50,4 @@ class OpenAIVision(VisionBackend):
         except openai.OpenAIError as exc:
             raise BackendError(f"openai vision ({self._base_url() or 'api.openai.com'}): {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0][:200]}") from None
-        text = (out.choices[0].message.content or "").strip() if out.choices else ""
-        if not text:
-            raise BackendError("openai vision: the model returned an empty description")
-        return self._result(text)
+        return self._answer(cover, (out.choices[0].message.content or "") if out.choices else "")

@@ -1,0 +1,128 @@
+"""Decisions: the prior's ranking combined with a model's preference measured without positional bias, and
+the typed record of each decision that the trace is written from."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tools.grounding.coherence import compatible
+from tools.grounding.prior import Option, Prior, Ranking
+
+PRIOR_TEMPERATURE = 0.25  # prior scores -> probabilities: a 0.25 lead is worth e (one nat)
+CANDIDATES = {"genre": 6, "moods": 8, "tempo_bpm": 9, "mode": 2, "key": 4, "time_signature": 3,
+              "instruments": 8, "era": 4}
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A model's preference over candidates: log-probabilities (normalised over the candidates), and how
+    they were measured ('logprob': calibrated continuation log-probabilities; 'two orderings': the value the
+    model chose when the options were listed in both orders)."""
+
+    method: str
+    logprobs: dict[Any, float]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def top(self) -> Any:
+        return max(self.logprobs, key=lambda v: (self.logprobs[v], str(v))) if self.logprobs else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One field decided: what the prior ranked, what the model preferred, what was chosen, who decided
+    it and the rationale (written by the model, or composed from the evidence when it could not)."""
+
+    field: str
+    choice: Any
+    decided_by: str  # prior | model | prior+model | fallback
+    prior: list[dict[str, Any]]
+    model: dict[str, Any] | None
+    evidence: list[str]
+    rationale: str = ""
+    rationale_source: str = "composed"  # model | composed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def candidates(ranking: Ranking) -> list[Option]:
+    return list(ranking.options[: CANDIDATES.get(ranking.field, 6)])
+
+
+def _log_softmax(scores: dict[Any, float], temperature: float = 1.0) -> dict[Any, float]:
+    m = max(scores.values())
+    z = m / temperature + math.log(sum(math.exp((s - m) / temperature) for s in scores.values()))
+    return {k: s / temperature - z for k, s in scores.items()}
+
+
+def combined_scores(options: list[Option], preference: Preference | None, weight: float) -> dict[Any, float]:
+    """log p_prior + weight * log p_model for each candidate (the prior alone without a preference)."""
+    prior = _log_softmax({o.value: o.score for o in options}, PRIOR_TEMPERATURE)
+    if preference is None or not preference.logprobs:
+        return prior
+    floor = min(preference.logprobs.values())
+    return {v: p + weight * preference.logprobs.get(v, floor) for v, p in prior.items()}
+
+
+def _ordered(scores: dict[Any, float]) -> list[Any]:
+    return sorted(scores, key=lambda v: (-scores[v], str(v)))  # ties alphabetical: never the offered order
+
+
+def choose_one(options: list[Option], preference: Preference | None, weight: float) -> Any:
+    return _ordered(combined_scores(options, preference, weight))[0]
+
+
+def choose_moods(options: list[Option], preference: Preference | None, weight: float, margin: float = 1.0) -> list[str]:
+    """The best mood, then up to two more within `margin` nats of it that contradict none already chosen."""
+    scores = combined_scores(options, preference, weight)
+    order = _ordered(scores)
+    chosen = [order[0]]
+    for mood in order[1:]:
+        if len(chosen) == 3 or scores[mood] < scores[order[0]] - margin:
+            break
+        if compatible(mood, chosen):
+            chosen.append(mood)
+    return chosen
+
+
+def choose_many(options: list[Option], preference: Preference | None, weight: float, count: int) -> list[str]:
+    scores = combined_scores([o for o in options if o.score > 0], preference, weight)
+    return _ordered(scores)[:count]
+
+
+def decided_by(ranking: Ranking, preference: Preference | None, choice: Any) -> str:
+    top = ranking.top.value
+    first = choice[0] if isinstance(choice, (list, tuple)) else choice
+    if preference is None or preference.top is None:
+        return "prior"
+    if first == top and preference.top == top:
+        return "prior+model"
+    return "model" if first != top and preference.top == first else "prior"
+
+
+def evidence_for(ranking: Ranking, choice: Any) -> list[str]:
+    values = choice if isinstance(choice, (list, tuple)) else [choice]
+    ids: list[str] = []
+    for value in values:
+        option = ranking.option(value)
+        ids += list(option.evidence) if option else []
+    return list(dict.fromkeys(ids))
+
+
+def compose_rationale(ranking: Ranking, choice: Any, prior: Prior) -> str:
+    """A rationale written from the evidence and the association the prior used, e.g.
+    "E2 dark overall (L* 12); E4 cool palette (b* -22) → valence 0.28 → minor"."""
+    values = list(choice) if isinstance(choice, (list, tuple)) else [choice]
+    option = ranking.option(values[0])
+    ids = evidence_for(ranking, values)[:3]
+    facts = "; ".join(f"{i} {prior.evidence.get(i).text}" for i in ids if prior.evidence.get(i))
+    why = next((w for w in (option.why if option else ()) if w), "")
+    shown = ", ".join(map(str, values))
+    text = f"{facts} → {shown}" + (f" ({why})" if why else "")
+    return text[:300]
+
+
+def prior_table(ranking: Ranking, n: int = 5) -> list[dict[str, Any]]:
+    return [o.to_dict() for o in ranking.options[:n]]

@@ -1,0 +1,305 @@
+"""Evidence: what a cover shows, as numbered, checkable items (E1, E2, ...) with measured values.
+
+Every vision backend returns these beside its prose. Measurements of colour and texture come from the
+pixels (CIELAB through scikit-image), so every backend has them; labels, cover text and questionnaire
+answers come from the backend's own models.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable
+
+from tools.vocab import prompt_path
+
+EVIDENCE_ID = re.compile(r"\bE(\d{1,3})\b")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact about the cover. `value` is what was measured (a number, a label, a word); `uncertain`
+    items are reported for people but never drive a decision."""
+
+    id: str
+    kind: str
+    text: str
+    value: Any = None
+    confidence: float | None = None
+    uncertain: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return f"{self.id} [{self.kind}] {self.text}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvidenceSet:
+    """The numbered evidence of one cover."""
+
+    items: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def number(cls, items: Iterable[Evidence]) -> "EvidenceSet":
+        return cls(tuple(replace(item, id=f"E{k}") for k, item in enumerate(items, start=1)))
+
+    @classmethod
+    def from_dicts(cls, rows: Iterable[dict[str, Any]]) -> "EvidenceSet":
+        return cls(tuple(Evidence(**row) for row in rows))
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(e.id for e in self.items)
+
+    def get(self, evidence_id: str) -> Evidence | None:
+        return next((e for e in self.items if e.id == evidence_id), None)
+
+    def of_kind(self, *kinds: str, certain: bool = True) -> list[Evidence]:
+        return [e for e in self.items if e.kind in kinds and not (certain and e.uncertain)]
+
+    def first(self, kind: str) -> Evidence | None:
+        found = self.of_kind(kind, certain=False)
+        return found[0] if found else None
+
+    def cited(self, text: str) -> list[str]:
+        """The ids of this cover's evidence that a text cites, in order, without repeats."""
+        ids = [f"E{n}" for n in EVIDENCE_ID.findall(text or "")]
+        return [i for i in dict.fromkeys(ids) if i in self.ids]
+
+    def as_prompt(self) -> str:
+        """The evidence as the agent reads it: one line per item."""
+        return "\n".join(e.line() for e in self.items)
+
+    def compact(self) -> str:
+        """The certain evidence in a few words each ('E2 dark overall; E4 cool, blue-leaning palette'): what
+        a small model reads when its preference is measured (every token of the prompt costs time)."""
+        return "; ".join(f"{e.id} {e.text.split(' (')[0]}" for e in self.items
+                         if not e.uncertain and e.kind not in ("composition", "contrast"))
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.items]
+
+
+def _item(kind: str, text: str, value: Any = None, confidence: float | None = None, uncertain: bool = False,
+          **detail: Any) -> Evidence:
+    return Evidence(id="", kind=kind, text=text, value=value, confidence=confidence, uncertain=uncertain,
+                    detail=detail)
+
+
+# -- colour and texture: measured from the pixels -----------------------------------------------------------
+@functools.cache
+def _colour_table():
+    import numpy as np
+    import yaml
+    from skimage.color import rgb2lab
+
+    names = yaml.safe_load(prompt_path("colours.yaml").read_text(encoding="utf-8"))
+    rgb = np.array(list(names.values()), dtype=np.float64)[None] / 255.0
+    return list(names), rgb2lab(rgb)[0]
+
+
+def colour_name(rgb) -> str:
+    """The nearest named colour of prompts/colours.yaml in CIELAB (CIEDE2000)."""
+    import numpy as np
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    names, table = _colour_table()
+    lab = rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
+    return names[int(np.argmin(deltaE_ciede2000(table, lab[None])))]
+
+
+def _palette(small) -> list[dict[str, Any]]:
+    """Up to six named swatches with their share of the pixels (same-named swatches merged)."""
+    import numpy as np
+
+    quant = small.quantize(colors=6, method=1)  # max-coverage: deterministic
+    palette = np.array(quant.getpalette()[:18], dtype=np.float64).reshape(-1, 3)
+    counts = np.bincount(np.asarray(quant).ravel(), minlength=6)[: len(palette)]
+    merged: dict[str, dict[str, Any]] = {}
+    for idx in np.argsort(-counts, kind="stable"):
+        if not counts[idx]:
+            continue
+        name = colour_name(palette[idx])
+        slot = merged.setdefault(name, {"name": name, "rgb": [int(v) for v in palette[idx]], "share": 0.0})
+        slot["share"] += float(counts[idx]) / counts.sum()
+    return [{**s, "share": round(s["share"], 3)} for s in sorted(merged.values(), key=lambda s: -s["share"])
+            if s["share"] >= 0.03]
+
+
+def _level(value: float, cuts: tuple[float, float], words: tuple[str, str, str]) -> str:
+    return words[0] if value < cuts[0] else words[2] if value > cuts[1] else words[1]
+
+
+def measure(image) -> dict[str, Any]:
+    """Perceptual measurements of an RGB image: CIELAB lightness, chroma, hue, warmth (b*), contrast,
+    edge density, grain, symmetry, where the detail sits, and the named palette."""
+    import numpy as np
+    from skimage.color import lab2lch, rgb2lab
+
+    small = image.convert("RGB").resize((128, 128))
+    rgb = np.asarray(small, dtype=np.float64) / 255.0
+    lab = rgb2lab(rgb)
+    lch = lab2lch(lab)
+    lightness, chroma = lab[..., 0], lch[..., 1]
+    grey = lightness / 100.0
+    gy, gx = np.gradient(grey)
+    edges = np.hypot(gx, gy) > 0.08
+    # grain: what is left after a 3x3 box blur, on the smooth parts only (edges would count as grain)
+    pad = np.pad(grey, 1, mode="edge")
+    blur = sum(pad[i:i + 128, j:j + 128] for i in range(3) for j in range(3)) / 9.0
+    smooth = ~edges
+    noise = float(np.abs(grey - blur)[smooth].mean()) if smooth.any() else 0.0
+    chromatic = chroma > 12
+    hue = None
+    if chromatic.mean() > 0.05:  # mean hue angle of the coloured pixels, weighted by chroma
+        h = lch[..., 2][chromatic]
+        w = chroma[chromatic]
+        hue = float(np.degrees(np.arctan2((w * np.sin(h)).sum(), (w * np.cos(h)).sum())) % 360)
+    ys, xs = np.nonzero(edges)
+    return {
+        "lightness": round(float(lightness.mean()), 1),
+        "chroma": round(float(chroma.mean()), 1),
+        "a": round(float(lab[..., 1].mean()), 1),
+        "b": round(float(lab[..., 2].mean()), 1),
+        "hue": None if hue is None else round(hue, 1),
+        "hue_chroma": round(float(chroma[chromatic].mean()), 1) if chromatic.any() else 0.0,
+        "contrast": round(float(lightness.std()), 1),
+        "edge_density": round(float(edges.mean()), 3),
+        "noise": round(noise, 4),
+        "symmetry": round(1.0 - float(np.abs(grey - grey[:, ::-1]).mean()) * 2, 2),
+        "detail_centre": [round(float(xs.mean() / 127), 2), round(float(ys.mean() / 127), 2)] if len(xs) else [0.5, 0.5],
+        "palette": _palette(small),
+    }
+
+
+def _composition(m: dict[str, Any]) -> str:
+    x, y = m["detail_centre"]
+    horiz = "left" if x < 0.4 else "right" if x > 0.6 else "centre"
+    vert = "upper" if y < 0.4 else "lower" if y > 0.6 else "middle"
+    where = "centred" if (horiz, vert) == ("centre", "middle") else f"in the {vert} {horiz}"
+    return f"detail concentrated {where}, {'symmetric' if m['symmetry'] > 0.85 else 'asymmetric'} layout"
+
+
+def colour_evidence(image) -> list[Evidence]:
+    """Palette, lightness, chroma, warmth, hue, contrast, texture and composition of an image."""
+    m = measure(image)
+    swatches = ", ".join(f"{s['name']} {round(s['share'] * 100)}%" for s in m["palette"])
+    items = [
+        _item("palette", f"dominant colours {swatches}", [s["name"] for s in m["palette"]], swatches=m["palette"]),
+        _item("lightness", f"{_level(m['lightness'], (35, 65), ('dark', 'mid-toned', 'light'))} overall "
+                           f"(mean CIELAB lightness L* {m['lightness']:.0f} of 100)", m["lightness"]),
+        _item("chroma", f"{_level(m['chroma'], (12, 30), ('muted', 'moderately saturated', 'vivid'))} colour "
+                        f"(mean chroma C* {m['chroma']:.0f})", m["chroma"]),
+        _item("warmth", f"{_level(m['b'], (-6, 8), ('cool, blue-leaning', 'neutral', 'warm, yellow-leaning'))} "
+                        f"palette (mean b* {m['b']:+.0f})", m["b"]),
+    ]
+    if m["hue"] is not None:
+        items.append(_item("hue", f"main hue {m['hue']:.0f}° ({colour_name(_hue_rgb(m['hue'], m['hue_chroma']))}, "
+                                  f"C* {m['hue_chroma']:.0f})", m["hue"], chroma=m["hue_chroma"]))
+    items += [
+        _item("contrast", f"{_level(m['contrast'], (12, 25), ('low', 'medium', 'high'))} contrast "
+                          f"(L* spread {m['contrast']:.0f})", m["contrast"]),
+        _item("texture", f"{_level(m['edge_density'], (0.04, 0.15), ('smooth, minimal', 'moderately detailed', 'busy, highly detailed'))}"
+                         f" surface (edge density {m['edge_density']:.3f})", m["edge_density"], noise=m["noise"]),
+        _item("composition", _composition(m), m["detail_centre"], symmetry=m["symmetry"]),
+    ]
+    return items
+
+
+def _hue_rgb(hue: float, chroma: float):
+    """A representative sRGB colour for a CIELAB hue angle (for naming the hue)."""
+    import math
+
+    import numpy as np
+    from skimage.color import lab2rgb
+
+    lab = np.array([[[60.0, chroma * math.cos(math.radians(hue)), chroma * math.sin(math.radians(hue))]]])
+    return (lab2rgb(lab)[0, 0] * 255).round()
+
+
+# -- what is pictured ---------------------------------------------------------------------------------------
+def label_evidence(labels: Iterable[tuple[str, float]], min_confidence: float) -> list[Evidence]:
+    """ImageNet labels; under `min_confidence` a label is reported as uncertain, never as fact."""
+    out = []
+    for name, conf in labels:
+        if conf >= min_confidence:
+            out.append(_item("label", f"pictured: {name} (ImageNet classifier {conf:.2f})", name, conf))
+        else:
+            out.append(_item("label", f"uncertain: maybe {name} ({conf:.2f}, under {min_confidence}: not used)",
+                             name, conf, uncertain=True))
+    return out
+
+
+# -- cover text -----------------------------------------------------------------------------------------------
+@functools.cache
+def nrc_lexicon() -> dict[str, list[str]]:
+    """The NRC Emotion Lexicon (word -> emotions) shipped inside the nrclex package, read without
+    importing the package (its textblob dependency is not needed)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("nrclex")
+    if spec is None or spec.origin is None:
+        return {}
+    found = sorted(Path(spec.origin).parent.glob("**/nrc_en.json"))
+    return json.loads(found[0].read_text(encoding="utf-8")) if found else {}
+
+
+WORD = re.compile(r"[a-z][a-z'&-]*")
+
+
+def text_affect(text: str) -> dict[str, Any]:
+    """NRC emotions of a text's words: counts per emotion and the words that carried them."""
+    lexicon = nrc_lexicon()
+    counts: dict[str, int] = {}
+    words: list[str] = []
+    for word in WORD.findall(text.lower()):
+        emotions = lexicon.get(word) or []
+        if emotions:
+            words.append(word)
+        for emotion in emotions:
+            counts[emotion] = counts.get(emotion, 0) + 1
+    return {"emotions": counts, "words": list(dict.fromkeys(words))}
+
+
+def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
+    """Cover text read by OCR, then the affect of its words from the NRC lexicon."""
+    lines, boxes = list(lines), list(boxes or [])
+    out = [_item("text", f'cover text "{text}" (OCR {conf:.2f})', text, conf, box=boxes[k] if k < len(boxes) else None)
+           for k, (text, conf) in enumerate(lines)]
+    if lines:
+        affect = text_affect(" ".join(t for t, _ in lines))
+        if affect["emotions"]:
+            top = sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{e} {n}" for e, n in top if e not in ("positive", "negative"))
+            polarity = affect["emotions"].get("positive", 0) - affect["emotions"].get("negative", 0)
+            out.append(_item("text_affect", f"words {', '.join(repr(w) for w in affect['words'])} carry "
+                                            f"{shown or 'no named emotion'} (NRC lexicon, polarity {polarity:+d})",
+                             affect["emotions"], words=affect["words"]))
+    return out
+
+
+# -- vision-language answers ---------------------------------------------------------------------------------
+QUESTIONS = ("subject", "setting", "style", "era", "mood")
+_ANSWER = re.compile(r"^\s*[-*]?\s*(subject|setting|style|era(?: cues)?|mood(?: words)?)\s*:\s*(.+)$", re.I | re.M)
+
+
+def answer_evidence(text: str) -> list[Evidence]:
+    """Questionnaire answers of a vision-language model ('Subject: ...' lines) as evidence items."""
+    out = []
+    for key, value in _ANSWER.findall(text or ""):
+        kind = key.lower().split()[0]
+        answer = " ".join(value.strip().strip(".").split())[:160]
+        if answer and answer.lower() not in ("none", "n/a", "unknown", "-"):
+            out.append(_item(kind, f"{kind}: {answer} (vision model)", answer))
+    return out

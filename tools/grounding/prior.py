@@ -1,0 +1,414 @@
+"""The prior: every option of every spec field ranked from the cover's evidence, with the evidence ids and
+the association (prompts/associations.yaml) behind each score."""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.grounding.evidence import Evidence, EvidenceSet
+from tools.vocab import PITCH_CLASS, prompt_path, vocabulary
+
+FIELDS = ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instruments", "era")
+TONICS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")  # one spelling per pitch class
+
+
+@functools.cache
+def associations() -> dict[str, Any]:
+    """prompts/associations.yaml, checked against the vocabulary (a typo there is a bug, not a quiet miss)."""
+    import yaml
+
+    data = yaml.safe_load(prompt_path("associations.yaml").read_text(encoding="utf-8"))
+    vocab = vocabulary()
+    names = {"genres": set(vocab.genres), "moods": set(vocab.moods), "instruments": set(vocab.instruments)}
+    for group in list(data["groups"].values()) + list(data["palettes"].values()):
+        for kind in ("genres", "moods"):
+            bad = set(group.get(kind) or {}) - names[kind]
+            assert not bad, f"associations.yaml names unknown {kind}: {bad}"
+        assert not set(group.get("instruments") or []) - names["instruments"], group
+    for genre, palette in data["instrument_palettes"].items():
+        assert genre in names["genres"] and not set(palette) - names["instruments"], (genre, palette)
+    assert set(data["genre_affect"]) == names["genres"], "genre_affect must list every genre"
+    return data
+
+
+def clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    return max(lo, min(hi, x))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One value of a field with its prior score, the evidence ids behind it and why."""
+
+    value: Any
+    score: float
+    evidence: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "score": round(self.score, 3), "evidence": list(self.evidence),
+                "why": list(self.why)}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    field: str
+    options: tuple[Option, ...]
+
+    @property
+    def top(self) -> Option:
+        return self.options[0]
+
+    def option(self, value: Any) -> Option | None:
+        return next((o for o in self.options if o.value == value), None)
+
+    def values(self) -> list[Any]:
+        return [o.value for o in self.options]
+
+
+@dataclass(frozen=True)
+class Affect:
+    """Valence and energy read from the cover, the indices they came from and the evidence used."""
+
+    valence: float
+    energy: float
+    pleasure_index: float
+    arousal_index: float
+    evidence: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Evidence pointing at one value of one field: 'E7 (vehicles) → rock +0.7'."""
+
+    field: str
+    value: Any
+    weight: float
+    evidence: str
+    why: str
+
+
+def colour_indices(lightness: float, chroma: float, warmth: float, contrast: float, edges: float) -> tuple[float, float]:
+    """The pleasure and arousal indices (0..1) of associations.yaml's colour section."""
+    c = associations()["colour"]
+    light = clip(lightness / c["lightness_scale"])
+    sat = clip(chroma / c["chroma_scale"])
+    warm = clip(0.5 + warmth / (2 * c["warmth_scale"]))
+    con, tex = clip(contrast / c["contrast_scale"]), clip(edges / c["edge_scale"])
+    p, a = c["pleasure"], c["arousal"]
+    pleasure = p["lightness"] * light + p["saturation"] * sat + p["warmth"] * warm
+    arousal = a["saturation"] * sat + a["darkness"] * (1 - light) + a["contrast"] * con + a["texture"] * tex
+    return pleasure, arousal
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9&'-]+", text.lower()))
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?![a-z0-9])", text.lower()) is not None
+
+
+class Prior:
+    """Ranks every option of every field from one cover's evidence."""
+
+    def __init__(self, evidence: EvidenceSet):
+        self.evidence = evidence
+        self.assoc = associations()
+        self.cues: list[Cue] = []
+        self._collect_cues()
+        self.affect = self._affect()
+
+    # -- reading the evidence -------------------------------------------------------------------------
+    def _value(self, kind: str, default: float) -> tuple[float, str | None]:
+        item = self.evidence.first(kind)
+        return (float(item.value), item.id) if item is not None and item.value is not None else (default, None)
+
+    def _cue(self, target: str, values: dict | list, weight: float, item: Evidence, why: str) -> None:
+        pairs = values.items() if isinstance(values, dict) else ((v, 1.0) for v in values)
+        for value, w in pairs:
+            self.cues.append(Cue(target, value, round(weight * float(w), 3), item.id, why))
+
+    def _collect_cues(self) -> None:
+        self._palette_cues()
+        self._label_cues()
+        self._word_cues()
+        self._grain_cue()
+
+    def _palette_cues(self) -> None:
+        palette = self.evidence.first("palette")
+        if palette is None:
+            return
+        shares = {s["name"]: s["share"] for s in palette.detail.get("swatches", [])}
+        light, _ = self._value("lightness", 50.0)
+        chroma, _ = self._value("chroma", 20.0)
+        warmth, _ = self._value("warmth", 0.0)
+        hue = self.evidence.first("hue")
+        vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
+        for name, rule in self.assoc["palettes"].items():
+            if self._palette_matches(rule, shares, light, chroma, warmth, vivid):
+                for target, key in (("genre", "genres"), ("moods", "moods"), ("era", "era")):
+                    self._cue(target, rule.get(key) or {}, 1.0, palette, f"{name} palette")
+
+    @staticmethod
+    def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float) -> bool:
+        """`vivid`: the mean chroma of the coloured pixels only (a neon sign on black is vivid, its mean is not)."""
+        if "max_chroma" in rule and chroma > rule["max_chroma"]:
+            return False
+        if "min_warmth" in rule and warmth < rule["min_warmth"]:
+            return False
+        if "min_chroma" in rule and vivid < rule["min_chroma"]:
+            return False
+        if "max_lightness" in rule and light > rule["max_lightness"]:
+            return False
+        if "min_lightness" in rule and light < rule["min_lightness"]:
+            return False
+        if "colours" in rule and sum(shares.get(c, 0.0) for c in rule["colours"]) < rule["min_share"]:
+            return False
+        return True
+
+    def _groups_of(self, label: str, index: int | None) -> list[str]:
+        out = []
+        for name, group in self.assoc["groups"].items():
+            lo_hi = group.get("index")
+            if label in (group.get("names") or []) or (index is not None and lo_hi and lo_hi[0] <= index <= lo_hi[1]):
+                out.append(name)
+        return out
+
+    def _group_cues(self, group_name: str, item: Evidence, strength: float) -> None:
+        group = self.assoc["groups"][group_name]
+        why = f"{group_name} pictured"
+        self._cue("genre", group.get("genres") or {}, strength, item, why)
+        self._cue("moods", group.get("moods") or {}, strength, item, why)
+        self._cue("instruments", {i: 0.6 for i in group.get("instruments") or []}, strength, item, why)
+        self._cue("time_signature", group.get("meter") or {}, strength, item, why)
+        self._cue("era", group.get("era") or {}, strength, item, why)
+        self.label_affect.append((group.get("affect") or [0.0, 0.0], strength, item.id))
+
+    def _label_cues(self) -> None:
+        from tools.grounding.labels import imagenet_index
+
+        self.label_affect: list[tuple[list[float], float, str]] = []
+        for item in self.evidence.of_kind("label"):  # certain labels only
+            strength = clip(float(item.confidence or 0) / 0.5, 0.5, 1.0)
+            for group in self._groups_of(str(item.value), imagenet_index(str(item.value))):
+                self._group_cues(group, item, strength)
+            instrument = self.assoc["label_instruments"].get(str(item.value))
+            if instrument:
+                self._cue("instruments", {instrument: 1.2}, strength, item, f"{item.value} pictured")
+        for item in self.evidence.of_kind("subject", "setting", "style", "text"):
+            text = str(item.value)
+            for group, words in self.assoc["group_keywords"].items():
+                if any(_has_phrase(text, w) for w in words):
+                    self._group_cues(group, item, 0.8 * float(item.confidence or 1.0))
+
+    def _word_cues(self) -> None:
+        words = self.assoc["words"]
+        for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
+            text, strength = str(item.value), float(item.confidence or 0.8)
+            for target, table in (("genre", words["genres"]), ("moods", words["moods"])):
+                for value, phrases in table.items():
+                    hit = next((p for p in phrases if _has_phrase(text, str(p))), None)
+                    if hit:
+                        weight = 1.5 if target == "genre" and item.kind == "text" else 0.8
+                        self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
+            if item.kind == "mood":
+                self._cue("moods", {m: 0.8 for m in _words(text) & set(vocabulary().moods)}, 1.0, item, "named mood")
+        for item in self.evidence.of_kind("era"):
+            for decade in re.findall(r"(?:19|20)?([0-9])0s", str(item.value)):
+                era = ("20" if decade in "012" else "19") + decade + "0s"
+                self._cue("era", {era: 1.0}, 1.0, item, "era cue")
+        for item in self.evidence.of_kind("text_affect"):
+            emotions = {k: v for k, v in (item.value or {}).items() if k not in ("positive", "negative")}
+            total = sum(emotions.values()) or 1
+            for emotion, n in emotions.items():
+                share = n / total
+                nrc = self.assoc["nrc"]
+                self._cue("genre", {g: 0.5 for g in nrc["genres"].get(emotion, [])}, share, item, f"{emotion} words")
+                self._cue("moods", {m: 0.6 for m in nrc["moods"].get(emotion, [])}, share, item, f"{emotion} words")
+
+    def _grain_cue(self) -> None:
+        texture = self.evidence.first("texture")
+        rule = self.assoc["grain_era"]
+        if texture is not None and texture.detail.get("noise", 0) >= rule["min_noise"]:
+            self._cue("era", rule["era"], 1.0, texture, "film grain")
+
+    # -- affect ------------------------------------------------------------------------------------------
+    def _affect(self) -> Affect:
+        light, e_light = self._value("lightness", 50.0)
+        chroma, e_chroma = self._value("chroma", 20.0)
+        warmth, e_warm = self._value("warmth", 0.0)
+        contrast, e_con = self._value("contrast", 15.0)
+        edges, e_tex = self._value("texture", 0.08)
+        pleasure, arousal = colour_indices(light, chroma, warmth, contrast, edges)
+        used = [i for i in (e_light, e_chroma, e_warm, e_con, e_tex) if i]
+        notes = [f"L* {light:.0f}, C* {chroma:.0f}, b* {warmth:+.0f} → pleasure index {pleasure:.2f}, arousal index {arousal:.2f}"]
+        dv, da = self._text_shift(used, notes)
+        shift = self.assoc["affect_shift"]["label"]
+        for (lv, la), strength, ident in self.label_affect:
+            dv, da = dv + shift * lv * strength / 0.15, da + shift * la * strength / 0.15
+            if lv or la:
+                used.append(ident)
+        valence = clip(0.05 + 0.9 * pleasure + dv, 0.05, 0.95)
+        energy = clip(0.05 + 0.9 * arousal + da, 0.05, 0.95)
+        return Affect(round(valence, 2), round(energy, 2), round(pleasure, 3), round(arousal, 3),
+                      tuple(dict.fromkeys(used)), tuple(notes))
+
+    def _text_shift(self, used: list[str], notes: list[str]) -> tuple[float, float]:
+        dv = da = 0.0
+        shift = self.assoc["affect_shift"]
+        for item in self.evidence.of_kind("text_affect"):
+            emo = item.value or {}
+            pos, neg = emo.get("positive", 0), emo.get("negative", 0)
+            named = sum(v for k, v in emo.items() if k not in ("positive", "negative")) or 1
+            hot = sum(emo.get(k, 0) for k in self.assoc["nrc"]["arousal"]) / named
+            dv += shift["text_valence"] * (pos - neg) / max(pos + neg, 1)
+            da += shift["text_arousal"] * hot
+            used.append(item.id)
+            notes.append(f"{item.id}: cover words shift valence {dv:+.2f}, energy {da:+.2f}")
+        return dv, da
+
+    # -- rankings ----------------------------------------------------------------------------------------
+    def rank(self, field_name: str, spec=None) -> Ranking:
+        """Every option of `field_name`, best first. `spec` (the decisions so far) gives the genre that
+        tempo, meter and instruments depend on."""
+        genre = getattr(spec, "genre", None) or self.rank("genre").top.value if field_name in (
+            "tempo_bpm", "time_signature", "instruments", "mode") else None
+        method = getattr(self, f"_rank_{field_name}")
+        options = method(genre) if genre is not None else method()
+        ordered = sorted(options, key=lambda o: (-o.score, str(o.value)))  # ties: alphabetical, never list order
+        return Ranking(field_name, tuple(ordered))
+
+    def _cued(self, target: str, value: Any) -> tuple[float, list[str], list[str]]:
+        hits = [c for c in self.cues if c.field == target and c.value == value]
+        return (sum(c.weight for c in hits), [c.evidence for c in hits],
+                [f"{c.evidence} {c.why} → {value} {c.weight:+.2f}" for c in hits])
+
+    def _affect_match(self, anchor: tuple[float, float], width: float, weight: float, value: Any) -> tuple[float, str]:
+        a = self.affect
+        d2 = (a.valence - anchor[0]) ** 2 + (a.energy - anchor[1]) ** 2
+        score = weight * math.exp(-d2 / (2 * width ** 2))
+        return score, (f"valence {a.valence}, energy {a.energy} near {value}'s ({anchor[0]}, {anchor[1]}) "
+                       f"{score:+.2f}")
+
+    def _rank_genre(self) -> list[Option]:
+        out = []
+        for genre, anchor in self.assoc["genre_affect"].items():
+            base, why = self._affect_match(tuple(anchor), self.assoc["genre_affect_width"],
+                                           self.assoc["genre_affect_weight"], genre)
+            bonus, ids, whys = self._cued("genre", genre)
+            out.append(Option(genre, base + bonus, tuple(dict.fromkeys(list(self.affect.evidence) + ids)), (why, *whys)))
+        return out
+
+    def _rank_moods(self) -> list[Option]:
+        out = []
+        for mood, hint in vocabulary().moods.items():
+            base, why = self._affect_match((hint["valence"], hint["energy"]), self.assoc["mood_affect_width"],
+                                           self.assoc["mood_affect_weight"], mood)
+            bonus, ids, whys = self._cued("moods", mood)
+            out.append(Option(mood, base + bonus, tuple(dict.fromkeys(list(self.affect.evidence) + ids)), (why, *whys)))
+        return out
+
+    def tempo_target(self, genre: str) -> float:
+        lo, hi = vocabulary().genres[genre].tempo
+        return lo + (hi - lo) * (0.15 + 0.7 * self.affect.energy)
+
+    def _rank_tempo_bpm(self, genre: str) -> list[Option]:
+        lo, hi = vocabulary().genres[genre].tempo
+        target = round(self.tempo_target(genre))
+        width = 0.15 * (hi - lo)
+        values = sorted({target, *(round(lo + (hi - lo) * k / 8) for k in range(1, 8))})
+        why = f"energy {self.affect.energy} → {target} BPM within {genre}'s {lo}-{hi}"
+        return [Option(v, math.exp(-((v - target) / width) ** 2 / 2), self.affect.evidence, (why,)) for v in values]
+
+    def _rank_mode(self, genre: str) -> list[Option]:
+        a = self.affect
+        p_major = 1 / (1 + math.exp(-(a.valence - 0.5) * self.assoc["mode_slope"]))
+        home = vocabulary().genres[genre].mode
+        nudge = self.assoc["genre_mode_weight"]
+        why = f"valence {a.valence} → P(major) {p_major:.2f}"
+        return [Option("major", p_major + (nudge if home == "major" else 0), a.evidence, (why,)),
+                Option("minor", 1 - p_major + (nudge if home == "minor" else 0), a.evidence, (why,))]
+
+    def _rank_key(self) -> list[Option]:
+        hue = self.evidence.first("hue")
+        warmth = self.evidence.first("warmth")
+        chroma = self.evidence.first("chroma")
+        keys = self.assoc["hue_keys"]
+        if hue is not None and float(hue.detail.get("chroma", 0)) >= self.assoc["min_hue_chroma"]:
+            out = []
+            for tonic in TONICS:
+                angle = keys.get(tonic)
+                if angle is None:
+                    out.append(Option(tonic, 0.05))
+                    continue
+                d = min(abs(float(hue.value) - angle), 360 - abs(float(hue.value) - angle))
+                out.append(Option(tonic, math.exp(-(d / 25) ** 2 / 2), (hue.id,),
+                                  (f"{hue.id} hue {float(hue.value):.0f}° → {tonic} (Scriabin's colour-key circle)",)))
+            return out
+        cool = warmth is not None and float(warmth.value) < 0 and chroma is not None
+        minor_home = self.affect.valence < 0.5
+        home = self.assoc["steel_keys"]["minor" if minor_home else "major"] if cool else ("A" if minor_home else "C")
+        ids = tuple(i.id for i in (chroma, warmth) if i is not None)
+        why = ("no dominant hue, cool grey → Scriabin's steel key" if cool else "no dominant hue → home key")
+        return [Option(t, 1.0 if t == home else 0.05, ids if t == home else (), (why,) if t == home else ())
+                for t in TONICS]
+
+    def _context(self, *kinds: str) -> tuple[str, ...]:
+        """Ids of measured evidence that a default rests on (what was looked at and found unremarkable)."""
+        return tuple(e.id for e in self.evidence.of_kind(*kinds))
+
+    def _rank_time_signature(self, genre: str) -> list[Option]:
+        home = vocabulary().genres[genre].time_signature
+        seen = self._context("composition", "texture")
+        common = self.assoc["genre_meters"].get(genre, [home])
+        out = []
+        for meter in vocabulary().time_signatures:
+            base = self.assoc["meter_home"] if meter == home else 0.2 if meter in common else 0.02
+            bonus, ids, whys = self._cued("time_signature", meter)
+            why = f"{genre}'s usual meter" if meter == home else f"common in {genre}" if meter in common else ""
+            ids = ids or (list(seen) if meter in common else [])
+            out.append(Option(meter, base + bonus, tuple(ids), tuple(w for w in (why, *whys) if w)))
+        return out
+
+    def _rank_instruments(self, genre: str) -> list[Option]:
+        lineup = vocabulary().genres[genre].instruments
+        palette = self.assoc["instrument_palettes"].get(genre, [])
+        out = []
+        for name in vocabulary().instruments:
+            if name in lineup:
+                base, why = 1.0 - 0.08 * lineup.index(name), f"{genre}'s line-up"
+            elif name in palette:
+                base, why = 0.45 - 0.02 * palette.index(name), f"fits {genre}"
+            else:
+                base, why = 0.0, ""
+            bonus, ids, whys = self._cued("instruments", name)
+            ids = ids or (list(self.affect.evidence[:2]) if base else [])
+            out.append(Option(name, base + bonus, tuple(ids), tuple(w for w in (why, *whys) if w)))
+        return out
+
+    def instrument_count(self) -> int:
+        texture, _ = self._value("texture", 0.08)
+        busy = 1 if texture >= self.assoc["busy_edges"] else 0
+        return int(clip(2 + round(self.affect.energy * self.assoc["instrument_energy"]) + busy, 2, 5))
+
+    def _rank_era(self) -> list[Option]:
+        out = []
+        for era in self.assoc["eras"]:
+            base = float(self.assoc["era_default"].get(era, 0.0))
+            bonus, ids, whys = self._cued("era", era)
+            ids = ids or (list(self._context("palette", "texture")) if base else [])
+            why = ("no era cue in palette or texture: contemporary",) if base else ()
+            out.append(Option(era, base + bonus, tuple(ids), why + tuple(whys)))
+        return out
+
+    def supports(self, field_name: str, value: Any) -> list[str]:
+        """Evidence ids of cues pointing at this value (empty: no evidence for it)."""
+        return [c.evidence for c in self.cues if c.field == field_name and c.value == value]
+
+
+def pitch_class(tonic: str) -> int:
+    return PITCH_CLASS[tonic]
