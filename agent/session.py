@@ -136,8 +136,9 @@ class ChatSession:
             with guarded(trace, writer):
                 if request is None:
                     description = app.describe(self.cover, trace, writer, self.notify)
-                    self.description = description.text
-                    self.store.set_description(self.id, description.text)
+                    self.description = description.for_agent()
+                    self.store.set_description(self.id, self.description)
+                    editor.prior = app.ground(self.cover, description, trace, writer)
                     result = app.compose(editor, params, trace, writer, self.notify,
                                          plan=lambda agent: agent.run(app.mode, self.description))
                 else:

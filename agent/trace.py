@@ -105,6 +105,33 @@ def _step_md(step: Step) -> str:
     return "\n".join(lines)
 
 
+def _evidence_lines(trace: Trace) -> str:
+    return "\n".join(f"{e['id']} [{e['kind']}] {e['text']}" for e in trace.evidence)
+
+
+def _cell(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return text.replace("|", "/")
+
+
+def _decision_row(d: dict[str, Any]) -> str:
+    prior = ", ".join(f"{_cell(o['value'])} {o['score']:.2f}" for o in d["prior"][:3])
+    model = d.get("model") or {}
+    preferred = f"{_cell(model['top'])} ({model['method']})" if model.get("top") is not None else \
+        (f"no preference ({model['method']})" if model else "not asked")
+    source = "" if d["rationale_source"] == "model" else " _(composed from the evidence)_"
+    return (f"| {d['field']} | **{_cell(d['choice'])}** | {d['decided_by']} | {prior} | {preferred} | "
+            f"{_cell(d['evidence'][:4])} | {_cell(d['rationale'])}{source} |")
+
+
+def decisions_table(decisions: list[dict[str, Any]]) -> str:
+    """Per decision: what was chosen, by whom, the prior's top options, the model's preference, the
+    evidence cited and the rationale (trace.md and the web app)."""
+    head = ["| setting | chosen | decided by | prior's top options | model preferred | evidence | rationale |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    return "\n".join(head + [_decision_row(d) for d in decisions])
+
+
 def to_markdown(trace: Trace) -> str:
     """The same story as trace.json, for a person to read."""
     out = [f"# AlbumGen run {trace.run_id}", "", f"Status: **{trace.status}**" + (f" — {trace.error}" if trace.error else ""), ""]
@@ -116,6 +143,15 @@ def to_markdown(trace: Trace) -> str:
         out += [f"- agent mode: {trace.agent_mode}", ""]
     if trace.description:
         out += ["## What the cover shows", "", trace.description.get("text", ""), ""]
+    if trace.evidence and trace.description and trace.description.get("text") != _evidence_lines(trace):
+        out += ["## Evidence", "", _evidence_lines(trace), ""]
+    if trace.evidence:
+        out += ["The evidence as a picture: `evidence.png` (palette shares, OCR boxes, labels with confidence).", ""]
+    if trace.affect:
+        out += [f"Read from the evidence: valence {trace.affect['valence']}, energy {trace.affect['energy']} "
+                f"({'; '.join(trace.affect.get('notes') or [])}).", ""]
+    if trace.decisions:
+        out += ["## Decisions", "", decisions_table(trace.decisions), ""]
     if trace.steps:
         out += ["## How the agent decided", ""] + [_step_md(s) for s in trace.steps] + [""]
     if trace.spec:

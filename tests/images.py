@@ -50,6 +50,71 @@ def sunny_cover(size: int = 256) -> Image.Image:
     return img
 
 
+def colour_field(lightness: float, chroma: float, hue: float, size: int = 256, seed: int = 0) -> Image.Image:
+    """A cover of one CIELAB colour (L*, C*, hue angle) with a soft disc and faint texture, so that it
+    looks like a minimal cover rather than a test pattern."""
+    import numpy as np
+    from skimage.color import lab2rgb
+
+    rng = np.random.default_rng(seed)
+    a, b = chroma * math.cos(math.radians(hue)), chroma * math.sin(math.radians(hue))
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    disc = (((xx - 0.5) ** 2 + (yy - 0.45) ** 2) < 0.06).astype(float)
+    lum = lightness + 6 * disc - 3 + rng.normal(0, 1.0, (size, size))
+    lab = np.stack([np.clip(lum, 0, 100), np.full_like(lum, a), np.full_like(lum, b)], -1)
+    return Image.fromarray((np.clip(lab2rgb(lab), 0, 1) * 255).astype("uint8"))
+
+
+def colour_sweep() -> list[tuple[dict, Image.Image]]:
+    """Twelve covers on a 3 x 2 x 2 design: dark / mid / light, muted / vivid, blue / yellow."""
+    out = []
+    for lightness in (25, 50, 75):
+        for chroma in (12, 45):
+            for name, hue in (("blue", 270), ("yellow", 90)):
+                out.append(({"lightness": lightness, "chroma": chroma, "hue": name},
+                            colour_field(lightness, chroma, hue, seed=len(out))))
+    return out
+
+
+def pleasure_index(design: dict) -> float:
+    """Lightness-saturation-warmth pleasure index of a sweep cover, from how it was made (Valdez & Mehrabian
+    1994 brightness and saturation; Palmer et al. 2013 yellow over blue)."""
+    return 0.5 * design["lightness"] / 100 + 0.2 * design["chroma"] / 50 + 0.3 * (design["hue"] == "yellow")
+
+
+def arousal_index(design: dict) -> float:
+    """Saturation-led arousal index of a sweep cover (Valdez & Mehrabian 1994: arousal rises with
+    saturation, falls with brightness)."""
+    return 0.7 * design["chroma"] / 50 + 0.3 * (1 - design["lightness"] / 100)
+
+
+def text_cover(text: str, background=(10, 10, 10), ink=(200, 20, 20), size: int = 512) -> Image.Image:
+    """Big block letters on a field, with a red splash: e.g. "DEATH METAL" over black and red."""
+    img = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(img)
+    draw.polygon([(0, size), (size * 0.4, size * 0.55), (size, size * 0.75), (size, size)], fill=ink)
+    font = ImageFont.load_default(size=size // 9)
+    box = draw.textbbox((0, 0), text, font=font)
+    draw.text(((size - (box[2] - box[0])) / 2, size * 0.2), text, font=font, fill=(235, 235, 235))
+    return img
+
+
+def pastel_flowers(size: int = 384, seed: int = 3) -> Image.Image:
+    """A light pastel field of soft pink and cream blossoms with green stems (photo-like, blurred)."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", (size, size), (236, 226, 240))
+    draw = ImageDraw.Draw(img)
+    for _ in range(14):
+        x, y = rng.randrange(size), rng.randrange(size // 3, size)
+        draw.line((x, y, x + rng.randrange(-20, 20), size), fill=(150, 190, 140), width=4)
+        for k in range(5):
+            a = k * 2 * math.pi / 5
+            px, py = x + 16 * math.cos(a), y + 16 * math.sin(a)
+            draw.ellipse((px - 14, py - 14, px + 14, py + 14), fill=rng.choice([(246, 196, 210), (250, 232, 200)]))
+        draw.ellipse((x - 7, y - 7, x + 7, y + 7), fill=(245, 215, 120))
+    return img.filter(ImageFilter.GaussianBlur(2))
+
+
 if __name__ == "__main__":
     import sys
 

@@ -104,5 +104,5 @@ def test_tool_schemas_advertise_the_vocabulary_and_bounds():
     schemas = {t.name: t.tool_call_schema for t in box.langchain_tools()}
     assert "jazz" in schemas["set_genre"]["properties"]["genre"]["enum"]
     assert schemas["set_tempo"]["properties"]["bpm"]["maximum"] == 220
-    assert schemas["set_tempo"]["properties"]["rationale"]["maxLength"] == 160
+    assert schemas["set_tempo"]["properties"]["rationale"]["maxLength"] == 300
     assert schemas[GENERATE]["properties"] == {}

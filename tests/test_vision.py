@@ -12,7 +12,7 @@ from tests.images import sunny_cover
 from tools.cover import load_cover
 from tools.errors import BackendError, ConfigError
 from tools.vision import VISION_BACKENDS
-from tools.vision.offline import colour_name, image_statistics
+from tools.grounding.evidence import colour_name, measure
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +31,23 @@ def test_offline_classifier_recognises_real_photos(offline, name, expected):
 @pytest.mark.slow
 def test_offline_description_reads_the_title_and_reports_facts(offline, night_cover_path):
     d = offline.describe(load_cover(night_cover_path))
-    assert d.backend == "offline" and d.model == "efficientnet-lite0+pp-ocrv4+image-stats"
+    assert d.backend == "offline" and d.model == "efficientnet-lite0+pp-ocrv4+cielab"
     assert '"MIDNIGHT ORBIT"' in d.text
     assert d.details["cover_text"][0]["text"] == "MIDNIGHT ORBIT" and d.details["cover_text"][0]["confidence"] > 0.8
-    stats = d.details["statistics"]
-    assert stats["brightness"] < 0.3 and "dark" in d.text and "magenta" in d.text
+    text = d.evidence.first("text")
+    assert text.value == "MIDNIGHT ORBIT" and text.id in d.text and len(text.detail["box"]) == 4
+    assert d.evidence.first("lightness").value < 30 and "dark" in d.text and "magenta" in d.text
+    assert [e.id for e in d.evidence] == [f"E{k}" for k in range(1, len(d.evidence) + 1)]
+    # the label the classifier gives this drawing is under the threshold: reported as uncertain, not as fact
+    labels = d.evidence.of_kind("label", certain=False)
+    assert labels and all(e.uncertain and e.text.startswith("uncertain:") for e in labels)
 
 
-def test_image_statistics_see_a_bright_warm_cover():
-    stats = image_statistics(sunny_cover())
-    assert stats["brightness"] > 0.6 and stats["warmth"] > 0.3
-    assert set(stats["colours"]) & {"orange", "amber", "yellow", "gold"}
+def test_measurements_see_a_bright_warm_cover():
+    m = measure(sunny_cover())
+    assert m["lightness"] > 60 and m["b"] > 30 and m["chroma"] > 40 and 40 < m["hue"] < 100
+    assert {s["name"] for s in m["palette"]} & {"orange", "amber", "yellow", "gold"}
+    assert abs(sum(s["share"] for s in m["palette"]) - 1) < 0.1
     assert colour_name((20, 30, 85)) == "navy" and colour_name((250, 250, 250)) == "white"
 
 

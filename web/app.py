@@ -117,10 +117,30 @@ class WebApp:
         last_trace = next((t["trace_path"] for t in reversed(session.store.turns(session.id)) if t["trace_path"]), None)
         trace_md = Path(last_trace).with_suffix(".md").read_text(encoding="utf-8") if last_trace else ""
         prompt = takes[-1]["prompt"] if takes else ""
-        return (session, chat, spec_table(session.spec), prompt, trace_md, take_cards(takes), status, "")
+        evidence, decisions = grounding_views(session)
+        return (session, chat, spec_table(session.spec), prompt, trace_md, take_cards(takes), status, "", evidence,
+                decisions)
 
     def _fail(self, session, message: str, chat: list | None = None):
-        return (session, chat or [], gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Error:** {message}", gr.skip())
+        return (session, chat or [], gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Error:** {message}", gr.skip(),
+                gr.skip(), gr.skip())
+
+
+def grounding_views(session: ChatSession) -> tuple[str | None, str]:
+    """evidence.png and the decisions table of the take planned from the cover (the session's first turn)."""
+    import json
+
+    from agent.trace import decisions_table
+
+    first = next((t["trace_path"] for t in session.store.turns(session.id) if t["trace_path"]), None)
+    if not first:
+        return None, ""
+    picture = Path(first).with_name("evidence.png")
+    data = json.loads(Path(first).read_text(encoding="utf-8"))
+    affect = data.get("affect") or {}
+    lines = [f"Valence {affect['valence']}, energy {affect['energy']} read from the evidence."] if affect else []
+    table = decisions_table(data["decisions"]) if data.get("decisions") else ""
+    return (str(picture) if picture.exists() else None), "\n\n".join(lines + [table])
 
 
 def error_text(exc: Exception) -> str:
@@ -229,6 +249,10 @@ def build(config: AppConfig, profile: str | None = None, out_dir: str | None = N
                 spec = gr.Dataframe(headers=["field", "value"], column_count=(2, "fixed"), interactive=True,
                                     label="Music spec (edit a value to regenerate with the same seed)", elem_id="spec")
                 prompt = gr.Textbox(label="MusicGen prompt", interactive=False, elem_id="prompt")
+                with gr.Accordion("Evidence and decisions", open=True):
+                    evidence = gr.Image(label="Evidence (check it against the cover)", interactive=False,
+                                        elem_id="evidence")
+                    decisions = gr.Markdown(elem_id="decisions")
                 with gr.Accordion("Reasoning (trace)", open=False):
                     trace = gr.Markdown(elem_id="trace")
             with gr.Column(scale=1):
@@ -252,7 +276,7 @@ def build(config: AppConfig, profile: str | None = None, out_dir: str | None = N
                         gr.Image(card["spectrogram"], show_label=False, height=160)
                     gr.File([card["audio"], card["trace"]], label="Downloads", elem_classes=["take-files"])
 
-        outputs = [session, chat, spec, prompt, trace, cards, status, message]
+        outputs = [session, chat, spec, prompt, trace, cards, status, message, evidence, decisions]
         upload.change(web.check_upload, upload, [preview, status])
         go.click(web.generate, [upload, profile_dd, model_dd, duration, seed], outputs)
         send.click(web.send, [session, message, chat], outputs)
