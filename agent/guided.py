@@ -148,7 +148,7 @@ class GuidedPlanner:
         with_cover = scorer(self._question(field, self.compact), texts)  # last: explain reuses its prefix
         pmi = {v: a - b for v, a, b in zip(values, with_cover, without)}
         m = max(pmi.values())
-        z = m + math.log(sum(math.exp(p - m) for p in pmi.values()))
+        z = m + math.log(math.fsum(math.exp(p - m) for p in pmi.values()))  # exact sum: order-free
         self.agent.trace.add("llm_call", "preference", start, detail={
             "field": field, "method": "logprob", "candidates": texts,
             "calibrated": {t: round(p, 3) for t, p in zip(texts, pmi.values())}})

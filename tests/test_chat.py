@@ -20,13 +20,13 @@ from tests.fakes import ScriptedChatModel, call
 
 COVER = str(ROOT / "covers" / "midnight-orbit.png")
 PLAN = [
-    call("set_genre", genre="synthwave", rationale="neon magenta planet"),
-    call("set_mood", moods=["dreamy"], energy=0.5, valence=0.5, rationale="soft glow"),
-    call("set_tempo", bpm=100, rationale="slow orbit"),
-    call("set_key", key="F#", mode="minor", rationale="night sky"),
-    call("set_time_signature", time_signature="4/4", rationale="centred layout"),
-    call("set_instruments", instruments=["synth pad", "synth bass"], rationale="space"),
-    call("set_era", era="1980s", rationale="retro type"),
+    call("set_genre", genre="synthwave", rationale="E1 neon magenta planet"),
+    call("set_mood", moods=["dreamy"], energy=0.5, valence=0.5, rationale="E5 soft violet glow"),
+    call("set_tempo", bpm=100, rationale="E7 a slow orbit"),
+    call("set_key", key="F#", mode="minor", rationale="E2 dark night sky"),
+    call("set_time_signature", time_signature="4/4", rationale="E8 centred layout"),
+    call("set_instruments", instruments=["synth pad", "synth bass"], rationale="E11 the word orbit"),
+    call("set_era", era="1980s", rationale="E11 retro type"),
 ]
 
 

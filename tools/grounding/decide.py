@@ -53,7 +53,7 @@ def candidates(ranking: Ranking) -> list[Option]:
 
 def _log_softmax(scores: dict[Any, float], temperature: float = 1.0) -> dict[Any, float]:
     m = max(scores.values())
-    z = m / temperature + math.log(sum(math.exp((s - m) / temperature) for s in scores.values()))
+    z = m / temperature + math.log(math.fsum(math.exp((s - m) / temperature) for s in scores.values()))
     return {k: s / temperature - z for k, s in scores.items()}
 
 

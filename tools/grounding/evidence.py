@@ -228,11 +228,16 @@ def _hue_rgb(hue: float, chroma: float):
 
 
 # -- what is pictured ---------------------------------------------------------------------------------------
-def label_evidence(labels: Iterable[tuple[str, float]], min_confidence: float) -> list[Evidence]:
-    """ImageNet labels; under `min_confidence` a label is reported as uncertain, never as fact."""
+def label_evidence(labels: Iterable[tuple[str, float]], min_confidence: float, edge_density: float = 1.0,
+                   min_edges: float = 0.01) -> list[Evidence]:
+    """ImageNet labels; under `min_confidence` a label is reported as uncertain, never as fact. On a smooth
+    field (edge density under `min_edges`) there is no object to recognise: every label is uncertain."""
     out = []
     for name, conf in labels:
-        if conf >= min_confidence:
+        if edge_density < min_edges:
+            out.append(_item("label", f"uncertain: maybe {name} ({conf:.2f}, but the cover is a smooth field with "
+                                      "no object edges: not used)", name, conf, uncertain=True))
+        elif conf >= min_confidence:
             out.append(_item("label", f"pictured: {name} (ImageNet classifier {conf:.2f})", name, conf))
         else:
             out.append(_item("label", f"uncertain: maybe {name} ({conf:.2f}, under {min_confidence}: not used)",
@@ -258,12 +263,43 @@ def nrc_lexicon() -> dict[str, list[str]]:
 WORD = re.compile(r"[a-z][a-z'&-]*")
 
 
+@functools.cache
+def _known_words() -> frozenset[str]:
+    """Words worth finding inside run-together cover text: the NRC lexicon and the associations' words."""
+    import yaml
+
+    data = yaml.safe_load(prompt_path("associations.yaml").read_text(encoding="utf-8"))
+    extra = {str(w) for table in data["words"].values() for words in table.values() for w in words}
+    extra |= {w for words in data["group_keywords"].values() for w in words}
+    return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)
+
+
+def segment(text: str) -> list[str]:
+    """Words of a cover text, splitting run-together capitals as OCR often reads them ('DEATHMETAL' ->
+    'death metal'): each token is covered by the fewest known words of three or more letters, or kept."""
+    out: list[str] = []
+    known = _known_words()
+    for token in WORD.findall(text.lower()):
+        if token in known or len(token) < 6:
+            out.append(token)
+            continue
+        best: list[list[str] | None] = [[]] + [None] * len(token)  # best[i]: fewest words covering token[:i]
+        for end in range(3, len(token) + 1):
+            for start in range(0, end - 2):
+                if best[start] is not None and token[start:end] in known:
+                    cand = best[start] + [token[start:end]]
+                    if best[end] is None or len(cand) < len(best[end]):
+                        best[end] = cand
+        out += best[-1] if best[-1] else [token]
+    return out
+
+
 def text_affect(text: str) -> dict[str, Any]:
     """NRC emotions of a text's words: counts per emotion and the words that carried them."""
     lexicon = nrc_lexicon()
     counts: dict[str, int] = {}
     words: list[str] = []
-    for word in WORD.findall(text.lower()):
+    for word in segment(text):
         emotions = lexicon.get(word) or []
         if emotions:
             words.append(word)
@@ -275,8 +311,8 @@ def text_affect(text: str) -> dict[str, Any]:
 def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
     """Cover text read by OCR, then the affect of its words from the NRC lexicon."""
     lines, boxes = list(lines), list(boxes or [])
-    out = [_item("text", f'cover text "{text}" (OCR {conf:.2f})', text, conf, box=boxes[k] if k < len(boxes) else None)
-           for k, (text, conf) in enumerate(lines)]
+    out = [_item("text", f'cover text "{text}" (OCR {conf:.2f})', text, conf, box=boxes[k] if k < len(boxes) else None,
+                 words=segment(text)) for k, (text, conf) in enumerate(lines)]
     if lines:
         affect = text_affect(" ".join(t for t, _ in lines))
         if affect["emotions"]:

@@ -200,7 +200,7 @@ class Prior:
             if instrument:
                 self._cue("instruments", {instrument: 1.2}, strength, item, f"{item.value} pictured")
         for item in self.evidence.of_kind("subject", "setting", "style", "text"):
-            text = str(item.value)
+            text = " ".join(item.detail.get("words") or [str(item.value)])
             for group, words in self.assoc["group_keywords"].items():
                 if any(_has_phrase(text, w) for w in words):
                     self._group_cues(group, item, 0.8 * float(item.confidence or 1.0))
@@ -208,7 +208,7 @@ class Prior:
     def _word_cues(self) -> None:
         words = self.assoc["words"]
         for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
-            text, strength = str(item.value), float(item.confidence or 0.8)
+            text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
             for target, table in (("genre", words["genres"]), ("moods", words["moods"])):
                 for value, phrases in table.items():
                     hit = next((p for p in phrases if _has_phrase(text, str(p))), None)

@@ -48,7 +48,10 @@ class OfflineDescriber(VisionBackend):
     def describe(self, cover: Cover) -> CoverDescription:
         labels = self.classify(cover.image)
         texts, boxes = self.read_text(cover.image) if self.options.ocr else ([], [])
-        evidence = EvidenceSet.number(colour_evidence(cover.image) + label_evidence(labels, self.label_threshold)
+        colours = colour_evidence(cover.image)
+        edges = next(float(e.value) for e in colours if e.kind == "texture")
+        evidence = EvidenceSet.number(colours + label_evidence(labels, self.label_threshold, edges,
+                                                               associations()["labels"]["min_edges"])
                                       + text_evidence(texts, boxes))
         return self._result(evidence.as_prompt(), evidence, labels=[{"label": n, "confidence": c} for n, c in labels],
                             cover_text=[{"text": t, "confidence": c} for t, c in texts])
