@@ -75,16 +75,15 @@ class GuidedPlanner:
         prefs = {f: self.preference(tool, f, rankings[f]) if use_model else None for f in fields}
         choices = {f: self.choose(f, rankings[f], prefs[f]) for f in fields}
         args = self.arguments(tool, choices)
-        main = fields[-1]
-        rationale, source = self.rationale(tool, args, rankings[main], choices[main], use_model)
+        rationale, source = self.rationale(tool, args, rankings, choices, use_model)
         ok, text = self.agent.toolbox.execute(tool, {**args, "rationale": rationale})
         if not ok and source == "model":
-            rationale, source = compose_rationale(rankings[main], choices[main], self.prior), "composed"
+            rationale, source = self.composed(rankings, choices), "composed"
             ok, text = self.agent.toolbox.execute(tool, {**args, "rationale": rationale})
         if not ok:  # the combination broke a rule: the prior's own choice (coherent by construction)
             choices = {f: self.choose(f, rankings[f], None) for f in fields}
             args = self.arguments(tool, choices)
-            rationale, source = compose_rationale(rankings[main], choices[main], self.prior), "composed"
+            rationale, source = self.composed(rankings, choices), "composed"
             ok, text = self.agent.toolbox.execute(tool, {**args, "rationale": rationale})
         if not ok:
             from tools.errors import BackendError
@@ -187,11 +186,18 @@ class GuidedPlanner:
         return calls[0]["args"] if calls else None
 
     # -- the rationale --------------------------------------------------------------------------------------
-    def rationale(self, tool: str, args: dict, ranking: Ranking, choice: Any, use_model: bool) -> tuple[str, str]:
+    def composed(self, rankings: dict[str, Ranking], choices: dict[str, Any]) -> str:
+        """The rationale composed from the evidence: one clause per field the setter sets (mode and key)."""
+        limit = 300 // len(rankings)
+        return " · ".join(compose_rationale(rankings[f], choices[f], self.prior, limit) for f in rankings)
+
+    def rationale(self, tool: str, args: dict, rankings: dict[str, Ranking], choices: dict[str, Any],
+                  use_model: bool) -> tuple[str, str]:
         evidence = self.prior.evidence
+        field = list(rankings)[-1]
+        ranking, choice = rankings[field], choices[field]
         for answer in self.answers.get(tool, []):  # two orderings: an answer that chose the same value
             text = str(answer.get("rationale") or "")
-            field = SETTER_FIELDS[tool][0] if tool != "set_key" else "key"
             same = answer_values(field, answer) == (list(choice) if isinstance(choice, (list, tuple)) else [choice])
             if same and not rationale_problem(text, evidence):
                 return text, "model"
@@ -199,7 +205,7 @@ class GuidedPlanner:
             text = self._write_rationale(tool, args, ranking)
             if text is not None:
                 return text, "model"
-        return compose_rationale(ranking, choice, self.prior), "composed"
+        return self.composed(rankings, choices), "composed"
 
     def _write_rationale(self, tool: str, args: dict, ranking: Ranking) -> str | None:
         from agent.loop import render

@@ -118,7 +118,6 @@ SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "ener
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
                  "new_take": ("seed",)}
-RATIONALE_KEY = {tool: tool.removeprefix("set_") if tool != "new_take" else "seed" for tool in SETTER_FIELDS}
 
 
 class SpecEditor:

@@ -125,6 +125,6 @@ def rationale_problem(text: str, evidence) -> str | None:
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
     if _TASK_WORDS.search(text):
         return "the rationale restates the task: say what the cited evidence shows on the cover"
-    if len(re.sub(r"\bE\d+\b|[^a-z]", "", text.lower())) < 12:
+    if len(re.sub(r"\bE\d+\b|[^a-z]", "", text.lower())) < 6:
         return "the rationale is too short: say what the cited evidence shows"
     return None

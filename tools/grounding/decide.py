@@ -93,13 +93,16 @@ def choose_many(options: list[Option], preference: Preference | None, weight: fl
 
 
 def decided_by(ranking: Ranking, preference: Preference | None, choice: Any) -> str:
-    top = ranking.top.value
-    first = choice[0] if isinstance(choice, (list, tuple)) else choice
+    """prior: the prior's own choice; prior+model: the model preferred it too; model: the model's preference
+    changed what the prior alone would have chosen (for lists: the set differs from the prior's top ones)."""
+    many = isinstance(choice, (list, tuple))
+    prior_choice = {o.value for o in ranking.options[: len(choice)]} if many else ranking.top.value
+    same = (set(choice) == prior_choice) if many else choice == prior_choice
     if preference is None or preference.top is None:
         return "prior"
-    if first == top and preference.top == top:
-        return "prior+model"
-    return "model" if first != top and preference.top == first else "prior"
+    if same:
+        return "prior+model" if preference.top in (choice if many else [choice]) else "prior"
+    return "model"
 
 
 def evidence_for(ranking: Ranking, choice: Any) -> list[str]:
@@ -111,17 +114,19 @@ def evidence_for(ranking: Ranking, choice: Any) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def compose_rationale(ranking: Ranking, choice: Any, prior: Prior) -> str:
-    """A rationale written from the evidence and the association the prior used, e.g.
-    "E2 dark overall (L* 12); E4 cool palette (b* -22) → valence 0.28 → minor"."""
+def compose_rationale(ranking: Ranking, choice: Any, prior: Prior, limit: int = 300) -> str:
+    """A rationale written from the evidence and the association the prior used, strongest first, e.g.
+    "metal: E11 the word "metal" → metal +1.49; valence 0.15, energy 0.68 (from E2, E3) near metal's ... |
+    E11 cover text "DEATHMETAL"; E2 dark overall (CIELAB L* 16 of 100)"."""
+    import re
+
     values = list(choice) if isinstance(choice, (list, tuple)) else [choice]
     option = ranking.option(values[0])
-    ids = evidence_for(ranking, values)[:3]
-    facts = "; ".join(f"{i} {prior.evidence.get(i).text}" for i in ids if prior.evidence.get(i))
-    why = next((w for w in (option.why if option else ()) if w), "")
-    shown = ", ".join(map(str, values))
-    text = f"{facts} → {shown}" + (f" ({why})" if why else "")
-    return text[:300]
+    whys = [w for w in (option.why if option else ()) if w][:2]
+    ids = list(dict.fromkeys(re.findall(r"\bE\d+\b", " ".join(whys)))) or evidence_for(ranking, values)
+    facts = "; ".join(f"{i} {prior.evidence.get(i).text}" for i in ids[:2] if prior.evidence.get(i))
+    text = f"{', '.join(map(str, values))}: {'; '.join(whys) or 'see evidence'} | {facts}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def prior_table(ranking: Ranking, n: int = 5) -> list[dict[str, Any]]:

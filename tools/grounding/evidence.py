@@ -197,11 +197,11 @@ def colour_evidence(image) -> list[Evidence]:
     items = [
         _item("palette", f"dominant colours {swatches}", [s["name"] for s in m["palette"]], swatches=m["palette"]),
         _item("lightness", f"{_level(m['lightness'], (35, 65), ('dark', 'mid-toned', 'light'))} overall "
-                           f"(mean CIELAB lightness L* {m['lightness']:.0f} of 100)", m["lightness"]),
+                           f"(CIELAB L* {m['lightness']:.0f} of 100)", m["lightness"]),
         _item("chroma", f"{_level(m['chroma'], (12, 30), ('muted', 'moderately saturated', 'vivid'))} colour "
-                        f"(mean chroma C* {m['chroma']:.0f})", m["chroma"]),
+                        f"(chroma C* {m['chroma']:.0f})", m["chroma"]),
         _item("warmth", f"{_level(m['b'], (-6, 8), ('cool, blue-leaning', 'neutral', 'warm, yellow-leaning'))} "
-                        f"palette (mean b* {m['b']:+.0f})", m["b"]),
+                        f"palette (b* {m['b']:+.0f})", m["b"]),
     ]
     if m["hue"] is not None:
         items.append(_item("hue", f"main hue {m['hue']:.0f}° ({colour_name(_hue_rgb(m['hue'], m['hue_chroma']))}, "

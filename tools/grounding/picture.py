@@ -72,10 +72,13 @@ def _labels(draw, evidence: EvidenceSet, x0: int, y: int) -> int:
         draw.text((x0 + 210, y + 2), f"{item.id} {item.value} {float(item.confidence or 0):.2f}{tag}", fill=colour,
                   font=_font(14))
         y += 22
+    import textwrap
+
     for item in texts + answers:
-        draw.text((x0, y + 4), f"{item.id} {item.text}"[:70], fill=(120, 30, 30) if item.kind.startswith("text") else
-                  (30, 30, 120), font=_font(14))
-        y += 22
+        colour = (120, 30, 30) if item.kind.startswith("text") else (30, 30, 120)
+        for line in textwrap.wrap(f"{item.id} {item.text}", 62)[:3]:
+            draw.text((x0, y + 4), line, fill=colour, font=_font(14))
+            y += 20
     return y
 
 

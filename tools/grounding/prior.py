@@ -282,35 +282,35 @@ class Prior:
         ordered = sorted(options, key=lambda o: (-o.score, str(o.value)))  # ties: alphabetical, never list order
         return Ranking(field_name, tuple(ordered))
 
-    def _cued(self, target: str, value: Any) -> tuple[float, list[str], list[str]]:
+    def _cue_parts(self, target: str, value: Any) -> list[tuple[float, tuple[str, ...], str]]:
         hits = [c for c in self.cues if c.field == target and c.value == value]
-        return (sum(c.weight for c in hits), [c.evidence for c in hits],
-                [f"{c.evidence} {c.why} → {value} {c.weight:+.2f}" for c in hits])
+        return [(c.weight, (c.evidence,), f'{c.evidence} {c.why} → {value} {c.weight:+.2f}') for c in hits]
 
-    def _affect_match(self, anchor: tuple[float, float], width: float, weight: float, value: Any) -> tuple[float, str]:
+    @staticmethod
+    def _option(value: Any, parts: list[tuple[float, tuple[str, ...], str]]) -> Option:
+        """An option from its contributions (weight, evidence ids, why), strongest first."""
+        parts = sorted(parts, key=lambda p: -p[0])
+        ids = tuple(dict.fromkeys(i for _w, group, _why in parts for i in group))
+        return Option(value, sum(p[0] for p in parts), ids, tuple(p[2] for p in parts if p[2]))
+
+    def _affect_part(self, anchor, width: float, weight: float, value: Any) -> tuple[float, tuple[str, ...], str]:
         a = self.affect
         d2 = (a.valence - anchor[0]) ** 2 + (a.energy - anchor[1]) ** 2
         score = weight * math.exp(-d2 / (2 * width ** 2))
-        return score, (f"valence {a.valence}, energy {a.energy} near {value}'s ({anchor[0]}, {anchor[1]}) "
-                       f"{score:+.2f}")
+        return score, a.evidence, (f"valence {a.valence}, energy {a.energy} (from {', '.join(a.evidence[:4])}) near "
+                                   f"{value}'s ({anchor[0]}, {anchor[1]}) {score:+.2f}")
 
     def _rank_genre(self) -> list[Option]:
-        out = []
-        for genre, anchor in self.assoc["genre_affect"].items():
-            base, why = self._affect_match(tuple(anchor), self.assoc["genre_affect_width"],
-                                           self.assoc["genre_affect_weight"], genre)
-            bonus, ids, whys = self._cued("genre", genre)
-            out.append(Option(genre, base + bonus, tuple(dict.fromkeys(list(self.affect.evidence) + ids)), (why, *whys)))
-        return out
+        return [self._option(genre, [self._affect_part(anchor, self.assoc["genre_affect_width"],
+                                                       self.assoc["genre_affect_weight"], genre),
+                                     *self._cue_parts("genre", genre)])
+                for genre, anchor in self.assoc["genre_affect"].items()]
 
     def _rank_moods(self) -> list[Option]:
-        out = []
-        for mood, hint in vocabulary().moods.items():
-            base, why = self._affect_match((hint["valence"], hint["energy"]), self.assoc["mood_affect_width"],
-                                           self.assoc["mood_affect_weight"], mood)
-            bonus, ids, whys = self._cued("moods", mood)
-            out.append(Option(mood, base + bonus, tuple(dict.fromkeys(list(self.affect.evidence) + ids)), (why, *whys)))
-        return out
+        return [self._option(mood, [self._affect_part((hint["valence"], hint["energy"]), self.assoc["mood_affect_width"],
+                                                      self.assoc["mood_affect_weight"], mood),
+                                    *self._cue_parts("moods", mood)])
+                for mood, hint in vocabulary().moods.items()]
 
     def tempo_target(self, genre: str) -> float:
         lo, hi = vocabulary().genres[genre].tempo
@@ -321,7 +321,7 @@ class Prior:
         target = round(self.tempo_target(genre))
         width = 0.15 * (hi - lo)
         values = sorted({target, *(round(lo + (hi - lo) * k / 8) for k in range(1, 8))})
-        why = f"energy {self.affect.energy} → {target} BPM within {genre}'s {lo}-{hi}"
+        why = f"energy {self.affect.energy} (from {', '.join(self.affect.evidence[:4])}) → {target} BPM within {genre}'s {lo}-{hi}"
         return [Option(v, math.exp(-((v - target) / width) ** 2 / 2), self.affect.evidence, (why,)) for v in values]
 
     def _rank_mode(self, genre: str) -> list[Option]:
@@ -329,7 +329,7 @@ class Prior:
         p_major = 1 / (1 + math.exp(-(a.valence - 0.5) * self.assoc["mode_slope"]))
         home = vocabulary().genres[genre].mode
         nudge = self.assoc["genre_mode_weight"]
-        why = f"valence {a.valence} → P(major) {p_major:.2f}"
+        why = f"valence {a.valence} (from {', '.join(a.evidence[:4])}) → P(major) {p_major:.2f}"
         return [Option("major", p_major + (nudge if home == "major" else 0), a.evidence, (why,)),
                 Option("minor", 1 - p_major + (nudge if home == "minor" else 0), a.evidence, (why,))]
 
@@ -368,10 +368,10 @@ class Prior:
         out = []
         for meter in vocabulary().time_signatures:
             base = self.assoc["meter_home"] if meter == home else 0.2 if meter in common else 0.02
-            bonus, ids, whys = self._cued("time_signature", meter)
-            why = f"{genre}'s usual meter" if meter == home else f"common in {genre}" if meter in common else ""
-            ids = ids or (list(seen) if meter in common else [])
-            out.append(Option(meter, base + bonus, tuple(ids), tuple(w for w in (why, *whys) if w)))
+            why = (f"{genre}'s usual meter; nothing in {', '.join(seen)} calls for another" if meter == home
+                   else f"common in {genre}" if meter in common else "")
+            out.append(self._option(meter, [(base, seen if meter in common else (), why),
+                                            *self._cue_parts("time_signature", meter)]))
         return out
 
     def _rank_instruments(self, genre: str) -> list[Option]:
@@ -385,9 +385,9 @@ class Prior:
                 base, why = 0.45 - 0.02 * palette.index(name), f"fits {genre}"
             else:
                 base, why = 0.0, ""
-            bonus, ids, whys = self._cued("instruments", name)
-            ids = ids or (list(self.affect.evidence[:2]) if base else [])
-            out.append(Option(name, base + bonus, tuple(ids), tuple(w for w in (why, *whys) if w)))
+            context = self.affect.evidence[:2] if base else ()
+            why = f"{why} (genre chosen from {', '.join(context)})" if why else ""
+            out.append(self._option(name, [(base, context, why), *self._cue_parts("instruments", name)]))
         return out
 
     def instrument_count(self) -> int:
@@ -399,10 +399,9 @@ class Prior:
         out = []
         for era in self.assoc["eras"]:
             base = float(self.assoc["era_default"].get(era, 0.0))
-            bonus, ids, whys = self._cued("era", era)
-            ids = ids or (list(self._context("palette", "texture")) if base else [])
-            why = ("no era cue in palette or texture: contemporary",) if base else ()
-            out.append(Option(era, base + bonus, tuple(ids), why + tuple(whys)))
+            seen = self._context("palette", "texture") if base else ()
+            why = f"no era cue in {', '.join(seen)}: contemporary" if base else ""
+            out.append(self._option(era, [(base, seen, why), *self._cue_parts("era", era)]))
         return out
 
     def supports(self, field_name: str, value: Any) -> list[str]:
