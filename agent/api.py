@@ -177,7 +177,8 @@ class AlbumGen:
         notify("verifying")
         batch, best = Verifier(self.music, trace, attempts=self.config.verify.attempts,
                                tolerance=self.config.verify.tempo_tolerance).run(spec, prompt, params, self._takes, sink)
-        return [(t.audio, t.analysis) for t in batch], batch.index(best)
+        # by identity: takes hold arrays, so == between two of them is ambiguous
+        return [(t.audio, t.analysis) for t in batch], next(k for k, t in enumerate(batch) if t is best)
 
     def run_id(self, cover: Cover, params: GenerationParams) -> str:
         key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{params.duration_s}|{params.seed}"

@@ -384,7 +384,9 @@ class Agent:
         if self.prior is None:
             return ""
         spec, lines = self.toolbox.editor.spec, []
-        for field in ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instruments", "era"):
+        from tools.grounding.prior import FIELDS
+
+        for field in FIELDS:
             top = self.prior.rank(field, spec).options[:3]
             lines.append(f"- {field}: " + "; ".join(f"{o.value} ({', '.join(o.evidence[:3]) or 'default'})" for o in top))
         affect = self.prior.affect

@@ -116,7 +116,7 @@ def main() -> None:
         for k, v in deciders(t).items():
             who[k] = who.get(k, 0) + v
     agent_s = sorted(t["timings_ms"].get("agent", 0) / 1000 for t in traces)
-    print(f"\n| metric | value |\n| --- | --- |")
+    print("\n| metric | value |\n| --- | --- |")
     print(f"| distinct genres | {len({t['spec']['genre'] for t in traces})} of {len(traces)} |")
     print(f"| plans with contradictory moods | {sum(bool(conflicts(t['spec']['moods'])) for t in traces)} |")
     print(f"| rationales citing the cover's evidence | {cited} of {len(rationales)} "

@@ -25,7 +25,8 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
     assert "hint: this is the offline profile" in proc.stderr and "--profile musicgen" in proc.stderr
     (run_dir,) = list(tmp_path.iterdir())
     assert run_dir.name.startswith("midnight-orbit-")
-    assert {"audio.wav", "trace.json", "trace.md", "spec.json", "sketch.mid"} == {p.name for p in run_dir.iterdir()}
+    assert {"audio.wav", "trace.json", "trace.md", "spec.json", "sketch.mid", "evidence.png"} == \
+        {p.name for p in run_dir.iterdir()}
     trace = json.loads((run_dir / "trace.json").read_text())
     assert trace["status"] == "ok" and trace["cover"]["sha256"] and trace["agent_mode"] == "guided"
     assert trace["backends"]["llm"]["model"] == "smollm2" and trace["backends"]["music"]["backend"] == "sketch"
@@ -41,7 +42,7 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
     assert f"{planned['tempo_bpm']} BPM (measured {measured['tempo_bpm']})" in proc.stdout
     assert f"(measured {measured['key']} {measured['mode']}, conf " in proc.stdout
     assert trace["verification"]["met"] and trace["attempts"][0]["decision"] == "accept"
-    assert set(trace["timings_ms"]) == {"vision", "agent", "music", "write"}
+    assert set(trace["timings_ms"]) == {"vision", "grounding", "agent", "music", "write"}
     spec = json.loads((run_dir / "spec.json").read_text())
     assert spec == trace["spec"] and f"{spec['tempo_bpm']} BPM" in proc.stdout and trace["prompt"] in proc.stdout
     import soundfile as sf
@@ -138,7 +139,7 @@ def test_backend_failure_keeps_the_partial_trace_and_exits_1(tmp_path, config_fi
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: musicgen: cannot load")
     (run_dir,) = list((tmp_path / "out").iterdir())
-    assert sorted(p.name for p in run_dir.iterdir()) == ["trace.json", "trace.md"]  # no partial audio
+    assert sorted(p.name for p in run_dir.iterdir()) == ["evidence.png", "trace.json", "trace.md"]  # no partial audio
     trace = json.loads((run_dir / "trace.json").read_text())
     assert trace["status"] == "failed" and "musicgen: cannot load" in trace["error"]
     assert "MIDNIGHT ORBIT" in trace["description"]["text"]

@@ -106,5 +106,5 @@ def test_model_misbehaviour_is_recovered_and_explained(tmp_path, config_file, na
         assert any(traced_error in (s["error"] or "") for s in trace["steps"])
     if name in ("plain text, no tool call", "empty answer"):
         assert [s["name"] for s in trace["steps"] if s["kind"] == "fallback"][:2] == ["set_genre", "set_mood"]
-        assert "warning: the model never set genre; used the default genre=ambient" in proc.stderr
+        assert "warning: the model never set genre; the evidence prior decided" in proc.stderr
     assert not (tmp_path / "etc").exists() and not (ROOT.parent / "etc" / "x").exists()

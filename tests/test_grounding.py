@@ -10,7 +10,7 @@ import pytest
 
 from agent.guided import GuidedPlanner
 from agent.loop import GENERATE, Agent, ToolBox
-from agent.trace import Trace, to_markdown
+from agent.trace import Trace
 from tests.fakes import ScriptedChatModel, call
 from tests.images import arousal_index, colour_field, colour_sweep, pastel_flowers, pleasure_index, text_cover
 from tools.errors import SpecError

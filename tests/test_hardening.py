@@ -178,8 +178,10 @@ def test_instructions_inside_the_cover_are_data_not_commands(tmp_path):
     assert all(p.parent == result.run_dir for p in result.run_dir.rglob("*"))
     assert result.spec.duration_s == 3 and result.spec.tempo_bpm <= 220
     errors = [s.error for s in result.trace.steps if s.kind == "tool_call" and s.error]
-    assert errors == ["invalid arguments for generate_music: unexpected duration, path (it takes no arguments)",
-                      "invalid arguments for set_tempo: bpm: Input should be less than or equal to 220 (got 9999)"]
+    assert errors[:2] == ["invalid arguments for generate_music: unexpected duration, path (it takes no arguments)",
+                          "invalid arguments for set_tempo: bpm: Input should be less than or equal to 220 (got 9999)"]
+    # "dark cover" cites none of the cover's evidence: refused, and the plan came from the evidence prior
+    assert errors[2].startswith("the rationale cites no evidence of this cover: name the ids it rests on (E1, E2")
     asked = [c["name"] for s in result.trace.steps if s.kind == "llm_call" for c in s.detail["tool_calls"]]
     assert "set_duration" in asked and "set_duration" not in {s.name for s in result.trace.tool_calls()}
     assert not (tmp_path / "etc").exists()
@@ -236,7 +238,8 @@ def test_sigterm_mid_generation_exits_130_and_leaves_an_interrupted_trace(tmp_pa
     (run_dir,) = list(out.iterdir())
     trace = json.loads((run_dir / "trace.json").read_text())
     assert trace["status"] == "interrupted" and trace["prompt"]
-    assert sorted(p.name for p in run_dir.iterdir()) == ["trace.json", "trace.md"]  # no partial audio, no temp files
+    # no partial audio, no temp files
+    assert sorted(p.name for p in run_dir.iterdir()) == ["evidence.png", "trace.json", "trace.md"]
 
 
 def test_unwritable_output_folder_is_a_one_line_error(tmp_path):

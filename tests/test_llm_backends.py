@@ -47,17 +47,17 @@ def test_smollm2_guided_agent_yields_a_valid_complete_spec():
 
 
 SCRIPT = [
-    openai_tool_call("set_genre", {"genre": "synthwave", "rationale": "neon magenta planet, retro-futurist type"}),
+    openai_tool_call("set_genre", {"genre": "synthwave", "rationale": "E1 neon magenta planet, retro-futurist type"}),
     openai_tool_call("set_tempo", {"bpm": 900, "rationale": "orbit speed"}, 1),
     openai_tool_call("set_tempo", "{\"bpm\": 100, \"rationale\": ", 2),  # truncated JSON arguments
-    openai_tool_call("set_tempo", {"bpm": 100, "rationale": "steady cruising pace of an orbit"}, 3),
+    openai_tool_call("set_tempo", {"bpm": 100, "rationale": "E7 steady cruising pace of an orbit"}, 3),
     openai_tool_call("set_mood", {"moods": ["nostalgic", "dreamy"], "energy": 0.55, "valence": 0.5,
-                                  "rationale": "dark sky with warm glow"}, 4),
-    openai_tool_call("set_key", {"key": "F#", "mode": "minor", "rationale": "deep indigo night"}, 5),
-    openai_tool_call("set_time_signature", {"time_signature": "4/4", "rationale": "symmetric layout"}, 6),
+                                  "rationale": "E2 dark sky with E4 warm glow"}, 4),
+    openai_tool_call("set_key", {"key": "F#", "mode": "minor", "rationale": "E2 deep indigo night"}, 5),
+    openai_tool_call("set_time_signature", {"time_signature": "4/4", "rationale": "E8 symmetric layout"}, 6),
     openai_tool_call("set_instruments", {"instruments": ["synth lead", "synth pad", "synth bass", "drum machine"],
-                                         "rationale": "space, neon"}, 7),
-    openai_tool_call("set_era", {"era": "1980s", "rationale": "retro typography"}, 8),
+                                         "rationale": "E1 space, neon"}, 7),
+    openai_tool_call("set_era", {"era": "1980s", "rationale": "E1 retro typography"}, 8),
     openai_tool_call("generate_music", {}, 9),
     {"content": "Nostalgic synthwave in F# minor at 100 BPM."},
 ]
@@ -76,8 +76,8 @@ def test_openai_backend_runs_the_whole_pipeline_against_a_loopback_server(tmp_pa
         server.close()
     spec = result.spec
     assert (spec.genre, spec.tempo_bpm, spec.key, spec.mode) == ("synthwave", 100, "F#", "minor")
-    assert sorted(p.name for p in result.run_dir.iterdir()) == ["audio.wav", "sketch.mid", "spec.json",
-                                                                "trace.json", "trace.md"]
+    assert sorted(p.name for p in result.run_dir.iterdir()) == ["audio.wav", "evidence.png", "sketch.mid",
+                                                                "spec.json", "trace.json", "trace.md"]
     trace = json.loads(result.trace_path.read_text())
     assert trace["status"] == "ok" and trace["backends"]["llm"]["base_url"] == server.base_url
     tempo_calls = [s for s in trace["steps"] if s["kind"] == "tool_call" and s["name"] == "set_tempo"]

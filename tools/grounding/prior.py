@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from tools.analysis import PITCHES as TONICS  # one spelling per pitch class, as the key analysis names them
 from tools.grounding.evidence import Evidence, EvidenceSet
-from tools.vocab import PITCH_CLASS, prompt_path, vocabulary
+from tools.vocab import prompt_path, vocabulary
 
 FIELDS = ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instruments", "era")
-TONICS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")  # one spelling per pitch class
 
 
 @functools.cache
@@ -407,7 +407,3 @@ class Prior:
     def supports(self, field_name: str, value: Any) -> list[str]:
         """Evidence ids of cues pointing at this value (empty: no evidence for it)."""
         return [c.evidence for c in self.cues if c.field == field_name and c.value == value]
-
-
-def pitch_class(tonic: str) -> int:
-    return PITCH_CLASS[tonic]
