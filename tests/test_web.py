@@ -110,6 +110,11 @@ def test_upload_generate_listen_refine_and_refuse_a_bad_file(server, browser, tm
     assert "take 1 ready" in page.inner_text("#status")
     first = tempo(page)
     assert "BPM" in page.input_value("#prompt textarea")
+    # the evidence as a picture, and every decision with the prior's options and the evidence it cites
+    page.wait_for_function("document.querySelector('#evidence img') && document.querySelector('#evidence img')"
+                           ".naturalWidth === 960", timeout=30_000)
+    decisions = page.inner_text("#decisions")
+    assert "prior's top options" in decisions and re.search(r"genre\s+\S+", decisions) and "E1" in decisions
     page.fill("#message textarea", "slower")
     page.press("#message textarea", "Enter")
     wait_takes(page, 2, 180)
