@@ -91,3 +91,33 @@ def test_llama_cpp_vision_checks_its_files_before_loading(tmp_path):
     backend = VISION_BACKENDS.create("llama-cpp", {"model": str(model), "mmproj": str(tmp_path / "mmproj.gguf")})
     with pytest.raises(ConfigError, match="mmproj file .*mmproj.gguf not found"):
         backend.describe(load_cover(DATA / "chelsea.png"))
+
+
+ANSWER = """A grey tabby cat rests on a brown blanket in soft window light; no text.
+Subject: a tabby cat curled up
+Setting: a sunny living room
+Style: photo
+Era cues: 1970s film grain
+Mood words: calm, warm, sleepy"""
+
+
+def test_a_vision_models_questionnaire_answers_become_evidence_the_prior_uses():
+    from tools.grounding.prior import Prior
+
+    server = LoopbackOpenAI([{"content": ANSWER}, {"content": "   "}])
+    try:
+        backend = VISION_BACKENDS.create("openai", {"model": "llava", "base_url": server.base_url, "max_retries": 0})
+        d = backend.describe(load_cover(DATA / "chelsea.png"))
+        with pytest.raises(BackendError, match="openai vision: llava returned an empty description"):
+            backend.describe(load_cover(DATA / "chelsea.png"))
+    finally:
+        server.close()
+    assert "Subject:" in server.requests[0]["body"]["messages"][0]["content"][0]["text"]  # the questionnaire
+    kinds = [e.kind for e in d.evidence]
+    assert kinds[:2] == ["palette", "lightness"] and {"subject", "setting", "style", "era", "mood"} <= set(kinds)
+    assert d.evidence.first("subject").value == "a tabby cat curled up" and "E1 [palette]" in d.for_agent()
+    prior = Prior(d.evidence)
+    mood, subject, era = d.evidence.first("mood"), d.evidence.first("subject"), d.evidence.first("era")
+    assert subject.id in prior.rank("genre").option("folk").evidence  # a cat: the animals group
+    assert mood.id in prior.rank("moods").option("calm").evidence      # a mood word named outright
+    assert prior.rank("era").top.value == "1970s" and era.id in prior.rank("era").top.evidence
