@@ -86,6 +86,7 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     temperature: float = 0.2
     max_tokens: int = 256
     _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
+    _scores: dict = {}  # (prompt, candidate) -> log-prob: scores are deterministic, so each is computed once
 
     @property
     def _llm_type(self) -> str:
@@ -117,8 +118,16 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         about one cover): that prefix is evaluated as one batch from an empty cache (and reused while nothing
         else has touched the cache), the rest as a second batch, the last token alone, and each candidate's
         tokens one by one on top, at the same positions for every candidate."""
-        llama = self.llama
         prompt = self._chat_prompt(messages)
+        missing = [c for c in dict.fromkeys(candidates) if (prompt, c) not in self._scores]
+        if missing:  # the "(no cover)" calibration questions repeat in every run: only the first pays
+            if len(self._scores) > 4096:
+                self._scores.clear()
+            self._scores.update({(prompt, c): s for c, s in zip(missing, self._score(prompt, missing))})
+        return [self._scores[(prompt, c)] for c in candidates]
+
+    def _score(self, prompt: str, candidates: list[str]) -> list[float]:
+        llama = self.llama
         cut = prompt.find("</cover>")
         cut = cut + len("</cover>") if cut >= 0 else 0
         prefix = llama.tokenize(prompt[:cut].encode("utf-8"), add_bos=False, special=True) if cut else []

@@ -358,13 +358,15 @@ class Agent:
     def repair(self) -> None:
         """A plan a free model left incoherent (say, the genre changed after the tempo was set): each broken
         rule's field is decided again by the prior, and the trace says so. Runs before generate_music."""
-        from tools.grounding.coherence import problems
+        from tools.grounding.coherence import RULES, problems
+        from tools.spec import SETTER_FIELDS
 
         editor = self.toolbox.editor
         if self.prior is None or not editor.strict or self.toolbox.generated:
             return
-        for field, tool in (("moods", "set_mood"), ("tempo_bpm", "set_tempo"), ("time_signature", "set_time_signature"),
-                            ("instruments", "set_instruments")):
+        setter = {fields[0]: tool for tool, fields in SETTER_FIELDS.items()}
+        for field in RULES:
+            tool = setter[field]
             found = problems(editor.spec, self.prior, {field})
             if found:
                 self.trace.add("fallback", tool, self.trace.now_ms(), result=f"coherence: {found[0]}; the prior decides again")

@@ -113,7 +113,7 @@ def _require_rationale(rationale: str) -> str:
     return text[:400]
 
 
-# Which spec fields each setter changes: the one mapping every module reads (trace, chat, web, requests).
+# Which spec fields each setter changes; the first is the field a guided decision ranks.
 SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "energy", "valence"),
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
