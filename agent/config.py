@@ -11,7 +11,16 @@ from tools.errors import ConfigError
 from tools.registry import BackendOptions, Registry, format_validation_error
 from tools.spec import MAX_DURATION_S
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+
+def default_config_path() -> Path:
+    """The project's config.yaml: the checkout's top-level file, or in an installed wheel the copy that
+    setup.py ships inside the prompts/ package data."""
+    from tools.vocab import PROMPTS_DIR
+
+    beside = PROMPTS_DIR.parent / "config.yaml"
+    return beside if beside.is_file() else PROMPTS_DIR / "config.yaml"
+
+
 SECRET_KEYS = ("api_key", "token", "password", "secret")
 
 
@@ -106,7 +115,7 @@ def validate_choice(kind: str, choice: BackendChoice, where: str) -> BackendOpti
 
 
 def config_path(path: str | os.PathLike | None = None) -> Path:
-    return Path(path or os.environ.get("ALBUMGEN_CONFIG") or REPO_CONFIG)
+    return Path(path or os.environ.get("ALBUMGEN_CONFIG") or default_config_path())
 
 
 def load_config(path: str | os.PathLike | None = None) -> AppConfig:

@@ -18,8 +18,18 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import StructuredTool
 
 from tools.grounding.coherence import AFFECT_SLACK, rationale_problem
-from tools.grounding.decide import (Decision, Preference, candidates, choose_many, choose_moods, choose_one,
-                                    compose_rationale, decided_by, evidence_for, prior_table)
+from tools.grounding.decide import (
+    Decision,
+    Preference,
+    candidates,
+    choose_many,
+    choose_moods,
+    choose_one,
+    compose_rationale,
+    decided_by,
+    evidence_for,
+    prior_table,
+)
 from tools.grounding.prior import Prior, Ranking, clip
 from tools.spec import SETTER_FIELDS, normalise_era, normalise_tonic
 from tools.vocab import vocabulary

@@ -1,13 +1,12 @@
 """Agent LLM backends: each builds a LangChain chat model; heavy libraries load only when it is built."""
 from __future__ import annotations
 
-import functools
 import importlib.util
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
-from tools.errors import BackendError, ConfigError, MissingExtraError
+from tools.errors import BackendError, ConfigError, require
 from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing
 
 LLM_BACKENDS = Registry("llm", {
@@ -91,12 +90,15 @@ class LlamaCppLLM(LLMBackend):
         except (BackendError, ConfigError) as exc:
             return False, str(exc)
 
-    @functools.cache
     def llama(self):
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise MissingExtraError("llama-cpp-python", "llama") from exc
+        """The loaded model, once per backend (two runs starting together load it once)."""
+        with self._in_use:
+            if getattr(self, "_llama", None) is None:
+                self._llama = self._load_llama()
+            return self._llama
+
+    def _load_llama(self):
+        Llama = require("llama_cpp", "llama", "llama-cpp-python").Llama  # noqa: N806
         o = self.options
         import os
 
@@ -137,10 +139,7 @@ class OpenAILLM(LLMBackend):
         return key_status(self.options.api_key_env, base_url(self.options.base_url))
 
     def chat_model(self):
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as exc:
-            raise MissingExtraError("langchain-openai", "openai") from exc
+        ChatOpenAI = require("langchain_openai", "openai", "langchain-openai").ChatOpenAI  # noqa: N806
         o = self.options
         return ChatOpenAI(model=o.model, base_url=base_url(o.base_url), api_key=api_key(o.api_key_env, "openai"),
                           temperature=o.temperature, timeout=o.timeout_s, max_retries=o.max_retries)

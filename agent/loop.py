@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
@@ -359,14 +360,13 @@ class Agent:
         """A plan a free model left incoherent (say, the genre changed after the tempo was set): each broken
         rule's field is decided again by the prior, and the trace says so. Runs before generate_music."""
         from tools.grounding.coherence import RULES, problems
-        from tools.spec import SETTER_FIELDS
+        from tools.spec import FIELD_SETTER
 
         editor = self.toolbox.editor
         if self.prior is None or not editor.strict or self.toolbox.generated:
             return
-        setter = {fields[0]: tool for tool, fields in SETTER_FIELDS.items()}
         for field in RULES:
-            tool = setter[field]
+            tool = FIELD_SETTER[field]
             found = problems(editor.spec, self.prior, {field})
             if found:
                 self.trace.add("fallback", tool, self.trace.now_ms(), result=f"coherence: {found[0]}; the prior decides again")
@@ -398,10 +398,12 @@ class Agent:
     def finish(self) -> None:
         """Fill what the model left open (the prior decides, or traced defaults without evidence), repair any
         coherence rule the plan still breaks, then make sure the music was generated."""
-        for tool, field in (("set_genre", "genre"), ("set_mood", "moods"), ("set_tempo", "tempo_bpm"),
-                            ("set_key", "key"), ("set_time_signature", "time_signature"),
-                            ("set_instruments", "instruments")):
-            if field in self.toolbox.editor.spec.missing():
+        from tools.spec import SETTER_FIELDS
+
+        missing = self.toolbox.editor.spec.missing()
+        for tool in SETTERS:
+            field = SETTER_FIELDS[tool][0]
+            if field in missing:
                 self._fallback(tool, f"the model never set {field}")
         self.repair()
         if not self.toolbox.generated:

@@ -5,10 +5,11 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from agent.api import AlbumGen, prepare_run_dir
+from agent.api import AlbumGen
+from agent.run_folder import RunWriter, prepare_run_dir
 from agent.store import RunStore
+from agent.trace import Trace
 from tools.errors import InputError
-from tools.files import atomic_write, write_audio
 from tools.spec import MusicSpec
 
 
@@ -30,18 +31,17 @@ def replay(app: AlbumGen, store: RunStore, session_id: str, take_no: int | None,
     number, take = pick_take(store, session_id, take_no)
     spec = MusicSpec.model_validate(take["spec"])
     stored = take.get("params") or {}
-    params = app.params(spec.duration_s, take["seed"])
+    params = app.params(app.options(duration=spec.duration_s, seed=take["seed"]))
     if stored.get("guidance_scale"):
         params = replace(params, guidance_scale=stored["guidance_scale"])
-    audio = app.music.generate_takes(spec, take["prompt"], params, stored.get("takes", 1))[stored.get("take", 1) - 1]
+    with app.music.exclusive():
+        audio = app.music.generate_takes(spec, take["prompt"], params, stored.get("takes", 1))[stored.get("take", 1) - 1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = prepare_run_dir(Path(out_dir or app.config.defaults.output_dir),
                               f"replay-{session_id}-take{number}-{stamp}", force=False)
     original = Path(take["audio_path"])
-    path = run_dir / f"audio{original.suffix or '.wav'}"
-    write_audio(path, audio.samples, audio.sample_rate)
-    for name, data in audio.extra_files.items():
-        atomic_write(run_dir / name, data)
+    path = RunWriter(run_dir, Trace(run_id=f"replay-{session_id}")).write_audio(
+        audio, "audio", original.suffix.lstrip(".") or "wav")
     lines = [f"replayed take {number} of {session_id} (seed {take['seed']})", f"audio       {path}"]
     if original.exists():
         same = np.array_equal(sf.read(str(original), dtype="int16")[0], sf.read(str(path), dtype="int16")[0])

@@ -4,15 +4,19 @@ so a session survives a crash and can be resumed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from agent.api import AlbumGen, RunResult, RunWriter, guarded, prepare_run_dir
+from agent.api import AlbumGen
+from agent.pipeline import RunOptions, RunResult
+from agent.present import plan_lines, run_summary
+from agent.run_folder import guarded, prepare_run_dir
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
+from tools.edit_requests import interpret
 from tools.errors import InputError
-from tools.requests import interpret
 from tools.spec import EDIT_TOOLS, MusicSpec, SpecEditor
 
 MEMORY_MESSAGES = 8  # the conversation the model sees is bounded, however long the session runs
@@ -32,37 +36,37 @@ class ChatSession:
     """Holds the loaded models (through `app`), the cover description and the stack of takes."""
 
     def __init__(self, app: AlbumGen, store: RunStore, session_id: str, cover, description: str, out_dir: Path,
-                 base_seed: int, notify: Callable[[str], None] | None = None):
+                 options: RunOptions, notify: Callable[[str], None] | None = None):
         self.app, self.store, self.id, self.cover = app, store, session_id, cover
-        self.description, self.out_dir, self.base_seed = description, out_dir, base_seed
+        self.description, self.out_dir = description, out_dir
+        self.options = options  # this session's own: verify and format from config, one take per turn
         self.notify = notify or (lambda _name: None)
         self.history: list[MusicSpec] = []  # the spec of every take still on the undo stack
 
     # -- starting and resuming ---------------------------------------------------------------
     @classmethod
     def start(cls, app: AlbumGen, store: RunStore, cover_path: str | Path, out_dir: str | Path | None = None,
-              duration: float | None = None, seed: int | None = None, notify=None) -> tuple["ChatSession", Reply]:
-        params = app.params(duration, seed)
+              duration: float | None = None, seed: int | None = None, notify=None) -> tuple[ChatSession, Reply]:
+        options = app.options(duration=duration, seed=seed)
         cover = load_cover(cover_path)
-        app.set_output(None, None)
         root = Path(out_dir or app.config.defaults.output_dir)
         session_id = store.new_session("chat", str(cover.path), cover.sha256, app.profile_name, app.llm.model_id,
                                        str(root))
         session = cls(app, store, session_id, cover, "", prepare_run_dir(root, f"{cover.stem}-chat-{session_id}", False),
-                      params.seed, notify)
-        reply = session._turn(None, SpecEditor(MusicSpec(duration_s=params.duration_s, seed=params.seed)))
+                      options, notify)
+        reply = session._turn(None, SpecEditor(MusicSpec(duration_s=options.duration_s, seed=options.seed)))
         return session, reply
 
     @classmethod
-    def resume(cls, app: AlbumGen, store: RunStore, session_id: str, notify=None) -> tuple["ChatSession", Reply]:
+    def resume(cls, app: AlbumGen, store: RunStore, session_id: str, notify=None) -> tuple[ChatSession, Reply]:
         row = store.session(session_id)
         if row["kind"] != "chat":
             raise InputError(f"run {row['id']} is a single generate run, not a chat: use `albumgen runs replay {row['id']}`")
-        app.set_output(None, None)
         cover = load_cover(row["cover_path"])
         takes = store.takes(row["id"])
         session = cls(app, store, row["id"], cover, row["description"] or "",
-                      Path(row["out_dir"]) / f"{cover.stem}-chat-{row['id']}", takes[0]["seed"] if takes else 0, notify)
+                      Path(row["out_dir"]) / f"{cover.stem}-chat-{row['id']}",
+                      app.options(seed=takes[0]["seed"] if takes else 0), notify)
         session.history = [MusicSpec.model_validate(t["spec"]) for t in takes]
         if not session.history:  # crashed before the first take finished: start the plan again
             return session, session._turn(None, SpecEditor(MusicSpec()))
@@ -126,28 +130,18 @@ class ChatSession:
 
     def _turn(self, request: str | None, editor: SpecEditor, edits=None) -> Reply:
         """Run one take: plan or edit the spec, generate, write the take folder, log everything."""
-        app, before = self.app, editor.spec
+        before = editor.spec
         turn_id, idx = self.store.begin_turn(self.id, request)
-        trace = app.new_trace(self.cover, f"{self.id}-{idx:02d}")
-        writer = RunWriter(self.out_dir / f"take-{idx:02d}", trace)
-        writer.run_dir.mkdir(parents=True, exist_ok=False)
-        params = app.params(before.duration_s, before.seed)
+        run_dir = self.out_dir / f"take-{idx:02d}"
+        run_dir.mkdir(parents=True, exist_ok=False)
+        run = self.app.open_run(self.cover, run_dir, self.options.for_spec(before), self.notify,
+                                run_id=f"{self.id}-{idx:02d}")
         try:
-            with guarded(trace, writer):
-                if request is None:
-                    description = app.describe(self.cover, trace, writer, self.notify)
-                    self.description = description.for_agent()
-                    self.store.set_description(self.id, self.description)
-                    editor.prior = app.ground(self.cover, description, trace, writer)
-                    result = app.compose(editor, params, trace, writer, self.notify,
-                                         plan=lambda agent: agent.run(app.mode, self.description))
-                else:
-                    trace.description = {"text": self.description, "details": {"reused": True}}
-                    result = app.compose(editor, params, trace, writer, self.notify,
-                                         plan=lambda agent: self._edit(agent, request, edits), tools=EDIT_TOOLS)
+            with guarded(run.trace, run.writer):
+                result = self._plan(run, editor, request, edits)
         except BaseException as exc:
             self.store.finish_turn(turn_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                                   trace_path=str(writer.run_dir / "trace.json"), error=str(exc)[:500])
+                                   trace_path=str(run_dir / "trace.json"), error=str(exc)[:500])
             raise
         changes = result.spec.changes_from(before) if request is not None else []
         log_take(self.store, self.id, turn_id, result, changes)
@@ -156,7 +150,19 @@ class ChatSession:
                                      if request is None else "no change")
         self.store.add_message(self.id, "assistant", summary)
         return Reply(self._describe(result, changes, idx, request is None),
-                     {"session": self.id, "take": idx, "changes": changes, **result.summary()})
+                     {"session": self.id, "take": idx, "changes": changes, **run_summary(result)})
+
+    def _plan(self, run, editor: SpecEditor, request: str | None, edits) -> RunResult:
+        """The first turn plans from the cover; later turns edit the plan with the edit tools."""
+        app = self.app
+        if request is None:
+            description = app.describe(self.cover, run)
+            self.description = description.for_agent()
+            self.store.set_description(self.id, self.description)
+            editor.prior = app.ground(self.cover, description, run)
+            return app.compose(editor, run, plan=lambda agent: agent.run(app.mode, self.description))
+        run.trace.description = {"text": self.description, "details": {"reused": True}}
+        return app.compose(editor, run, plan=lambda agent: self._edit(agent, request, edits), tools=EDIT_TOOLS)
 
     def _edit(self, agent, request: str, edits) -> None:
         explicit = edits is not None  # from the web table or /seed: never re-interpreted
@@ -171,7 +177,7 @@ class ChatSession:
             agent.refine(self.app.mode, self.description, request, history)
 
     def _describe(self, result: RunResult, changes: list[str], number: int, first: bool) -> list[str]:
-        lines = result.plan_lines() if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
+        lines = plan_lines(result) if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
                                                                                  "'slower', '120 bpm', 'add saxophone')"]
         return [f"take {number} · session {self.id}"] + lines + [f"audio       {result.audio_path}"]
 

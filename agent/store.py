@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tools.errors import InputError, redact
 
@@ -88,6 +90,7 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -95,13 +98,14 @@ class RunStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        with self._lock:  # one connection may serve several threads (the web app): one transaction at a time
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def migrate(self) -> int:
         with self.tx() as db:
@@ -216,15 +220,14 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_take(store: RunStore, session_id: str, turn_id: int, result, changes: list[str]) -> int:
-    """Record a finished take: the turn's spec, prompt, changes, steps, and the take row."""
-    trace = result.trace
-    store.finish_turn(turn_id, "ok", spec=result.spec.model_dump(mode="json"), prompt=result.prompt, changes=changes,
-                      trace_path=str(result.trace_path), steps=[s.model_dump(mode="json") for s in trace.steps])
-    chosen = next((a for a in trace.attempts if a.get("chosen")), None)  # a repair may have changed seed and prompt
-    params = {"seed": chosen["seed"], "prompt": chosen["prompt"], "guidance_scale": chosen["guidance_scale"]} if chosen \
-        else {"seed": result.spec.seed, "prompt": result.prompt, "guidance_scale": (trace.audio or {}).get("guidance_scale")}
-    if result.take_paths:  # one take of a batch: replaying it means remaking the batch
-        params.update(takes=len(result.take_paths), take=(trace.verification or {}).get("take", 1))
-    return store.add_take(session_id, turn_id, str(result.audio_path), params["seed"], result.spec.duration_s,
-                          result.spec.model_dump(mode="json"), params["prompt"], (trace.audio or {}).get("measured"),
-                          params)
+    """Record a finished take: the turn's spec, prompt, changes, steps, and the take row with what made it
+    (a repair may have changed seed, prompt and guidance; a take of a batch is replayed by remaking it)."""
+    spec = result.spec.model_dump(mode="json")
+    store.finish_turn(turn_id, "ok", spec=spec, prompt=result.prompt, changes=changes,
+                      trace_path=str(result.trace_path), steps=[s.model_dump(mode="json") for s in result.trace.steps])
+    made = result.made
+    params = {"seed": made.seed, "prompt": made.prompt, "guidance_scale": made.guidance_scale}
+    if made.takes > 1:
+        params.update(takes=made.takes, take=made.take)
+    return store.add_take(session_id, turn_id, str(result.audio_path), made.seed, result.spec.duration_s, spec,
+                          made.prompt, result.measured, params)

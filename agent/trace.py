@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agent.records import Attempt, TakeFile, Verification
 from tools.errors import redact
+from tools.spec import rationale_key
 
 Status = Literal["running", "ok", "failed", "interrupted"]
 
@@ -47,10 +50,10 @@ class Trace(BaseModel):
     rationales: dict[str, str] = {}
     prompt: str | None = None
     audio: dict[str, Any] | None = None
-    takes: list[dict[str, Any]] = []  # --takes N > 1: every take written, best first in `audio`
+    takes: list[TakeFile] = []  # --takes N > 1: every take written; `audio` is the best one
     stream: dict[str, Any] | None = None  # --stream: partial files, time to first audio
-    attempts: list[dict[str, Any]] = []
-    verification: dict[str, Any] | None = None
+    attempts: list[Attempt] = []  # every measured take of every verification attempt
+    verification: Verification | None = None
     timings_ms: dict[str, int] = {}
     warnings: list[str] = []
     error: str | None = None
@@ -74,6 +77,16 @@ class Trace(BaseModel):
 
     def to_json(self) -> str:
         return redact(json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
+
+
+@contextmanager
+def stage(trace: Trace, name: str):
+    """Adds the time spent inside to trace.timings_ms[name]."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        trace.timings_ms[name] = trace.timings_ms.get(name, 0) + int((time.perf_counter() - start) * 1000)
 
 
 def _fmt_args(args: dict[str, Any] | None) -> str:
@@ -132,8 +145,7 @@ def decisions_table(decisions: list[dict[str, Any]]) -> str:
     return "\n".join(head + [_decision_row(d) for d in decisions])
 
 
-def to_markdown(trace: Trace) -> str:
-    """The same story as trace.json, for a person to read."""
+def _head_md(trace: Trace) -> list[str]:
     out = [f"# AlbumGen run {trace.run_id}", "", f"Status: **{trace.status}**" + (f" — {trace.error}" if trace.error else ""), ""]
     cover = trace.cover
     if cover:
@@ -141,6 +153,11 @@ def to_markdown(trace: Trace) -> str:
     if trace.backends:
         out += ["## Backends", ""] + [f"- {kind}: {b.get('backend')} — `{b.get('model')}`" for kind, b in trace.backends.items()]
         out += [f"- agent mode: {trace.agent_mode}", ""]
+    return out
+
+
+def _grounding_md(trace: Trace) -> list[str]:
+    out = []
     if trace.description:
         out += ["## What the cover shows", "", trace.description.get("text", ""), ""]
     if trace.evidence and trace.description and trace.description.get("text") != _evidence_lines(trace):
@@ -152,40 +169,57 @@ def to_markdown(trace: Trace) -> str:
                 f"({'; '.join(trace.affect.get('notes') or [])}).", ""]
     if trace.decisions:
         out += ["## Decisions", "", decisions_table(trace.decisions), ""]
-    if trace.steps:
-        out += ["## How the agent decided", ""] + [_step_md(s) for s in trace.steps] + [""]
+    return out
+
+
+def _plan_md(trace: Trace) -> list[str]:
+    out = ["## How the agent decided", ""] + [_step_md(s) for s in trace.steps] + [""] if trace.steps else []
     if trace.spec:
         out += ["## Music spec", ""]
         for key, value in trace.spec.items():
-            why = trace.rationales.get({"tempo_bpm": "tempo", "moods": "mood", "mode": "key"}.get(key, key))
+            why = trace.rationales.get(rationale_key(key))
             out.append(f"- **{key}**: {value}" + (f" — _{why}_" if why and key not in ("energy", "valence") else ""))
         out.append("")
     if trace.prompt:
         out += ["## Prompt", "", f"> {trace.prompt}", ""]
-    if trace.audio:
-        a = trace.audio
+    return out
+
+
+def _audio_md(trace: Trace) -> list[str]:
+    out, a = [], trace.audio
+    if a:
         out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
                 f"rendered by {a.get('renderer')}", ""]
         if len(a.get("windows") or []) > 1:
             out += [f"- window {i}: from {w['start_s']} s, {w['new_s']} s new, continuing {w['context_s']} s, "
                     f"{w['frames']} frames" for i, w in enumerate(a["windows"], 1)] + [""]
-        out += [f"- take {t['take']}: `{t['path']}`" + (f" (score {t['score']})" if t.get("score") is not None else "")
-                + (" ✔" if t["path"] == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
+        out += [f"- take {t.take}: `{t.path}`" + (f" (score {t.score})" if t.score is not None else "")
+                + (" ✔" if t.path == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
     if trace.stream:
         st = trace.stream
         out += [f"Streamed to {', '.join(f'`{p}`' for p in st['paths'])}: first audio {st['first_audio_s']} s after "
                 f"the music started, {st['chunks']} chunks.", ""]
-    if trace.attempts:
-        out += ["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured | score | decision |",
-                "| --- | --- | --- | --- | --- | --- |"]
-        for a in trace.attempts:
-            m, w = a["measured"], a["wanted"]
-            which = f"{a['attempt']}" + (f" · take {a['take']}" if a.get("take") else "")
-            decided = f"{a['decision']}: {a.get('why', '')}" if a.get("decision") else ""
-            out.append(f"| {which}{' ✔' if a.get('chosen') else ''} | {a['seed']} | {w['tempo_bpm']} → "
-                       f"{m['tempo_bpm']} ({a['tempo']}) | {w['key']} {w['mode']} → {m['key']} {m['mode']} ({a['key']}) "
-                       f"| {a['score']} | {decided} |")
-        out.append("")
+    return out
+
+
+def _attempt_row(a: Attempt) -> str:
+    m, w = a.measured, a.wanted
+    which = f"{a.attempt}" + (f" · take {a.take}" if a.take else "")
+    decided = f"{a.decision}: {a.why or ''}" if a.decision else ""
+    return (f"| {which}{' ✔' if a.chosen else ''} | {a.seed} | {w['tempo_bpm']} → {m['tempo_bpm']} ({a.tempo}) | "
+            f"{w['key']} {w['mode']} → {m['key']} {m['mode']} ({a.key}) | {a.score} | {decided} |")
+
+
+def _verification_md(trace: Trace) -> list[str]:
+    if not trace.attempts:
+        return []
+    return (["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured | score | decision |",
+             "| --- | --- | --- | --- | --- | --- |"] + [_attempt_row(a) for a in trace.attempts] + [""])
+
+
+def to_markdown(trace: Trace) -> str:
+    """The same story as trace.json, for a person to read."""
+    out = _head_md(trace) + _grounding_md(trace) + _plan_md(trace) + _audio_md(trace) + _verification_md(trace)
     if trace.warnings:
         out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]
     if trace.timings_ms:

@@ -15,14 +15,15 @@ of N takes, all measured; the attempt is accepted when one of them meets the spe
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
+from agent.records import Attempt, Verification
 from agent.trace import Trace
 from tools.analysis import AudioAnalysis, analyze, key_verdict, tempo_verdict
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.spec import MusicSpec
-
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,21 @@ def firm_prompt(prompt: str, spec: MusicSpec) -> str:
 
 
 @dataclass
-class Take:
+class MeasuredTake:
+    """A generated take with its measurement, verdict and the attempt record written to the trace."""
+
     audio: Audio
     analysis: AudioAnalysis
     verdict: Verdict
-    attempt: int
-    entry: int  # its row in trace.attempts
-    take: int | None = None  # its place in the attempt's batch with --takes N > 1
+    record: Attempt
+
+    @property
+    def attempt(self) -> int:
+        return self.record.attempt
+
+    @property
+    def take(self) -> int | None:
+        return self.record.take
 
 
 class Verifier:
@@ -80,13 +89,15 @@ class Verifier:
 
     def __init__(self, backend: MusicBackend, trace: Trace, attempts: int = 3, tolerance: float = 0.04,
                  analyse: Callable[[Any, int], AudioAnalysis] = analyze):
+        if attempts < 1:
+            raise ValueError(f"verify.attempts must be at least 1, not {attempts}")
         self.backend, self.trace, self.attempts, self.tolerance, self.analyse = backend, trace, attempts, tolerance, analyse
 
     def run(self, spec: MusicSpec, prompt: str, params: GenerationParams, takes: int = 1,
-            sink: AudioSink | None = None) -> tuple[list[Take], Take]:
-        """Returns the chosen attempt's takes and the best of them. An attempt is accepted as soon as one
+            sink: AudioSink | None = None) -> tuple[list[MeasuredTake], MeasuredTake, Verification]:
+        """Returns the chosen attempt's takes, the best of them and how verification ended. An attempt is accepted as soon as one
         of its takes meets the spec; a repair regenerates the whole batch."""
-        best: tuple[list[Take], Take] | None = None
+        best: tuple[list[MeasuredTake], MeasuredTake] | None = None
         plan = (prompt, params)
         for attempt in range(1, self.attempts + 1):
             audios = self.backend.generate_takes(spec, plan[0], plan[1], takes, sink)
@@ -103,7 +114,6 @@ class Verifier:
                 break
             plan, repair = self._repair(spec, prompt, params, attempt)
             self._decide(top, f"retry: {repair}", f"missed: {', '.join(top.verdict.misses())}")
-        assert best is not None
         kept = best[1]
         self.trace.warnings.append(
             f"no take met the spec after {self.attempts} attempts: kept attempt {kept.attempt} "
@@ -111,13 +121,12 @@ class Verifier:
             f"for {spec.key} {spec.mode})")
         return self._choose(*best, met=False)
 
-    def _choose(self, batch: list[Take], take: Take, met: bool) -> tuple[list[Take], Take]:
-        self.trace.attempts[take.entry]["chosen"] = True
-        self.trace.verification = {"attempts": take.attempt if met else self.attempts, "chosen": take.attempt,
-                                   "met": met, "score": take.verdict.score, "tolerance": self.tolerance}
-        if take.take is not None:
-            self.trace.verification["take"] = take.take
-        return batch, take
+    def _choose(self, batch: list[MeasuredTake], take: MeasuredTake, met: bool):
+        take.record.chosen = True
+        verification = Verification(attempts=take.attempt if met else self.attempts, chosen=take.attempt, met=met,
+                                    score=take.verdict.score, tolerance=self.tolerance, take=take.take)
+        self.trace.verification = verification
+        return batch, take, verification
 
     def _repair(self, spec: MusicSpec, prompt: str, params: GenerationParams, attempt: int):
         """The plan for attempt+1 and its name: always a new seed and firmer wording, then more guidance."""
@@ -126,7 +135,7 @@ class Verifier:
         repair = "new seed, firmer prompt" + (", higher guidance" if attempt > 1 else "")
         return (firm_prompt(prompt, spec), new), repair
 
-    def _measure(self, audio: Audio, spec: MusicSpec, attempt: int, plan, take: int | None) -> Take:
+    def _measure(self, audio: Audio, spec: MusicSpec, attempt: int, plan, take: int | None) -> MeasuredTake:
         start = self.trace.now_ms()
         analysis = self.analyse(audio.samples, audio.sample_rate)
         verdict = judge(analysis, spec, self.tolerance)
@@ -134,14 +143,15 @@ class Verifier:
         self.trace.add("tool_call", "analyze_audio", start, arguments=which,
                        result=f"tempo {analysis.tempo_bpm} BPM, key {analysis.key} {analysis.mode} "
                               f"(conf {analysis.key_confidence}), {analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
-        self.trace.attempts.append({
-            **which, "seed": plan[1].seed, "prompt": plan[0], "guidance_scale": plan[1].guidance_scale,
-            "wanted": {"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},
-            "measured": analysis.to_dict(), "tempo": verdict.tempo, "tempo_error": verdict.tempo_error,
-            "key": verdict.key, "score": verdict.score, "met": verdict.met})
-        return Take(audio, analysis, verdict, attempt, len(self.trace.attempts) - 1, take)
+        record = Attempt(attempt=attempt, take=take, seed=plan[1].seed, prompt=plan[0],
+                         guidance_scale=plan[1].guidance_scale,
+                         wanted={"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},
+                         measured=analysis.to_dict(), tempo=verdict.tempo, tempo_error=verdict.tempo_error,
+                         key=verdict.key, score=verdict.score, met=verdict.met)
+        self.trace.attempts.append(record)  # written as it happens: a failed run keeps what was measured
+        return MeasuredTake(audio, analysis, verdict, record)
 
-    def _decide(self, take: Take, decision: str, why: str) -> None:
-        self.trace.attempts[take.entry].update(decision=decision, why=why)
+    def _decide(self, take: MeasuredTake, decision: str, why: str) -> None:
+        take.record.decision, take.record.why = decision, why
         which = f"attempt {take.attempt}" + (f" take {take.take}" if take.take else "")
         self.trace.add("note", "verify", self.trace.now_ms(), result=f"{which}: {decision} — {why}")

@@ -23,6 +23,7 @@ from _util import median, table  # noqa: E402
 
 from tests.models import REAL_SIZES, real_size_musicgen  # noqa: E402
 
+
 def copy_bandwidth_gbs() -> float:
     """Read + write bytes per second of a large numpy copy (best of 5)."""
     import numpy as np
@@ -104,7 +105,7 @@ def main() -> None:
                                               "quantize": args.quantize})
     spec = MusicSpec(genre="jazz", moods=("calm",), tempo_bpm=96, key="A", mode="minor", time_signature="4/4",
                      instruments=("piano",))
-    tool._loaded  # load outside the timing, as a chat session or the web app does
+    _ = tool._loaded  # load outside the timing, as a chat session or the web app does
 
     def run_plain():
         torch.manual_seed(0)

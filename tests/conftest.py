@@ -43,8 +43,7 @@ def tiny_musicgen_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
-    from transformers import (MusicgenMelodyConfig, MusicgenMelodyDecoderConfig,
-                              MusicgenMelodyForConditionalGeneration)
+    from transformers import MusicgenMelodyConfig, MusicgenMelodyDecoderConfig, MusicgenMelodyForConditionalGeneration
 
     out = tmp_path_factory.mktemp("tiny-musicgen-melody")
     text_cfg, audio_cfg, _dec, processor = _musicgen_parts()
@@ -84,8 +83,14 @@ def _musicgen_parts():
 def tiny_llava_dir(tmp_path_factory) -> Path:
     """A tiny random LLaVA (CLIP vision + Llama text) with its processor and chat template."""
     import torch
-    from transformers import (CLIPVisionConfig, LlamaConfig, LlamaTokenizer, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor)
+    from transformers import (
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlamaTokenizer,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     torch.manual_seed(0)

@@ -29,7 +29,7 @@ class ScriptedChatModel(BaseChatModel):
     script: list = []
     seen: list = []
 
-    def enqueue(self, *messages: AIMessage) -> "ScriptedChatModel":
+    def enqueue(self, *messages: AIMessage) -> ScriptedChatModel:
         self.script.extend(messages)
         return self
 

@@ -35,8 +35,13 @@ def real_size_musicgen(size: str, out: Path) -> int:
     """Save the real-size musicgen-small/-medium architecture with random weights to `out`; returns the
     number of decoder parameters."""
     import torch
-    from transformers import (EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration,
-                              T5Config)
+    from transformers import (
+        EncodecConfig,
+        MusicgenConfig,
+        MusicgenDecoderConfig,
+        MusicgenForConditionalGeneration,
+        T5Config,
+    )
 
     torch.manual_seed(0)
     text = T5Config(vocab_size=32128, d_model=768, d_ff=3072, num_layers=12, num_heads=12, d_kv=64,

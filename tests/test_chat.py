@@ -8,14 +8,13 @@ import sys
 import time
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from agent.api import AlbumGen
 from agent.config import load_config
 from agent.session import ChatSession
 from agent.store import MIGRATIONS, RunStore
 from tests.conftest import ROOT, run_cli
-from langchain_core.messages import AIMessage
-
 from tests.fakes import ScriptedChatModel, call
 
 COVER = str(ROOT / "covers" / "midnight-orbit.png")

@@ -8,8 +8,8 @@ import pytest
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import GenerationParams
 from tools.music.sketch import plan_form
-from tools.vocab import PITCH_CLASS, SCALES
 from tools.spec import MusicSpec
+from tools.vocab import PITCH_CLASS, SCALES
 
 pytestmark = pytest.mark.slow
 

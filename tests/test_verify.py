@@ -79,13 +79,15 @@ SPEC = sketch_spec("rock", 120, "A", "minor", "4/4")
 def test_repair_loop_retries_a_wrong_tempo_and_keeps_the_right_take():
     trace = Trace(run_id="t")
     backend = ScriptedTempoSketch([100, 120])
-    _batch, best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
+    _batch, best, verification = Verifier(backend, trace, attempts=3).run(SPEC, "rock",
+                                                                         GenerationParams(duration_s=8, seed=5))
     assert best.attempt == 2 and best.verdict.met
-    assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt", "accept"]
-    assert trace.attempts[0]["tempo"] == "miss" and trace.attempts[1]["chosen"]
+    assert [a.decision for a in trace.attempts] == ["retry: new seed, firmer prompt", "accept"]
+    assert trace.attempts[0].tempo == "miss" and trace.attempts[1].chosen and best.record is trace.attempts[1]
     assert backend.calls[1][1].seed != backend.calls[0][1].seed
-    assert trace.verification == {"attempts": 2, "chosen": 2, "met": True, "score": best.verdict.score,
-                                  "tolerance": 0.04}
+    assert verification.model_dump() == {"attempts": 2, "chosen": 2, "met": True, "score": best.verdict.score,
+                                         "tolerance": 0.04, "take": None}
+    assert trace.verification == verification
     assert not trace.warnings and "## Verification" in to_markdown(trace)
 
 
@@ -93,9 +95,10 @@ def test_repair_loop_retries_a_wrong_tempo_and_keeps_the_right_take():
 def test_repair_loop_stops_at_the_limit_keeps_the_best_and_warns():
     trace = Trace(run_id="t")
     backend = ScriptedTempoSketch([80, 110, 140])  # 110 is closest to 120
-    _batch, best = Verifier(backend, trace, attempts=3).run(SPEC, "rock", GenerationParams(duration_s=8, seed=5))
-    assert len(trace.attempts) == 3 and best.attempt == 2 and not best.verdict.met
-    assert [a["decision"] for a in trace.attempts] == ["retry: new seed, firmer prompt",
+    _batch, best, verification = Verifier(backend, trace, attempts=3).run(SPEC, "rock",
+                                                                         GenerationParams(duration_s=8, seed=5))
+    assert len(trace.attempts) == 3 and best.attempt == 2 and not best.verdict.met and not verification.met
+    assert [a.decision for a in trace.attempts] == ["retry: new seed, firmer prompt",
                                                        "retry: new seed, firmer prompt, higher guidance", "stop"]
     assert backend.calls[1][0] == backend.calls[2][0] == firm_prompt("rock", SPEC)
     assert [c[1].guidance_scale for c in backend.calls] == [3.0, 3.0, 4.5]

@@ -11,8 +11,8 @@ from tests.fakes import LoopbackOpenAI
 from tests.images import sunny_cover
 from tools.cover import load_cover
 from tools.errors import BackendError, ConfigError
-from tools.vision import VISION_BACKENDS
 from tools.grounding.evidence import colour_name, measure
+from tools.vision import VISION_BACKENDS
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ SUPPORTED = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 class Cover:
     path: Path
     sha256: str
-    image: "object"  # PIL.Image.Image in RGB, longest side <= WORKING_SIDE
+    image: object  # PIL.Image.Image in RGB, longest side <= WORKING_SIDE
     original_size: tuple[int, int]
     format: str
 

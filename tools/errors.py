@@ -1,4 +1,15 @@
-"""Error types whose messages are shown to the user as one line, with the exit code they map to."""
+"""Error types whose messages are shown to the user as one line, with the exit code they map to.
+
+The failure rules every backend follows, in one place:
+- bad input or configuration (a file, a flag, a config key) raises InputError / ConfigError naming the
+  value and the fix: `error: ...`, exit code 2, before anything is written;
+- a backend that cannot run or answer (a model that fails to load, an empty description, a server that is
+  down) raises BackendError naming the backend and the cause: exit code 1, the partial trace kept;
+- a missing optional package is imported only through `require(module, extra)`, which raises
+  MissingExtraError naming the extra to install;
+- a value a model sent that a tool rejects is a SpecError, fed back to the model as a tool error, never
+  shown to the user as a failure.
+Secrets are redacted from every message (`redact`)."""
 
 
 class AlbumGenError(Exception):
@@ -49,11 +60,12 @@ def redact(text: str) -> str:
     return text
 
 
-def require(module: str, extra: str):
-    """Import a heavy optional module lazily, turning ImportError into a helpful message."""
+def require(module: str, extra: str, package: str | None = None):
+    """Import a heavy optional module lazily, turning ImportError into a message naming the extra
+    (`package`: the name pip knows it by, when that is not the module's)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingExtraError(module.split(".")[0], extra) from exc
+        raise MissingExtraError(package or module.split(".")[0], extra) from exc

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -23,6 +26,14 @@ class Backend:
 
     def __init__(self, options: BackendOptions | None = None):
         self.options = options if options is not None else self.Options()
+        self._in_use = threading.RLock()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Use this backend's model from one run at a time: loaded weights, KV caches and llama.cpp contexts
+        are not safe to share between threads, so concurrent runs take turns at each model."""
+        with self._in_use:
+            yield
 
     @property
     def model_id(self) -> str:

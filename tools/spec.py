@@ -92,7 +92,7 @@ class MusicSpec(BaseModel):
         fields = ("genre", "moods", "tempo_bpm", "key", "mode", "time_signature", "instruments")
         return [f for f in fields if getattr(self, f) in (None, ())]
 
-    def changes_from(self, other: "MusicSpec") -> list[str]:
+    def changes_from(self, other: MusicSpec) -> list[str]:
         """Human-readable differences, e.g. ['tempo_bpm 92 → 80', '+ saxophone']."""
         out: list[str] = []
         for name in type(self).model_fields:
@@ -118,6 +118,13 @@ SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "ener
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
                  "new_take": ("seed",)}
+FIELD_SETTER = {field: tool for tool, fields in SETTER_FIELDS.items() for field in fields}
+
+
+def rationale_key(field: str) -> str:
+    """Where SpecEditor.rationales keeps the rationale of the setter that sets `field` ('tempo_bpm' -> 'tempo')."""
+    tool = FIELD_SETTER.get(field, field)
+    return tool.removeprefix("set_")
 
 
 class SpecEditor:
@@ -227,7 +234,7 @@ class SpecEditor:
 
     def new_take(self, rationale: Rationale) -> str:
         """Ask for another take of the same plan: a new random seed, nothing else changes."""
-        return self._update("seed", rationale, seed=next_seed(self.spec.seed))
+        return self._update("new_take", rationale, seed=next_seed(self.spec.seed))
 
 
 def next_seed(seed: int) -> int:

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tools.music.mastering import TARGET_LUFS
+
 
 class GrowingWav:
     """A 16-bit PCM WAV that grows in place: each write lands at its sample offset, then the RIFF and data
@@ -54,7 +56,7 @@ class PartialTakes:
     takes are written beside them atomically; `finish()` then removes the partial files. A run that fails
     or is interrupted leaves them: what was made is kept."""
 
-    def __init__(self, run_dir: Path, takes: int, target_lufs: float = -14.0):
+    def __init__(self, run_dir: Path, takes: int, target_lufs: float = TARGET_LUFS):
         self.run_dir, self.takes, self.target_lufs = Path(run_dir), takes, target_lufs
         self.started = time.perf_counter()
         self.first_audio_s: float | None = None

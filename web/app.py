@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -16,8 +17,8 @@ from agent.config import AppConfig
 from agent.session import ChatSession, Reply
 from agent.store import RunStore
 from tools.cover import load_cover
+from tools.edit_requests import Edit
 from tools.errors import AlbumGenError, redact
-from tools.requests import Edit
 
 STAGES = {"describing": 0.1, "thinking": 0.3, "composing": 0.55, "verifying": 0.75, "writing": 0.9}
 SPEC_FIELDS = ("genre", "subgenre", "moods", "energy", "valence", "tempo_bpm", "key", "mode", "time_signature",
@@ -32,6 +33,7 @@ class WebApp:
         self.default_profile = profile or config.default_profile
         self._apps: dict[tuple[str, str], AlbumGen] = {}
         self._lock = threading.Lock()
+        self.store = RunStore()  # opened (and migrated) once; every browser session writes through it
 
     def pipeline(self, profile: str, model: str) -> AlbumGen:
         key = (profile, model)
@@ -57,8 +59,7 @@ class WebApp:
         try:
             load_cover(path)
             app = self.pipeline(profile, model)
-            store = RunStore()
-            session, reply = ChatSession.start(app, store, path, self.out_dir, float(duration),
+            session, reply = ChatSession.start(app, self.store, path, self.out_dir, float(duration),
                                                None if seed in (None, "") or seed < 0 else int(seed),
                                                notify=lambda stage: progress(STAGES.get(stage, 0.5), desc=stage))
         except AlbumGenError as exc:
@@ -98,9 +99,8 @@ class WebApp:
         if not run_id:
             return self._fail(None, "Pick a session from the history.", chat)
         try:
-            store = RunStore()
-            row = store.session(run_id.split(" ")[0])
-            session, reply = ChatSession.resume(self.pipeline(row["profile"], "(profile)"), store, row["id"])
+            row = self.store.session(run_id.split(" ")[0])
+            session, reply = ChatSession.resume(self.pipeline(row["profile"], "(profile)"), self.store, row["id"])
         except AlbumGenError as exc:
             return self._fail(None, error_text(exc), chat)
         chat = [{"role": "assistant", "content": "\n".join(reply.lines)}]
@@ -108,7 +108,7 @@ class WebApp:
 
     def history(self):
         choices = [f"{r['id']} · {r['kind']} · {r['takes']} takes · {Path(r['cover_path']).name}"
-                   for r in RunStore().sessions(50) if r["kind"] == "chat"]
+                   for r in self.store.sessions(50) if r["kind"] == "chat"]
         return gr.update(choices=choices, value=None)
 
     # -- views ---------------------------------------------------------------------------------
@@ -227,65 +227,80 @@ def take_cards(takes: list[dict]) -> list[dict]:
 def build(config: AppConfig, profile: str | None = None, out_dir: str | None = None) -> gr.Blocks:
     web = WebApp(config, profile, out_dir)
     with gr.Blocks(title="AlbumGen") as demo:
-        session = gr.State(None)
-        cards = gr.State([])
+        ui = SimpleNamespace(session=gr.State(None), cards=gr.State([]))
         gr.Markdown("# AlbumGen\nTurn an album cover into music — and see why it sounds the way it does.")
-        with gr.Row():
-            with gr.Column(scale=1):
-                upload = gr.File(label="Album cover (drop an image)", type="filepath", elem_id="cover")
-                preview = gr.Image(label="What the models see", interactive=False, height=240, elem_id="preview")
-            with gr.Column(scale=1):
-                profile_dd = gr.Dropdown(list(config.profiles), value=web.default_profile, label="Profile",
-                                         elem_id="profile")
-                model_dd = gr.Dropdown(["(profile)", *config.aliases], value="(profile)", label="Agent LLM",
-                                       elem_id="model")
-                duration = gr.Slider(2, 60, value=min(10, config.defaults.duration_s), step=1, label="Seconds",
-                                     elem_id="duration")
-                seed = gr.Number(value=-1, precision=0, label="Seed (-1: random)", elem_id="seed")
-                go = gr.Button("Generate", variant="primary", elem_id="generate")
-        status = gr.Markdown("", elem_id="status")
-        with gr.Row():
-            with gr.Column(scale=1):
-                spec = gr.Dataframe(headers=["field", "value"], column_count=(2, "fixed"), interactive=True,
-                                    label="Music spec (edit a value to regenerate with the same seed)", elem_id="spec")
-                prompt = gr.Textbox(label="MusicGen prompt", interactive=False, elem_id="prompt")
-                with gr.Accordion("Evidence and decisions", open=True):
-                    evidence = gr.Image(label="Evidence (check it against the cover)", interactive=False,
-                                        elem_id="evidence")
-                    decisions = gr.Markdown(elem_id="decisions")
-                with gr.Accordion("Reasoning (trace)", open=False):
-                    trace = gr.Markdown(elem_id="trace")
-            with gr.Column(scale=1):
-                chat = gr.Chatbot(label="Refine", height=320, elem_id="chat")
-                message = gr.Textbox(placeholder="slower, more jazz, add a saxophone, another take…", label="Message",
-                                     elem_id="message")
-                send = gr.Button("Send", elem_id="send")
-        with gr.Accordion("History", open=False):
-            runs = gr.Dropdown([], label="Earlier sessions", elem_id="history")
-            with gr.Row():
-                refresh = gr.Button("Refresh")
-                open_btn = gr.Button("Open and continue", elem_id="open-run")
-
-        @gr.render(inputs=cards)
-        def show_takes(items):
-            for card in reversed(items):
-                with gr.Group(elem_classes=["take"]):
-                    gr.Markdown(f"**{card['title']}**", elem_classes=["take-title"])
-                    gr.Audio(card["audio"], label=f"Take {card['n']}", elem_classes=["take-audio"])
-                    if card["spectrogram"]:
-                        gr.Image(card["spectrogram"], show_label=False, height=160)
-                    gr.File([card["audio"], card["trace"]], label="Downloads", elem_classes=["take-files"])
-
-        outputs = [session, chat, spec, prompt, trace, cards, status, message, evidence, decisions]
-        upload.change(web.check_upload, upload, [preview, status])
-        go.click(web.generate, [upload, profile_dd, model_dd, duration, seed], outputs)
-        send.click(web.send, [session, message, chat], outputs)
-        message.submit(web.send, [session, message, chat], outputs)
-        spec.input(web.edit_table, [session, spec, chat], outputs)
-        refresh.click(web.history, None, runs)
-        open_btn.click(web.open_run, [runs, profile_dd, model_dd, chat], outputs)
-        demo.load(web.history, None, runs)
+        _controls(ui, config, web.default_profile)
+        _views(ui)
+        _takes(ui.cards)
+        _wire(ui, web)
+        demo.load(web.history, None, ui.runs)
     return demo
+
+
+def _controls(ui: SimpleNamespace, config: AppConfig, default_profile: str) -> None:
+    """The cover upload and the run settings."""
+    with gr.Row():
+        with gr.Column(scale=1):
+            ui.upload = gr.File(label="Album cover (drop an image)", type="filepath", elem_id="cover")
+            ui.preview = gr.Image(label="What the models see", interactive=False, height=240, elem_id="preview")
+        with gr.Column(scale=1):
+            ui.profile = gr.Dropdown(list(config.profiles), value=default_profile, label="Profile", elem_id="profile")
+            ui.model = gr.Dropdown(["(profile)", *config.aliases], value="(profile)", label="Agent LLM",
+                                   elem_id="model")
+            ui.duration = gr.Slider(2, 60, value=min(10, config.defaults.duration_s), step=1, label="Seconds",
+                                    elem_id="duration")
+            ui.seed = gr.Number(value=-1, precision=0, label="Seed (-1: random)", elem_id="seed")
+            ui.go = gr.Button("Generate", variant="primary", elem_id="generate")
+    ui.status = gr.Markdown("", elem_id="status")
+
+
+def _views(ui: SimpleNamespace) -> None:
+    """The plan, its reasoning, the chat and the history."""
+    with gr.Row():
+        with gr.Column(scale=1):
+            ui.spec = gr.Dataframe(headers=["field", "value"], column_count=(2, "fixed"), interactive=True,
+                                   label="Music spec (edit a value to regenerate with the same seed)", elem_id="spec")
+            ui.prompt = gr.Textbox(label="MusicGen prompt", interactive=False, elem_id="prompt")
+            with gr.Accordion("Evidence and decisions", open=True):
+                ui.evidence = gr.Image(label="Evidence (check it against the cover)", interactive=False,
+                                       elem_id="evidence")
+                ui.decisions = gr.Markdown(elem_id="decisions")
+            with gr.Accordion("Reasoning (trace)", open=False):
+                ui.trace = gr.Markdown(elem_id="trace")
+        with gr.Column(scale=1):
+            ui.chat = gr.Chatbot(label="Refine", height=320, elem_id="chat")
+            ui.message = gr.Textbox(placeholder="slower, more jazz, add a saxophone, another take…", label="Message",
+                                    elem_id="message")
+            ui.send = gr.Button("Send", elem_id="send")
+    with gr.Accordion("History", open=False):
+        ui.runs = gr.Dropdown([], label="Earlier sessions", elem_id="history")
+        with gr.Row():
+            ui.refresh = gr.Button("Refresh")
+            ui.open = gr.Button("Open and continue", elem_id="open-run")
+
+
+def _takes(cards) -> None:
+    @gr.render(inputs=cards)
+    def show_takes(items):
+        for card in reversed(items):
+            with gr.Group(elem_classes=["take"]):
+                gr.Markdown(f"**{card['title']}**", elem_classes=["take-title"])
+                gr.Audio(card["audio"], label=f"Take {card['n']}", elem_classes=["take-audio"])
+                if card["spectrogram"]:
+                    gr.Image(card["spectrogram"], show_label=False, height=160)
+                gr.File([card["audio"], card["trace"]], label="Downloads", elem_classes=["take-files"])
+
+
+def _wire(ui: SimpleNamespace, web: WebApp) -> None:
+    outputs = [ui.session, ui.chat, ui.spec, ui.prompt, ui.trace, ui.cards, ui.status, ui.message, ui.evidence,
+               ui.decisions]
+    ui.upload.change(web.check_upload, ui.upload, [ui.preview, ui.status])
+    ui.go.click(web.generate, [ui.upload, ui.profile, ui.model, ui.duration, ui.seed], outputs)
+    ui.send.click(web.send, [ui.session, ui.message, ui.chat], outputs)
+    ui.message.submit(web.send, [ui.session, ui.message, ui.chat], outputs)
+    ui.spec.input(web.edit_table, [ui.session, ui.spec, ui.chat], outputs)
+    ui.refresh.click(web.history, None, ui.runs)
+    ui.open.click(web.open_run, [ui.runs, ui.profile, ui.model, ui.chat], outputs)
 
 
 def serve(config: AppConfig, host: str, port: int, profile: str | None, out_dir: str | None,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 from tools.vocab import prompt_path
 
@@ -44,11 +45,11 @@ class EvidenceSet:
     items: tuple[Evidence, ...] = ()
 
     @classmethod
-    def number(cls, items: Iterable[Evidence]) -> "EvidenceSet":
+    def number(cls, items: Iterable[Evidence]) -> EvidenceSet:
         return cls(tuple(replace(item, id=f"E{k}") for k, item in enumerate(items, start=1)))
 
     @classmethod
-    def from_dicts(cls, rows: Iterable[dict[str, Any]]) -> "EvidenceSet":
+    def from_dicts(cls, rows: Iterable[dict[str, Any]]) -> EvidenceSet:
         return cls(tuple(Evidence(**row) for row in rows))
 
     def __iter__(self):

@@ -1,12 +1,14 @@
 """The music backend interface, per-call generation parameters and the audio it returns."""
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tools.registry import Backend
 from tools.spec import MAX_DURATION_S, MusicSpec
+
+DEFAULT_GUIDANCE = 3.0  # MusicGen's own default for classifier-free guidance
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,7 @@ class GenerationParams:
 
     duration_s: float
     seed: int
-    guidance_scale: float = 3.0
+    guidance_scale: float = DEFAULT_GUIDANCE
     temperature: float = 1.0
     top_k: int = 250
 
@@ -50,7 +52,7 @@ class AudioSink(Protocol):
     def write(self, take: int, offset: int, samples: Any, sample_rate: int) -> None: ...
 
 
-class MusicBackend(Backend):
+class MusicBackend(Backend, ABC):
     """Generates audio for a spec; `prompt` is the text rendered from prompts/musicgen_prompt.j2."""
 
     @abstractmethod

@@ -1,8 +1,10 @@
 """Output polish shared by every music backend: loudness normalisation, fades, no clipping."""
 from __future__ import annotations
 
+TARGET_LUFS = -14.0  # streaming services normalise near here (Spotify, YouTube -14 LUFS)
 
-def master(samples, sample_rate: int, target_lufs: float = -14.0, fade_in_s: float = 0.02,
+
+def master(samples, sample_rate: int, target_lufs: float = TARGET_LUFS, fade_in_s: float = 0.02,
            fade_out_s: float = 1.0, peak_dbfs: float = -1.0):
     """Return (samples normalised to target_lufs with peaks under peak_dbfs and faded, measured LUFS)."""
     import numpy as np

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import Field
 
 from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
-from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
+from tools.music.base import DEFAULT_GUIDANCE, Audio, AudioSink, GenerationParams, MusicBackend
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status
 from tools.spec import MusicSpec
@@ -23,7 +24,7 @@ class MusicGenOptions(BackendOptions):
     # weights, and int8 reads a quarter of fp32's bytes (benchmarks/music_engine.py: about 6x faster).
     # auto = int8 on CPU, none on GPU.
     quantize: Literal["auto", "none", "int8"] = "auto"
-    guidance_scale: float = 3.0
+    guidance_scale: float = DEFAULT_GUIDANCE
     temperature: float = 1.0
     top_k: int = 250
     condition_on_sketch: bool = False  # MusicGen-Melody: follow the sketch renderer's harmony and tempo

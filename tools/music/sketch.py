@@ -12,22 +12,22 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tools.errors import BackendError, require
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
-from tools.music.mastering import master
+from tools.music.mastering import TARGET_LUFS, master
 from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
 from tools.vocab import PITCH_CLASS, SCALES, prompt_path, vocabulary
 
 
-
 class SketchOptions(BackendOptions):
     sample_rate: int = 32000
     soundfont: str | None = None  # default: TimGM6mb.sf2 inside pretty_midi
-    renderer: str = "auto"  # auto | fluidsynth | numpy
+    renderer: Literal["auto", "fluidsynth", "numpy"] = "auto"
     humanise_ms: float = 6.0
-    loudness_lufs: float = -14.0
+    loudness_lufs: float = TARGET_LUFS
 
 
 @functools.cache

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from tools.cover import Cover
-from tools.errors import BackendError, ConfigError, MissingExtraError
+from tools.errors import BackendError, ConfigError, require
 from tools.registry import BackendOptions, missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
@@ -48,11 +48,8 @@ class LlamaCppVision(VisionBackend):
     @functools.cached_property
     def _llama(self):
         model, mmproj = self._check_files()
-        try:
-            import llama_cpp
-            from llama_cpp import llama_chat_format
-        except ImportError as exc:
-            raise MissingExtraError("llama-cpp-python", "llama") from exc
+        llama_cpp = require("llama_cpp", "llama", "llama-cpp-python")
+        llama_chat_format = require("llama_cpp.llama_chat_format", "llama", "llama-cpp-python")
         handler_cls = getattr(llama_chat_format, HANDLERS[self.options.handler])
         try:
             handler = handler_cls(clip_model_path=str(mmproj), verbose=False)

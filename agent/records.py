@@ -1,0 +1,58 @@
+"""Typed records that travel between the stages of a run: what each verification attempt measured, the
+takes written, and what made the kept take. The trace is written from them; nothing reads them back."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Attempt(BaseModel):
+    """One measured take of one verification attempt: what was wanted, what was heard, the verdict."""
+
+    attempt: int
+    take: int | None = None  # its place in the attempt's batch with --takes N > 1
+    seed: int
+    prompt: str
+    guidance_scale: float
+    wanted: dict[str, Any]
+    measured: dict[str, Any]
+    tempo: str
+    tempo_error: float | None
+    key: str
+    score: float
+    met: bool
+    decision: str | None = None
+    why: str | None = None
+    chosen: bool = False
+
+
+class Verification(BaseModel):
+    """How verification ended: the attempt kept (and its take), whether it met the spec, its score."""
+
+    attempts: int
+    chosen: int
+    met: bool
+    score: float
+    tolerance: float
+    take: int | None = None
+
+
+class TakeFile(BaseModel):
+    """A take written to the run folder, with its measurement and score when it was verified."""
+
+    take: int
+    path: str
+    measured: dict[str, Any] | None = None
+    score: float | None = None
+
+
+class MadeWith(BaseModel):
+    """What made the kept take, so that it can be made again: a repair may have changed seed, prompt and
+    guidance; with --takes N the kept take is take `take` of a batch of `takes`."""
+
+    seed: int
+    prompt: str
+    guidance_scale: float | None = None
+    takes: int = 1
+    take: int = 1

@@ -1,0 +1,82 @@
+"""The run pipeline: per-run options that concurrent runs cannot share, validated once."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from agent.pipeline import RunOptions
+from tests.conftest import ROOT
+from tools.errors import InputError
+
+COVER = ROOT / "covers" / "midnight-orbit.png"
+
+
+def test_run_options_are_frozen_and_each_bad_value_is_one_line():
+    options = RunOptions(duration_s=4, seed=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.takes = 3  # type: ignore[misc]
+    for bad, fragment in [({"audio_format": "mp3"}, "--format mp3 is not supported: use wav or flac"),
+                          ({"takes": 9}, "--takes 9 is out of range: use 1 to 8"),
+                          ({"duration_s": 0.1}, "--duration 0.1 is out of range"),
+                          ({"seed": -1}, "--seed -1 is out of range")]:
+        with pytest.raises(InputError, match=fragment.replace("(", r"\(")):
+            RunOptions(**{"duration_s": 4, "seed": 1, **bad})
+
+
+def test_resolve_fills_what_was_not_asked_from_the_config():
+    from agent.config import load_config
+
+    config = load_config()
+    options = RunOptions.resolve(config, duration=3, takes=2)
+    assert (options.duration_s, options.takes, options.audio_format, options.verify) == \
+        (3.0, 2, config.defaults.audio_format, config.verify.enabled)
+    assert 0 <= options.seed < 2**31 and RunOptions.resolve(config).seed != RunOptions.resolve(config).seed
+
+
+# Run in a child process: a crash of the whole interpreter (as two threads sharing one llama.cpp context
+# once caused, with exit status 0 and no output) must fail the test, not end pytest.
+TWO_RUNS = textwrap.dedent("""
+    import json, sys, threading
+    from agent.api import AlbumGen
+
+    app = AlbumGen(profile="offline")
+    asked = {"a": dict(takes=3, audio_format="flac", verify=False, seed=11),
+             "b": dict(takes=1, audio_format="wav", verify=True, seed=12)}
+    results, errors = {}, {}
+    start = threading.Barrier(2)
+
+    def run(name):
+        start.wait()
+        try:
+            results[name] = app.generate(sys.argv[1], out_dir=sys.argv[2] + "/" + name, duration=4, log=False,
+                                         **asked[name])
+        except BaseException as exc:
+            errors[name] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in asked]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print(json.dumps({"errors": errors, "runs": {n: {"dir": str(r.run_dir), "files": sorted(p.name for p in r.run_dir.iterdir()),
+                      "trace": json.loads(r.trace_path.read_text())} for n, r in results.items()}}))
+""")
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_on_one_pipeline_each_get_their_own_options(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", TWO_RUNS, str(COVER), str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip(), f"the process died: rc {proc.returncode}\n{proc.stderr[-2000:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["errors"] == {}
+    a, b = out["runs"]["a"], out["runs"]["b"]
+    assert [f for f in a["files"] if f.startswith(("take-", "audio"))] == ["take-1.flac", "take-2.flac", "take-3.flac"]
+    assert [f for f in b["files"] if f.startswith(("take-", "audio"))] == ["audio.wav"]
+    assert a["trace"]["verification"] is None and a["trace"]["attempts"] == [] and len(a["trace"]["takes"]) == 3
+    assert b["trace"]["verification"]["chosen"] >= 1 and b["trace"]["takes"] == []
+    assert a["trace"]["spec"]["seed"] == 11 and b["trace"]["spec"]["seed"] == 12
+    assert a["trace"]["status"] == b["trace"]["status"] == "ok"
