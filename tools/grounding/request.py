@@ -1,0 +1,415 @@
+"""Chat requests read like covers: a listener's words become evidence (R1, R2, ...) through the cue table in
+prompts/requests.yaml, and the evidence ranks candidate edits of the current plan, field by field.
+
+Numbers are derived, not chosen: valence, energy and tempo move by the cues' summed effects. Where a field
+has alternatives (which mood leads, which genre, which instrument to add), each alternative has a support
+score from the cues and its fit to the new valence/energy; `choose` combines that with a model's preference
+measured without positional bias (tools.grounding.decide), so the order the candidates come in never matters.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.grounding.coherence import AFFECT_SLACK, compatible
+from tools.grounding.decide import Preference, choose_one, combined_scores
+from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
+from tools.grounding.prior import Option, associations, clip
+from tools.vocab import prompt_path, vocabulary
+
+MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
+MAX_TEMPO_CHANGE = 0.35  # ... and the tempo by at most this fraction
+KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to the new valence and energy
+
+
+@functools.cache
+def request_table() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(prompt_path("requests.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue found in a request: the phrase, its scale (modifiers: 'much' 1.6, 'a bit' 0.5, 'less' -1)."""
+
+    name: str
+    phrase: str
+    scale: float
+    effects: dict[str, Any]
+
+    def describe(self) -> str:
+        parts = []
+        for key, up, down in (("valence", "happier", "sadder"), ("energy", "more energy", "calmer"),
+                              ("tempo", "faster", "slower")):
+            value = self.effects.get(key, 0) * self.scale
+            if abs(value) >= 0.05:
+                parts.append(up if value > 0 else down)
+        if self.effects.get("mode"):
+            parts.append(self._mode())
+        if self.effects.get("density"):
+            parts.append("fuller" if self.effects["density"] * self.scale > 0 else "sparser")
+        for key in ("moods", "genres", "add"):
+            if self.effects.get(key) and self.scale > 0:
+                parts.append("/".join(self.effects[key][:3]))
+        if self.effects.get("era") and self.scale > 0:
+            parts.append(f"{self.effects['era']} feel")
+        return ", ".join(parts) or "no change"
+
+    def _mode(self) -> str:
+        mode = self.effects["mode"]
+        return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
+
+
+def _modifier_scale(before: list[str]) -> float:
+    mods = request_table()["modifiers"]
+    scale = 1.0
+    for word in before:
+        scale *= mods["intensify"].get(word, 1.0) * mods["soften"].get(word, 1.0)
+        if word in mods["negate"]:
+            scale = -abs(scale)
+    return scale
+
+
+def find_cues(text: str) -> list[Cue]:
+    """Every cue of the table the request contains, once each, scaled by the two words before it."""
+    lowered = " ".join(text.lower().replace("’", "'").split())
+    found = []
+    for name, cue in request_table()["cues"].items():
+        for phrase in sorted(cue["words"], key=len, reverse=True):
+            match = re.search(rf"(?<![\w-]){re.escape(str(phrase))}(?![\w-])", lowered)
+            if match:
+                clause = re.split(r"[,;.!?]|\band\b|\bbut\b", lowered[: match.start()])[-1]
+                before = re.findall(r"[\w']+", clause)[-2:]  # modifiers count within the cue's own clause
+                effects = {k: v for k, v in cue.items() if k != "words"}
+                found.append(Cue(name, str(phrase), _modifier_scale(before), effects))
+                break
+    return sorted(found, key=lambda c: lowered.find(c.phrase))
+
+
+def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:
+    """The request's evidence: one item per cue (R1, R2, ...) and the NRC emotions of its words."""
+    cues = find_cues(text)
+    items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
+                      value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
+             for k, c in enumerate(cues, start=1)]
+    affect = text_affect(text)
+    if affect["emotions"] and not cues:
+        shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
+        items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
+                              text=f"words {', '.join(repr(w) for w in affect['words'])} carry {shown} (NRC lexicon)",
+                              value=affect["emotions"], detail={"words": affect["words"]}))
+    return EvidenceSet(tuple(items)), cues
+
+
+def _scale_word(scale: float) -> str:
+    if scale < 0:
+        return " (negated)"
+    return " (strong)" if scale > 1.2 else " (slight)" if scale < 0.8 else ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to change one field: the new value, the setter call, the support and evidence behind it."""
+
+    field: str
+    value: Any
+    tool: str
+    arguments: dict[str, Any]
+    support: float
+    evidence: tuple[str, ...]
+
+    def option(self) -> Option:
+        return Option(self.value, self.support, self.evidence)
+
+
+@dataclass
+class Reading:
+    """What a request asks of the plan: its evidence and, per field, the candidate edits."""
+
+    request: str
+    evidence: EvidenceSet
+    cues: list[Cue]
+    valence: float | None = None   # the plan's valence and energy after the request
+    energy: float | None = None
+    fields: dict[str, list[Candidate]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.fields
+
+
+def _total(cues: list[Cue], key: str) -> tuple[float, list[str]]:
+    """The cues' summed, scaled effect on `key` and the evidence ids behind it."""
+    total, ids = 0.0, []
+    for k, cue in enumerate(cues, start=1):
+        value = cue.effects.get(key)
+        if isinstance(value, (int, float)) and value:
+            total += cue.scale * value
+            ids.append(f"R{k}")
+    return total, ids
+
+
+def _alternatives(cues: list[Cue], key: str) -> dict[str, tuple[float, list[str]]]:
+    """Values a key's lists propose (genres, moods, add), with summed support and ids: affirmed cues only."""
+    out: dict[str, tuple[float, list[str]]] = {}
+    for k, cue in enumerate(cues, start=1):
+        if cue.scale <= 0:
+            continue
+        for value in cue.effects.get(key) or []:
+            support, ids = out.get(value, (0.0, []))
+            out[value] = (support + cue.scale, ids + [f"R{k}"])
+    return out
+
+
+def _fit(point: tuple[float, float], valence: float, energy: float) -> float:
+    width = request_table()["thresholds"]["fit_width"]
+    d2 = (point[0] - valence) ** 2 + (point[1] - energy) ** 2
+    return math.exp(-d2 / (2 * width**2))
+
+
+@dataclass
+class Plan:
+    """The request's reading against one spec: the affect it asks for and the alternatives per field."""
+
+    reading: Reading
+    spec: Any
+    valence: float
+    energy: float
+    affect_ids: list[str]
+    genres: list[Option]
+    moods: list[Option]
+    adds: list[Option]
+
+
+def read_request(text: str, spec) -> Plan:
+    """Evidence, the new valence/energy and the ranked alternatives of a request for the current plan."""
+    evidence, cues = request_evidence(text)
+    d_val, val_ids = _total(cues, "valence")
+    d_en, en_ids = _total(cues, "energy")
+    affect = evidence.first("request_affect")
+    if affect is not None:  # no cue, but the words carry feeling: NRC polarity moves valence a little
+        polarity = affect.value.get("positive", 0) - affect.value.get("negative", 0)
+        d_val += 0.15 * max(-1, min(1, polarity))
+        val_ids += [affect.id] if polarity else []
+    valence = round(clip((spec.valence if spec.valence is not None else 0.5) + clip(d_val, -MAX_SHIFT, MAX_SHIFT),
+                         0.05, 0.95), 2)
+    energy = round(clip((spec.energy if spec.energy is not None else 0.5) + clip(d_en, -MAX_SHIFT, MAX_SHIFT),
+                        0.05, 0.95), 2)
+    table, genre_affect = vocabulary().moods, associations()["genre_affect"]
+    moods = [Option(m, s + _fit((table[m]["valence"], table[m]["energy"]), valence, energy), tuple(ids))
+             for m, (s, ids) in _alternatives(cues, "moods").items()]
+    genres = [Option(g, s + _fit(tuple(genre_affect[g]), valence, energy), tuple(ids))
+              for g, (s, ids) in _alternatives(cues, "genres").items()]
+    adds = [Option(i, s, tuple(ids)) for i, (s, ids) in _alternatives(cues, "add").items()
+            if i not in spec.instruments]
+    reading = Reading(text, evidence, cues, valence, energy)
+    return Plan(reading, spec, valence, energy, list(dict.fromkeys(val_ids + en_ids)), genres, moods, adds)
+
+
+@dataclass(frozen=True)
+class RequestEdit:
+    """One setter call a request asks for, with the alternatives it was chosen from and who chose."""
+
+    tool: str
+    arguments: dict[str, Any]
+    field: str
+    evidence: tuple[str, ...]
+    options: tuple[dict[str, Any], ...] = ()
+    model: dict[str, Any] | None = None
+    decided_by: str = "request"
+
+
+Prefer = Any  # Callable[[str, list[str]], Preference | None]: a model's order-free preference, or None
+
+
+def _pick(options: list[Option], field: str, prefer: Prefer, weight: float) -> tuple[Any, Preference | None]:
+    pref = prefer(field, [o.value for o in options]) if prefer is not None and len(options) > 1 else None
+    return choose_one(options, pref, weight), pref
+
+
+def _table(options: list[Option], pref: Preference | None, weight: float) -> tuple[dict[str, Any], ...]:
+    scores = combined_scores(options, pref, weight)
+    return tuple({"value": o.value, "support": round(o.score, 3), "evidence": list(o.evidence),
+                  "combined": round(scores[o.value], 3)} for o in sorted(options, key=lambda o: -scores[o.value]))
+
+
+def _model(pref: Preference | None) -> dict[str, Any] | None:
+    return None if pref is None else {"method": pref.method, "top": pref.top,
+                                      "logprobs": {str(k): round(v, 3) for k, v in pref.logprobs.items()}}
+
+
+def _who(options: list[Option], pref: Preference | None, choice: Any) -> str:
+    best = max(options, key=lambda o: (o.score, str(o.value))).value
+    if pref is None or pref.top is None:
+        return "request"
+    return ("request+model" if pref.top == choice else "request") if choice == best else "model"
+
+
+class EditChooser:
+    """Turns a request's Plan into setter calls: genre, then moods with valence and energy, tempo within the
+    (new) genre's range, mode, instruments, era."""
+
+    def __init__(self, plan: Plan, prefer: Prefer = None, weight: float = 0.5):
+        self.plan, self.prefer, self.weight = plan, prefer, weight
+        self.spec, self.limits = plan.spec, request_table()["thresholds"]
+        self.cues = plan.reading.cues
+        self.edits: list[RequestEdit] = []
+
+    def choose(self) -> list[RequestEdit]:
+        genre = self._genre()
+        self._moods()
+        self._tempo(genre)
+        self._mode()
+        self._instruments()
+        self._era()
+        return self.edits
+
+    def _add(self, tool: str, args: dict[str, Any], field_name: str, ids, options=(), pref=None, who="request"):
+        self.edits.append(RequestEdit(tool, args, field_name, tuple(dict.fromkeys(ids)), options, _model(pref), who))
+
+    def _genre(self) -> str:
+        options = self.plan.genres
+        current = self.spec.genre
+        if not options or current in {o.value for o in options}:
+            return current
+        if max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
+            return current  # a passing mention ("a bit like a party") moves the mood, not the genre
+        choice, pref = _pick(options, "genre", self.prefer, self.weight)
+        ids = next(o.evidence for o in options if o.value == choice)
+        self._add("set_genre", {"genre": choice}, "genre", ids, _table(options, pref, self.weight), pref,
+                  _who(options, pref, choice))
+        return choice
+
+    def _moods(self) -> None:
+        plan, spec = self.plan, self.spec
+        table = vocabulary().moods
+        lead, pref, options = None, None, plan.moods
+        if options:
+            lead, pref = _pick(options, "moods", self.prefer, self.weight)
+        moods = [lead] if lead else []
+        for mood in spec.moods:
+            near = abs(table[mood]["valence"] - plan.valence) <= KEEP_MOOD and \
+                abs(table[mood]["energy"] - plan.energy) <= KEEP_MOOD
+            if len(moods) < 3 and mood not in moods and near and compatible(mood, moods):
+                moods.append(mood)
+        if not moods:  # nothing proposed and nothing kept: the vocabulary's mood nearest the new affect
+            moods = [max(table, key=lambda m: (_fit((table[m]["valence"], table[m]["energy"]), plan.valence,
+                                                    plan.energy), m))]
+        args = {"moods": moods, **self._affect(moods)}
+        if (tuple(moods), args["energy"], args["valence"]) != (tuple(spec.moods), spec.energy, spec.valence):
+            ids = list(plan.affect_ids) + (list(next(o.evidence for o in options if o.value == lead)) if lead else [])
+            self._add("set_mood", args, "moods", ids, _table(options, pref, self.weight) if options else (), pref,
+                      _who(options, pref, lead) if options else "request")
+
+    def _affect(self, moods: list[str]) -> dict[str, float]:
+        """The request's valence and energy, kept within reach of the moods' own (the coherence rule)."""
+        table, out = vocabulary().moods, {}
+        for key, value in (("energy", self.plan.energy), ("valence", self.plan.valence)):
+            mean = sum(table[m][key] for m in moods) / len(moods)
+            out[key] = round(clip(value, mean - AFFECT_SLACK + 0.05, mean + AFFECT_SLACK - 0.05), 2)
+        return out
+
+    def _tempo(self, genre: str) -> None:
+        spec, lim = self.spec, self.limits
+        change, ids = _total(self.cues, "tempo")
+        if not ids:
+            d_en = self.plan.energy - (spec.energy if spec.energy is not None else 0.5)
+            change, ids = lim["tempo_from_energy"] * d_en, list(self.plan.affect_ids)
+        lo, hi = vocabulary().genres[genre].tempo
+        bpm = round(spec.tempo_bpm * (1 + clip(change, -MAX_TEMPO_CHANGE, MAX_TEMPO_CHANGE)))
+        bpm = int(clip(bpm, lo, hi))
+        if bpm != spec.tempo_bpm and ids:
+            self._add("set_tempo", {"bpm": bpm}, "tempo_bpm", ids)
+
+    def _mode(self) -> None:
+        vote, ids = 0.0, []
+        for k, cue in enumerate(self.cues, start=1):
+            if cue.effects.get("mode"):
+                vote += cue.scale * (1 if cue.effects["mode"] == "major" else -1)
+                ids.append(f"R{k}")
+        if abs(vote) < 0.5:
+            shift = self.plan.valence - (self.spec.valence if self.spec.valence is not None else 0.5)
+            if abs(shift) >= self.limits["mode_valence"]:
+                vote, ids = (1 if shift > 0 else -1), list(self.plan.affect_ids)
+        mode = "major" if vote >= 0.5 else "minor" if vote <= -0.5 else self.spec.mode
+        if mode != self.spec.mode:
+            self._add("set_key", {"key": self.spec.key, "mode": mode}, "mode", ids)
+
+    def _instruments(self) -> None:
+        spec, plan = self.spec, self.plan
+        removed, ids = set(), []
+        for k, cue in enumerate(self.cues, start=1):
+            gone = (cue.effects.get("remove") or []) if cue.scale > 0 else (cue.effects.get("add") or [])
+            if set(gone) & set(spec.instruments):
+                removed |= set(gone)
+                ids.append(f"R{k}")
+        density, density_ids = _total(self.cues, "density")
+        lineup = [i for i in spec.instruments if i not in removed]
+        options = [o for o in plan.adds if o.value not in removed]
+        pref = None
+        if options:
+            chosen, pref = _pick(options, "instruments", self.prefer, self.weight)
+            lineup.append(chosen)
+            ids += list(next(o.evidence for o in options if o.value == chosen))
+            if max(o.score for o in options) >= self.limits["second_add"] and len(options) > 1:
+                rest = [o for o in options if o.value != chosen]
+                lineup.append(choose_one(rest, pref, self.weight))
+        if abs(density) >= self.limits["density"]:
+            lineup = self._density(lineup, round(density) or (1 if density > 0 else -1))
+            ids += density_ids
+        while len(lineup) > 6:
+            lineup.remove(_least_essential(lineup))
+        if lineup and lineup != list(spec.instruments):
+            self._add("set_instruments", {"instruments": lineup}, "instruments", ids,
+                      _table(options, pref, self.weight) if len(options) > 1 else (), pref,
+                      _who(options, pref, lineup[-1]) if len(options) > 1 else "request")
+
+    def _density(self, lineup: list[str], steps: int) -> list[str]:
+        """Fewer instruments (down to two) or one more from the genre's own line-up."""
+        lineup = list(lineup)
+        for _ in range(abs(steps)):
+            if steps < 0 and len(lineup) > 2:
+                lineup.remove(_least_essential(lineup))
+            elif steps > 0:
+                extra = [i for i in vocabulary().genres[self.spec.genre].instruments if i not in lineup]
+                if extra:
+                    lineup.append(extra[0])
+        return lineup
+
+    def _era(self) -> None:
+        best = None
+        for k, cue in enumerate(self.cues, start=1):
+            if cue.effects.get("era") and cue.scale > 0 and (best is None or cue.scale > best[0]):
+                best = (cue.scale, cue.effects["era"], f"R{k}")
+        if best and best[1] != self.spec.era:
+            self._add("set_era", {"era": best[1]}, "era", [best[2]])
+
+
+# Which instrument goes first when a line-up thins out: texture, then extra leads and pads; drums and bass last.
+ROLE_KEEP = {"texture": 0, "lead": 1, "pad": 2, "chords": 3, "drums": 4, "bass": 5}
+
+
+def _least_essential(lineup: list[str]) -> str:
+    roles = vocabulary().instruments
+    return min(reversed(lineup), key=lambda i: ROLE_KEEP.get(roles[i]["role"], 3))
+
+
+def rationale(edit: RequestEdit, evidence: EvidenceSet, request: str) -> str:
+    """Why the edit was made, citing the request's evidence: "listener asked 'like a rainy day': R1 'rainy' →
+    sadder, calmer, slower, minor"."""
+    facts = "; ".join(f"{i} {evidence.get(i).text}" for i in edit.evidence if evidence.get(i))
+    text = f"listener asked {request.strip()[:80]!r}: {facts or 'see the request'}"
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def decide_edits(request: str, spec, prefer: Prefer = None, weight: float = 0.5) -> tuple[Reading, list[RequestEdit]]:
+    """The request's reading and the setter calls it asks for (with rationales), in a fixed field order."""
+    plan = read_request(request, spec)
+    edits = EditChooser(plan, prefer, weight).choose()
+    edits = [RequestEdit(e.tool, {**e.arguments, "rationale": rationale(e, plan.reading.evidence, request)},
+                         e.field, e.evidence, e.options, e.model, e.decided_by) for e in edits]
+    return plan.reading, edits
