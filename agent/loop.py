@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from agent.trace import Trace
 from tools.errors import AlbumGenError, BackendError, SpecError
 from tools.registry import format_validation_error
-from tools.spec import EDIT_TOOLS, SETTERS, MusicSpec, SpecEditor
+from tools.spec import SETTERS, MusicSpec, SpecEditor
 from tools.vocab import prompt_path, vocabulary
 
 GENERATE = "generate_music"
@@ -222,12 +222,11 @@ class Agent:
             self.run_free(description)
         self.finish()
 
-    def refine(self, mode: str, description: str, request: str, history: str = "") -> None:
-        """Change the current spec as the listener asks (the model picks the edit), then generate."""
-        if mode == "guided":
-            self.run_edit_guided(description, request, history)
-        else:
-            self.run_free(description, request, history)
+    def refine(self, description: str, request: str, history: str = "", suggestions: str = "") -> None:
+        """Free mode: the model changes the spec as the listener asks with the edit tools, given what the
+        request's words suggest (agent/refine.py), then generates. Guided chat never gets here: its edits
+        come from the request reader, or it asks."""
+        self.run_free(description, request, history, suggestions)
         self.finish()
 
     def apply(self, edits, source: str) -> None:
@@ -259,27 +258,6 @@ class Agent:
         ok, text = self.toolbox.execute(GENERATE, {})
         if not ok:
             raise BackendError(f"music: {text}")
-
-    def run_edit_guided(self, description: str, request: str, history: str) -> None:
-        editor = self.toolbox.editor
-        system = SystemMessage(agent_prompts()["system"].strip())
-
-        def task(instruction: str) -> HumanMessage:
-            return HumanMessage(render(agent_prompts()["edit_task"], description=description, spec=spec_summary(editor),
-                                       history=history, request=request, instruction=instruction))
-
-        chooser = StructuredTool(name="choose_edit", description="Pick the setting the listener wants changed.",
-                                 func=lambda **kw: kw["edit"], args_schema={
-                                     "type": "object", "required": ["edit"],
-                                     "properties": {"edit": {"type": "string", "enum": list(EDIT_TOOLS)}}})
-        ask = render(agent_prompts()["choose_edit"], edits=", ".join(EDIT_TOOLS))
-        ai = self._ask(self.model.bind_tools([chooser], tool_choice="choose_edit"), [system, task(ask)])
-        picked = next((c["args"].get("edit") for c in ai.tool_calls if c["name"] == "choose_edit"), None)
-        if picked not in EDIT_TOOLS:
-            self.trace.add("note", "choose_edit", self.trace.now_ms(),
-                           result=f"the model did not pick a valid edit ({picked!r}); the plan is unchanged")
-            return
-        self._guided_step(picked, [system, task(step_instruction(picked, editor.spec))], fallback=False)
 
     def _guided_step(self, tool: str, messages: list, fallback: bool = True) -> None:
         bound = self.model.bind_tools(self.toolbox.langchain_tools([tool]), tool_choice=tool)
@@ -326,7 +304,7 @@ class Agent:
             raise BackendError(f"fallback for {tool} was rejected: {text}")
 
     # -- free: the model chooses -------------------------------------------------------------
-    def run_free(self, description: str, request: str | None = None, history: str = "") -> None:
+    def run_free(self, description: str, request: str | None = None, history: str = "", suggestions: str = "") -> None:
         from langchain.agents import create_agent
         from langgraph.errors import GraphRecursionError
 
@@ -334,7 +312,8 @@ class Agent:
                              system_prompt=agent_prompts()["system"].strip())
         started = self.toolbox.editor.spec.missing() != MusicSpec().missing()
         task = render(agent_prompts()["free_task"], description=description, prior=self.prior_summary() if not request else "",
-                      spec=spec_summary(self.toolbox.editor) if started else "", request=request or "", history=history)
+                      spec=spec_summary(self.toolbox.editor) if started else "", request=request or "", history=history,
+                      suggestions=suggestions)
         messages: list = [HumanMessage(task)]
         for _round in range(self.max_retries + 1):
             try:

@@ -8,11 +8,17 @@ from tools.spec import MusicSpec
 
 
 def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
-    """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only."""
+    """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only;
+    a take too short to measure says so instead of printing a number that means nothing."""
+    from tools.analysis import MIN_KEY_CONFIDENCE, tempo_measurable
+
     if not measured:
         return f"{spec.tempo_bpm} BPM · {spec.key} {spec.mode}"
-    return (f"{spec.tempo_bpm} BPM (measured {measured['tempo_bpm']}) · {spec.key} {spec.mode} "
-            f"(measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']})")
+    short = not tempo_measurable(measured["duration_s"], spec.tempo_bpm)
+    tempo = "too short to measure tempo" if short else f"measured {measured['tempo_bpm']}"
+    key = "key unclear in so short a take" if short and measured["key_confidence"] < MIN_KEY_CONFIDENCE else \
+        f"measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']}"
+    return f"{spec.tempo_bpm} BPM ({tempo}) · {spec.key} {spec.mode} ({key})"
 
 
 def plan_lines(result) -> list[str]:

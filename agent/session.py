@@ -12,10 +12,10 @@ from typing import Any
 from agent.api import AlbumGen
 from agent.pipeline import RunOptions, RunResult
 from agent.present import plan_lines, run_summary
+from agent.refine import Refinement, changes_anything, closest_choices, read_message, request_preference, suggestions
 from agent.run_folder import guarded, prepare_run_dir
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
-from tools.edit_requests import interpret
 from tools.errors import InputError
 from tools.spec import EDIT_TOOLS, MusicSpec, SpecEditor
 
@@ -42,6 +42,7 @@ class ChatSession:
         self.options = options  # this session's own: verify and format from config, one take per turn
         self.notify = notify or (lambda _name: None)
         self.history: list[MusicSpec] = []  # the spec of every take still on the undo stack
+        self.pending: list[str] = []  # the readings offered when the last message could not be read
 
     # -- starting and resuming ---------------------------------------------------------------
     @classmethod
@@ -85,7 +86,33 @@ class ChatSession:
         if text.startswith("/"):
             return self._command(text)
         self.store.add_message(self.id, "user", text)
-        return self._turn(text, SpecEditor(self.spec))
+        if self.pending and text.isdigit():  # a number answers the readings offered last
+            number, offered = int(text), self.pending
+            if not 1 <= number <= len(offered):
+                return Reply([f"choose 1-{len(offered)}, or say what to change"], {"choices": offered, "take": None})
+            text = offered[number - 1]
+        self.pending = []
+        refinement = self._read(text)
+        guided = self.app.mode == "guided"
+        if refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec):
+            return self._turn(text, SpecEditor(self.spec), refinement=refinement)
+        if not guided:  # a strong model reads what the reader could not, with the reader's suggestions
+            return self._turn(text, SpecEditor(self.spec), refinement=refinement)
+        return self._offer(text)
+
+    def _read(self, text: str) -> Refinement:
+        """What the message asks; a guided model ranks the alternatives by calibrated log-probability."""
+        prefer = request_preference(self.app.chat_model, text) if self.app.mode == "guided" else None
+        return read_message(text, self.spec, prefer, self.app.config.agent.model_weight)
+
+    def _offer(self, text: str) -> Reply:
+        """Nothing to act on: no take; the closest readings, answered by number."""
+        self.pending = closest_choices(text, self.spec)
+        lines = [f"no take made: nothing to change could be read from {text!r}. Did you mean:"]
+        lines += [f"  {k}. {choice}" for k, choice in enumerate(self.pending, start=1)]
+        lines.append("answer with a number, or say it another way")
+        self.store.add_message(self.id, "assistant", lines[0])
+        return Reply(lines, {"session": self.id, "take": None, "choices": self.pending})
 
     def apply_edits(self, edits, label: str, seed: int | None = None) -> Reply:
         """A take from explicit edits (the web app's spec table); a changed seed counts as an edit."""
@@ -128,7 +155,7 @@ class ChatSession:
             return self._turn(f"/seed {arg.strip()}", editor, edits=[])
         return Reply([f"unknown command {name}: use {SLASH_HELP}"], {"error": f"unknown command {name}"})
 
-    def _turn(self, request: str | None, editor: SpecEditor, edits=None) -> Reply:
+    def _turn(self, request: str | None, editor: SpecEditor, edits=None, refinement: Refinement | None = None) -> Reply:
         """Run one take: plan or edit the spec, generate, write the take folder, log everything."""
         before = editor.spec
         turn_id, idx = self.store.begin_turn(self.id, request)
@@ -138,7 +165,7 @@ class ChatSession:
                                 run_id=f"{self.id}-{idx:02d}")
         try:
             with guarded(run.trace, run.writer):
-                result = self._plan(run, editor, request, edits)
+                result = self._plan(run, editor, request, edits, refinement)
         except BaseException as exc:
             self.store.finish_turn(turn_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
                                    trace_path=str(run_dir / "trace.json"), error=str(exc)[:500])
@@ -149,10 +176,10 @@ class ChatSession:
         summary = f"take {idx}: " + ("; ".join(changes) if changes else "planned from the cover"
                                      if request is None else "no change")
         self.store.add_message(self.id, "assistant", summary)
-        return Reply(self._describe(result, changes, idx, request is None),
+        return Reply(self._describe(result, changes, idx, request is None, refinement),
                      {"session": self.id, "take": idx, "changes": changes, **run_summary(result)})
 
-    def _plan(self, run, editor: SpecEditor, request: str | None, edits) -> RunResult:
+    def _plan(self, run, editor: SpecEditor, request: str | None, edits, refinement=None) -> RunResult:
         """The first turn plans from the cover; later turns edit the plan with the edit tools."""
         app = self.app
         if request is None:
@@ -162,23 +189,31 @@ class ChatSession:
             editor.prior = app.ground(self.cover, description, run)
             return app.compose(editor, run, plan=lambda agent: agent.run(app.mode, self.description))
         run.trace.description = {"text": self.description, "details": {"reused": True}}
-        return app.compose(editor, run, plan=lambda agent: self._edit(agent, request, edits), tools=EDIT_TOOLS)
+        return app.compose(editor, run, plan=lambda agent: self._edit(agent, request, edits, refinement),
+                           tools=EDIT_TOOLS)
 
-    def _edit(self, agent, request: str, edits) -> None:
-        explicit = edits is not None  # from the web table or /seed: never re-interpreted
-        edits = edits if explicit else interpret(request, self.spec)
-        if edits:
-            agent.apply(edits, "the spec table" if explicit else "the request reader")
+    def _edit(self, agent, request: str, edits, refinement: Refinement | None) -> None:
+        if edits is not None:  # from the web table or /seed: never re-interpreted
+            agent.apply(edits, "the spec table")
             agent.finish()
-        elif explicit:
+            return
+        if refinement is not None and refinement.reading is not None:
+            agent.trace.evidence = refinement.reading.evidence.to_list()
+            agent.trace.decisions += refinement.decisions
+        if refinement is not None and refinement.edits and (self.app.mode == "guided" or refinement.explicit):
+            agent.apply(refinement.edits, "the request reader")
             agent.finish()
+            return
+        history = "\n".join(f"{m['role']}: {m['content']}" for m in self.store.messages(self.id, MEMORY_MESSAGES))
+        agent.refine(self.description, request, history, suggestions(refinement) if refinement else "")
+
+    def _describe(self, result: RunResult, changes: list[str], number: int, first: bool,
+                  refinement: Refinement | None = None) -> list[str]:
+        if first:
+            lines = plan_lines(result)
         else:
-            history = "\n".join(f"{m['role']}: {m['content']}" for m in self.store.messages(self.id, MEMORY_MESSAGES))
-            agent.refine(self.app.mode, self.description, request, history)
-
-    def _describe(self, result: RunResult, changes: list[str], number: int, first: bool) -> list[str]:
-        lines = plan_lines(result) if first else [f"  {c}" for c in changes] or ["  (no change understood: try "
-                                                                                 "'slower', '120 bpm', 'add saxophone')"]
+            lines = [f"  {c}" for c in changes] or ["  (the plan is unchanged)"]
+            lines += [f"  because {line}" for line in (refinement.evidence_lines() if refinement else [])]
         return [f"take {number} · session {self.id}"] + lines + [f"audio       {result.audio_path}"]
 
 

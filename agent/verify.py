@@ -21,7 +21,14 @@ from typing import Any
 
 from agent.records import Attempt, Verification
 from agent.trace import Trace
-from tools.analysis import AudioAnalysis, analyze, key_verdict, tempo_verdict
+from tools.analysis import (
+    MIN_KEY_CONFIDENCE,
+    AudioAnalysis,
+    analyze,
+    key_verdict,
+    tempo_measurable,
+    tempo_verdict,
+)
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.spec import MusicSpec
 
@@ -36,29 +43,37 @@ class Verdict:
 
     @property
     def met(self) -> bool:
-        return self.tempo == "ok" and self.key in ("exact", "relative") and not self.clipping and not self.silent
+        return self.tempo in ("ok", "too short") and self.key in ("exact", "relative", "unclear") \
+            and not self.clipping and not self.silent
 
     @property
     def score(self) -> float:
         error = self.tempo_error if self.tempo_error is not None else 1.0
-        tempo = error if self.tempo == "ok" else 0.5 if self.tempo == "octave" else 0.5 + min(error, 0.5)
-        key = {"exact": 0.0, "relative": 0.25}.get(self.key, 1.0)
+        tempo = 0.0 if self.tempo == "too short" else error if self.tempo == "ok" else \
+            0.5 if self.tempo == "octave" else 0.5 + min(error, 0.5)
+        key = {"exact": 0.0, "relative": 0.25, "unclear": 0.25}.get(self.key, 1.0)
         return round(tempo + key + 2.0 * self.clipping + 5.0 * self.silent, 4)
 
     def misses(self) -> list[str]:
         out = []
-        if self.tempo != "ok":
+        if self.tempo not in ("ok", "too short"):
             out.append("tempo-octave error" if self.tempo == "octave" else "tempo off")
-        if self.key not in ("exact", "relative"):
+        if self.key not in ("exact", "relative", "unclear"):
             out.append("wrong key")
         out += ["clipping"] * self.clipping + ["silent"] * self.silent
         return out
 
 
 def judge(analysis: AudioAnalysis, spec: MusicSpec, tolerance: float) -> Verdict:
+    """A take too short for its tempo (under MIN_BEATS beats) is not tempo-checked, and its key only when the
+    estimate is confident: such a take is accepted as it is, never repaired for what cannot be measured."""
+    key = key_verdict(analysis.key, analysis.mode, spec.key, spec.mode)
+    if not tempo_measurable(analysis.duration_s, spec.tempo_bpm):
+        return Verdict(tempo="too short", tempo_error=None,
+                       key="unclear" if key == "miss" and analysis.key_confidence < MIN_KEY_CONFIDENCE else key,
+                       clipping=analysis.clipping, silent=analysis.silent)
     tempo, error = tempo_verdict(analysis.tempo_bpm, spec.tempo_bpm, tolerance)
-    return Verdict(tempo=tempo, tempo_error=error, key=key_verdict(analysis.key, analysis.mode, spec.key, spec.mode),
-                   clipping=analysis.clipping, silent=analysis.silent)
+    return Verdict(tempo=tempo, tempo_error=error, key=key, clipping=analysis.clipping, silent=analysis.silent)
 
 
 def firm_prompt(prompt: str, spec: MusicSpec) -> str:

@@ -162,3 +162,22 @@ def test_analyze_cli_rejects_bad_audio_in_one_line(tmp_path, content, fragment):
     proc = run_cli("analyze", str(path))
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error: ") and fragment in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_take_too_short_for_its_tempo_says_so_and_is_accepted_without_repair():
+    from agent.present import tempo_key_line
+
+    spec = sketch_spec("ambient", 60, "C", "major", "4/4")
+    sketch = MUSIC_BACKENDS.create("sketch")
+    trace = Trace(run_id="t")
+    _batch, best, verification = Verifier(sketch, trace, attempts=3).run(spec, "ambient",
+                                                                        GenerationParams(duration_s=4, seed=1))
+    assert best.verdict.tempo == "too short" and best.verdict.tempo_error is None
+    assert verification.met and verification.attempts == 1 and len(trace.attempts) == 1
+    line = tempo_key_line(spec, best.analysis.to_dict())
+    assert line.startswith("60 BPM (too short to measure tempo)"), line
+    long_trace = Trace(run_id="t2")
+    _batch, long_best, _v = Verifier(sketch, long_trace, attempts=3).run(spec, "ambient",
+                                                                       GenerationParams(duration_s=20, seed=1))
+    assert long_best.verdict.tempo == "ok" and "(measured " in tempo_key_line(spec, long_best.analysis.to_dict())

@@ -121,6 +121,15 @@ def test_upload_generate_listen_refine_and_refuse_a_bad_file(server, browser, tm
     wait_playable(page, 2, 60)
     assert tempo(page) < first
     assert "tempo_bpm" in page.inner_text("#chat")
+    # a message with nothing to act on makes no take and offers choices; a number picks one
+    page.fill("#message textarea", "hmm")
+    page.press("#message textarea", "Enter")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('answer with a number')", timeout=60_000)
+    assert takes(page) == 2
+    page.fill("#message textarea", "1")
+    page.press("#message textarea", "Enter")
+    wait_takes(page, 3, 180)
+    assert "because R1" in page.inner_text("#chat")
     page.screenshot(path=str(tmp_path / "albumgen-web.png"), full_page=True)
     notes = tmp_path / "notes.png"
     notes.write_text("this is not an image")
@@ -128,7 +137,7 @@ def test_upload_generate_listen_refine_and_refuse_a_bad_file(server, browser, tm
     page.wait_for_function("document.querySelector('#status').innerText.includes('Error')", timeout=60_000)
     assert "is not an image Pillow can read" in page.inner_text("#status")
     assert (tmp_path / "albumgen-web.png").stat().st_size > 10_000
-    assert takes(page) == 2  # the session survives the bad upload
+    assert takes(page) == 3  # the session survives the bad upload
 
 
 def test_two_browser_sessions_get_their_own_takes(server, browser):

@@ -150,6 +150,15 @@ def analyze_file(path: str | Path) -> AudioAnalysis:
     return analyze(data.T, sr)
 
 
+MIN_BEATS = 8          # fewer beats than this (a 4 s take at 60 BPM) cannot be tempo-checked
+MIN_KEY_CONFIDENCE = 0.2  # under this, a short take's key estimate is noise, not a reading
+
+
+def tempo_measurable(duration_s: float, bpm: float) -> bool:
+    """Whether a take is long enough for its tempo to be measured: at least MIN_BEATS beats of the plan."""
+    return duration_s * bpm / 60 >= MIN_BEATS
+
+
 def tempo_verdict(measured: float | None, wanted: int, tolerance: float = 0.04) -> tuple[str, float | None]:
     """('ok' | 'octave' | 'miss', relative error). Half or double time is an octave error, not a match."""
     if not measured:

@@ -125,7 +125,11 @@ def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
     return None
 
 
+DECADE = re.compile(r"\b(?:the|of|from|like)\s+(?:19|20)?\d0'?s\b|\b(?:19|20)\d0'?s\b")  # 'the 80s' is an era
+
+
 def _duration(text: str, spec: MusicSpec) -> float | None:
+    text = DECADE.sub(" ", text)
     if m := re.search(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:s|sec|secs|seconds)\b", text):
         return float(m.group(1))
     if _has(text, "longer"):

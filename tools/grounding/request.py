@@ -22,6 +22,8 @@ from tools.vocab import prompt_path, vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
 MAX_TEMPO_CHANGE = 0.35  # ... and the tempo by at most this fraction
+LIST_DECAY = 0.15       # each later alternative of a cue's list is supported this much less
+FILLERS = ("strings", "electric guitar", "synth pad", "brass", "pad")  # a fuller line-up beyond the genre's own
 KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to the new valence and energy
 
 
@@ -159,10 +161,20 @@ def _alternatives(cues: list[Cue], key: str) -> dict[str, tuple[float, list[str]
     for k, cue in enumerate(cues, start=1):
         if cue.scale <= 0:
             continue
-        for value in cue.effects.get(key) or []:
+        for rank, value in enumerate(cue.effects.get(key) or []):
             support, ids = out.get(value, (0.0, []))
-            out[value] = (support + cue.scale, ids + [f"R{k}"])
+            # the table lists each cue's alternatives strongest first: a written-down association strength
+            out[value] = (support + cue.scale * (1 - LIST_DECAY * rank), ids + [f"R{k}"])
     return out
+
+
+def shifted(value: float | None, delta: float) -> float:
+    """`value` moved by `delta`, in proportion to the room left on that side: full strength at 0.5, less
+    toward the ends, so a request always moves the plan its way and never pins it at 0 or 1."""
+    value = 0.5 if value is None else value
+    delta = clip(delta, -MAX_SHIFT, MAX_SHIFT)
+    room = 2 * (value if delta < 0 else 1 - value)
+    return round(clip(value + delta * min(room, 1.0), 0.02, 0.98), 2)
 
 
 def _fit(point: tuple[float, float], valence: float, energy: float) -> float:
@@ -195,10 +207,8 @@ def read_request(text: str, spec) -> Plan:
         polarity = affect.value.get("positive", 0) - affect.value.get("negative", 0)
         d_val += 0.15 * max(-1, min(1, polarity))
         val_ids += [affect.id] if polarity else []
-    valence = round(clip((spec.valence if spec.valence is not None else 0.5) + clip(d_val, -MAX_SHIFT, MAX_SHIFT),
-                         0.05, 0.95), 2)
-    energy = round(clip((spec.energy if spec.energy is not None else 0.5) + clip(d_en, -MAX_SHIFT, MAX_SHIFT),
-                        0.05, 0.95), 2)
+    valence = shifted(spec.valence, d_val)
+    energy = shifted(spec.energy, d_en)
     table, genre_affect = vocabulary().moods, associations()["genre_affect"]
     moods = [Option(m, s + _fit((table[m]["valence"], table[m]["energy"]), valence, energy), tuple(ids))
              for m, (s, ids) in _alternatives(cues, "moods").items()]
@@ -260,6 +270,8 @@ class EditChooser:
         self.edits: list[RequestEdit] = []
 
     def choose(self) -> list[RequestEdit]:
+        if not self.cues and not self.plan.affect_ids:
+            return []  # nothing in the request to act on
         genre = self._genre()
         self._moods()
         self._tempo(genre)
@@ -291,9 +303,10 @@ class EditChooser:
         if options:
             lead, pref = _pick(options, "moods", self.prefer, self.weight)
         moods = [lead] if lead else []
-        for mood in spec.moods:
-            near = abs(table[mood]["valence"] - plan.valence) <= KEEP_MOOD and \
-                abs(table[mood]["energy"] - plan.energy) <= KEEP_MOOD
+        old = (spec.valence if spec.valence is not None else 0.5, spec.energy if spec.energy is not None else 0.5)
+        for mood in spec.moods:  # a mood stays when it is near the new affect, or no farther than before
+            point = (table[mood]["valence"], table[mood]["energy"])
+            near = math.dist(point, (plan.valence, plan.energy)) <= max(KEEP_MOOD, math.dist(point, old) + 1e-9)
             if len(moods) < 3 and mood not in moods and near and compatible(mood, moods):
                 moods.append(mood)
         if not moods:  # nothing proposed and nothing kept: the vocabulary's mood nearest the new affect
@@ -375,7 +388,7 @@ class EditChooser:
             if steps < 0 and len(lineup) > 2:
                 lineup.remove(_least_essential(lineup))
             elif steps > 0:
-                extra = [i for i in vocabulary().genres[self.spec.genre].instruments if i not in lineup]
+                extra = [i for i in (*vocabulary().genres[self.spec.genre].instruments, *FILLERS) if i not in lineup]
                 if extra:
                     lineup.append(extra[0])
         return lineup

@@ -1,0 +1,118 @@
+"""Chat refinement: what one message asks of the plan. Words that name a setting ("slower", "add saxophone")
+become edits directly (tools/edit_requests.py); scenes, occasions, moods and comparisons ("like a rainy
+day") are read by the request reader (tools/grounding/request.py), whose alternatives a guided model ranks
+by calibrated log-probability. When nothing can be read, no take is made: the reply offers the closest
+interpretations to pick from by number."""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.edit_requests import Edit, interpret
+from tools.grounding.decide import Preference
+from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
+from tools.spec import MusicSpec, SpecEditor
+
+GENERIC_CHOICES = ("calmer and slower", "more energy and faster", "darker", "brighter", "another take")
+
+
+@dataclass
+class Refinement:
+    """The edits one message asks for, the request's reading behind them and the decisions to trace."""
+
+    text: str
+    edits: list[Edit] = field(default_factory=list)
+    explicit: list[Edit] = field(default_factory=list)  # the keyword edits among them
+    reading: Reading | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    def evidence_lines(self) -> list[str]:
+        return [f"{e.id} {e.text}" for e in self.reading.evidence] if self.reading else []
+
+
+def request_preference(model, request: str):
+    """A chat model's order-free preference among a field's alternatives: each value is scored as the answer
+    (llama.cpp log-probabilities), calibrated against the same question without the request. None for
+    models without log-probabilities: the request's own support decides."""
+    scorer = getattr(model, "score_continuations", None)
+    if scorer is None:
+        return None
+    from langchain_core.messages import HumanMessage
+
+    from agent.loop import agent_prompts
+
+    prompts = agent_prompts()
+
+    def question(field_name: str, context: str) -> list:  # short: every token is evaluated on each call
+        return [HumanMessage(f"<cover>\nThe listener asks: {context}\n</cover>\n{prompts['request_questions'][field_name]}")]
+
+    def prefer(field_name: str, values: list[Any]) -> Preference | None:
+        texts = [str(v) for v in values]
+        # calibration first: memoised per process, so the request's own prefix stays in llama.cpp's cache
+        # from one field to the next
+        without = scorer(question(field_name, "(nothing)"), texts)
+        with_request = scorer(question(field_name, request), texts)
+        pmi = {v: a - b for v, a, b in zip(values, with_request, without)}
+        top = max(pmi.values())
+        z = top + math.log(math.fsum(math.exp(p - top) for p in pmi.values()))
+        return Preference("logprob", {v: p - z for v, p in pmi.items()})
+
+    return prefer
+
+
+def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
+    """Keyword edits first; the request reader adds edits for the fields they leave alone."""
+    explicit = interpret(text, spec)
+    reading, found = decide_edits(text, spec, prefer, weight)
+    taken = {e.tool for e in explicit}
+    read = [e for e in found if e.tool not in taken]
+    edits = explicit + [Edit(e.tool, e.arguments) for e in read]
+    return Refinement(text, edits, explicit, reading, [_decision(e) for e in read])
+
+
+def changes_anything(refinement: Refinement, spec: MusicSpec) -> bool:
+    """Whether the edits, applied to a scratch copy of the plan, change it (a take of the same plan is only
+    made when asked for: 'another take')."""
+    scratch = SpecEditor(spec)
+    for edit in refinement.edits:
+        try:
+            getattr(scratch, edit.tool)(**edit.arguments)
+        except (ValueError, TypeError):
+            continue
+    return scratch.spec != spec
+
+
+def _decision(edit: RequestEdit) -> dict[str, Any]:
+    args = {k: v for k, v in edit.arguments.items() if k != "rationale"}
+    choice = args.get(edit.field, args.get("bpm", args.get("mode")))
+    return {"field": edit.field, "choice": list(choice) if isinstance(choice, (list, tuple)) else choice,
+            "decided_by": edit.decided_by,
+            "prior": [{"value": o["value"], "score": o["combined"], "evidence": o["evidence"]} for o in edit.options],
+            "model": edit.model, "evidence": list(edit.evidence), "rationale": edit.arguments["rationale"],
+            "rationale_source": "composed"}
+
+
+def suggestions(refinement: Refinement) -> str:
+    """What free-mode models read beside the request: its evidence and the reader's candidate edits."""
+    lines = refinement.evidence_lines()
+    for d in refinement.decisions:
+        options = ", ".join(str(o["value"]) for o in d["prior"][:3])
+        lines.append(f"- {d['field']}: {d['choice']}" + (f" (alternatives: {options})" if options else ""))
+    return "\n".join(lines)
+
+
+def closest_choices(text: str, spec: MusicSpec, n: int = 3) -> list[str]:
+    """Two or three readings to offer when nothing could be read: cue words the message's words resemble
+    ('rainey' → 'rain'), then general directions that fit the current plan."""
+    words = {str(w) for cue in request_table()["cues"].values() for w in cue["words"]}
+    out: list[str] = []
+    for word in re.findall(r"[a-z']{3,}", text.lower()):
+        for match in difflib.get_close_matches(word, sorted(words), n=1, cutoff=0.75):
+            if f"like {match}" not in out and find_cues(match):
+                out.append(f"like {match}")
+    dark = (spec.valence if spec.valence is not None else 0.5) >= 0.5
+    generic = [c for c in GENERIC_CHOICES if c != ("brighter" if dark else "darker")]
+    return (out + [c for c in generic if c not in out])[:n]

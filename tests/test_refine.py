@@ -1,0 +1,159 @@
+"""Chat refinement that understands what people say: scenes, occasions, moods, comparisons, density, era and
+instrumentation change the plan in the documented directions, on the real offline models; a message with
+nothing to act on makes no take and offers choices; the order of candidate edits never matters."""
+from __future__ import annotations
+
+import pytest
+
+from agent.api import AlbumGen
+from agent.refine import read_message, request_preference
+from agent.session import ChatSession
+from agent.store import RunStore
+from tests.conftest import ROOT
+from tools.edit_requests import Edit
+from tools.grounding.request import EditChooser, find_cues, read_request, shifted
+from tools.spec import MusicSpec
+
+COVER = str(ROOT / "covers" / "midnight-orbit.png")
+BASE = MusicSpec(genre="pop", moods=("warm", "hopeful"), energy=0.5, valence=0.6, tempo_bpm=108, key="C", mode="major",
+                 time_signature="4/4", instruments=("piano", "synth pad", "bass guitar", "drums"), duration_s=4, seed=3)
+DANCE = {"house", "pop", "funk", "techno", "electronic"}
+
+
+def faster(b, a):
+    return a["tempo_bpm"] > b["tempo_bpm"] and a["energy"] > b["energy"]
+
+
+def slower(b, a):
+    return a["tempo_bpm"] < b["tempo_bpm"] and a["energy"] < b["energy"]
+
+
+def sadder(b, a):
+    return a["valence"] < b["valence"]
+
+
+# request -> what must hold between the plan before (b) and after (a)
+REQUESTS = {
+    "make it sound like a rainy day": lambda b, a: sadder(b, a) and slower(b, a) and a["mode"] == "minor",
+    "more like a party": lambda b, a: faster(b, a) and a["genre"] in DANCE and a["valence"] >= b["valence"],
+    "something for a workout": lambda b, a: faster(b, a),
+    "I want to dance to it": lambda b, a: faster(b, a) and a["genre"] in DANCE,
+    "like a lullaby": lambda b, a: slower(b, a) and "drums" not in a["instruments"] and a["mode"] == "major",
+    "less busy, fewer instruments": lambda b, a: len(a["instruments"]) < len(b["instruments"]),
+    "sparser": lambda b, a: len(a["instruments"]) < len(b["instruments"]),
+    "richer, more layered": lambda b, a: len(a["instruments"]) > len(b["instruments"]),
+    "more retro": lambda b, a: a["era"] == "1970s",
+    "like the 80s": lambda b, a: a["era"] == "1980s" and a["duration_s"] == b["duration_s"],  # a decade, not 80 s
+    "add some groove": lambda b, a: a["genre"] in {"funk", "house", "jazz"} and a["energy"] > b["energy"],
+    "as if in a cathedral": lambda b, a: {"choir", "organ"} & set(a["instruments"]) and a["tempo_bpm"] < b["tempo_bpm"],
+    "for a road trip at night": lambda b, a: a["genre"] in {"rock", "synthwave", "country", "jazz", "lo-fi"},
+    "like a funeral": lambda b, a: sadder(b, a) and a["mode"] == "minor" and a["tempo_bpm"] < b["tempo_bpm"],
+    "sunny summer afternoon": lambda b, a: a["valence"] > b["valence"] and a["mode"] == "major",
+    "make it sound like a horror movie": lambda b, a: sadder(b, a) and a["mode"] == "minor",
+    "music to study to": lambda b, a: a["energy"] < b["energy"] and "drums" not in a["instruments"],
+    "too happy": lambda b, a: sadder(b, a),
+    "darker and slower": lambda b, a: sadder(b, a) and a["tempo_bpm"] < b["tempo_bpm"] and a["mode"] == "minor",
+    "heavier": lambda b, a: a["energy"] > b["energy"],
+    "more acoustic": lambda b, a: {"acoustic guitar", "upright bass"} & (set(a["instruments"]) - set(b["instruments"]))
+    and "synth pad" not in a["instruments"],
+}
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory):
+    """A chat on the offline profile (SmolLM2 GGUF, sketch renderer), its plan set to a mid-range base."""
+    out = tmp_path_factory.mktemp("refine")
+    store = RunStore(out / "runs.db")
+    app = AlbumGen(profile="offline")
+    session, _ = ChatSession.start(app, store, COVER, out / "runs", duration=4, seed=3)
+    base = session.apply_edits(_edits_to(BASE), "base plan")
+    assert base.data["spec"]["genre"] == "pop" and base.data["spec"]["tempo_bpm"] == 108
+    return session, store
+
+
+def _edits_to(spec: MusicSpec) -> list[Edit]:
+    why = {"rationale": "the test's base plan"}
+    return [Edit("set_genre", {"genre": spec.genre, **why}),
+            Edit("set_mood", {"moods": list(spec.moods), "energy": spec.energy, "valence": spec.valence, **why}),
+            Edit("set_tempo", {"bpm": spec.tempo_bpm, **why}), Edit("set_key", {"key": spec.key, "mode": spec.mode, **why}),
+            Edit("set_instruments", {"instruments": list(spec.instruments), **why}), Edit("set_era", {"era": "modern", **why})]
+
+
+@pytest.mark.slow
+def test_natural_requests_change_the_plan_in_the_documented_direction(chat):
+    session, store = chat
+    produced, failed = {}, []
+    for request, holds in REQUESTS.items():
+        before = session.spec.model_dump(mode="json")
+        takes_before = len(store.takes(session.id))
+        reply = session.handle(request)
+        assert reply.data.get("take"), f"{request!r} made no take: {reply.lines}"
+        after = reply.data["spec"]
+        produced[request] = reply.data["changes"]
+        assert after != before, f"{request!r} left the plan unchanged but made a take"
+        assert len(store.takes(session.id)) == takes_before + 1
+        if not holds(before, after):
+            failed.append(f"{request!r}: {reply.data['changes']}")
+        assert any(line.lstrip().startswith("because R1") for line in reply.lines), reply.lines
+        session.handle("/undo")
+        assert session.spec.model_dump(mode="json") == before
+    assert not failed, "wrong direction:\n" + "\n".join(failed)
+    print("\n".join(f"{r!r}: {'; '.join(c)}" for r, c in produced.items()))
+
+
+@pytest.mark.slow
+def test_a_request_with_nothing_to_act_on_makes_no_take_and_a_number_picks_a_choice(chat):
+    session, store = chat
+    for vague in ("hmm", "ok", "asdf"):
+        takes = len(store.takes(session.id))
+        reply = session.handle(vague)
+        assert reply.data["take"] is None and len(store.takes(session.id)) == takes
+        assert 2 <= len(reply.data["choices"]) <= 3 and "answer with a number" in reply.lines[-1]
+    offered = session.handle("rainey").data["choices"]
+    assert offered[0].startswith("like rain")  # the cue word it resembles comes first
+    before = session.spec
+    picked = session.handle("1")
+    assert picked.data["take"] and picked.data["spec"]["valence"] < before.valence
+    assert session.handle("9").data.get("take") is None  # no offer is open any more: '9' is read, not picked
+
+
+def test_modifiers_scale_and_negate_within_their_clause():
+    assert [c.scale for c in find_cues("much sadder")] == [1.6]
+    assert [c.scale for c in find_cues("a bit sadder")] == [0.5]
+    assert [c.scale for c in find_cues("not so sad")] == [-1.0]
+    assert [(c.name, c.scale) for c in find_cues("less busy, fewer instruments")] == [("busy", -1.0), ("fewer", 1.0)]
+    def valence(request):
+        return read_request(request, BASE).valence
+
+    assert valence("much sadder") < valence("sadder") < valence("a bit sadder") < BASE.valence < valence("not so sad")
+
+
+def test_shifts_move_the_plan_its_way_without_pinning_it_at_a_bound():
+    for value in (0.03, 0.1, 0.5, 0.9, 0.97):
+        down, up = shifted(value, -0.45), shifted(value, 0.45)
+        assert 0 < down < value or value <= 0.03
+        assert value < up < 1 or value >= 0.97
+    assert shifted(0.5, -0.3) == 0.2 and shifted(0.1, -0.3) > 0.02
+
+
+@pytest.mark.slow
+def test_the_order_of_candidate_edits_does_not_change_the_chosen_edits(chat):
+    session, _ = chat
+    model = session.app.chat_model
+    for request in ("make it sound like a rainy day", "more like a party", "as if in a cathedral"):
+        prefer = request_preference(model, request)
+        plan = read_request(request, BASE)
+        assert len(plan.moods) > 1 and len(plan.genres) > 1  # real alternatives to choose among
+        first = EditChooser(plan, prefer).choose()
+        for permute in (lambda xs: xs[::-1], lambda xs: xs[1:] + xs[:1]):
+            plan.moods, plan.genres, plan.adds = permute(plan.moods), permute(plan.genres), permute(plan.adds)
+            again = EditChooser(plan, prefer).choose()
+            assert [(e.tool, e.arguments) for e in again] == [(e.tool, e.arguments) for e in first], request
+        assert any(e.model for e in first), "the model's preference was measured"
+
+
+def test_keyword_edits_win_over_the_reader_for_the_same_setting():
+    refinement = read_message("darker and 90 bpm", BASE)
+    tempo = [e for e in refinement.edits if e.tool == "set_tempo"]
+    assert [e.arguments["bpm"] for e in tempo] == [90]
+    assert {"set_mood", "set_key"} <= {e.tool for e in refinement.edits}
