@@ -95,7 +95,7 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as one JSON object.")
 def analyze(audio, as_json):
     """Measure AUDIO: tempo, key and mode, loudness, peak and clipping, silence, duration."""
-    from tools.analysis import analyze_file
+    from tools.analysis import KEY_B_PROFILE, analyze_file
 
     result = analyze_file(audio)
     if as_json:
@@ -103,7 +103,10 @@ def analyze(audio, as_json):
         return
     click.echo(f"duration    {result.duration_s} s at {result.sample_rate} Hz")
     click.echo(f"tempo       {result.tempo_bpm} BPM ({result.beats} beats)")
-    click.echo(f"key         {result.key} {result.mode} (confidence {result.key_confidence})")
+    click.echo(f"key         {result.key} {result.mode} (librosa chroma, Krumhansl-Kessler; confidence "
+               f"{result.key_confidence})")
+    click.echo(f"key (check) {result.key_b} {result.mode_b} (essentia KeyExtractor, {KEY_B_PROFILE}; strength "
+               f"{result.key_b_strength})" if result.key_b else "key (check) not measured: pip install essentia")
     click.echo(f"loudness    {result.loudness_lufs} LUFS · peak {result.peak_dbfs} dBFS"
                + (" · CLIPPING" if result.clipping else "") + (f" · silence {result.silence_ratio:.0%}"))
 

@@ -17,7 +17,8 @@ def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
     short = not tempo_measurable(measured["duration_s"], spec.tempo_bpm)
     tempo = "too short to measure tempo" if short else f"measured {measured['tempo_bpm']}"
     key = "key unclear in so short a take" if short and measured["key_confidence"] < MIN_KEY_CONFIDENCE else \
-        f"measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']}"
+        f"measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']}" + \
+        (f"; essentia {measured['key_b']} {measured['mode_b']}" if measured.get("key_b") else "")
     return f"{spec.tempo_bpm} BPM ({tempo}) · {spec.key} {spec.mode} ({key})"
 
 

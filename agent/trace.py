@@ -202,18 +202,22 @@ def _audio_md(trace: Trace) -> list[str]:
     return out
 
 
+def _second_key(measured: dict[str, Any]) -> str:
+    return f" / {measured['key_b']} {measured['mode_b']}" if measured.get("key_b") else ""
+
+
 def _attempt_row(a: Attempt) -> str:
     m, w = a.measured, a.wanted
     which = f"{a.attempt}" + (f" · take {a.take}" if a.take else "")
     decided = f"{a.decision}: {a.why or ''}" if a.decision else ""
     return (f"| {which}{' ✔' if a.chosen else ''} | {a.seed} | {w['tempo_bpm']} → {m['tempo_bpm']} ({a.tempo}) | "
-            f"{w['key']} {w['mode']} → {m['key']} {m['mode']} ({a.key}) | {a.score} | {decided} |")
+            f"{w['key']} {w['mode']} → {m['key']} {m['mode']}{_second_key(m)} ({a.key}) | {a.score} | {decided} |")
 
 
 def _verification_md(trace: Trace) -> list[str]:
     if not trace.attempts:
         return []
-    return (["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured | score | decision |",
+    return (["## Verification", "", "| attempt | seed | tempo wanted → measured | key wanted → measured (librosa / essentia) | score | decision |",
              "| --- | --- | --- | --- | --- | --- |"] + [_attempt_row(a) for a in trace.attempts] + [""])
 
 

@@ -1,7 +1,9 @@
 """Verify and repair: measure each take, compare it with the spec, and retry with a repair on a miss.
 
 A take meets the spec when its measured tempo is within the tolerance (default ±4 %; half or double time is
-a miss), its key is the spec's or the relative major/minor, it does not clip and it is not silent.
+a miss), its key is the spec's or the relative major/minor by both key estimators (librosa chroma with
+Krumhansl-Kessler profiles, and essentia's KeyExtractor: a disagreement is a miss), it does not clip and it
+is not silent.
 Takes are ranked by `take_score` (lower is better):
     tempo: relative error when within tolerance, 0.5 for a tempo-octave error (half or double time),
            else 0.5 + the relative error (capped at 0.5)
@@ -24,8 +26,8 @@ from agent.trace import Trace
 from tools.analysis import (
     MIN_KEY_CONFIDENCE,
     AudioAnalysis,
+    agreed_key_verdict,
     analyze,
-    key_verdict,
     tempo_measurable,
     tempo_verdict,
 )
@@ -67,7 +69,7 @@ class Verdict:
 def judge(analysis: AudioAnalysis, spec: MusicSpec, tolerance: float) -> Verdict:
     """A take too short for its tempo (under MIN_BEATS beats) is not tempo-checked, and its key only when the
     estimate is confident: such a take is accepted as it is, never repaired for what cannot be measured."""
-    key = key_verdict(analysis.key, analysis.mode, spec.key, spec.mode)
+    key = agreed_key_verdict(analysis, spec.key, spec.mode)
     if not tempo_measurable(analysis.duration_s, spec.tempo_bpm):
         return Verdict(tempo="too short", tempo_error=None,
                        key="unclear" if key == "miss" and analysis.key_confidence < MIN_KEY_CONFIDENCE else key,
@@ -157,7 +159,8 @@ class Verifier:
         which = {"attempt": attempt, **({"take": take} if take else {})}
         self.trace.add("tool_call", "analyze_audio", start, arguments=which,
                        result=f"tempo {analysis.tempo_bpm} BPM, key {analysis.key} {analysis.mode} "
-                              f"(conf {analysis.key_confidence}), {analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
+                              f"(conf {analysis.key_confidence}; essentia {analysis.key_b} {analysis.mode_b}), "
+                              f"{analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
         record = Attempt(attempt=attempt, take=take, seed=plan[1].seed, prompt=plan[0],
                          guidance_scale=plan[1].guidance_scale,
                          wanted={"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},

@@ -181,3 +181,43 @@ def test_a_take_too_short_for_its_tempo_says_so_and_is_accepted_without_repair()
     _batch, long_best, _v = Verifier(sketch, long_trace, attempts=3).run(spec, "ambient",
                                                                        GenerationParams(duration_s=20, seed=1))
     assert long_best.verdict.tempo == "ok" and "(measured " in tempo_key_line(spec, long_best.analysis.to_dict())
+
+
+# Every genre of the vocabulary, major and minor, sharps and flats, 3/4 and 4/4, plus minor plans whose
+# progressions lean on bVII and bVI (the ones a listener used to hear in the relative major)
+TWENTY_FOUR = [
+    ("ambient", 75, "C", "major", "4/4"), ("blues", 90, "Bb", "minor", "4/4"), ("cinematic", 85, "E", "major", "4/4"),
+    ("classical", 95, "F#", "minor", "3/4"), ("country", 110, "Eb", "major", "4/4"),
+    ("electronic", 120, "A", "minor", "4/4"), ("folk", 100, "Db", "major", "3/4"), ("funk", 107, "G", "minor", "4/4"),
+    ("hip hop", 85, "B", "major", "4/4"), ("house", 124, "Ab", "minor", "4/4"), ("jazz", 130, "D", "major", "4/4"),
+    ("lo-fi", 77, "F", "minor", "4/4"), ("metal", 140, "C", "major", "4/4"), ("pop", 110, "Bb", "minor", "4/4"),
+    ("punk", 144, "E", "major", "4/4"), ("r&b", 85, "F#", "minor", "4/4"), ("reggae", 77, "Eb", "major", "4/4"),
+    ("rock", 125, "A", "minor", "4/4"), ("synthwave", 99, "Db", "major", "4/4"), ("techno", 135, "G", "minor", "4/4"),
+    ("cinematic", 80, "C", "minor", "4/4"), ("r&b", 90, "Bb", "minor", "4/4"), ("rock", 132, "Ab", "major", "3/4"),
+    ("folk", 96, "C#", "minor", "3/4")]
+
+
+@pytest.mark.slow
+def test_both_key_estimators_hear_the_planned_key_of_twenty_four_sketches():
+    from tools.music.sketch import choose_progressions
+
+    renderer = MUSIC_BACKENDS.create("sketch")
+    rows, a_hits, b_hits, tempo_hits = [], 0, 0, 0
+    for genre, bpm, key, mode, meter in TWENTY_FOUR:
+        spec = sketch_spec(genre, bpm, key, mode, meter).model_copy(update={"valence": 0.35 if mode == "minor" else 0.6})
+        audio = renderer.generate(spec, "", GenerationParams(duration_s=20, seed=1))
+        a = analyze(audio.samples, audio.sample_rate)
+        a_ok = key_verdict(a.key, a.mode, key, mode) == "exact"
+        b_ok = key_verdict(a.key_b, a.mode_b, key, mode) == "exact"
+        tempo_ok = tempo_verdict(a.tempo_bpm, bpm, tolerance=0.02)[0] == "ok"
+        a_hits, b_hits, tempo_hits = a_hits + a_ok, b_hits + b_ok, tempo_hits + tempo_ok
+        rows.append(f"| {genre} {meter} {bpm} | {key} {mode} | {a.key} {a.mode}{'' if a_ok else ' ✗'} | "
+                    f"{a.key_b} {a.mode_b}{'' if b_ok else ' ✗'} | {a.tempo_bpm} |")
+    print("\n".join(["| sketch | spec key | librosa (A) | essentia (B) | tempo |", "| --- | --- | --- | --- | --- |"] + rows))
+    # tempo as today: the beat tracker hears metal's and punk's patterns at half time (the twelve-sketch
+    # test above allows its punk take the same miss); every other sketch within 2 %
+    assert a_hits >= 23 and b_hits >= 23 and tempo_hits >= 22, "\n".join(rows)
+    # the minor progressions with bVII and bVI are among those rendered (the cadences keep them in key)
+    import random
+
+    assert any(7 in p or 6 in p for p in choose_progressions("minor", 0.35, random.Random(1)))

@@ -31,6 +31,11 @@ class AudioAnalysis:
     peak_dbfs: float | None
     clipped_ratio: float
     silence_ratio: float
+    # the second, independent key estimate (essentia's KeyExtractor, Bgate profile, on its HPCP chroma);
+    # None where essentia is not installed
+    key_b: str | None = None
+    mode_b: str | None = None
+    key_b_strength: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +96,28 @@ def estimate_key(y, sr: int) -> tuple[str | None, str | None, float]:
     return PITCHES[tonic], mode, round(max(0.0, best - rival) / max(best, 1e-6), 2)
 
 
+KEY_B_PROFILE = "bgate"  # essentia's own profile set: chosen as the check least fooled by bVII/bVI colour
+
+
+def estimate_key_b(y, sr: int) -> tuple[str | None, str | None, float | None]:
+    """A second key estimate independent of `estimate_key`: another library (essentia), another chroma
+    (HPCP with harmonic weighting, not CQT) and other profiles. (None, None, None) without essentia."""
+    import importlib.util
+
+    if importlib.util.find_spec("essentia") is None:
+        return None, None, None
+    import essentia
+    import numpy as np
+
+    essentia.log.infoActive = False  # its import-time INFO lines would land in every CLI run's stderr
+    from essentia.standard import KeyExtractor
+
+    key, scale, strength = KeyExtractor(profileType=KEY_B_PROFILE, sampleRate=float(sr))(np.asarray(y, dtype=np.float32))
+    if not key or scale not in ("major", "minor"):
+        return None, None, None
+    return key, scale, round(float(strength), 2)
+
+
 def analyze(samples, sample_rate: int) -> AudioAnalysis:
     """Measure a take (float samples, mono or (channels, frames))."""
     import librosa
@@ -108,13 +135,15 @@ def analyze(samples, sample_rate: int) -> AudioAnalysis:
     frame_rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0]
     tempo, beats = estimate_tempo(y, ANALYSIS_SR)
     key, mode, confidence = estimate_key(y, ANALYSIS_SR)
+    key_b, mode_b, strength_b = estimate_key_b(mono, sample_rate)  # at the take's own rate: HPCP wants the highs
     loudness = integrated_loudness(raw, sample_rate)
     return AudioAnalysis(
         duration_s=round(duration, 3), sample_rate=sample_rate, tempo_bpm=tempo, beats=beats, key=key, mode=mode,
         key_confidence=confidence, loudness_lufs=round(loudness, 1) if np.isfinite(loudness) else None,
         peak_dbfs=round(20 * float(np.log10(peak)), 2) if peak > 0 else None,
         clipped_ratio=round(float((np.abs(raw) >= 0.999).mean()), 6),
-        silence_ratio=round(float((frame_rms < 10 ** (-60 / 20)).mean()), 3))
+        silence_ratio=round(float((frame_rms < 10 ** (-60 / 20)).mean()), 3), key_b=key_b, mode_b=mode_b,
+        key_b_strength=strength_b)
 
 
 def warm_up() -> float:
@@ -170,6 +199,17 @@ def tempo_verdict(measured: float | None, wanted: int, tolerance: float = 0.04) 
         if abs(measured * factor - wanted) / wanted <= tolerance:
             return "octave", round(error, 4)
     return "miss", round(error, 4)
+
+
+def agreed_key_verdict(analysis: AudioAnalysis, wanted_key: str, wanted_mode: str) -> str:
+    """The key verdict both estimators support: the worse of the two ('exact' only when both hear the
+    exact key; a disagreement is a 'miss' worth a repair). With one estimator (no essentia), its own."""
+    a = key_verdict(analysis.key, analysis.mode, wanted_key, wanted_mode)
+    if analysis.key_b is None:
+        return a
+    b = key_verdict(analysis.key_b, analysis.mode_b, wanted_key, wanted_mode)
+    order = ("exact", "relative", "miss")
+    return max(a, b, key=order.index)
 
 
 def key_verdict(key: str | None, mode: str | None, wanted_key: str, wanted_mode: str) -> str:

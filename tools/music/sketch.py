@@ -99,6 +99,33 @@ def choose_progressions(mode: str, valence: float, rng: random.Random) -> tuple[
     return a, b
 
 
+def cadenced(degrees: list[int], form: list[str], mode: str = "major") -> list[int]:
+    """Scale degrees per bar with the key made unmistakable: every 4-bar phrase of A and B ends on the tonic
+    after a cadence chord, the intro and outro sit on the tonic, and the take ends V → I. In minor the A
+    phrases cadence V → i (V is major: the raised leading tone), B phrases iv → i; in major IV → I, keeping V
+    → I for the end (a V before every phrase end pulled the key-finders toward the dominant key). Modal
+    colour (bVII, bVI) stays in the first half of each phrase: without cadences a minor progression leaning
+    on bVII is heard in the relative major (a C minor sketch as Bb major)."""
+    out = list(degrees)
+    start = 0
+    for i, section in enumerate(form):
+        if section in ("intro", "outro"):
+            out[i] = 1
+            continue
+        if i == 0 or form[i - 1] != section:
+            start = i
+        position = (i - start) % 4
+        phrase_end = position == 3 or i + 1 == len(form) or form[i + 1] != section
+        if phrase_end:
+            out[i] = 1
+            if i > start:
+                final = i + 1 == len(form) or form[i + 1] == "outro"
+                out[i - 1] = 5 if final or (section == "A" and mode == "minor") else 4
+    if out:
+        out[-1] = 1
+    return out
+
+
 def voice_chord(pcs: list[int], previous: list[int] | None, low: int, high: int) -> list[int]:
     """The inversion of a triad inside [low, high] that moves least from the previous voicing."""
     candidates = []
@@ -130,10 +157,9 @@ class Composer:
         self.humanise = humanise_ms / 1000.0
         self.form = plan_form(self.bars)
         prog_a, prog_b = choose_progressions(spec.mode, self.valence, self.rng)
-        self.chords = [chord_pitch_classes(self.tonic, spec.mode, (prog_a if s in ("A", "intro") else prog_b)[i % 4])
-                       for i, s in enumerate(self.form)]
-        if self.form[-1] == "outro":
-            self.chords[-1] = chord_pitch_classes(self.tonic, spec.mode, 1)  # end on the tonic
+        self.degrees = cadenced([(prog_a if s in ("A", "intro") else prog_b)[i % 4] for i, s in enumerate(self.form)],
+                                self.form, spec.mode)
+        self.chords = [chord_pitch_classes(self.tonic, spec.mode, d) for d in self.degrees]
 
     # -- helpers -----------------------------------------------------------------------------
     def _time(self, bar: int, quarter: float) -> float:
@@ -154,6 +180,9 @@ class Composer:
 
     def _velocity(self, base: int) -> int:
         return int(base * (0.7 + 0.5 * self.energy))
+
+    def _cadence(self, bar: int) -> bool:
+        return self.degrees[bar] == 1 and (bar == len(self.degrees) - 1 or (bar > 0 and self.degrees[bar - 1] == 5))
 
     # -- parts -------------------------------------------------------------------------------
     def pad(self, inst):
@@ -185,6 +214,9 @@ class Composer:
 
     def bass(self, inst):
         for bar, pcs in enumerate(self.chords):
+            # on the tonic chord the bass walks through its third, the note that tells minor from major (root
+            # and fifth alone, with the bass's own 5th partial, a major third, made minor sketches sound major)
+            walk_third = self.degrees[bar] == 1
             root = 36 + (pcs[0] - 36) % 12
             fifth = root + 7 if root + 7 <= 52 else root - 5
             if self.form[bar] == "intro":
@@ -193,8 +225,9 @@ class Composer:
             beats = self.grid.strong_beats()
             if self.energy > 0.65:
                 beats = [i * 0.5 for i in range(int(self.grid.quarters_per_bar * 2))]
+            third = 36 + (pcs[1] - 36) % 12 + (12 if (pcs[1] - 36) % 12 < (root - 36) else 0)
             for k, q in enumerate(beats):
-                pitch = fifth if (k % 4 == 2 and self.energy > 0.4) else root
+                pitch = (third if walk_third else fifth) if (k % 4 == 2 and self.energy > 0.4) else root
                 self._note(inst, pitch, bar, q, 0.9 if self.energy > 0.65 else 1.8, self._velocity(84 if k == 0 else 72))
 
     def lead(self, inst):
@@ -208,8 +241,9 @@ class Composer:
             if self.form[bar] in ("intro", "outro") or (bar % 8) in (6, 7) and self.rng.random() < 0.5:
                 continue
             for k, q in enumerate(rhythm):
-                if k == 0:  # strong beat: nearest chord tone
-                    idx = min(range(len(pitches)), key=lambda i: (pitches[i] % 12 not in pcs, abs(i - idx)))
+                if k == 0:  # strong beat: nearest chord tone; at a cadence the tonic or its third (degree 1 or 3)
+                    tones = pcs[:2] if self._cadence(bar) else pcs
+                    idx = min(range(len(pitches)), key=lambda i: (pitches[i] % 12 not in tones, abs(i - idx)))
                 else:
                     idx = min(max(0, idx + self.rng.choice((-2, -1, -1, 1, 1, 2))), len(pitches) - 1)
                 nxt = rhythm[k + 1] if k + 1 < len(rhythm) else self.grid.quarters_per_bar
