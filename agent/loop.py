@@ -17,16 +17,14 @@ from agent.trace import Trace
 from tools.errors import AlbumGenError, BackendError, SpecError
 from tools.registry import format_validation_error
 from tools.spec import SETTERS, MusicSpec, SpecEditor
-from tools.vocab import prompt_path, vocabulary
+from tools.vocab import prompt_table, vocabulary
 
 GENERATE = "generate_music"
 
 
 @functools.cache
 def agent_prompts() -> dict[str, Any]:
-    import yaml
-
-    return yaml.safe_load(prompt_path("agent.yaml").read_text(encoding="utf-8"))
+    return prompt_table("agent.yaml")
 
 
 def render(template: str, **values: Any) -> str:

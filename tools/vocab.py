@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 PITCH_CLASS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
@@ -39,10 +40,16 @@ def prompt_path(name: str) -> Path:
 
 
 @functools.cache
-def vocabulary() -> Vocabulary:
+def prompt_table(name: str) -> Any:
+    """A YAML file of prompts/, read once per process (callers must not change what it returns)."""
     import yaml
 
-    data = yaml.safe_load(prompt_path("vocabulary.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(prompt_path(name).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    data = prompt_table("vocabulary.yaml")
     genres = {
         name: Genre(name=name, tempo=tuple(g["tempo"]), default_tempo=g["default_tempo"], mode=g["mode"],
                     drums=g["drums"], swing=float(g["swing"]), time_signature=g["time_signature"],

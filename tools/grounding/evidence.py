@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from tools.vocab import prompt_path
+from tools.vocab import prompt_table
 
 EVIDENCE_ID = re.compile(r"\bE(\d{1,3})\b")
 
@@ -101,10 +101,9 @@ def _item(kind: str, text: str, value: Any = None, confidence: float | None = No
 @functools.cache
 def _colour_table():
     import numpy as np
-    import yaml
     from skimage.color import rgb2lab
 
-    names = yaml.safe_load(prompt_path("colours.yaml").read_text(encoding="utf-8"))
+    names = prompt_table("colours.yaml")
     rgb = np.array(list(names.values()), dtype=np.float64)[None] / 255.0
     return list(names), rgb2lab(rgb)[0]
 
@@ -267,9 +266,7 @@ WORD = re.compile(r"[a-z][a-z'&-]*")
 @functools.cache
 def _known_words() -> frozenset[str]:
     """Words worth finding inside run-together cover text: the NRC lexicon and the associations' words."""
-    import yaml
-
-    data = yaml.safe_load(prompt_path("associations.yaml").read_text(encoding="utf-8"))
+    data = prompt_table("associations.yaml")
     extra = {str(w) for table in data["words"].values() for words in table.values() for w in words}
     extra |= {w for words in data["group_keywords"].values() for w in words}
     return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)

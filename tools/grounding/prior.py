@@ -10,7 +10,7 @@ from typing import Any
 
 from tools.analysis import PITCHES as TONICS  # one spelling per pitch class, as the key analysis names them
 from tools.grounding.evidence import Evidence, EvidenceSet
-from tools.vocab import prompt_path, vocabulary
+from tools.vocab import prompt_table, vocabulary
 
 FIELDS = ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instruments", "era")
 
@@ -18,9 +18,7 @@ FIELDS = ("genre", "moods", "tempo_bpm", "mode", "key", "time_signature", "instr
 @functools.cache
 def associations() -> dict[str, Any]:
     """prompts/associations.yaml, checked against the vocabulary (a typo there is a bug, not a quiet miss)."""
-    import yaml
-
-    data = yaml.safe_load(prompt_path("associations.yaml").read_text(encoding="utf-8"))
+    data = prompt_table("associations.yaml")
     vocab = vocabulary()
     names = {"genres": set(vocab.genres), "moods": set(vocab.moods), "instruments": set(vocab.instruments)}
     for group in list(data["groups"].values()) + list(data["palettes"].values()):

@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tools.grounding.coherence import AFFECT_SLACK, compatible
 from tools.grounding.decide import Preference, choose_one, combined_scores
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip
-from tools.vocab import prompt_path, vocabulary
+from tools.vocab import prompt_table, vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
 MAX_TEMPO_CHANGE = 0.35  # ... and the tempo by at most this fraction
@@ -29,9 +29,16 @@ KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to th
 
 @functools.cache
 def request_table() -> dict[str, Any]:
-    import yaml
-
-    return yaml.safe_load(prompt_path("requests.yaml").read_text(encoding="utf-8"))
+    """prompts/requests.yaml, its moods, genres and instruments checked against the vocabulary."""
+    data = prompt_table("requests.yaml")
+    vocab = vocabulary()
+    known = {"moods": vocab.moods, "genres": vocab.genres, "add": vocab.instruments, "remove": vocab.instruments}
+    for name, cue in data["cues"].items():
+        for key, names in known.items():
+            unknown = set(cue.get(key) or []) - set(names)
+            if unknown:
+                raise ValueError(f"prompts/requests.yaml: cue {name!r} names unknown {key}: {sorted(unknown)}")
+    return data
 
 
 @dataclass(frozen=True)
@@ -113,21 +120,6 @@ def _scale_word(scale: float) -> str:
     return " (strong)" if scale > 1.2 else " (slight)" if scale < 0.8 else ""
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One way to change one field: the new value, the setter call, the support and evidence behind it."""
-
-    field: str
-    value: Any
-    tool: str
-    arguments: dict[str, Any]
-    support: float
-    evidence: tuple[str, ...]
-
-    def option(self) -> Option:
-        return Option(self.value, self.support, self.evidence)
-
-
 @dataclass
 class Reading:
     """What a request asks of the plan: its evidence and, per field, the candidate edits."""
@@ -137,11 +129,6 @@ class Reading:
     cues: list[Cue]
     valence: float | None = None   # the plan's valence and energy after the request
     energy: float | None = None
-    fields: dict[str, list[Candidate]] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not self.fields
 
 
 def _total(cues: list[Cue], key: str) -> tuple[float, list[str]]:

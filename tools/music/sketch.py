@@ -19,7 +19,7 @@ from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.music.mastering import TARGET_LUFS, master
 from tools.registry import BackendOptions, missing
 from tools.spec import MusicSpec
-from tools.vocab import PITCH_CLASS, SCALES, prompt_path, vocabulary
+from tools.vocab import PITCH_CLASS, SCALES, prompt_table, vocabulary
 
 
 class SketchOptions(BackendOptions):
@@ -32,9 +32,7 @@ class SketchOptions(BackendOptions):
 
 @functools.cache
 def arrangement() -> dict:
-    import yaml
-
-    return yaml.safe_load(prompt_path("arrangement.yaml").read_text(encoding="utf-8"))
+    return prompt_table("arrangement.yaml")
 
 
 @dataclass(frozen=True)
