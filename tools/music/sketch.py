@@ -116,7 +116,7 @@ def cadenced(degrees: list[int], form: list[str], mode: str = "major") -> list[i
         phrase_end = position == 3 or i + 1 == len(form) or form[i + 1] != section
         if phrase_end:
             out[i] = 1
-            if i > start:
+            if i - start >= 2:  # a phrase of two bars or less keeps its opening (tonic) chord
                 final = i + 1 == len(form) or form[i + 1] == "outro"
                 out[i - 1] = 5 if final or (section == "A" and mode == "minor") else 4
     if out:
