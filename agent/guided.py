@@ -21,6 +21,7 @@ from tools.grounding.coherence import AFFECT_SLACK, rationale_problem
 from tools.grounding.decide import (
     Decision,
     Preference,
+    calibrated_preference,
     candidates,
     choose_many,
     choose_moods,
@@ -155,14 +156,10 @@ class GuidedPlanner:
         start = self.agent.trace.now_ms()
         without = scorer(self._question(field, "(no cover)"), texts)
         with_cover = scorer(self._question(field, self.compact), texts)  # last: explain reuses its prefix
-        pmi = {v: a - b for v, a, b in zip(values, with_cover, without)}
-        m = max(pmi.values())
-        z = m + math.log(math.fsum(math.exp(p - m) for p in pmi.values()))  # exact sum: order-free
+        pref = calibrated_preference(values, with_cover, without)
         self.agent.trace.add("llm_call", "preference", start, detail={
-            "field": field, "method": "logprob", "candidates": texts,
-            "calibrated": {t: round(p, 3) for t, p in zip(texts, pmi.values())}})
-        return Preference("logprob", {v: p - z for v, p in pmi.items()},
-                          {"calibrated": {str(v): round(p, 3) for v, p in pmi.items()}})
+            "field": field, "method": "logprob", "candidates": texts, **pref.detail})
+        return pref
 
     def _two_orderings(self, tool: str, field: str, ranking: Ranking, values: list[Any]) -> Preference | None:
         picks, answers = [], []

@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
 from agent.llm import LLM_BACKENDS
-from agent.records import MadeWith, TakeFile, Verification
+from agent.records import MadeWith, TakeFile
 from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
@@ -102,16 +102,17 @@ class RunResult:
 
     @property
     def measured(self) -> dict[str, Any] | None:
-        return (self.trace.audio or {}).get("measured")
+        """The kept take's measurement (None unverified)."""
+        return next((t.measured for t in self.takes if t.path == self.audio_path.name), None)
 
 
 @dataclass
 class _Made:
-    """The takes of the music stage: audio, analyses (None unverified), verification, the best one."""
+    """The takes of the music stage: audio, analyses and scores (None unverified), the best one."""
 
     audios: list[Audio]
     analyses: list[Any]
-    verification: Verification | None
+    scores: list[float | None]
     best: int
     prompt: str
     params: GenerationParams
@@ -274,15 +275,15 @@ class Pipeline:
         takes = run.options.takes
         if not run.options.verify:
             audios = self.music.generate_takes(spec, prompt, params, takes, sink)
-            return _Made(audios, [None] * len(audios), None, 0, prompt, params)
+            return _Made(audios, [None] * len(audios), [None] * len(audios), 0, prompt, params)
         from agent.verify import Verifier
 
         run.notify("verifying")
         verifier = Verifier(self.music, run.trace, attempts=self.config.verify.attempts,
                             tolerance=self.config.verify.tempo_tolerance)
-        batch, best, verification = verifier.run(spec, prompt, params, takes, sink)
+        batch, best, _verification = verifier.run(spec, prompt, params, takes, sink)
         kept = next(k for k, t in enumerate(batch) if t is best)  # by identity: takes hold arrays
-        return _Made([t.audio for t in batch], [t.analysis for t in batch], verification, kept,
+        return _Made([t.audio for t in batch], [t.analysis for t in batch], [t.verdict.score for t in batch], kept,
                      best.record.prompt, replace(params, seed=best.record.seed,
                                                  guidance_scale=best.record.guidance_scale))
 
@@ -301,11 +302,9 @@ class Pipeline:
         trace = run.trace
         with stage(trace, "write"):
             paths = run.writer.write_takes(made.audios, spec, run.options.audio_format)
-            scores = {a.take: a.score for a in trace.attempts
-                      if made.verification and a.attempt == made.verification.chosen}
-            takes = [TakeFile(take=k + 1, path=p.name, score=scores.get(k + 1 if len(paths) > 1 else None),
+            takes = [TakeFile(take=k + 1, path=p.name, score=score if len(paths) > 1 else None,
                               measured=a.to_dict() if a is not None else None)
-                     for k, (p, a) in enumerate(zip(paths, made.analyses))]
+                     for k, (p, a, score) in enumerate(zip(paths, made.analyses, made.scores))]
             best = takes[made.best]
             audio = made.audios[made.best]
             trace.audio = {"path": best.path, "sample_rate": audio.sample_rate, "duration_s": round(audio.duration_s, 3),

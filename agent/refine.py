@@ -6,13 +6,12 @@ interpretations to pick from by number."""
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from tools.edit_requests import Edit, interpret
-from tools.grounding.decide import Preference
+from tools.grounding.decide import Preference, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
 from tools.spec import MusicSpec, SpecEditor
 
@@ -54,11 +53,7 @@ def request_preference(model, request: str):
         # calibration first: memoised per process, so the request's own prefix stays in llama.cpp's cache
         # from one field to the next
         without = scorer(question(field_name, "(nothing)"), texts)
-        with_request = scorer(question(field_name, request), texts)
-        pmi = {v: a - b for v, a, b in zip(values, with_request, without)}
-        top = max(pmi.values())
-        z = top + math.log(math.fsum(math.exp(p - top) for p in pmi.values()))
-        return Preference("logprob", {v: p - z for v, p in pmi.items()})
+        return calibrated_preference(values, scorer(question(field_name, request), texts), without)
 
     return prefer
 

@@ -6,9 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.api import AlbumGen
-from agent.run_folder import RunWriter, prepare_run_dir
+from agent.run_folder import prepare_run_dir, write_take
 from agent.store import RunStore
-from agent.trace import Trace
 from tools.errors import InputError
 from tools.spec import MusicSpec
 
@@ -40,8 +39,7 @@ def replay(app: AlbumGen, store: RunStore, session_id: str, take_no: int | None,
     run_dir = prepare_run_dir(Path(out_dir or app.config.defaults.output_dir),
                               f"replay-{session_id}-take{number}-{stamp}", force=False)
     original = Path(take["audio_path"])
-    path = RunWriter(run_dir, Trace(run_id=f"replay-{session_id}")).write_audio(
-        audio, "audio", original.suffix.lstrip(".") or "wav")
+    path = write_take(run_dir, audio, "audio", original.suffix.lstrip(".") or "wav")
     lines = [f"replayed take {number} of {session_id} (seed {take['seed']})", f"audio       {path}"]
     if original.exists():
         same = np.array_equal(sf.read(str(original), dtype="int16")[0], sf.read(str(path), dtype="int16")[0])

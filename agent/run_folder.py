@@ -30,6 +30,15 @@ def prepare_run_dir(out_dir: Path, name: str, force: bool) -> Path:
     return run_dir
 
 
+def write_take(run_dir: Path, audio: Audio, name: str, audio_format: str) -> Path:
+    """NAME.FORMAT in `run_dir` and the backend's extra files (the sketch's MIDI) beside it."""
+    path = run_dir / f"{name}.{audio_format}"
+    write_audio(path, audio.samples, audio.sample_rate)
+    for extra, data in audio.extra_files.items():
+        atomic_write(run_dir / extra, data)
+    return path
+
+
 class RunWriter:
     """Owns one run folder; every save rewrites trace.json and trace.md atomically."""
 
@@ -40,18 +49,10 @@ class RunWriter:
         atomic_write(self.run_dir / "trace.json", self.trace.to_json())
         atomic_write(self.run_dir / "trace.md", to_markdown(self.trace))
 
-    def write_audio(self, audio: Audio, name: str, audio_format: str) -> Path:
-        """NAME.FORMAT and the backend's extra files (the sketch's MIDI) beside it."""
-        path = self.run_dir / f"{name}.{audio_format}"
-        write_audio(path, audio.samples, audio.sample_rate)
-        for extra, data in audio.extra_files.items():
-            atomic_write(self.run_dir / extra, data)
-        return path
-
     def write_takes(self, audios: list[Audio], spec: MusicSpec, audio_format: str) -> list[Path]:
         """One take: audio.FORMAT; several: take-K.FORMAT each; and spec.json."""
         single = len(audios) == 1
-        paths = [self.write_audio(audio, "audio" if single else f"take-{k + 1}", audio_format)
+        paths = [write_take(self.run_dir, audio, "audio" if single else f"take-{k + 1}", audio_format)
                  for k, audio in enumerate(audios)]
         atomic_write(self.run_dir / "spec.json", json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
         return paths

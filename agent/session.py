@@ -94,9 +94,8 @@ class ChatSession:
         self.pending = []
         refinement = self._read(text)
         guided = self.app.mode == "guided"
-        if refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec):
-            return self._turn(text, SpecEditor(self.spec), refinement=refinement)
-        if not guided:  # a strong model reads what the reader could not, with the reader's suggestions
+        read = refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec)
+        if read or not guided:  # unread, a strong model reads it, with the reader's suggestions
             return self._turn(text, SpecEditor(self.spec), refinement=refinement)
         return self._offer(text)
 

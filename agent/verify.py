@@ -34,6 +34,9 @@ from tools.analysis import (
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
 from tools.spec import MusicSpec
 
+TEMPO_PASSES = ("ok", "too short")  # a take too short to measure is not held to a tempo it cannot show
+KEY_PASSES = ("exact", "relative", "unclear")
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -45,8 +48,7 @@ class Verdict:
 
     @property
     def met(self) -> bool:
-        return self.tempo in ("ok", "too short") and self.key in ("exact", "relative", "unclear") \
-            and not self.clipping and not self.silent
+        return self.tempo in TEMPO_PASSES and self.key in KEY_PASSES and not self.clipping and not self.silent
 
     @property
     def score(self) -> float:
@@ -58,9 +60,9 @@ class Verdict:
 
     def misses(self) -> list[str]:
         out = []
-        if self.tempo not in ("ok", "too short"):
+        if self.tempo not in TEMPO_PASSES:
             out.append("tempo-octave error" if self.tempo == "octave" else "tempo off")
-        if self.key not in ("exact", "relative", "unclear"):
+        if self.key not in KEY_PASSES:
             out.append("wrong key")
         out += ["clipping"] * self.clipping + ["silent"] * self.silent
         return out

@@ -47,6 +47,17 @@ class Decision:
         return asdict(self)
 
 
+def calibrated_preference(values: list[Any], with_context: list[float], without: list[float]) -> Preference:
+    """A preference from continuation log-probabilities, calibrated against the same question without the
+    context (Zhao et al. 2021): log p(v | context) - log p(v | nothing), normalised over the candidates with
+    an exact sum, so neither their order nor how many came before can change it."""
+    pmi = {v: a - b for v, a, b in zip(values, with_context, without)}
+    top = max(pmi.values())
+    z = top + math.log(math.fsum(math.exp(p - top) for p in pmi.values()))
+    return Preference("logprob", {v: p - z for v, p in pmi.items()},
+                      {"calibrated": {str(v): round(p, 3) for v, p in pmi.items()}})
+
+
 def candidates(ranking: Ranking) -> list[Option]:
     return list(ranking.options[: CANDIDATES.get(ranking.field, 6)])
 
