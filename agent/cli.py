@@ -66,14 +66,15 @@ def _load(ctx):
 @click.option("--stream", is_flag=True, help="Write each take to a growing *.partial.wav while it is made.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt (and takes).")
 @click.option("-n", "--no-log", is_flag=True, help="Do not record this run in the run store.")
+@click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default; none: off).")
 @click.pass_context
 def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj, duration, seed, force, no_verify,
-             takes, stream, audio_format, as_json, no_log):
+             takes, stream, audio_format, as_json, no_log, catalog):
     """Describe COVER, plan the music with the agent, generate it and write the run folder."""
     from agent.api import AlbumGen
 
     app = AlbumGen(_load(ctx), profile=profile, model=model, vision_model=vision_model, base_url=base_url,
-                   mmproj=mmproj)
+                   mmproj=mmproj, catalog=catalog)
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
                           verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
@@ -88,6 +89,13 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
         click.echo(f"warning: {warning}", err=True)
     if app.profile_name == "offline":
         click.echo(OFFLINE_HINT, err=True)
+
+
+def _with_catalog(config, catalog: str | None):
+    """config.yaml with --catalog as its catalog.default (the web app builds its pipelines from config)."""
+    if catalog is None:
+        return config
+    return config.model_copy(update={"catalog": config.catalog.model_copy(update={"default": catalog})})
 
 
 @main.command()
@@ -120,8 +128,9 @@ def analyze(audio, as_json):
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the first take.")
 @click.option("--resume", "resume_id", help="Continue an earlier chat session by its id.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn.")
+@click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default; none: off).")
 @click.pass_context
-def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json):
+def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json, catalog):
     """Refine a take by talking to it: "slower", "add saxophone", "another take", /undo, /quit.
 
     Reads one message per line from stdin (a terminal or a pipe); end of input ends the session."""
@@ -133,7 +142,7 @@ def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json
         raise click.UsageError("give a COVER, or --resume ID to continue a session")
     store = RunStore()
     row = store.session(resume_id) if resume_id else None
-    app = AlbumGen(_load(ctx), profile=profile or (row["profile"] if row else None), model=model)
+    app = AlbumGen(_load(ctx), profile=profile or (row["profile"] if row else None), model=model, catalog=catalog)
     notify = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     if row:
         session, reply = ChatSession.resume(app, store, row["id"], notify=notify)
@@ -236,13 +245,14 @@ def models(ctx, as_json):
 @click.option("--port", type=int, help="Port (default from config: 7860).")
 @click.option("-p", "--profile", help="Default profile in the page.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Where takes are written.")
+@click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default; none: off).")
 @click.pass_context
-def web(ctx, host, port, profile, out_dir):
+def web(ctx, host, port, profile, out_dir, catalog):
     """Start the web app: upload a cover, hear it, refine it in chat, see the reasoning."""
     from tools.errors import MissingExtraError
     from tools.registry import missing
 
-    config = _load(ctx)
+    config = _with_catalog(_load(ctx), catalog)
     if missing("gradio", "matplotlib"):
         raise MissingExtraError("gradio", "web")
     from web.app import serve
@@ -266,6 +276,10 @@ def config_show(ctx):
 
     click.echo(yaml.safe_dump(masked(_load(ctx)), sort_keys=False, allow_unicode=True), nl=False)
 
+
+from agent.catalog_cli import catalog_group  # noqa: E402 (registered after main is defined)
+
+main.add_command(catalog_group)
 
 if __name__ == "__main__":
     main()

@@ -84,12 +84,19 @@ class WebSettings(_Strict):
     max_concurrent_generations: int = Field(1, ge=1, le=16)
 
 
+class CatalogSettings(_Strict):
+    default: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    k: int = Field(5, ge=1, le=50)
+    embedder: str = Field("efficientnet-lite0", pattern=r"^(efficientnet-lite0|clip:.+)$")
+
+
 class AppConfig(_Strict):
     default_profile: str
     defaults: Defaults = Defaults()
     agent: AgentSettings = AgentSettings()
     verify: VerifySettings = VerifySettings()
     web: WebSettings = WebSettings()
+    catalog: CatalogSettings = CatalogSettings()
     profiles: dict[str, Profile]
     aliases: dict[str, LLMChoice] = {}
 

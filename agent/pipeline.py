@@ -124,10 +124,11 @@ class Pipeline:
 
     def __init__(self, config: AppConfig | None = None, profile: str | None = None, model: str | None = None,
                  chat_model=None, vision_model: str | None = None, base_url: str | None = None,
-                 mmproj: str | None = None):
+                 mmproj: str | None = None, catalog: str | None = None):
         """`model` / `vision_model`: an alias or BACKEND:MODEL overriding the profile's agent LLM / describer;
         `base_url` and `mmproj` go to the backends that take them. `chat_model`: any LangChain chat model with
-        bind_tools, used instead of the configured LLM backend."""
+        bind_tools, used instead of the configured LLM backend. `catalog`: a catalogue name whose nearest
+        covers become evidence (default: config.yaml's catalog.default; "none" turns it off)."""
         self.config = config or load_config()
         self.profile_name = profile or self.config.default_profile
         if self.profile_name not in self.config.profiles:
@@ -144,6 +145,12 @@ class Pipeline:
         self.rationale_tries = self.config.agent.rationale_tries if llm_choice.rationale_tries is None \
             else llm_choice.rationale_tries
         self._chat_model, self._chat_lock = chat_model, threading.Lock()
+        name = self.config.catalog.default if catalog is None else catalog
+        self.catalog = None
+        if name and name != "none":
+            from tools.catalog.index import Catalog
+
+            self.catalog = Catalog(name, self.config.catalog.k)
 
     @property
     def chat_model(self):
@@ -192,9 +199,8 @@ class Pipeline:
         run = self.open_run(cover, prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), name, force),
                             options, notify)
         with guarded(run.trace, run.writer):
-            description = self.describe(cover, run)
-            editor = SpecEditor(MusicSpec(duration_s=options.duration_s, seed=options.seed),
-                                prior=self.ground(cover, description, run))
+            description, prior = self.ground(cover, self.describe(cover, run), run)
+            editor = SpecEditor(MusicSpec(duration_s=options.duration_s, seed=options.seed), prior=prior)
             result = self.compose(editor, run, plan=lambda agent: agent.run(self.mode, description.for_agent()))
         return result, description
 
@@ -211,19 +217,42 @@ class Pipeline:
         return description
 
     def ground(self, cover: Cover, description, run: Run):
-        """The prior over every spec field from the description's evidence; evidence.png beside the trace."""
+        """(the description with catalogue evidence added, the prior over every spec field from its
+        evidence); evidence.png beside the trace."""
         from dataclasses import asdict
 
         from tools.files import atomic_write
         from tools.grounding.picture import evidence_picture
         from tools.grounding.prior import Prior
 
+        if self.catalog is not None:
+            description = self.find_similar_covers(cover, description, run)
         with stage(run.trace, "grounding"):
             prior = Prior(description.evidence)
             run.trace.affect = asdict(prior.affect)
             atomic_write(run.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
         run.writer.save()
-        return prior
+        return description, prior
+
+    def find_similar_covers(self, cover: Cover, description, run: Run):
+        """The catalogue's k nearest covers and the trained predictor's guesses, as numbered evidence after
+        the cover's own; the neighbours go into the trace with their files, similarity and attributes."""
+        from dataclasses import replace as with_field
+
+        from tools.files import atomic_write
+        from tools.grounding.catalog import extended, neighbour_items, prediction_items
+        from tools.grounding.picture import neighbours_picture
+
+        run.notify("finding similar covers")
+        with stage(run.trace, "catalog"):
+            neighbours, predictions = self.catalog.find(cover.image)
+            evidence = extended(description.evidence, neighbour_items(self.catalog.name, neighbours)
+                                + prediction_items(self.catalog.name, predictions))
+            atomic_write(run.run_dir / "catalog.png", neighbours_picture(neighbours))
+        run.trace.catalog = {**self.catalog.describe(), "neighbours": [n.to_dict() for n in neighbours],
+                             "evidence": [e.id for e in evidence.items[len(description.evidence):]]}
+        run.trace.evidence = evidence.to_list()
+        return with_field(description, evidence=evidence)
 
     def compose(self, editor: SpecEditor, run: Run, plan: Callable[[Any], None],
                 tools: tuple[str, ...] = SETTERS) -> RunResult:

@@ -182,10 +182,9 @@ class ChatSession:
         """The first turn plans from the cover; later turns edit the plan with the edit tools."""
         app = self.app
         if request is None:
-            description = app.describe(self.cover, run)
+            description, editor.prior = app.ground(self.cover, app.describe(self.cover, run), run)
             self.description = description.for_agent()
             self.store.set_description(self.id, self.description)
-            editor.prior = app.ground(self.cover, description, run)
             return app.compose(editor, run, plan=lambda agent: agent.run(app.mode, self.description))
         run.trace.description = {"text": self.description, "details": {"reused": True}}
         return app.compose(editor, run, plan=lambda agent: self._edit(agent, request, edits, refinement),

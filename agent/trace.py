@@ -44,6 +44,7 @@ class Trace(BaseModel):
     description: dict[str, Any] | None = None
     evidence: list[dict[str, Any]] = []    # tools.grounding.evidence.Evidence, numbered E1..En
     affect: dict[str, Any] | None = None   # valence/energy read from the evidence, and the indices behind them
+    catalog: dict[str, Any] | None = None  # --catalog: the catalogue, its nearest covers and their evidence ids
     decisions: list[dict[str, Any]] = []   # tools.grounding.decide.Decision, one per field decided
     steps: list[Step] = []
     spec: dict[str, Any] | None = None
@@ -167,9 +168,32 @@ def _grounding_md(trace: Trace) -> list[str]:
     if trace.affect:
         out += [f"Read from the evidence: valence {trace.affect['valence']}, energy {trace.affect['energy']} "
                 f"({'; '.join(trace.affect.get('notes') or [])}).", ""]
+    out += _catalog_md(trace)
     if trace.decisions:
         out += ["## Decisions", "", decisions_table(trace.decisions), ""]
     return out
+
+
+def _catalog_md(trace: Trace) -> list[str]:
+    """The catalogue's nearest covers: which evidence id each is, its file, similarity and known music."""
+    c = trace.catalog
+    if not c:
+        return []
+    out = [f"## Similar covers in catalogue {c['name']}", "",
+           f"{len(c['neighbours'])} nearest of {c['covers']} covers ({c['embedder']} embeddings, cosine similarity); "
+           "thumbnails in `catalog.png`.", "", "![similar covers](catalog.png)", "",
+           "| evidence | cover | similarity | genre | tempo | key | mode | energy | valence |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for ident, n in zip(c["evidence"], c["neighbours"]):
+        a = n["attributes"]
+        key = "C C# D D# E F F# G G# A A# B".split()[a["key"]] if a.get("key") is not None else "?"
+        mode = {1: "major", 0: "minor"}.get(a.get("mode"), "?")
+        out.append(f"| {ident} | `{n['name']}` | {n['similarity']:.3f} | {a['genre']} | {a['tempo']:.0f} | {key} | "
+                   f"{mode} | {_cell(a.get('energy'))} | {_cell(a.get('valence'))} |")
+    if c.get("predictor"):
+        scores = "; ".join(f"{f} " + ", ".join(f"{m} {v}" for m, v in s.items()) for f, s in c["predictor"].items())
+        out += ["", f"Trained predictor (cross-validated): {scores}. Its predictions are the `predicted` evidence items."]
+    return out + [""]
 
 
 def _plan_md(trace: Trace) -> list[str]:

@@ -119,3 +119,63 @@ if __name__ == "__main__":
     import sys
 
     night_cover().save(sys.argv[1] if len(sys.argv) > 1 else "covers/midnight-orbit.png", optimize=True)
+
+
+CATALOG_STYLES = {  # what a small label's back catalogue might look like: picture style → known music
+    "metal": {"genre": "metal", "tempo": 160, "key": 4, "mode": 0, "energy": 0.92, "valence": 0.18},
+    "pop": {"genre": "pop", "tempo": 112, "key": 0, "mode": 1, "energy": 0.7, "valence": 0.85},
+    "ambient": {"genre": "ambient", "tempo": 70, "key": 2, "mode": 1, "energy": 0.2, "valence": 0.45},
+}
+
+
+def catalog_cover(style: str, seed: int, size: int = 224) -> Image.Image:
+    """A cover in one of CATALOG_STYLES: dark red and textured (metal), pastel shapes (pop), smooth grey-blue
+    haze (ambient). Each seed varies the colours, shapes and their placement."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if style == "metal":
+        base = np.array([55 + rng.integers(0, 40), 4 + rng.integers(0, 12), 6 + rng.integers(0, 12)], float)
+        arr = base + rng.normal(0, 28, (size, size, 1)) * np.array([1.0, 0.3, 0.3])
+        img = Image.fromarray(arr.clip(0, 255).astype("uint8"))
+        draw = ImageDraw.Draw(img)
+        for _ in range(int(rng.integers(12, 25))):
+            pts = [tuple(int(v) for v in rng.integers(0, size, 2)) for _ in range(3)]
+            draw.line(pts, fill=(int(rng.integers(120, 200)), 10, 10), width=int(rng.integers(1, 4)))
+        return img
+    if style == "pop":
+        back = tuple(int(v) for v in rng.integers(215, 250, 3))
+        img = Image.new("RGB", (size, size), back)
+        draw = ImageDraw.Draw(img)
+        pastels = [(250, 190, 210), (190, 235, 215), (210, 200, 245), (255, 230, 180), (180, 220, 250)]
+        for _ in range(int(rng.integers(3, 7))):
+            x, y, r = (int(v) for v in (*rng.integers(0, size, 2), rng.integers(size // 10, size // 4)))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=pastels[int(rng.integers(0, len(pastels)))])
+        return img.filter(ImageFilter.GaussianBlur(1))
+    y = np.linspace(0, 1, size)[:, None, None]
+    top = np.array([110, 125, 145]) + rng.integers(-15, 15, 3)
+    bottom = np.array([60, 72, 90]) + rng.integers(-15, 15, 3)
+    arr = top * (1 - y) + bottom * y + rng.normal(0, 2, (size, size, 1))
+    return Image.fromarray(np.broadcast_to(arr, (size, size, 3)).clip(0, 255).astype("uint8")).filter(
+        ImageFilter.GaussianBlur(3))
+
+
+def write_catalog(folder, per_style: int = 8, start_seed: int = 0):
+    """Covers of every style in `folder` and catalog.csv beside them (tempo jittered a little per cover)."""
+    import csv
+    from pathlib import Path
+
+    folder = Path(folder)
+    (folder / "covers").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for style, attrs in CATALOG_STYLES.items():
+        for k in range(per_style):
+            seed = start_seed + k
+            name = f"covers/{style}-{seed:03d}.png"
+            catalog_cover(style, seed * 31 + len(style)).save(folder / name)
+            rows.append({"cover": name, **attrs, "tempo": attrs["tempo"] + (k % 5) - 2})
+    with open(folder / "catalog.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder / "catalog.csv"

