@@ -12,10 +12,10 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agent.store import _now
 from tools.catalog.rows import Attributes
 from tools.errors import InputError, require
 
@@ -56,15 +56,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class CatalogIndex:
     """One catalog.db (ALBUMGEN_HOME or the user data dir): many named catalogues."""
 
     def __init__(self, path: str | Path | None = None):
-        from agent.store import default_home
+        from agent.store import default_home  # noqa: I001
 
         self.path = Path(path) if path else default_home() / "catalog.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
