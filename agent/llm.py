@@ -121,6 +121,7 @@ class LlamaCppLLM(LLMBackend):
 
 class OpenAIOptions(OpenAIEndpoint):
     temperature: float = 0.2
+    max_tokens: int = 512  # a bound on each reply: a small model that loops would otherwise fill the context
 
 
 class OpenAILLM(LLMBackend):
@@ -142,7 +143,8 @@ class OpenAILLM(LLMBackend):
         ChatOpenAI = require("langchain_openai", "openai", "langchain-openai").ChatOpenAI  # noqa: N806
         o = self.options
         return ChatOpenAI(model=o.model, base_url=base_url(o.base_url), api_key=api_key(o.api_key_env, "openai"),
-                          temperature=o.temperature, timeout=o.timeout_s, max_retries=o.max_retries)
+                          temperature=o.temperature, max_tokens=o.max_tokens, timeout=o.timeout_s,
+                          max_retries=o.max_retries)
 
 
 class TransformersLLMOptions(BackendOptions):
