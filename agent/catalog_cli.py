@@ -18,7 +18,7 @@ def _index():
     return CatalogIndex()
 
 
-def _bar(total: int, quiet: bool):
+def _bar(total: int | None, quiet: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="cover", file=sys.stderr, disable=quiet or not sys.stderr.isatty(),
@@ -40,13 +40,10 @@ def catalog_import(ctx, source, name, embedder, as_json):
 
     from agent.cli import _load
     from tools.catalog.importer import import_catalog
-    from tools.catalog.rows import read_records
 
     config = _load(ctx)
-    index = _index()
-    _columns, records = read_records(Path(source))
-    with _bar(sum(1 for _ in records), as_json) as bar:
-        report = import_catalog(source, name, embedder or config.catalog.embedder, index, progress=bar.update)
+    with _bar(None, as_json) as bar:
+        report = import_catalog(Path(source), name, embedder or config.catalog.embedder, _index(), progress=bar)
     if as_json:
         click.echo(json.dumps({"catalog": name, "added": report.added, "updated": report.updated,
                                "skipped": len(report.problems), "problems": report.problems,

@@ -99,7 +99,8 @@ class GuidedPlanner:
         if not ok:
             from tools.errors import BackendError
 
-            raise BackendError(f"the prior's own {tool} was refused ({text}): a bug in prompts/associations.yaml")
+            raise BackendError(f"the prior's own {tool} was refused ({text}): a bug in AlbumGen's "
+                               "prior (tools/grounding): please report it with this run's trace.json")
         for f in fields:
             who = decided_by(rankings[f], prefs[f], choices[f]) if use_model else "fallback"
             self.record(f, choices[f], who, rankings[f], prefs[f], rationale, source)

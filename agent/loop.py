@@ -65,11 +65,13 @@ class ToolBox:
     """The agent's allow-list of tools: the spec setters and generate_music. Executes and traces calls."""
 
     def __init__(self, editor: SpecEditor, trace: Trace, generate_music: Callable[[], str],
-                 allowed: tuple[str, ...] = SETTERS):
+                 allowed: tuple[str, ...] = SETTERS, lookups: dict[str, Callable[[], str]] | None = None):
         """`allowed`: the setters this run may use (single runs: SETTERS; chat turns: EDIT_TOOLS, which
-        add duration and new-take edits). Nothing outside the list can be called."""
+        add duration and new-take edits). `lookups`: read-only tools without arguments (find_similar_covers
+        when a catalogue is on). Nothing outside the list can be called."""
         self.editor, self.trace = editor, trace
         self.functions: dict[str, Callable[..., str]] = {name: getattr(editor, name) for name in allowed}
+        self.functions.update(lookups or {})
         self.functions[GENERATE] = generate_music
         self.schemas = {name: create_schema_from_function(name, fn) for name, fn in self.functions.items()}
         self.generated = False

@@ -46,6 +46,7 @@ class RunOptions:
     audio_format: str = "wav"
     takes: int = 1
     stream: bool = False
+    genre: str | None = None  # a genre asked for (a batch row's hint): evidence the prior weighs decisively
 
     def __post_init__(self):
         if not 0.5 <= self.duration_s <= MAX_DURATION_S:
@@ -56,16 +57,23 @@ class RunOptions:
             raise InputError(f"--format {self.audio_format} is not supported: use wav or flac")
         if not 1 <= self.takes <= MAX_TAKES:
             raise InputError(f"--takes {self.takes} is out of range: use 1 to {MAX_TAKES}")
+        if self.genre is not None:
+            from tools.vocab import vocabulary
+
+            if self.genre not in vocabulary().genres:
+                raise InputError(f"genre {self.genre!r} is not one AlbumGen knows: use one of "
+                                 f"{', '.join(vocabulary().genres)}")
 
     @classmethod
     def resolve(cls, config: AppConfig, duration: float | None = None, seed: int | None = None,
                 verify: bool | None = None, audio_format: str | None = None, takes: int = 1,
-                stream: bool = False) -> RunOptions:
+                stream: bool = False, genre: str | None = None) -> RunOptions:
         """The options of one run: what was asked, else config.yaml's defaults (and a fresh seed)."""
         return cls(duration_s=float(config.defaults.duration_s if duration is None else duration),
                    seed=secrets.randbelow(2**31) if seed is None else int(seed),
                    verify=config.verify.enabled if verify is None else verify,
-                   audio_format=audio_format or config.defaults.audio_format, takes=takes, stream=stream)
+                   audio_format=audio_format or config.defaults.audio_format, takes=takes, stream=stream,
+                   genre=genre)
 
     def for_spec(self, spec: MusicSpec) -> RunOptions:
         """The same options for a plan that sets its own duration and seed (a chat turn)."""
@@ -175,6 +183,7 @@ class Pipeline:
     def run_id(self, cover: Cover, options: RunOptions) -> str:
         key = f"{cover.sha256}|{self.profile_name}|{self.llm.model_id}|{self.music.model_id}|{options.duration_s}|{options.seed}"
         key += f"|takes={options.takes}" if options.takes > 1 else ""
+        key += f"|genre={options.genre}" if options.genre else ""
         return hashlib.sha256(key.encode()).hexdigest()[:10]
 
     def new_trace(self, cover: Cover, run_id: str) -> Trace:
@@ -227,12 +236,28 @@ class Pipeline:
 
         if self.catalog is not None:
             description = self.find_similar_covers(cover, description, run)
+        if run.options.genre:
+            description = self.hinted(description, run)
         with stage(run.trace, "grounding"):
             prior = Prior(description.evidence)
             run.trace.affect = asdict(prior.affect)
             atomic_write(run.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
         run.writer.save()
         return description, prior
+
+    @staticmethod
+    def hinted(description, run: Run):
+        """The genre asked for as one more evidence item (kind hint), so the decision cites it."""
+        from dataclasses import replace as with_field
+
+        from tools.grounding.catalog import extended
+        from tools.grounding.evidence import Evidence
+
+        genre = run.options.genre
+        evidence = extended(description.evidence, [Evidence(id="", kind="hint", text=f"the batch row asks for {genre}",
+                                                            value=genre, confidence=1.0, detail={"field": "genre"})])
+        run.trace.evidence = evidence.to_list()
+        return with_field(description, evidence=evidence)
 
     def find_similar_covers(self, cover: Cover, description, run: Run):
         """The catalogue's k nearest covers and the trained predictor's guesses, as numbered evidence after
@@ -264,7 +289,9 @@ class Pipeline:
         try:
             with stage(run.trace, "agent"):
                 settings = self.config.agent
-                plan(Agent(self.chat_model, ToolBox(editor, run.trace, self._music_tool(editor, run, made), tools),
+                toolbox = ToolBox(editor, run.trace, self._music_tool(editor, run, made), tools,
+                                  lookups=self._lookups(run))
+                plan(Agent(self.chat_model, toolbox,
                            run.trace, max_steps=settings.max_steps, max_retries=settings.max_retries,
                            label=self.llm.label, model_weight=settings.model_weight,
                            rationale_tries=self.rationale_tries))
@@ -278,6 +305,20 @@ class Pipeline:
         if made.get("sink") is not None:
             made["sink"].finish()
         return result
+
+    def _lookups(self, run: Run) -> dict[str, Callable[[], str]]:
+        """find_similar_covers, for a free model to read the neighbours again (the catalogue step has already
+        found them and the prior weighs them whether or not a model asks: a small model must not be able to
+        leave the catalogue out by not calling a tool)."""
+        if not run.trace.catalog:
+            return {}
+
+        def find_similar_covers() -> str:
+            """The catalogue covers most like this one: their evidence ids, similarity and known music (genre, tempo, key, energy, valence). Cite the ids in rationales."""
+            ids = set(run.trace.catalog["evidence"])
+            return "\n".join(f"{e['id']}: {e['text']}" for e in run.trace.evidence if e["id"] in ids)
+
+        return {"find_similar_covers": find_similar_covers}
 
     def _music_tool(self, editor: SpecEditor, run: Run, made: dict[str, Any]) -> Callable[[], str]:
         def generate_music() -> str:

@@ -121,6 +121,11 @@ def test_degenerate_rationales_are_refused():
     assert "restates the task" in rationale_problem("E2: the plan is to choose a tempo in BPM, an integer", ev)
     assert "repeats itself" in rationale_problem("E2 is dark. E2 is dark.", ev)
     assert rationale_problem("E2 dark and E4 cool blue suggest a slow minor piece", ev) is None
+    # many ids, or two neighbours with the same music, are facts, not repetition
+    listed = ("152: energy 0.81 (from E1, E2, E3, E4) → 152 BPM within metal's 140-200; catalogue tempo 160 BPM "
+              "(E1, E2, E3) | E1 similar cover: metal-1.png is metal, 160 BPM, E minor; E2 similar cover: metal-2.png "
+              "is metal, 158 BPM, E minor")
+    assert rationale_problem(listed, ev) is None
 
 
 # -- decisions: no positional bias ---------------------------------------------------------------------------

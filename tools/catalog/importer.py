@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,9 +65,10 @@ def _cover_path(row: Row, base: Path, cache: Path) -> Path:
 
 
 def import_catalog(source: str | Path, name: str, embedder_name: str, index: CatalogIndex,
-                   progress: Callable[[int], None] | None = None) -> ImportReport:
+                   progress=None) -> ImportReport:
     """Import every valid row of SOURCE into catalogue NAME. Each cover is one transaction: an interrupted
-    import keeps what it finished, and importing again updates rows with the same cover image."""
+    import keeps what it finished, and importing again updates rows with the same cover image. `progress`:
+    a tqdm bar (its total is set once the rows are read, then it advances one per cover)."""
     check_name(name)
     source = Path(source)
     columns, records = read_records(source)
@@ -81,6 +81,9 @@ def import_catalog(source: str | Path, name: str, embedder_name: str, index: Cat
             rows.append(parse_row(record, line))
         except RowError as exc:
             report.problems.append(f"line {line}: {exc}")
+    if progress is not None:
+        progress.total = len(rows)
+        progress.refresh()
     embed = get_embedder(embedder_name)
     index.ensure(name, embed.name, embed.dim, str(source.resolve()))
     seen: dict[str, int] = {}
@@ -90,8 +93,8 @@ def import_catalog(source: str | Path, name: str, embedder_name: str, index: Cat
             _import_row(row, source.parent, cache, seen, embed, index, name, report)
         except RowError as exc:  # an unreadable cover too: load_cover's one line names the file
             report.problems.append(f"line {row.line}: {exc}")
-        if progress:
-            progress(1)
+        if progress is not None:
+            progress.update(1)
     report.problems.sort(key=lambda p: int(p.split(":")[0].split()[1]))
     return report
 

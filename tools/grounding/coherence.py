@@ -119,12 +119,13 @@ def rationale_problem(text: str, evidence) -> str | None:
     sentences = [s.strip().lower() for s in re.split(r"[.!?;]+", text) if s.strip()]
     if len(sentences) != len(set(sentences)):
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
-    words = re.findall(r"[a-z]+", text.lower())
+    # ids and numbers are not repetition: "(from E2, E3, E5)" or "160 BPM, E minor" twice is two facts
+    words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", re.sub(r"\bE\d+\b", " ", text).lower())
     grams = [" ".join(words[i:i + 3]) for i in range(len(words) - 2)]
     if grams and max(grams.count(g) for g in set(grams)) >= 3:
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
     if _TASK_WORDS.search(text):
         return "the rationale restates the task: say what the cited evidence shows on the cover"
-    if len(re.sub(r"\bE\d+\b|[^a-z]", "", text.lower())) < 6:
+    if len(re.sub(r"[^a-z]", "", re.sub(r"\bE\d+\b", "", text).lower())) < 6:
         return "the rationale is too short: say what the cited evidence shows"
     return None

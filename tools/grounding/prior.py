@@ -170,6 +170,12 @@ class Prior:
         self._word_cues()
         self._grain_cue()
         self._catalog_cues()
+        self._hint_cues()
+
+    def _hint_cues(self) -> None:
+        """A genre the user asked for (a batch row's genre column): decisive, and the rationale cites it."""
+        for item in self.evidence.of_kind("hint"):
+            self._cue(str(item.detail["field"]), {item.value: self.assoc["hint_weight"]}, 1.0, item, "asked for")
 
     def _catalog_cues(self) -> None:
         """Neighbours vote for their genres (shares of the similarity-weighted vote); the predictor's three
