@@ -28,7 +28,6 @@ from tools.errors import AlbumGenError, ConfigError, InputError, redact
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")
-SETTINGS = ("input", "profile", "model", "catalog", "duration", "takes", "seed")  # fixed when the manifest is made
 SUMMARY_COLUMNS = ("cover", "status", "genre", "moods", "tempo_wanted", "tempo_measured", "key_wanted",
                    "key_measured", "duration_s", "run_folder", "seconds", "attempts", "error")
 
@@ -92,17 +91,18 @@ def _row_job(line: int, record: dict[str, Any] | str, base: Path) -> Job:
     target = Path(cover).expanduser()
     target = str(target if target.is_absolute() or "://" in cover else (base / target).resolve())
     values: dict[str, Any] = {}
+    named = f"{cover} (line {line})"
     try:
         if record.get("duration") not in (None, ""):
             values["duration"] = float(record["duration"])
         if record.get("seed") not in (None, ""):
             values["seed"] = int(float(record["seed"]))
     except ValueError:
-        return Job(f"line {line}", target, problem=f"line {line}: duration/seed {record.get('duration')!r}/"
+        return Job(named, target, problem=f"line {line}: duration/seed {record.get('duration')!r}/"
                                                    f"{record.get('seed')!r} is not a number")
     genre = str(record.get("genre") or "").lower() or None
     if genre and genre not in vocabulary().genres:
-        return Job(f"line {line}", target, problem=f"line {line}: genre {genre!r} is not one AlbumGen knows: use one "
+        return Job(named, target, problem=f"line {line}: genre {genre!r} is not one AlbumGen knows: use one "
                                                    f"of {', '.join(vocabulary().genres)}")
     key = cover + "".join(f" {k}={v}" for k, v in sorted({**values, "genre": genre}.items()) if v is not None)
     return Job(key, target, genre=genre, **values)
@@ -212,10 +212,15 @@ class Worker:
     """One loaded pipeline that makes covers one after another (a pool process or a Ray actor)."""
 
     def __init__(self, spec: WorkerSpec):
+        import warnings
+
         from agent.api import AlbumGen
         from agent.config import load_config
 
-        if spec.threads:
+        warnings.filterwarnings("ignore", category=UserWarning, module="librosa")  # one line per row, not per frame
+        if spec.threads:  # the worker's share of the cores, for every library: oversubscribed spinning threads
+            for name in ("ALBUMGEN_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+                os.environ[name] = str(spec.threads)  # (llama.cpp, OpenMP) made 2 workers 5x slower than 1
             import torch
 
             torch.set_num_threads(spec.threads)
@@ -327,13 +332,17 @@ class BatchReport:
                 "failures": [{"cover": r["key"], "error": r["error"]} for r in self.rows if r["status"] == "failed"]}
 
 
-def default_workers(memory_gb: float) -> int:
-    """As many workers as there are cores, and as fit in the memory available (the profile's
-    worker.memory_gb each, keeping 1 GB for the system)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_workers(resources) -> int:
+    """As many workers as the cores hold (the profile's worker.num_cpus each) and the memory available holds
+    (worker.memory_gb each, keeping 1 GB for the system), whichever is fewer; at least one."""
+    by_cores = int(_cores() // resources.num_cpus)
     available = _available_memory_gb()
-    by_memory = int(max(available - 1.0, 0) // memory_gb) if available else cores
-    return max(1, min(cores, by_memory))
+    by_memory = int(max(available - 1.0, 0) // resources.memory_gb) if available else by_cores
+    return max(1, min(by_cores, by_memory))
 
 
 def _available_memory_gb() -> float | None:
@@ -350,44 +359,51 @@ class Batch:
     """One batch: INPUT → OUTDIR with its manifest; run it on a local pool or on Ray."""
 
     def __init__(self, config, input_path: Path, out_dir: Path, profile: str | None = None, model: str | None = None,
-                 catalog: str | None = None, duration: float | None = None, takes: int = 1, seed: int | None = None,
+                 catalog: str | None = None, duration: float | None = None, takes: int | None = None,
+                 seed: int | None = None,
                  resume: bool = False, retry_failed: bool = False, config_path: str | None = None):
         self.config, self.out_dir = config, Path(out_dir)
-        self.profile = profile or config.default_profile
-        if self.profile not in config.profiles:
-            raise ConfigError(f"unknown profile {self.profile!r}: use one of {', '.join(config.profiles)}")
-        wanted = {"input": str(Path(input_path).resolve()), "profile": self.profile, "model": model, "catalog": catalog,
-                  "duration": duration, "takes": takes}
+        asked = {"profile": profile, "model": model, "catalog": catalog, "duration": duration, "takes": takes,
+                 "seed": seed}
         manifest_path = self.out_dir / "batch.sqlite"
         if manifest_path.exists() and not (resume or retry_failed):
             raise InputError(f"{self.out_dir} already holds a batch (batch.sqlite): pass --resume to continue it, "
                              "--retry-failed to retry its failed covers, or choose another -o")
         if not manifest_path.exists() and (resume or retry_failed):
             raise InputError(f"{self.out_dir} holds no batch to resume (no batch.sqlite): run without --resume first")
-        jobs = read_input(Path(input_path)) if not manifest_path.exists() else None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.manifest = Manifest(manifest_path)
-        if jobs is not None:
-            self.manifest.create({**wanted, "seed": secrets.randbelow(2**31) if seed is None else seed}, jobs)
-        else:
+        if manifest_path.exists():
+            self.manifest = Manifest(manifest_path)
             stored = self.manifest.settings()
-            changed = [k for k in ("profile", "model", "catalog", "duration", "takes") if stored.get(k) != wanted[k]]
-            if seed is not None and stored["seed"] != seed:
-                changed.append("seed")
+            changed = [k for k, v in asked.items() if v is not None and v != stored.get(k)
+                       and not (k == "takes" and v == 1 and stored.get(k) is None)]
             if changed:
-                raise InputError(f"--resume with other settings than the batch was made with ({', '.join(changed)}: "
-                                 f"{', '.join(f'{k}={stored.get(k)!r}' for k in changed)}): resume with the same "
-                                 "options, or start a new batch in another folder")
+                raise InputError(f"--resume with other settings than the batch was made with "
+                                 f"({', '.join(f'{k} {stored.get(k)!r}, not {asked[k]!r}' for k in changed)}): leave "
+                                 "them out to use the batch's own, or start a new batch in another folder")
             self.manifest.reopen(retry_failed)
+        else:
+            profile = profile or config.default_profile
+            if profile not in config.profiles:
+                raise ConfigError(f"unknown profile {profile!r}: use one of {', '.join(config.profiles)}")
+            jobs = read_input(Path(input_path))
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.manifest = Manifest(manifest_path)
+            self.manifest.create({**asked, "input": str(Path(input_path).resolve()), "profile": profile,
+                                  "takes": takes or 1, "seed": secrets.randbelow(2**31) if seed is None else seed}, jobs)
         self.settings = self.manifest.settings()
+        self.profile = self.settings["profile"]
+        if self.profile not in config.profiles:
+            raise ConfigError(f"the batch's profile {self.profile!r} is not in config.yaml any more: use one of "
+                              f"{', '.join(config.profiles)}")
         self.config_path = config_path
         self.resources = config.profiles[self.profile].worker
 
-    def worker_spec(self, workers: int) -> WorkerSpec:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    def worker_spec(self, workers: int, ray: bool = False) -> WorkerSpec:
+        """Each worker's threads: its share of this machine's cores (on Ray: its actor's num_cpus)."""
+        cores = _cores()
         return WorkerSpec(self.config_path, self.profile, self.settings["model"], self.settings["catalog"],
                           str(self.out_dir), int(self.settings["takes"]), self.config.batch.timeout_s,
-                          max(1, cores // workers))
+                          max(1, int(self.resources.num_cpus) if ray else cores // workers))
 
     def _tasks(self) -> list[dict[str, Any]]:
         tasks = self.manifest.pending()
@@ -399,7 +415,7 @@ class Batch:
     def run(self, workers: int | None = None, ray_address: str | None = None, use_ray: bool = False,
             progress: Callable[[dict[str, Any]], None] | None = None) -> BatchReport:
         start = time.perf_counter()
-        workers = workers or self.config.batch.workers or default_workers(self.resources.memory_gb)
+        workers = workers or self.config.batch.workers or default_workers(self.resources)
         tasks = self._tasks()
         runner = _run_ray if use_ray else _run_pool
         retries, rss = 0, {}
@@ -482,8 +498,9 @@ def _kill_pool(pool) -> None:
 
 
 def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: str | None, progress) -> tuple[int, dict]:
-    """Ray actors that each hold a loaded pipeline. The driver dispatches one cover per idle actor, writes
-    the manifest, and replaces an actor that died, retrying its cover on another (bounded retries)."""
+    """Ray actors that each hold a loaded pipeline (num_cpus / num_gpus from the profile's worker keys). The
+    driver gives one cover at a time to each ready actor, writes the manifest, and replaces an actor that
+    died, retrying its cover on another (batch.max_retries)."""
     from tools.errors import require
 
     ray = require("ray", "batch", "ray")
@@ -492,48 +509,49 @@ def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: s
         ray.init(**kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False)
     res = batch.resources
     actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
-    spec = batch.worker_spec(workers)
+    spec = batch.worker_spec(workers, ray=True)
     queue, retries, rss = list(tasks), 0, {}
-    idle = [actor_cls.remote(spec) for _ in range(min(workers, len(queue)))]
-    pids = {}
-    running: dict[Any, tuple[Any, dict[str, Any]]] = {}
+    pending: dict[Any, tuple[str, Any, dict[str, Any] | None]] = {}  # ref → (what, actor, task)
+    idle: list[tuple[Any, int]] = []  # (actor, pid): started and free
+
+    def start_actor():
+        actor = actor_cls.remote(spec)
+        pending[actor.pid.remote()] = ("pid", actor, None)
+
+    for _ in range(min(workers, len(queue))):
+        start_actor()
+    actors: dict[Any, int] = {}
     try:
-        while queue or running:
+        while queue or any(what == "run" for what, _a, _t in pending.values()):
             while queue and idle:
-                actor, task = idle.pop(), queue.pop(0)
-                if actor not in pids:
-                    try:
-                        pids[actor] = ray.get(actor.pid.remote())
-                    except ray.exceptions.RayActorError as exc:  # could not even start: the cover waits for another
-                        queue.insert(0, task)
-                        _replace(ray, actor_cls, spec, idle, exc)
-                        continue
-                batch.started(task, f"ray actor pid {pids[actor]}")
-                running[actor.run.remote(task)] = (actor, task)
-            ready, _ = ray.wait(list(running), num_returns=1)
-            actor, task = running.pop(ready[0])
+                (actor, pid), task = idle.pop(), queue.pop(0)
+                batch.started(task, f"ray actor pid {pid}")
+                pending[actor.run.remote(task)] = ("run", actor, task)
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            what, actor, task = pending.pop(ready[0])
             try:
-                outcome = ray.get(ready[0])
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-                if batch.lost(task, f"Ray actor pid {pids.get(actor)} died while making this cover"):
-                    queue.insert(0, task)
-                    retries += 1
-                progress({"status": "retry", **task})
-                pids.pop(actor, None)
-                _replace(ray, actor_cls, spec, idle, exc)
+                value = ray.get(ready[0])
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                if task is not None:
+                    if batch.lost(task, f"Ray actor pid {actors.get(actor)} died while making this cover"):
+                        queue.insert(0, task)
+                        retries += 1
+                    progress({"status": "retry", **task})
+                actors.pop(actor, None)
+                start_actor()  # a fresh actor takes its place
                 continue
-            rss[f"ray actor pid {pids[actor]}"] = outcome.get("rss_mb")
-            batch.finished(outcome)
-            progress(outcome)
-            idle.append(actor)
+            if what == "pid":
+                actors[actor] = value
+                idle.append((actor, value))
+                continue
+            rss[f"ray actor pid {actors[actor]}"] = value.get("rss_mb")
+            batch.finished(value)
+            progress(value)
+            idle.append((actor, actors[actor]))
     finally:
-        for actor in idle + [a for a, _t in running.values()]:
+        for actor in list(actors) + [a for _w, a, _t in pending.values()]:
             ray.kill(actor)
     return retries, rss
-
-
-def _replace(ray, actor_cls, spec, idle: list, _exc) -> None:
-    idle.append(actor_cls.remote(spec))
 
 
 # -- the record -----------------------------------------------------------------------------------

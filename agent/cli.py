@@ -277,9 +277,11 @@ def config_show(ctx):
     click.echo(yaml.safe_dump(masked(_load(ctx)), sort_keys=False, allow_unicode=True), nl=False)
 
 
-from agent.catalog_cli import catalog_group  # noqa: E402 (registered after main is defined)
+from agent.batch_cli import batch  # noqa: E402 (registered after main is defined)
+from agent.catalog_cli import catalog_group  # noqa: E402
 
 main.add_command(catalog_group)
+main.add_command(batch)
 
 if __name__ == "__main__":
     main()

@@ -52,11 +52,21 @@ class LLMChoice(BackendChoice):
     rationale_tries: int | None = Field(None, ge=0, le=5)
 
 
+class WorkerResources(_Strict):
+    """What one batch worker of a profile needs: its memory (for the default --workers) and, on Ray, the
+    CPUs and GPUs its actor requests."""
+
+    memory_gb: float = Field(2.0, gt=0, le=1024)
+    num_cpus: float = Field(1.0, gt=0, le=256)
+    num_gpus: float = Field(0.0, ge=0, le=16)
+
+
 class Profile(_Strict):
     description: str = ""
     vision: BackendChoice
     llm: LLMChoice
     music: BackendChoice
+    worker: WorkerResources = WorkerResources()
 
 
 class Defaults(_Strict):
@@ -90,6 +100,12 @@ class CatalogSettings(_Strict):
     embedder: str = Field("efficientnet-lite0", pattern=r"^(efficientnet-lite0|clip:.+)$")
 
 
+class BatchSettings(_Strict):
+    workers: int | None = Field(None, ge=1, le=256)  # None: what the cores and the profile's worker.memory_gb allow
+    timeout_s: float = Field(1800.0, ge=0, le=86400)  # per cover; 0: none
+    max_retries: int = Field(2, ge=0, le=10)  # a cover whose worker died is retried this many times
+
+
 class AppConfig(_Strict):
     default_profile: str
     defaults: Defaults = Defaults()
@@ -97,6 +113,7 @@ class AppConfig(_Strict):
     verify: VerifySettings = VerifySettings()
     web: WebSettings = WebSettings()
     catalog: CatalogSettings = CatalogSettings()
+    batch: BatchSettings = BatchSettings()
     profiles: dict[str, Profile]
     aliases: dict[str, LLMChoice] = {}
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
 from tools.errors import BackendError, ConfigError, require
-from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing
+from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing, thread_budget
 
 LLM_BACKENDS = Registry("llm", {
     "llama-cpp": "agent.llm:LlamaCppLLM",
@@ -100,10 +100,10 @@ class LlamaCppLLM(LLMBackend):
     def _load_llama(self):
         Llama = require("llama_cpp", "llama", "llama-cpp-python").Llama  # noqa: N806
         o = self.options
-        import os
 
-        kwargs = dict(n_ctx=o.n_ctx, n_threads=o.n_threads or os.cpu_count(), n_gpu_layers=o.n_gpu_layers, seed=o.seed,
-                      chat_format=o.chat_format, verbose=False)
+        threads = o.n_threads or thread_budget()  # prompt evaluation (scoring) runs on n_threads_batch, which
+        kwargs = dict(n_ctx=o.n_ctx, n_threads=threads, n_threads_batch=threads,  # would default to every core
+                      n_gpu_layers=o.n_gpu_layers, seed=o.seed, chat_format=o.chat_format, verbose=False)
         try:
             path = self.model_path()
             if path is None:

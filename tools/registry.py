@@ -114,3 +114,10 @@ def format_validation_error(exc: ValidationError) -> str:
     if got is not None and not isinstance(got, (dict, list)) and err["type"] != "missing":
         msg += f" (got {got!r})"
     return f"{loc}: {msg}"
+
+
+def thread_budget() -> int:
+    """The threads a local model may use: ALBUMGEN_THREADS (a batch worker's share of the cores), else all."""
+    import os
+
+    return int(os.environ.get("ALBUMGEN_THREADS") or os.cpu_count() or 1)

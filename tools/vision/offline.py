@@ -13,7 +13,7 @@ from tools.errors import require
 from tools.grounding.evidence import EvidenceSet, colour_evidence, label_evidence, text_evidence
 from tools.grounding.labels import imagenet_labels
 from tools.grounding.prior import associations
-from tools.registry import BackendOptions, missing
+from tools.registry import BackendOptions, missing, thread_budget
 from tools.vision.base import CoverDescription, VisionBackend
 
 _LOAD_LOCK = threading.Lock()  # two runs in two threads must not load (or print) twice
@@ -68,8 +68,8 @@ class OfflineDescriber(VisionBackend):
     def _ocr(self):
         RapidOCR = require("rapidocr_onnxruntime", "offline", "rapidocr-onnxruntime").RapidOCR  # noqa: N806
 
-        with _LOAD_LOCK:
-            return RapidOCR()
+        with _LOAD_LOCK:  # onnxruntime takes every core unless told: a batch worker has its share only
+            return RapidOCR(intra_op_num_threads=thread_budget(), inter_op_num_threads=1)
 
     def read_text(self, image) -> tuple[list[tuple[str, float]], list[list[list[float]]]]:
         """Lines of text on the cover read by PP-OCRv4, in reading order, above the confidence floor, with

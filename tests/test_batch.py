@@ -1,0 +1,187 @@
+"""`albumgen batch`: isolation of bad covers, the resumable manifest (SIGKILL, then --resume), CSV rows with
+overrides, and Ray actors that give the same manifest as the local pool and retry a cover whose actor died."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+from tests.images import catalog_cover
+
+pytestmark = pytest.mark.slow
+
+STYLES = ("metal", "pop", "ambient")
+
+
+def covers(folder: Path, n: int, bad: bool = False) -> Path:
+    (folder / "nested").mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        where = folder / "nested" if k % 3 == 2 else folder
+        catalog_cover(STYLES[k % 3], 100 + k).save(where / f"cover-{k:02d}.png")
+    if bad:
+        (folder / "broken.png").write_bytes(b"\x89PNG\r\n not really")
+        (folder / "empty.jpg").write_bytes(b"")
+        (folder / "notes.txt").write_text("not a cover: ignored, not a row")
+    return folder
+
+
+def manifest(out: Path) -> list[dict]:
+    db = sqlite3.connect(out / "batch.sqlite")
+    db.row_factory = sqlite3.Row
+    rows = [dict(r) for r in db.execute("SELECT * FROM covers ORDER BY idx")]
+    db.close()
+    return rows
+
+
+def run_folders(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if (p / "trace.json").exists())
+
+
+def test_bad_covers_fail_their_rows_and_the_batch_goes_on(tmp_path):
+    folder = covers(tmp_path / "in", 10, bad=True)
+    out = tmp_path / "out"
+    proc = run_cli("batch", str(folder), "-o", str(out), "--workers", "2", "--duration", "1", "--seed", "5",
+                   "--json", timeout=900)
+    assert proc.returncode == 1, proc.stderr  # some failed
+    report = json.loads(proc.stdout)
+    assert (report["done"], report["failed"], report["pending"]) == (10, 2, 0)
+    assert sorted(f["cover"] for f in report["failures"]) == ["broken.png", "empty.jpg"]
+    assert all("is not an image" in f["error"] or "empty" in f["error"] for f in report["failures"])
+    rows = manifest(out)
+    assert len(rows) == 12 and {r["key"] for r in rows} >= {"nested/cover-02.png", "cover-00.png"}
+    assert len(run_folders(out)) == 10
+    with open(out / "summary.csv") as f:
+        summary = list(csv.DictReader(f))
+    assert [r["cover"] for r in summary] == [r["key"] for r in rows]
+    done = [r for r in summary if r["status"] == "done"]
+    assert all(r["genre"] and r["tempo_wanted"] and r["run_folder"] for r in done)
+    assert len({(r["genre"], r["tempo_wanted"], r["key_wanted"]) for r in done}) >= 3  # the covers drove the plans
+    g = report["grounding"]
+    assert g["covers"] == 10 and g["distinct_plans"] >= 3 and g["sd_tempo"] > 0
+    # a finished batch: running it again needs --resume, and then there is nothing to do
+    again = run_cli("batch", str(folder), "-o", str(out), timeout=120)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    resumed = run_cli("batch", str(folder), "-o", str(out), "--resume", "--json", timeout=120)
+    assert resumed.returncode == 1 and json.loads(resumed.stdout)["done"] == 10
+    assert len(run_folders(out)) == 10
+
+
+def test_sigkill_then_resume_finishes_every_cover_exactly_once(tmp_path):
+    folder = covers(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "agent.cli", "batch", str(folder), "-o", str(out), "--workers", "1",
+            "--duration", "1", "--seed", "9"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if (out / "batch.sqlite").exists():
+            rows = manifest(out)
+            if sum(r["status"] == "done" for r in rows) >= 2:
+                break
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its worker, mid-batch
+    proc.wait(timeout=30)
+    before = manifest(out)
+    done_before = {r["key"]: r["run_dir"] for r in before if r["status"] == "done"}
+    assert 2 <= len(done_before) < 6
+    resumed = run_cli("batch", str(folder), "-o", str(out), "--resume", "--json", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    after = manifest(out)
+    assert all(r["status"] == "done" for r in after)
+    assert {r["key"]: r["run_dir"] for r in after if r["key"] in done_before} == done_before
+    assert all(r["attempts"] == 1 for r in after if r["key"] in done_before)  # nothing done was redone
+    assert len(run_folders(out)) == 6 and len({r["run_dir"] for r in after}) == 6  # no duplicate run folders
+
+
+def test_csv_rows_with_overrides(tmp_path):
+    folder = covers(tmp_path / "in", 3)
+    rows = [{"cover": "cover-00.png", "duration": "1.5", "seed": "42", "genre": ""},
+            {"cover": "cover-01.png", "duration": "", "seed": "", "genre": "jazz"},
+            {"cover": "nested/cover-02.png", "duration": "", "seed": "", "genre": "polka"},
+            {"cover": "missing.png", "duration": "", "seed": "", "genre": ""}]
+    with open(folder / "batch.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    proc = run_cli("batch", str(folder / "batch.csv"), "-o", str(out), "--workers", "1", "--duration", "1",
+                   "--json", timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    got = {r["key"].split()[0]: r for r in manifest(out)}
+    first, jazz = got["cover-00.png"], got["cover-01.png"]
+    assert first["status"] == "done" and first["seed"] == 42
+    spec = json.loads((Path(first["run_dir"]) / "spec.json").read_text())
+    assert spec["duration_s"] == 1.5 and spec["seed"] == 42
+    trace = json.loads((Path(jazz["run_dir"]) / "trace.json").read_text())
+    assert trace["spec"]["genre"] == "jazz" and trace["spec"]["duration_s"] == 1.0
+    hint = next(e for e in trace["evidence"] if e["kind"] == "hint")
+    assert hint["id"] in trace["rationales"]["genre"]  # the decision cites what the row asked for
+    assert "genre 'polka' is not one AlbumGen knows" in got["nested/cover-02.png"]["error"]
+    assert got["missing.png"]["status"] == "failed" and "missing.png" in got["missing.png"]["error"]
+
+
+@pytest.fixture()
+def local_ray():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _node_ip_address="127.0.0.1")
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_gives_the_pool_manifest_and_retries_a_killed_actor(tmp_path, local_ray):
+    from agent.batch import Batch
+    from agent.config import load_config
+
+    folder = covers(tmp_path / "in", 5)
+    config = load_config()
+    offline = config.profiles["offline"]  # two 1-CPU actors on the test's 2-CPU cluster
+    offline = offline.model_copy(update={"worker": offline.worker.model_copy(update={"num_cpus": 1.0})})
+    config = config.model_copy(update={"profiles": {**config.profiles, "offline": offline}})
+    pool = Batch(config, folder, tmp_path / "pool", duration=1, seed=3).run(workers=2)
+    assert pool.exit_code == 0
+
+    ray_out = tmp_path / "ray"
+    job = Batch(config, folder, ray_out, duration=1, seed=3)
+    killed: list[int] = []
+
+    def kill_one_actor():  # SIGKILL the actor making the third cover, once it has started it
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            time.sleep(0.2)
+            try:
+                rows = manifest(ray_out)
+            except sqlite3.Error:
+                continue
+            running = [r for r in rows if r["status"] == "running" and (r["worker"] or "").startswith("ray actor pid")]
+            if sum(r["status"] == "done" for r in rows) >= 2 and running:
+                pid = int(running[0]["worker"].rsplit(" ", 1)[1])
+                os.kill(pid, signal.SIGKILL)
+                killed.append(running[0]["idx"])
+
+    watcher = threading.Thread(target=kill_one_actor, daemon=True)
+    watcher.start()
+    report = job.run(workers=2, use_ray=True)
+    watcher.join(timeout=5)
+    assert killed, "no actor was running a cover to kill"
+    assert report.exit_code == 0 and report.retries >= 1
+    rows = {r["key"]: r for r in manifest(ray_out)}
+    assert rows[next(k for k, r in rows.items() if r["idx"] == killed[0])]["attempts"] == 2  # a retry, not a loss
+
+    def plan(row):
+        return (row["key"], row["status"], Path(row["run_dir"]).name, row["seed"],
+                json.loads(row["summary"])["genre"], json.loads(row["summary"])["tempo_wanted"])
+
+    assert sorted(plan(r) for r in rows.values()) == sorted(plan(r) for r in manifest(tmp_path / "pool"))
+    assert run_folders(ray_out) == run_folders(tmp_path / "pool")
