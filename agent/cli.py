@@ -75,10 +75,13 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
 
     app = AlbumGen(_load(ctx), profile=profile, model=model, vision_model=vision_model, base_url=base_url,
                    mmproj=mmproj, catalog=catalog)
+    from agent.progress import step_bar
+
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
-    result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
-                          verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
-                          takes=takes, stream=stream, on_stage=progress)
+    with step_bar(not as_json):
+        result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
+                              verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
+                              takes=takes, stream=stream, on_stage=progress)
     from agent.present import run_lines, run_summary
 
     if as_json:
@@ -134,12 +137,19 @@ def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json
     """Refine a take by talking to it: "slower", "add saxophone", "another take", /undo, /quit.
 
     Reads one message per line from stdin (a terminal or a pipe); end of input ends the session."""
+    if not cover and not resume_id:
+        raise click.UsageError("give a COVER, or --resume ID to continue a session")
+    from agent.progress import step_bar
+
+    with step_bar(not as_json):
+        _chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json, catalog)
+
+
+def _chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json, catalog):
     from agent.api import AlbumGen
     from agent.session import SLASH_HELP, ChatSession
     from agent.store import RunStore
 
-    if not cover and not resume_id:
-        raise click.UsageError("give a COVER, or --resume ID to continue a session")
     store = RunStore()
     row = store.session(resume_id) if resume_id else None
     app = AlbumGen(_load(ctx), profile=profile or (row["profile"] if row else None), model=model, catalog=catalog)

@@ -111,8 +111,17 @@ def test_audiocraft_missing_says_which_extra():
 
 
 def test_long_takes_are_made_in_windows_with_smooth_joins(tiny_musicgen_dir):
+    from tools.music.base import reporting_steps
+
     backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "device": "cpu"})
-    audio = backend.generate(ROCK, "energetic rock", GenerationParams(duration_s=65, seed=4))
+    reports = []
+    with reporting_steps(lambda done, total, label: reports.append((done, total, label))):
+        audio = backend.generate(ROCK, "energetic rock", GenerationParams(duration_s=65, seed=4))
+    # the live bar's count: every decoder step of every window, in order, ending at the planned total
+    done = [r[0] for r in reports]
+    assert done == list(range(1, len(done) + 1)) and reports[-1][0] == reports[-1][1] == len(reports)
+    assert len({r[1] for r in reports}) == 1  # the plan was exact: the total never changed
+    assert [label for label in dict.fromkeys(r[2] for r in reports)] == ["window 1/3", "window 2/3", "window 3/3"]
     assert abs(audio.samples.shape[1] - 65 * 32000) <= 640  # within one 50 Hz frame
     windows = audio.details["windows"]
     assert [w["start_s"] for w in windows] == [0.0, 30.0, 50.0] and [w["new_s"] for w in windows] == [30.0, 20.0, 15.0]

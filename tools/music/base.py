@@ -1,7 +1,10 @@
 """The music backend interface, per-call generation parameters and the audio it returns."""
 from __future__ import annotations
 
+import contextvars
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -77,3 +80,25 @@ class TakeSink:
 
     def write(self, take: int, offset: int, samples: Any, sample_rate: int) -> None:
         self.sink.write(self.take, offset, samples, sample_rate)
+
+
+# -- progress of a long generation: (steps done, steps in all, what is being made) ----------------------
+StepReport = Callable[[int, int, str], None]
+_STEPS: contextvars.ContextVar[StepReport | None] = contextvars.ContextVar("albumgen_music_steps", default=None)
+
+
+@contextmanager
+def reporting_steps(report: StepReport | None) -> Iterator[None]:
+    """While inside, a backend that decodes step by step (MusicGen) calls `report(done, total, label)` after
+    each decoder step (the CLI's live bar with ETA). Context-local: concurrent runs report to their own."""
+    token = _STEPS.set(report)
+    try:
+        yield
+    finally:
+        _STEPS.reset(token)
+
+
+def report_steps(done: int, total: int, label: str) -> None:
+    report = _STEPS.get()
+    if report is not None:
+        report(done, total, label)

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
-from tools.music.base import DEFAULT_GUIDANCE, Audio, AudioSink, GenerationParams, MusicBackend
+from tools.music.base import DEFAULT_GUIDANCE, Audio, AudioSink, GenerationParams, MusicBackend, report_steps
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status
 from tools.spec import MusicSpec
@@ -93,6 +93,7 @@ class MusicGen(MusicBackend):
             melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
         torch.manual_seed(params.seed)
         stream = WindowStream(sink, self.sample_rate) if sink is not None else None
+        self._steps = StepCount(self._planned_steps(params.duration_s, model))
         if params.duration_s <= self.options.window_s:
             samples, frames = self._continue(prompt, params, params.duration_s, None, melody, takes, stream)
             windows = [{"start_s": 0.0, "new_s": params.duration_s, "context_s": 0.0, "frames": frames}]
@@ -101,6 +102,7 @@ class MusicGen(MusicBackend):
         else:
             samples, windows = self._windowed(prompt, params, melody, takes, stream)
         samples = samples[..., : round(params.duration_s * self.sample_rate)]
+        self._steps.finish()
         return [self._take(model, samples[k], k, takes, windows, params, melody) for k in range(takes)]
 
     def _take(self, model, samples, k: int, takes: int, windows, params: GenerationParams, melody) -> Audio:
@@ -134,7 +136,7 @@ class MusicGen(MusicBackend):
         new_tokens = frames + int(model.decoder.config.num_codebooks) - 1
         length = 1 + skip // (self.sample_rate // self.frame_rate) + new_tokens  # BOS, audio prompt, new
         cache = preallocated_cache(model, length)
-        watchers = [ReleaseCache(cache, length)]
+        watchers = [ReleaseCache(cache, length)] + ([self._steps] if getattr(self, "_steps", None) else [])
         if stream:
             watchers.append(stream.streamer(model, takes, skip, self.options.stream_chunk_s))
         with torch.inference_mode():
@@ -142,6 +144,23 @@ class MusicGen(MusicBackend):
                                  guidance_scale=params.guidance_scale, temperature=params.temperature,
                                  top_k=params.top_k, cache=cache, stopping_criteria=StoppingCriteriaList(watchers))
         return out.float().cpu().numpy()[..., skip:], frames
+
+    def _planned_steps(self, duration_s: float, model) -> list[int]:
+        """Decoder steps of each window of a take of `duration_s` (what the progress bar counts down), by
+        the same arithmetic as _windowed."""
+        o, extra, fr, sr = self.options, int(model.decoder.config.num_codebooks) - 1, self.frame_rate, self.sample_rate
+        if duration_s <= o.window_s:
+            return [math.ceil(duration_s * fr) + extra]
+        hop = sr // fr
+        context_n = round(o.context_s * fr) * hop
+        fade_n = min(context_n - hop, round(o.crossfade_s * fr) * hop)
+        frames = math.ceil(o.window_s * fr)
+        steps, length, total = [frames + extra], frames * hop, round(duration_s * sr)
+        while length < total:
+            frames = math.ceil((min(o.window_s - o.context_s, (total - length) / sr) + fade_n / sr) * fr)
+            steps.append(frames + extra)
+            length += frames * hop - fade_n
+        return steps
 
     def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None):
         """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
@@ -309,6 +328,32 @@ def preallocated_cache(model, length: int):
     self_attention = DynamicCache(config=model.decoder.config)  # with the model's layer count
     self_attention.layers = [PreallocatedLayer() for _ in self_attention.layers]
     return EncoderDecoderCache(self_attention, DynamicCache(config=model.decoder.config))
+
+
+class StepCount(StepWatcher):
+    """Counts decoder steps over a take's windows and reports them (tools.music.base.reporting_steps)."""
+
+    def __init__(self, windows: list[int]):
+        self.windows, self.total, self.done, self.window = windows, sum(windows), 0, 0
+        self._last = None
+
+    def watch(self, input_ids) -> None:
+        length = input_ids.shape[-1]
+        if self._last is not None and length < self._last:  # generate started the next window
+            self.window = min(self.window + 1, len(self.windows) - 1)
+        self._last = length
+        self.done = min(self.done + 1, self.total)
+        self._report()
+
+    def _report(self) -> None:
+        n = len(self.windows)
+        report_steps(self.done, self.total, f"window {self.window + 1}/{n}" if n > 1 else "decoding")
+
+    def finish(self) -> None:
+        """The take is made: the bar ends full even where the plan was a step off."""
+        if self.done != self.total:
+            self.total = self.done
+            self._report()
 
 
 class ReleaseCache(StepWatcher):
