@@ -497,16 +497,31 @@ def _kill_pool(pool) -> None:
             pass
 
 
+def _ray_connect(address: str | None, num_cpus: float):
+    """Ray, joined to the cluster at `address` (auto, HOST:6379, ray://HOST:10001), or a new local one."""
+    from tools.errors import require
+
+    ray = require("ray", "batch", "ray")
+    if ray.is_initialized():
+        return ray
+    try:
+        if address and address.startswith("ray://"):  # Ray Client: the cluster's own settings
+            ray.init(address=address)
+        else:
+            kwargs = {"address": address} if address else {"num_cpus": num_cpus}
+            ray.init(**kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(f"cannot start or join a Ray cluster at {address or 'a new local one'} "
+                          f"({str(exc).splitlines()[0][:160]}): check --ray ADDRESS (auto, HOST:6379 or "
+                          "ray://HOST:10001)") from None
+    return ray
+
+
 def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: str | None, progress) -> tuple[int, dict]:
     """Ray actors that each hold a loaded pipeline (num_cpus / num_gpus from the profile's worker keys). The
     driver gives one cover at a time to each ready actor, writes the manifest, and replaces an actor that
     died, retrying its cover on another (batch.max_retries)."""
-    from tools.errors import require
-
-    ray = require("ray", "batch", "ray")
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": workers * batch.resources.num_cpus}
-        ray.init(**kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray = _ray_connect(address, workers * batch.resources.num_cpus)
     res = batch.resources
     actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
     spec = batch.worker_spec(workers, ray=True)
