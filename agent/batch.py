@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.errors import AlbumGenError, ConfigError, InputError, redact
+from tools.errors import AlbumGenError, BackendError, ConfigError, InputError, redact
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")
@@ -293,22 +293,20 @@ def _cited(trace) -> int:
     return sum(bool(re.search(r"\bE\d+\b", text or "")) for text in (trace.rationales or {}).values())
 
 
-# the pool's per-process worker (built once by the initializer)
-_WORKER: Worker | None = None
-
-
-def _pool_init(spec: WorkerSpec) -> None:
-    global _WORKER
+def serve(spec: WorkerSpec, conn) -> None:
+    """A pool process: build one Worker, then make every cover the driver sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    _WORKER = Worker(spec)
-
-
-def _pool_run(task: dict[str, Any]) -> dict[str, Any]:
-    return {**_WORKER.run(task), "worker": f"pid {os.getpid()}"}
-
-
-def _pool_pid() -> int:
-    return os.getpid()
+    try:
+        worker = Worker(spec)
+    except AlbumGenError as exc:
+        conn.send(("unusable", exc.exit_code, redact(str(exc))))
+        return
+    except Exception as exc:  # noqa: BLE001
+        conn.send(("unusable", 1, redact(f"{type(exc).__name__}: {exc}")))
+        return
+    conn.send(("ready", os.getpid()))
+    while (task := conn.recv()) is not None:
+        conn.send(("made", worker.run(task)))
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -444,57 +442,79 @@ class Batch:
         return False
 
 
-def _run_pool(batch: Batch, tasks: list[dict[str, Any]], workers: int, _address, progress) -> tuple[int, dict]:
-    """A local pool of `workers` processes (spawned: no forked torch state), each building its pipeline
-    once; at most `workers` covers are running at a time, so the manifest's running rows are exact."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+@dataclass
+class _Slot:
+    """One pool process as the driver sees it: its pipe, its pid once ready, the cover it is making."""
 
-    queue, retries, rss = list(tasks), 0, {}
-    spec = batch.worker_spec(workers)
-    while queue:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_pool_init, initargs=(spec,))
-        running: dict[Any, dict[str, Any]] = {}
-        broken = False
-        try:
-            while queue or running:
-                while queue and len(running) < workers and not broken:
-                    task = queue.pop(0)
-                    batch.started(task, "pool")
-                    running[pool.submit(_pool_run, task)] = task
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = running.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if batch.lost(task, "a worker process died while making this cover"):
-                            queue.insert(0, task)
-                            retries += 1
-                        progress({"status": "retry", **task})
-                        continue
-                    rss[outcome.get("worker", "pool")] = outcome.get("rss_mb")
-                    batch.finished(outcome)
-                    progress(outcome)
-                if broken and not running:
-                    break
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            _kill_pool(pool)
-            raise
-        pool.shutdown(wait=True)
+    process: Any
+    conn: Any
+    pid: int | None = None
+    task: dict[str, Any] | None = None
+
+
+def _run_pool(batch: Batch, tasks: list[dict[str, Any]], workers: int, _address, progress) -> tuple[int, dict]:
+    """`workers` spawned processes (no forked torch state), each building its pipeline once and making one
+    cover at a time, so the manifest's running rows are exact and a process that dies costs its own cover
+    a retry, nobody else's."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("spawn")
+    spec, queue, retries, rss = batch.worker_spec(workers), list(tasks), 0, {}
+
+    def start() -> _Slot:
+        parent, child = context.Pipe()
+        process = context.Process(target=serve, args=(spec, child), daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    slots = [start() for _ in range(min(workers, len(queue)))]
+    stillborn = 0
+    try:
+        while queue or any(s.task for s in slots):
+            for slot in slots:
+                if slot.pid and slot.task is None and queue:
+                    slot.task = queue.pop(0)
+                    batch.started(slot.task, f"pid {slot.pid}")
+                    slot.conn.send(slot.task)
+            ready = wait([s.conn for s in slots] + [s.process.sentinel for s in slots])
+            for slot in [s for s in slots if s.conn in ready or s.process.sentinel in ready]:
+                try:
+                    message = slot.conn.recv() if slot.conn.poll() else None
+                except (EOFError, OSError):
+                    message = None
+                if message is None and not slot.process.is_alive():  # died: its cover is retried
+                    why = f"worker pid {slot.pid} died while making this cover (exit {slot.process.exitcode})"
+                    if slot.task is not None and batch.lost(slot.task, why):
+                        queue.insert(0, slot.task)
+                        retries += 1
+                        progress({"status": "retry", **slot.task})
+                    stillborn += slot.pid is None
+                    if stillborn > batch.config.batch.max_retries + 1:
+                        raise BackendError(f"batch workers keep dying before they are ready (exit "
+                                           f"{slot.process.exitcode}): run one cover with albumgen generate to see why")
+                    slots[slots.index(slot)] = start()
+                elif message is not None:
+                    _pool_message(batch, slot, message, rss, progress)
+    finally:
+        for slot in slots:
+            slot.process.kill()
     return retries, rss
 
 
-def _kill_pool(pool) -> None:
-    for process in list(getattr(pool, "_processes", {}).values()):
-        try:
-            process.kill()
-        except (OSError, AttributeError):
-            pass
+def _pool_message(batch: Batch, slot: _Slot, message: tuple, rss: dict, progress) -> None:
+    kind = message[0]
+    if kind == "unusable":  # the pipeline cannot even be built (config): no cover can be made
+        raise (ConfigError if message[1] == 2 else BackendError)(f"a batch worker could not start: {message[2]}")
+    if kind == "ready":
+        slot.pid = message[1]
+        return
+    outcome = message[1]
+    rss[f"pid {slot.pid}"] = outcome.get("rss_mb")
+    batch.finished(outcome)
+    progress(outcome)
+    slot.task = None
 
 
 def _ray_connect(address: str | None, num_cpus: float):
@@ -522,51 +542,75 @@ def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: s
     driver gives one cover at a time to each ready actor, writes the manifest, and replaces an actor that
     died, retrying its cover on another (batch.max_retries)."""
     ray = _ray_connect(address, workers * batch.resources.num_cpus)
-    res = batch.resources
-    actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
-    spec = batch.worker_spec(workers, ray=True)
-    queue, retries, rss = list(tasks), 0, {}
-    pending: dict[Any, tuple[str, Any, dict[str, Any] | None]] = {}  # ref → (what, actor, task)
-    idle: list[tuple[Any, int]] = []  # (actor, pid): started and free
-
-    def start_actor():
-        actor = actor_cls.remote(spec)
-        pending[actor.pid.remote()] = ("pid", actor, None)
-
-    for _ in range(min(workers, len(queue))):
-        start_actor()
-    actors: dict[Any, int] = {}
+    fleet = _RayFleet(ray, batch, list(tasks), progress)
     try:
-        while queue or any(what == "run" for what, _a, _t in pending.values()):
-            while queue and idle:
-                (actor, pid), task = idle.pop(), queue.pop(0)
-                batch.started(task, f"ray actor pid {pid}")
-                pending[actor.run.remote(task)] = ("run", actor, task)
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            what, actor, task = pending.pop(ready[0])
-            try:
-                value = ray.get(ready[0])
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
-                if task is not None:
-                    if batch.lost(task, f"Ray actor pid {actors.get(actor)} died while making this cover"):
-                        queue.insert(0, task)
-                        retries += 1
-                    progress({"status": "retry", **task})
-                actors.pop(actor, None)
-                start_actor()  # a fresh actor takes its place
-                continue
-            if what == "pid":
-                actors[actor] = value
-                idle.append((actor, value))
-                continue
-            rss[f"ray actor pid {actors[actor]}"] = value.get("rss_mb")
-            batch.finished(value)
-            progress(value)
-            idle.append((actor, actors[actor]))
+        for _ in range(min(workers, len(tasks))):
+            fleet.start_actor()
+        while fleet.queue or fleet.running():
+            fleet.dispatch()
+            ready, _ = ray.wait(list(fleet.pending), num_returns=1)
+            fleet.settle(ready[0])
     finally:
-        for actor in list(actors) + [a for _w, a, _t in pending.values()]:
-            ray.kill(actor)
-    return retries, rss
+        fleet.close()
+    return fleet.retries, fleet.rss
+
+
+class _RayFleet:
+    """The driver's view of its actors: which are starting, idle or making which cover."""
+
+    def __init__(self, ray, batch: Batch, queue: list[dict[str, Any]], progress):
+        res = batch.resources
+        self.ray, self.batch, self.queue, self.progress = ray, batch, queue, progress
+        self.actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
+        self.spec = batch.worker_spec(0, ray=True)
+        self.pending: dict[Any, tuple[str, Any, dict[str, Any] | None]] = {}  # ref → (what, actor, task)
+        self.idle: list[Any] = []
+        self.pids: dict[Any, int] = {}
+        self.retries, self.rss, self.stillborn = 0, {}, 0
+
+    def start_actor(self) -> None:
+        actor = self.actor_cls.remote(self.spec)
+        self.pending[actor.pid.remote()] = ("pid", actor, None)
+
+    def running(self) -> bool:
+        return any(what == "run" for what, _a, _t in self.pending.values())
+
+    def dispatch(self) -> None:
+        while self.queue and self.idle:
+            actor, task = self.idle.pop(), self.queue.pop(0)
+            self.batch.started(task, f"ray actor pid {self.pids[actor]}")
+            self.pending[actor.run.remote(task)] = ("run", actor, task)
+
+    def settle(self, ref) -> None:
+        what, actor, task = self.pending.pop(ref)
+        try:
+            value = self.ray.get(ref)
+        except (self.ray.exceptions.RayActorError, self.ray.exceptions.WorkerCrashedError) as exc:
+            self.died(what, actor, task, exc)
+            return
+        if what == "run":
+            self.rss[f"ray actor pid {self.pids[actor]}"] = value.get("rss_mb")
+            self.batch.finished(value)
+            self.progress(value)
+        else:
+            self.pids[actor] = value
+        self.idle.append(actor)
+
+    def died(self, what: str, actor, task: dict[str, Any] | None, exc: Exception) -> None:
+        self.stillborn += what == "pid"
+        if self.stillborn > self.batch.config.batch.max_retries + 1:
+            raise BackendError(f"Ray actors keep failing before they are ready: {str(exc).splitlines()[0][:200]}")
+        if task is not None:
+            if self.batch.lost(task, f"Ray actor pid {self.pids.get(actor)} died while making this cover"):
+                self.queue.insert(0, task)
+                self.retries += 1
+            self.progress({"status": "retry", **task})
+        self.pids.pop(actor, None)
+        self.start_actor()  # a fresh actor takes its place
+
+    def close(self) -> None:
+        for actor in list(self.pids) + [a for _w, a, _t in self.pending.values()]:
+            self.ray.kill(actor)
 
 
 # -- the record -----------------------------------------------------------------------------------

@@ -45,8 +45,10 @@ def make_covers(folder: Path, n: int) -> list[Path]:
 def per_process(covers: list[Path], out: Path, duration: float) -> tuple[float, str]:
     start = time.perf_counter()
     for k, cover in enumerate(covers):
-        subprocess.run([*CLI, "generate", str(cover), "-o", str(out), "--duration", str(duration), "--seed",
-                        str(1000 + k), "-n", "--json"], cwd=HERE, check=True, capture_output=True)
+        proc = subprocess.run([*CLI, "generate", str(cover), "-o", str(out), "--duration", str(duration), "--seed",
+                               str(1000 + k), "-n", "--json"], cwd=HERE, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"generate {cover.name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest single child
     return time.perf_counter() - start, f"{peak:.0f} MB (one process)"
 

@@ -34,10 +34,11 @@ class Consensus:
     def tempo_of(self, genre: str, attributes: Sequence[Attributes], w: Sequence[float]) -> float | None:
         """The weighted mean tempo of the neighbours of this genre (all of them when none is)."""
         same = [(a.tempo, x) for a, x in zip(attributes, w) if a.genre == genre]
-        return _mean(same) if same else self.tempo
+        return weighted_mean(same) if same else self.tempo
 
 
-def _mean(pairs) -> float | None:
+def weighted_mean(pairs) -> float | None:
+    """The mean of (value, weight) pairs whose value is known; None when none is."""
     pairs = [(v, w) for v, w in pairs if v is not None]
     total = sum(w for _v, w in pairs)
     return sum(v * w for v, w in pairs) / total if total else None
@@ -51,7 +52,7 @@ def consensus(attributes: Sequence[Attributes], similarities: Sequence[float]) -
     total = sum(votes.values()) or 1.0
     genres = dict(sorted(((g, v / total) for g, v in votes.items()), key=lambda gv: (-gv[1], gv[0])))
     return Consensus(genres=genres,
-                     tempo=_mean((a.tempo, x) for a, x in zip(attributes, w)),
-                     energy=_mean((a.energy, x) for a, x in zip(attributes, w)),
-                     valence=_mean((a.valence, x) for a, x in zip(attributes, w)),
-                     major=_mean((a.mode, x) for a, x in zip(attributes, w)))
+                     tempo=weighted_mean((a.tempo, x) for a, x in zip(attributes, w)),
+                     energy=weighted_mean((a.energy, x) for a, x in zip(attributes, w)),
+                     valence=weighted_mean((a.valence, x) for a, x in zip(attributes, w)),
+                     major=weighted_mean((a.mode, x) for a, x in zip(attributes, w)))

@@ -127,14 +127,14 @@ class CatalogView:
 
     def estimate(self, field_name: str, genre: str | None = None) -> tuple[float | None, list[str]]:
         """(the catalogue's value for valence / energy / tempo / mode as P(major), the ids behind it)."""
+        from tools.catalog.consensus import weighted_mean
+
         items = self.neighbours
         if genre is not None and any(n.detail["attributes"]["genre"] == genre for n in items):
             items = [n for n in items if n.detail["attributes"]["genre"] == genre]
-        pairs = [(n.detail["attributes"].get(field_name), self.weights[n.id], n.id) for n in items]
-        pairs = [p for p in pairs if p[0] is not None]
-        total = sum(p[1] for p in pairs)
-        value = sum(v * w for v, w, _i in pairs) / total if total else None
-        ids = [i for _v, _w, i in pairs]
+        known = [n for n in items if n.detail["attributes"].get(field_name) is not None]
+        value = weighted_mean((n.detail["attributes"][field_name], self.weights[n.id]) for n in known)
+        ids = [n.id for n in known]
         pred = self.predicted.get(field_name)
         if pred is not None and pred.confidence:
             guess = float(pred.value) if field_name != "mode" else dict(map(tuple, pred.detail["top"])).get(1, 0.0)
