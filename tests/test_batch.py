@@ -131,6 +131,42 @@ def test_csv_rows_with_overrides(tmp_path):
     assert got["missing.png"]["status"] == "failed" and "missing.png" in got["missing.png"]["error"]
 
 
+def kill_when_running(out: Path, prefix: str, after_done: int, killed: list[int]) -> threading.Thread:
+    """SIGKILL the worker making a cover once `after_done` covers are done (its pid is in the manifest)."""
+
+    def watch():
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            time.sleep(0.2)
+            try:
+                rows = manifest(out)
+            except sqlite3.Error:
+                continue
+            running = [r for r in rows if r["status"] == "running" and (r["worker"] or "").startswith(prefix)]
+            if sum(r["status"] == "done" for r in rows) >= after_done and running:
+                os.kill(int(running[0]["worker"].rsplit(" ", 1)[1]), signal.SIGKILL)
+                killed.append(running[0]["idx"])
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_pool_worker_killed_mid_cover_costs_a_retry_not_the_cover(tmp_path):
+    from agent.batch import Batch
+    from agent.config import load_config
+
+    folder, out = covers(tmp_path / "in", 4), tmp_path / "out"
+    killed: list[int] = []
+    watcher = kill_when_running(out, "pid ", 1, killed)
+    report = Batch(load_config(), folder, out, duration=1, seed=2).run(workers=1)
+    watcher.join(timeout=5)
+    assert killed and report.exit_code == 0 and report.retries == 1
+    rows = {r["idx"]: r for r in manifest(out)}
+    assert rows[killed[0]]["attempts"] == 2 and all(r["status"] == "done" for r in rows.values())
+    assert len(run_folders(out)) == 4
+
+
 @pytest.fixture()
 def local_ray():
     ray = pytest.importorskip("ray")
@@ -155,23 +191,7 @@ def test_ray_gives_the_pool_manifest_and_retries_a_killed_actor(tmp_path, local_
     ray_out = tmp_path / "ray"
     job = Batch(config, folder, ray_out, duration=1, seed=3)
     killed: list[int] = []
-
-    def kill_one_actor():  # SIGKILL the actor making the third cover, once it has started it
-        deadline = time.time() + 300
-        while time.time() < deadline and not killed:
-            time.sleep(0.2)
-            try:
-                rows = manifest(ray_out)
-            except sqlite3.Error:
-                continue
-            running = [r for r in rows if r["status"] == "running" and (r["worker"] or "").startswith("ray actor pid")]
-            if sum(r["status"] == "done" for r in rows) >= 2 and running:
-                pid = int(running[0]["worker"].rsplit(" ", 1)[1])
-                os.kill(pid, signal.SIGKILL)
-                killed.append(running[0]["idx"])
-
-    watcher = threading.Thread(target=kill_one_actor, daemon=True)
-    watcher.start()
+    watcher = kill_when_running(ray_out, "ray actor pid", 2, killed)  # the actor making the third cover
     report = job.run(workers=2, use_ray=True)
     watcher.join(timeout=5)
     assert killed, "no actor was running a cover to kill"
