@@ -17,6 +17,7 @@ import secrets
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -262,7 +263,7 @@ def _peak_rss_mb() -> float:
 @contextmanager
 def _deadline(seconds: float):
     """A per-cover time limit in the worker's main thread (SIGALRM); 0 turns it off."""
-    if not seconds or not hasattr(signal, "SIGALRM"):
+    if not seconds or not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -396,12 +397,14 @@ class Batch:
         self.config_path = config_path
         self.resources = config.profiles[self.profile].worker
 
-    def worker_spec(self, workers: int, ray: bool = False) -> WorkerSpec:
-        """Each worker's threads: its share of this machine's cores (on Ray: its actor's num_cpus)."""
-        cores = _cores()
+    def worker_spec(self, workers: int, cluster: bool = False) -> WorkerSpec:
+        """Each worker's threads: its share of this machine's cores; on a Ray cluster its actor's num_cpus
+        (a local Ray cluster is this machine: the share again, at most num_cpus; more threads than cores
+        made `--ray --workers 2` 3x slower than the pool here)."""
+        share = max(1, _cores() // max(workers, 1))
+        threads = max(1, int(self.resources.num_cpus)) if cluster else share
         return WorkerSpec(self.config_path, self.profile, self.settings["model"], self.settings["catalog"],
-                          str(self.out_dir), int(self.settings["takes"]), self.config.batch.timeout_s,
-                          max(1, int(self.resources.num_cpus) if ray else cores // workers))
+                          str(self.out_dir), int(self.settings["takes"]), self.config.batch.timeout_s, threads)
 
     def _tasks(self) -> list[dict[str, Any]]:
         tasks = self.manifest.pending()
@@ -542,7 +545,7 @@ def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: s
     driver gives one cover at a time to each ready actor, writes the manifest, and replaces an actor that
     died, retrying its cover on another (batch.max_retries)."""
     ray = _ray_connect(address, workers * batch.resources.num_cpus)
-    fleet = _RayFleet(ray, batch, list(tasks), progress)
+    fleet = _RayFleet(ray, batch, list(tasks), progress, batch.worker_spec(workers, cluster=bool(address)))
     try:
         for _ in range(min(workers, len(tasks))):
             fleet.start_actor()
@@ -558,11 +561,11 @@ def _run_ray(batch: Batch, tasks: list[dict[str, Any]], workers: int, address: s
 class _RayFleet:
     """The driver's view of its actors: which are starting, idle or making which cover."""
 
-    def __init__(self, ray, batch: Batch, queue: list[dict[str, Any]], progress):
+    def __init__(self, ray, batch: Batch, queue: list[dict[str, Any]], progress, spec: WorkerSpec):
         res = batch.resources
         self.ray, self.batch, self.queue, self.progress = ray, batch, queue, progress
         self.actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
-        self.spec = batch.worker_spec(0, ray=True)
+        self.spec = spec
         self.pending: dict[Any, tuple[str, Any, dict[str, Any] | None]] = {}  # ref → (what, actor, task)
         self.idle: list[Any] = []
         self.pids: dict[Any, int] = {}

@@ -76,6 +76,16 @@ def test_bad_covers_fail_their_rows_and_the_batch_goes_on(tmp_path):
     assert len(run_folders(out)) == 10
 
 
+def test_a_cover_over_the_time_limit_fails_its_row(tmp_path, config_file):
+    folder = covers(tmp_path / "in", 2)
+    cfg = config_file({"batch": {"timeout_s": 0.2, "max_retries": 2}})
+    proc = run_cli("--config", str(cfg), "batch", str(folder), "-o", str(tmp_path / "out"), "--workers", "1",
+                   "--duration", "1", "--json", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["failed"] == 2 and "timed out after 0.2 s (batch.timeout_s" in report["failures"][0]["error"]
+
+
 def test_sigkill_then_resume_finishes_every_cover_exactly_once(tmp_path):
     folder = covers(tmp_path / "in", 6)
     out = tmp_path / "out"

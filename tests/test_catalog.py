@@ -197,3 +197,37 @@ def test_generate_names_an_unknown_catalogue(tmp_path):
                    "--catalog", "nosuch", env=_home(tmp_path))
     assert proc.returncode == 2 and "no catalogue named 'nosuch'" in proc.stderr
     assert "albumgen catalog import" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_dir(tmp_path_factory):
+    """A random CLIPModel built from a small config with save_pretrained: the same loading code as
+    openai/clip-vit-base-patch16 by hub id."""
+    pytest.importorskip("transformers")
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = CLIPConfig(text_config={**small, "vocab_size": 64, "max_position_embeddings": 16},
+                        vision_config={**small, "image_size": 32, "patch_size": 8}, projection_dim=8)
+    CLIPModel(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_a_clip_embedder_builds_and_searches_its_own_catalogue(tmp_path, tiny_clip_dir):
+    source = write_catalog(tmp_path / "cat", per_style=2)
+    env = _home(tmp_path)
+    proc = run_cli("catalog", "import", str(source), "--name", "clipped", "--embedder", f"clip:{tiny_clip_dir}",
+                   "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["added"] == 6
+    info = json.loads(run_cli("catalog", "show", "clipped", "--json", env=env).stdout)
+    assert info["embedder"] == f"clip:{tiny_clip_dir}" and info["dim"] == 8  # the projection, not EfficientNet's 1280
+    from tools.catalog.index import Catalog, CatalogIndex
+
+    catalog = Catalog("clipped", k=3, index=CatalogIndex(tmp_path / "home" / "catalog.db"))
+    neighbours, _ = catalog.find(catalog_cover("metal", 0 * 31 + len("metal")))  # metal-000.png itself
+    assert neighbours[0].name == "metal-000.png" and neighbours[0].similarity == pytest.approx(1.0, abs=1e-4)
+    proc = run_cli("catalog", "import", str(source), "--name", "clipped", env=env)  # the default embedder
+    assert proc.returncode == 2 and "was embedded with clip:" in proc.stderr
