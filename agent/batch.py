@@ -221,7 +221,7 @@ class Worker:
         warnings.filterwarnings("ignore", category=UserWarning, module="librosa")  # one line per row, not per frame
         if spec.threads:  # the worker's share of the cores, for every library: oversubscribed spinning threads
             for name in ("ALBUMGEN_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-                os.environ[name] = str(spec.threads)  # (llama.cpp, OpenMP) made 2 workers 5x slower than 1
+                os.environ[name] = str(spec.threads)  # (llama.cpp, OpenMP) made 2 workers 2.8x slower than 1
             import torch
 
             torch.set_num_threads(spec.threads)
@@ -234,17 +234,19 @@ class Worker:
     def run(self, task: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         o = task["overrides"]
+        clock: dict[str, bool] = {}
         try:
-            with _deadline(self.spec.timeout_s):
+            with _deadline(self.spec.timeout_s, clock):
                 result = self.app.generate(task["cover"], out_dir=self.spec.out_dir, duration=o.get("duration"),
                                            seed=task["seed"], force=task["redo"], takes=self.spec.takes,
                                            genre=o.get("genre"))
-        except AlbumGenError as exc:
-            return _failed(task, redact(str(exc)), start)
-        except TimeoutError:
-            return _failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in config.yaml)", start)
         except Exception as exc:  # noqa: BLE001  (isolation: any failure is this row's one line)
-            return _failed(task, redact(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"), start)
+            if clock.get("expired"):  # whatever the interrupted library made of it (torch: a RuntimeError)
+                return {**_failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in "
+                                        "config.yaml)", start), "replace_worker": True}  # models may be half-loaded
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            return _failed(task, redact(str(exc) if isinstance(exc, AlbumGenError) else f"{type(exc).__name__}: {first}"),
+                           start)
         return {"idx": task["idx"], "status": "done", "run_dir": str(result.run_dir), "summary": _summary(result),
                 "seconds": round(time.perf_counter() - start, 2), "rss_mb": _peak_rss_mb()}
 
@@ -261,13 +263,15 @@ def _peak_rss_mb() -> float:
 
 
 @contextmanager
-def _deadline(seconds: float):
-    """A per-cover time limit in the worker's main thread (SIGALRM); 0 turns it off."""
+def _deadline(seconds: float, clock: dict[str, bool]):
+    """A per-cover time limit in the worker's main thread (SIGALRM); 0 turns it off. clock["expired"] says
+    it fired, whatever exception the interrupted code turned it into."""
     if not seconds or not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(_signum, _frame):
+        clock["expired"] = True
         raise TimeoutError
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -307,7 +311,10 @@ def serve(spec: WorkerSpec, conn) -> None:
         return
     conn.send(("ready", os.getpid()))
     while (task := conn.recv()) is not None:
-        conn.send(("made", worker.run(task)))
+        outcome = worker.run(task)
+        conn.send(("made", outcome))
+        if outcome.get("replace_worker"):  # a fresh process takes this one's place
+            return
 
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -453,6 +460,7 @@ class _Slot:
     conn: Any
     pid: int | None = None
     task: dict[str, Any] | None = None
+    retiring: bool = False  # it timed out and is exiting: a fresh process takes its place
 
 
 def _run_pool(batch: Batch, tasks: list[dict[str, Any]], workers: int, _address, progress) -> tuple[int, dict]:
@@ -477,7 +485,7 @@ def _run_pool(batch: Batch, tasks: list[dict[str, Any]], workers: int, _address,
     try:
         while queue or any(s.task for s in slots):
             for slot in slots:
-                if slot.pid and slot.task is None and queue:
+                if slot.pid and slot.task is None and not slot.retiring and queue:
                     slot.task = queue.pop(0)
                     batch.started(slot.task, f"pid {slot.pid}")
                     slot.conn.send(slot.task)
@@ -517,7 +525,7 @@ def _pool_message(batch: Batch, slot: _Slot, message: tuple, rss: dict, progress
     rss[f"pid {slot.pid}"] = outcome.get("rss_mb")
     batch.finished(outcome)
     progress(outcome)
-    slot.task = None
+    slot.task, slot.retiring = None, bool(outcome.get("replace_worker"))
 
 
 def _ray_connect(address: str | None, num_cpus: float):
@@ -595,6 +603,11 @@ class _RayFleet:
             self.rss[f"ray actor pid {self.pids[actor]}"] = value.get("rss_mb")
             self.batch.finished(value)
             self.progress(value)
+            if value.get("replace_worker"):  # timed out: its models may be half-loaded
+                self.ray.kill(actor)
+                self.pids.pop(actor, None)
+                self.start_actor()
+                return
         else:
             self.pids[actor] = value
         self.idle.append(actor)

@@ -83,7 +83,10 @@ def test_a_cover_over_the_time_limit_fails_its_row(tmp_path, config_file):
                    "--duration", "1", "--json", timeout=300)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["failed"] == 2 and "timed out after 0.2 s (batch.timeout_s" in report["failures"][0]["error"]
+    assert report["failed"] == 2 and report["retries"] == 0
+    # whatever the interrupted library raised (torch turns it into a RuntimeError), the row says it timed out
+    assert all("timed out after 0.2 s (batch.timeout_s" in f["error"] for f in report["failures"])
+    assert len(report["peak_rss_mb"]) == 2  # the worker that timed out was replaced (its models half-loaded)
 
 
 def test_sigkill_then_resume_finishes_every_cover_exactly_once(tmp_path):
