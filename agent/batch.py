@@ -301,6 +301,8 @@ def _cited(trace) -> int:
 def serve(spec: WorkerSpec, conn) -> None:
     """A pool process: build one Worker, then make every cover the driver sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    os.dup2(2, 1)  # stdout is the driver's (--json): what libraries print, even from C, goes to stderr
+    sys.stdout = sys.stderr
     try:
         worker = Worker(spec)
     except AlbumGenError as exc:
