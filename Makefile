@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 COVER  ?= covers/midnight-orbit.png
 
-.PHONY: setup run web test test-fast bench bench-memory clean
+.PHONY: setup run web test test-fast bench bench-scale bench-memory clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ bench: setup
 	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/grounding.py
+
+# the catalogue's scale (100,000 vectors) and batch throughput (24 covers four ways): about 20 min on 2 cores
+bench-scale: setup
+	$(PY) benchmarks/catalog.py
+	$(PY) benchmarks/batch.py
 
 # peak RSS of a 120 s take against a 30 s one: about 35 min on 2 cores
 bench-memory: setup
