@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.store import immediate
 from tools.errors import AlbumGenError, BackendError, ConfigError, InputError, redact
+from tools.registry import cores
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")
@@ -114,7 +116,6 @@ class Manifest:
     """OUTDIR/batch.sqlite, written by the driver only."""
 
     def __init__(self, path: Path):
-        self.path = path
         self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -128,32 +129,21 @@ class Manifest:
 
     def create(self, settings: dict[str, Any], jobs: list[Job]) -> None:
         base = settings["seed"]
-        with self._tx():
+        with immediate(self.db):
             self.db.executemany("INSERT INTO settings VALUES (?, ?)", [(k, json.dumps(v)) for k, v in settings.items()])
             self.db.executemany(
                 "INSERT INTO covers (idx, key, cover, overrides, seed, status, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(i, j.key, j.cover, json.dumps(j.overrides()), j.seed if j.seed is not None else (base + i) % 2**32,
                   "failed" if j.problem else "pending", j.problem) for i, j in enumerate(jobs)])
 
-    @contextmanager
-    def _tx(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def reopen(self, retry_failed: bool) -> int:
+    def reopen(self, retry_failed: bool) -> None:
         """A resumed batch: rows left running are pending again (redone into their own folder); with
-        `retry_failed`, failed rows too (not those whose input row itself was bad). Returns how many."""
-        with self._tx():
-            n = self.db.execute("UPDATE covers SET status = 'pending' WHERE status = 'running'").rowcount
+        `retry_failed`, failed rows too (not those whose input row itself was bad)."""
+        with immediate(self.db):
+            self.db.execute("UPDATE covers SET status = 'pending' WHERE status = 'running'")
             if retry_failed:
-                n += self.db.execute("UPDATE covers SET status = 'pending', error = NULL, attempts = 0 "
-                                     "WHERE status = 'failed' AND cover != '' AND started_at IS NOT NULL").rowcount
-        return n
+                self.db.execute("UPDATE covers SET status = 'pending', error = NULL, attempts = 0 "
+                                "WHERE status = 'failed' AND cover != '' AND started_at IS NOT NULL")
 
     def pending(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT idx, key, cover, overrides, seed, attempts, run_dir FROM covers "
@@ -244,15 +234,15 @@ class Worker:
             if clock.get("expired"):  # whatever the interrupted library made of it (torch: a RuntimeError)
                 return {**_failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in "
                                         "config.yaml)", start), "replace_worker": True}  # models may be half-loaded
-            first = str(exc).splitlines()[0][:300] if str(exc) else ""
-            return _failed(task, redact(str(exc) if isinstance(exc, AlbumGenError) else f"{type(exc).__name__}: {first}"),
-                           start)
+            text = str(exc) if isinstance(exc, AlbumGenError) else f"{type(exc).__name__}: {str(exc)[:300]}"
+            return _failed(task, redact(text), start)
         return {"idx": task["idx"], "status": "done", "run_dir": str(result.run_dir), "summary": _summary(result),
                 "seconds": round(time.perf_counter() - start, 2), "rss_mb": _peak_rss_mb()}
 
 
 def _failed(task: dict[str, Any], error: str, start: float) -> dict[str, Any]:
-    return {"idx": task["idx"], "status": "failed", "error": error.splitlines()[0] if error else "failed",
+    """The row's one line: the error's first line."""
+    return {"idx": task["idx"], "status": "failed", "error": error.splitlines()[0] if error.strip() else "failed",
             "seconds": round(time.perf_counter() - start, 2), "rss_mb": _peak_rss_mb()}
 
 
@@ -293,9 +283,11 @@ def _summary(result) -> dict[str, Any]:
 
 
 def _cited(trace) -> int:
-    import re
+    """Rationales that cite this cover's own evidence ids (not just any E-number)."""
+    from tools.grounding.evidence import EvidenceSet
 
-    return sum(bool(re.search(r"\bE\d+\b", text or "")) for text in (trace.rationales or {}).values())
+    evidence = EvidenceSet.from_dicts(trace.evidence or [])
+    return sum(bool(evidence.cited(text)) for text in (trace.rationales or {}).values())
 
 
 def serve(spec: WorkerSpec, conn) -> None:
@@ -340,14 +332,10 @@ class BatchReport:
                 "failures": [{"cover": r["key"], "error": r["error"]} for r in self.rows if r["status"] == "failed"]}
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def default_workers(resources) -> int:
     """As many workers as the cores hold (the profile's worker.num_cpus each) and the memory available holds
     (worker.memory_gb each, keeping 1 GB for the system), whichever is fewer; at least one."""
-    by_cores = int(_cores() // resources.num_cpus)
+    by_cores = int(cores() // resources.num_cpus)
     available = _available_memory_gb()
     by_memory = int(max(available - 1.0, 0) // resources.memory_gb) if available else by_cores
     return max(1, min(by_cores, by_memory))
@@ -410,7 +398,7 @@ class Batch:
         """Each worker's threads: its share of this machine's cores; on a Ray cluster its actor's num_cpus
         (a local Ray cluster is this machine: the share again, at most num_cpus; more threads than cores
         made `--ray --workers 2` 3x slower than the pool here)."""
-        share = max(1, _cores() // max(workers, 1))
+        share = max(1, cores() // max(workers, 1))
         threads = max(1, int(self.resources.num_cpus)) if cluster else share
         return WorkerSpec(self.config_path, self.profile, self.settings["model"], self.settings["catalog"],
                           str(self.out_dir), int(self.settings["takes"]), self.config.batch.timeout_s, threads)
@@ -689,11 +677,3 @@ def table(report: BatchReport, limit: int = 40) -> str:
                      f"{g['covers']} covers; {g['rationales_citing_evidence']} rationales cite the cover's evidence; "
                      f"sd energy {g['sd_energy']}, valence {g['sd_valence']}, tempo {g['sd_tempo']} BPM")
     return "\n".join(lines)
-
-
-def bar(total: int, done: int, quiet: bool):
-    """A tqdm bar over covers with ETA and covers/min, on stderr when it is a terminal."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, unit="cover", file=sys.stderr, dynamic_ncols=True,
-                disable=quiet or not sys.stderr.isatty(), smoothing=0.1)

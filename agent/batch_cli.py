@@ -35,8 +35,9 @@ def batch(ctx, input_path, out_dir, profile, model, workers, ray_address, takes,
     or config. Interrupt it at any point: --resume continues where it stopped."""
     from pathlib import Path
 
-    from agent.batch import Batch, bar, table
+    from agent.batch import Batch, table
     from agent.cli import _load
+    from agent.progress import cover_bar
 
     config = _load(ctx)
     job = Batch(config, Path(input_path), Path(out_dir), profile=profile, model=model, catalog=catalog,
@@ -44,7 +45,7 @@ def batch(ctx, input_path, out_dir, profile, model, workers, ray_address, takes,
                 config_path=ctx.obj["config"])
     counts = job.manifest.counts()
     total = sum(counts.values())
-    with bar(total, counts["done"] + counts["failed"], as_json) as progress:
+    with cover_bar(total, as_json, done=counts["done"] + counts["failed"]) as progress:
         def advance(outcome):
             if outcome["status"] == "retry":
                 progress.write(f"retry: {outcome['key']} (its worker died)")

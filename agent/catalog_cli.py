@@ -18,13 +18,6 @@ def _index():
     return CatalogIndex()
 
 
-def _bar(total: int | None, quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="cover", file=sys.stderr, disable=quiet or not sys.stderr.isatty(),
-                dynamic_ncols=True)
-
-
 @catalog_group.command("import")
 @click.argument("source", type=click.Path())
 @click.option("--name", required=True, help="Catalogue name (1-40 of a-z, 0-9, - and _).")
@@ -39,10 +32,11 @@ def catalog_import(ctx, source, name, embedder, as_json):
     from pathlib import Path
 
     from agent.cli import _load
+    from agent.progress import cover_bar
     from tools.catalog.importer import import_catalog
 
     config = _load(ctx)
-    with _bar(None, as_json) as bar:
+    with cover_bar(None, as_json) as bar:
         report = import_catalog(Path(source), name, embedder or config.catalog.embedder, _index(), progress=bar)
     if as_json:
         click.echo(json.dumps({"catalog": name, "added": report.added, "updated": report.updated,

@@ -246,38 +246,41 @@ class Pipeline:
         return description, prior
 
     @staticmethod
-    def hinted(description, run: Run):
-        """The genre asked for as one more evidence item (kind hint), so the decision cites it."""
+    def with_evidence(description, run: Run, items):
+        """The description with `items` numbered on after its evidence; the trace lists them all."""
         from dataclasses import replace as with_field
 
         from tools.grounding.catalog import extended
+
+        evidence = extended(description.evidence, items)
+        run.trace.evidence = evidence.to_list()
+        return with_field(description, evidence=evidence)
+
+    def hinted(self, description, run: Run):
+        """The genre asked for as one more evidence item (kind hint), so the decision cites it."""
         from tools.grounding.evidence import Evidence
 
         genre = run.options.genre
-        evidence = extended(description.evidence, [Evidence(id="", kind="hint", text=f"the batch row asks for {genre}",
-                                                            value=genre, confidence=1.0, detail={"field": "genre"})])
-        run.trace.evidence = evidence.to_list()
-        return with_field(description, evidence=evidence)
+        return self.with_evidence(description, run, [Evidence(id="", kind="hint", value=genre, confidence=1.0,
+                                                              text=f"the batch row asks for {genre}",
+                                                              detail={"field": "genre"})])
 
     def find_similar_covers(self, cover: Cover, description, run: Run):
         """The catalogue's k nearest covers and the trained predictor's guesses, as numbered evidence after
         the cover's own; the neighbours go into the trace with their files, similarity and attributes."""
-        from dataclasses import replace as with_field
-
         from tools.files import atomic_write
-        from tools.grounding.catalog import extended, neighbour_items, prediction_items
+        from tools.grounding.catalog import neighbour_items, prediction_items
         from tools.grounding.picture import neighbours_picture
 
         run.notify("finding similar covers")
         with stage(run.trace, "catalog"):
             neighbours, predictions = self.catalog.find(cover.image)
-            evidence = extended(description.evidence, neighbour_items(self.catalog.name, neighbours)
-                                + prediction_items(self.catalog.name, predictions))
+            grounded = self.with_evidence(description, run, neighbour_items(self.catalog.name, neighbours)
+                                          + prediction_items(self.catalog.name, predictions))
             atomic_write(run.run_dir / "catalog.png", neighbours_picture(neighbours))
         run.trace.catalog = {**self.catalog.describe(), "neighbours": [n.to_dict() for n in neighbours],
-                             "evidence": [e.id for e in evidence.items[len(description.evidence):]]}
-        run.trace.evidence = evidence.to_list()
-        return with_field(description, evidence=evidence)
+                             "evidence": [e.id for e in grounded.evidence.items[len(description.evidence):]]}
+        return grounded
 
     def compose(self, editor: SpecEditor, run: Run, plan: Callable[[Any], None],
                 tools: tuple[str, ...] = SETTERS) -> RunResult:
@@ -290,7 +293,7 @@ class Pipeline:
             with stage(run.trace, "agent"):
                 settings = self.config.agent
                 toolbox = ToolBox(editor, run.trace, self._music_tool(editor, run, made), tools,
-                                  lookups=self._lookups(run))
+                                  lookups=self._lookups(editor))
                 plan(Agent(self.chat_model, toolbox,
                            run.trace, max_steps=settings.max_steps, max_retries=settings.max_retries,
                            label=self.llm.label, model_weight=settings.model_weight,
@@ -306,17 +309,18 @@ class Pipeline:
             made["sink"].finish()
         return result
 
-    def _lookups(self, run: Run) -> dict[str, Callable[[], str]]:
+    @staticmethod
+    def _lookups(editor: SpecEditor) -> dict[str, Callable[[], str]]:
         """find_similar_covers, for a free model to read the neighbours again (the catalogue step has already
         found them and the prior weighs them whether or not a model asks: a small model must not be able to
         leave the catalogue out by not calling a tool)."""
-        if not run.trace.catalog:
+        found = editor.prior.evidence.of_kind("neighbour", "predicted") if editor.prior is not None else []
+        if not found:
             return {}
 
         def find_similar_covers() -> str:
             """The catalogue covers most like this one: their evidence ids, similarity and known music (genre, tempo, key, energy, valence). Cite the ids in rationales."""
-            ids = set(run.trace.catalog["evidence"])
-            return "\n".join(f"{e['id']}: {e['text']}" for e in run.trace.evidence if e["id"] in ids)
+            return "\n".join(e.line() for e in found)
 
         return {"find_similar_covers": find_similar_covers}
 

@@ -1,6 +1,5 @@
-"""Live progress on stderr (tqdm): MusicGen's decoder steps and windows with ETA while a take is made.
-
-Off with --json, or when stderr is not a terminal (a log file gets the stage lines only)."""
+"""Live progress on stderr (tqdm): covers of an import or a batch, and MusicGen's decoder steps and windows
+with ETA while a take is made. Off with --json, or when stderr is not a terminal (a log keeps the lines)."""
 from __future__ import annotations
 
 import sys
@@ -37,3 +36,11 @@ def step_bar(enabled: bool) -> Iterator[None]:
     finally:
         if state["bar"] is not None:
             state["bar"].close()
+
+
+def cover_bar(total: int | None, quiet: bool, done: int = 0):
+    """A bar over covers (catalogue import, batch) with ETA, starting at `done`."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="cover", file=sys.stderr, dynamic_ncols=True,
+                disable=quiet or not sys.stderr.isatty(), smoothing=0.1)

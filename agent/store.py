@@ -19,6 +19,19 @@ from typing import Any
 from tools.errors import InputError, redact
 
 
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on an autocommit connection: taken at once (BEGIN IMMEDIATE), rolled back on
+    any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _script(db: sqlite3.Connection, sql: str) -> None:
     """Run statements one by one (executescript would commit the migration's transaction early)."""
     for statement in sql.split(";"):
@@ -98,14 +111,8 @@ class RunStore:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:  # one connection may serve several threads (the web app): one transaction at a time
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self.db):  # one connection may serve several threads (the web app)
+            yield self.db
 
     def migrate(self) -> int:
         with self.tx() as db:

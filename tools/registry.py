@@ -116,8 +116,15 @@ def format_validation_error(exc: ValidationError) -> str:
     return f"{loc}: {msg}"
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container may limit), else all."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def thread_budget() -> int:
     """The threads a local model may use: ALBUMGEN_THREADS (a batch worker's share of the cores), else all."""
     import os
 
-    return int(os.environ.get("ALBUMGEN_THREADS") or os.cpu_count() or 1)
+    return int(os.environ.get("ALBUMGEN_THREADS") or cores())

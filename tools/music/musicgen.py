@@ -93,16 +93,16 @@ class MusicGen(MusicBackend):
             melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
         torch.manual_seed(params.seed)
         stream = WindowStream(sink, self.sample_rate) if sink is not None else None
-        self._steps = StepCount(self._planned_steps(params.duration_s, model))
+        steps = StepCount(self._planned_steps(params.duration_s, model))  # this call's own: the backend is shared
         if params.duration_s <= self.options.window_s:
-            samples, frames = self._continue(prompt, params, params.duration_s, None, melody, takes, stream)
+            samples, frames = self._continue(prompt, params, params.duration_s, None, melody, takes, stream, steps)
             windows = [{"start_s": 0.0, "new_s": params.duration_s, "context_s": 0.0, "frames": frames}]
             if stream:
                 stream.write(0, samples)
         else:
-            samples, windows = self._windowed(prompt, params, melody, takes, stream)
+            samples, windows = self._windowed(prompt, params, melody, takes, stream, steps)
         samples = samples[..., : round(params.duration_s * self.sample_rate)]
-        self._steps.finish()
+        steps.finish()
         return [self._take(model, samples[k], k, takes, windows, params, melody) for k in range(takes)]
 
     def _take(self, model, samples, k: int, takes: int, windows, params: GenerationParams, melody) -> Audio:
@@ -117,7 +117,7 @@ class MusicGen(MusicBackend):
                               **({"take": k + 1, "batch": takes} if takes > 1 else {})})
 
     def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody, takes: int,
-                  stream: WindowStream | None = None):
+                  stream: WindowStream | None = None, steps: StepCount | None = None):
         """Generate `seconds` of new audio for each take, continuing `context` (takes, channels, samples) when
         given; returns (new audio (takes, channels, samples), frames). The codebook delay pattern costs
         num_codebooks - 1 extra decoder steps."""
@@ -136,7 +136,7 @@ class MusicGen(MusicBackend):
         new_tokens = frames + int(model.decoder.config.num_codebooks) - 1
         length = 1 + skip // (self.sample_rate // self.frame_rate) + new_tokens  # BOS, audio prompt, new
         cache = preallocated_cache(model, length)
-        watchers = [ReleaseCache(cache, length)] + ([self._steps] if getattr(self, "_steps", None) else [])
+        watchers = [ReleaseCache(cache, length)] + ([steps] if steps is not None else [])
         if stream:
             watchers.append(stream.streamer(model, takes, skip, self.options.stream_chunk_s))
         with torch.inference_mode():
@@ -151,9 +151,7 @@ class MusicGen(MusicBackend):
         o, extra, fr, sr = self.options, int(model.decoder.config.num_codebooks) - 1, self.frame_rate, self.sample_rate
         if duration_s <= o.window_s:
             return [math.ceil(duration_s * fr) + extra]
-        hop = sr // fr
-        context_n = round(o.context_s * fr) * hop
-        fade_n = min(context_n - hop, round(o.crossfade_s * fr) * hop)
+        hop, _context_n, fade_n = self._join()
         frames = math.ceil(o.window_s * fr)
         steps, length, total = [frames + extra], frames * hop, round(duration_s * sr)
         while length < total:
@@ -162,7 +160,15 @@ class MusicGen(MusicBackend):
             length += frames * hop - fade_n
         return steps
 
-    def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None):
+    def _join(self) -> tuple[int, int, int]:
+        """(samples per frame, context samples, crossfade samples) of windowed takes: whole frames, so codes
+        and samples line up."""
+        o, hop = self.options, self.sample_rate // self.frame_rate
+        context_n = round(o.context_s * self.frame_rate) * hop
+        return hop, context_n, min(context_n - hop, round(o.crossfade_s * self.frame_rate) * hop)
+
+    def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None,
+                  steps: StepCount | None = None):
         """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
         joined with a short crossfade; the KV cache is one window's whatever the length."""
         import numpy as np
@@ -171,10 +177,8 @@ class MusicGen(MusicBackend):
         if melody is not None or hasattr(self._loaded[0].config, "num_chroma"):
             raise BackendError(f"musicgen: MusicGen-Melody takes are limited to {o.window_s:g} s (its audio input "
                                "is the melody, not a continuation): use a shorter --duration")
-        hop = sr // self.frame_rate
-        context_n = round(o.context_s * self.frame_rate) * hop  # whole frames, so codes and samples line up
-        fade_n = min(context_n - hop, round(o.crossfade_s * self.frame_rate) * hop)
-        audio, frames = self._continue(prompt, params, o.window_s, None, melody, takes, stream)
+        _hop, context_n, fade_n = self._join()
+        audio, frames = self._continue(prompt, params, o.window_s, None, melody, takes, stream, steps)
         if stream:
             stream.write(0, audio)
         windows = [{"start_s": 0.0, "new_s": o.window_s, "context_s": 0.0, "frames": frames}]
@@ -187,7 +191,7 @@ class MusicGen(MusicBackend):
                 stream.window(start - fade_n, keep_from=start)
             # regenerate the last fade_n samples of the context too, so the join can crossfade over them
             new, frames = self._continue(prompt, params, new_s + fade_n / sr, context[..., : context_n - fade_n],
-                                         None, takes, stream)
+                                         None, takes, stream, steps)
             ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)
             audio[..., -fade_n:] = audio[..., -fade_n:] * (1 - ramp) + new[..., :fade_n] * ramp
             audio = np.concatenate([audio, new[..., fade_n:]], axis=-1)
