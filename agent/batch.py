@@ -265,7 +265,7 @@ def _deadline(seconds: float, clock: dict[str, bool]):
         raise TimeoutError
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)  # again every 0.5 s: a library may swallow the first
     try:
         yield
     finally:
