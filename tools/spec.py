@@ -9,9 +9,11 @@ import re
 import threading
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.errors import SpecError
+from tools.form import (FormChange, FormName, Motif, Section, SectionName, SpaceName, bar_seconds, form_table, refit,
+                        total_bars)
 from tools.vocab import vocabulary
 
 _V = vocabulary()
@@ -76,6 +78,45 @@ class MusicSpec(BaseModel):
     era: str | None = None
     duration_s: float = Field(10.0, gt=0.0, le=MAX_DURATION_S)
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    form: FormName | None = None
+    sections: tuple[Section, ...] = ()
+    motif: Motif | None = None
+    space: SpaceName | None = None
+
+    @model_validator(mode="after")
+    def _form_fits(self) -> MusicSpec:
+        """The sections' bars add up to the duration within one bar, and only instruments of the plan play."""
+        if not self.sections or self.tempo_bpm is None or self.time_signature is None:
+            return self
+        bar_s = bar_seconds(self.tempo_bpm, self.time_signature)
+        planned = sum(s.bars for s in self.sections) * bar_s
+        if abs(planned - self.duration_s) > bar_s + 1e-6:
+            raise ValueError(f"the sections last {planned:.1f} s but the take is {self.duration_s:g} s: "
+                             f"their bars must add up to the duration within one bar ({bar_s:.2f} s)")
+        for section in self.sections:
+            if len(section.chords) != section.bars:
+                raise ValueError(f"section {section.name} has {section.bars} bars but {len(section.chords)} chords: "
+                                 "give one chord per bar")
+            extra = set(section.instruments) - set(self.instruments)
+            if extra and self.instruments:
+                raise ValueError(f"section {section.name} names {sorted(extra)}, which the plan does not have: "
+                                 f"use some of {', '.join(self.instruments)}")
+        return self
+
+    @property
+    def bar_s(self) -> float | None:
+        if self.tempo_bpm is None or self.time_signature is None:
+            return None
+        return bar_seconds(self.tempo_bpm, self.time_signature)
+
+    def section_times(self) -> list[tuple[Section, float, float]]:
+        """(section, start s, end s) in the take's time."""
+        out, t = [], 0.0
+        for section in self.sections:
+            end = t + section.bars * (self.bar_s or 0.0)
+            out.append((section, round(t, 3), round(end, 3)))
+            t = end
+        return out
 
     @field_validator("subgenre")
     @classmethod
@@ -90,6 +131,7 @@ class MusicSpec(BaseModel):
     def missing(self) -> list[str]:
         """Names of the decisions still open (what the agent must set before generating)."""
         fields = ("genre", "moods", "tempo_bpm", "key", "mode", "time_signature", "instruments")
+        # form and space are planned from these when left open (tools.grounding.form)
         return [f for f in fields if getattr(self, f) in (None, ())]
 
     def changes_from(self, other: MusicSpec) -> list[str]:
@@ -99,11 +141,20 @@ class MusicSpec(BaseModel):
             old, new = getattr(other, name), getattr(self, name)
             if old == new:
                 continue
-            if isinstance(new, tuple):
+            if name == "sections":
+                out.append(f"form {form_line(old) or 'none'} → {form_line(new)}")
+            elif name == "motif":
+                out.append("new motif")
+            elif isinstance(new, tuple):
                 out += [f"+ {x}" for x in new if x not in old] + [f"- {x}" for x in old if x not in new]
             else:
                 out.append(f"{name} {old} → {new}")
         return out
+
+
+def form_line(sections: tuple[Section, ...]) -> str:
+    """'intro 2, verse 8, chorus 8, outro 4' (bars per section)."""
+    return ", ".join(f"{s.name} {s.bars}" for s in sections)
 
 
 def _require_rationale(rationale: str) -> str:
@@ -117,7 +168,8 @@ def _require_rationale(rationale: str) -> str:
 SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "energy", "valence"),
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
-                 "new_take": ("seed",)}
+                 "new_take": ("seed",), "set_form": ("form", "sections", "motif"), "set_space": ("space",),
+                 "edit_form": ("sections",)}
 FIELD_SETTER = {field: tool for tool, fields in SETTER_FIELDS.items() for field in fields}
 
 
@@ -144,7 +196,7 @@ class SpecEditor:
     def _update(self, field: str, rationale: str, **values) -> str:
         why = _require_rationale(rationale)
         with self._lock:
-            new = MusicSpec.model_validate({**self.spec.model_dump(), **values})
+            new = MusicSpec.model_validate(fitted(self.spec, values))
             self._check(why, new, values)
             self.spec = new
             self.rationales[field] = why
@@ -237,13 +289,78 @@ class SpecEditor:
         return self._update("new_take", rationale, seed=next_seed(self.spec.seed))
 
 
+    def set_form(self, form: FormName, rationale: Rationale) -> str:
+        """Set the form (verse-chorus, aaba, build-drop, through-composed ...): its sections are sized to the duration, with chords and instruments per section."""
+        if form not in form_table()["forms"]:
+            raise SpecError(f"unknown form {form!r}: use one of {', '.join(form_table()['forms'])}")
+        if self.spec.missing():
+            raise SpecError(f"set {', '.join(self.spec.missing())} before the form: it is planned from them")
+        return self._update("form", rationale, **planned_form(self.spec, form))
+
+    def set_space(self, space: SpaceName, rationale: Rationale) -> str:
+        """Set the room the music is heard in: dry, room, studio, club, hall or cathedral (the reverb's size)."""
+        if space not in form_table()["spaces"]:
+            raise SpecError(f"unknown space {space!r}: use one of {', '.join(form_table()['spaces'])}")
+        return self._update("space", rationale, space=space)
+
+    def edit_form(self, change: FormChange, rationale: Rationale, section: SectionName | None = None,
+                  instrument: InstrumentName | None = None) -> str:
+        """Change the form: longer_intro, shorter_intro, add_bridge, drop_section (section), mute (instrument in section), end_on_chorus."""
+        if not self.spec.sections:
+            raise SpecError("there is no form yet to change: make a take first")
+        from tools.form import edited
+
+        try:
+            sections = edited(self.spec.sections, change, self.spec.mode or "major", section, instrument)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        pinned = frozenset(k for k, s in enumerate(sections) if s.name == "intro") if "intro" in change else frozenset()
+        total = total_bars(self.spec.duration_s, self.spec.bar_s)
+        return self._update("form", rationale, sections=refit(sections, total, self.spec.mode or "major", pinned))
+
+
+def planned_form(spec: MusicSpec, form: str) -> dict:
+    """The sections, motif and form name of `form` planned for this spec."""
+    from tools.form import choose_motif, plan_sections
+
+    sections = plan_sections(form, spec.duration_s, spec.bar_s, spec.mode, _level(spec.energy), _level(spec.valence),
+                             spec.instruments, spec.seed)
+    return {"form": form, "sections": sections, "motif": spec.motif or choose_motif(spec.seed)}
+
+
+def _level(value: float | None) -> float:
+    return 0.5 if value is None else value
+
+
+def fitted(spec: MusicSpec, values: dict) -> dict:
+    """The spec's fields with `values` applied and the form kept true to them: a new genre or mode plans the
+    form again, a new tempo, meter or duration re-sizes it, new instruments are shared out per section again."""
+    data = {**spec.model_dump(), **values}
+    if not spec.sections or "sections" in values:
+        return data
+    new = MusicSpec.model_construct(**{**dict(spec), **values})
+    if any(k in values and values[k] != getattr(spec, k) for k in ("genre", "mode", "energy")):
+        from tools.form import choose_form
+
+        form = spec.form if "genre" not in values else choose_form(new.genre, _level(new.energy))
+        return {**data, **planned_form(new, form)}
+    if any(k in values and values[k] != getattr(spec, k) for k in ("tempo_bpm", "time_signature", "duration_s")):
+        data["sections"] = refit(spec.sections, total_bars(new.duration_s, new.bar_s), new.mode or "major")
+    if "instruments" in values:
+        from tools.form import section_instruments
+
+        data["sections"] = tuple(s.model_copy(update={"instruments": section_instruments(
+            s.name, s.energy, new.instruments, _level(new.energy))}) for s in data["sections"])
+    return data
+
+
 def next_seed(seed: int) -> int:
     """A new, reproducible seed derived from the last one."""
     return (seed * 1103515245 + 12345) % 2**31
 
 
 SETTERS = ("set_genre", "set_mood", "set_tempo", "set_key", "set_time_signature", "set_instruments", "set_era")
-EDIT_TOOLS = SETTERS + ("set_duration", "new_take")
+EDIT_TOOLS = SETTERS + ("set_duration", "new_take", "set_form", "set_space", "edit_form")
 
 
 def _show(value) -> str:

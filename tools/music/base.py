@@ -41,6 +41,7 @@ class Audio:
     sample_rate: int
     details: dict[str, Any] = field(default_factory=dict)
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    sections: list[dict[str, Any]] = field(default_factory=list)  # the form as played, in seconds of this audio
 
     @property
     def duration_s(self) -> float:
