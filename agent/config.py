@@ -70,7 +70,7 @@ class Profile(_Strict):
 
 
 class Defaults(_Strict):
-    duration_s: float = Field(10.0, gt=0, le=MAX_DURATION_S)
+    duration_s: float = Field(30.0, gt=0, le=MAX_DURATION_S)
     output_dir: str = "out"
     audio_format: Literal["wav", "flac"] = "wav"
 

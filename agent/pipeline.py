@@ -329,6 +329,7 @@ class Pipeline:
             """Render the current plan into the MusicGen prompt and generate the audio. Call it once, after every setting is decided."""
             from tools.prompt import render_prompt
 
+            self._plan_form(editor, run)
             prompt = render_prompt(editor.spec)
             run.trace.spec, run.trace.rationales = editor.spec.model_dump(mode="json"), dict(editor.rationales)
             run.trace.prompt = prompt
@@ -343,6 +344,24 @@ class Pipeline:
                     f"{made['takes'].audios[0].duration_s:.1f} s of audio for: {prompt}")
 
         return generate_music
+
+    @staticmethod
+    def _plan_form(editor: SpecEditor, run: Run) -> None:
+        """The room and the form, decided from the evidence once the other fields are set (a chat turn keeps
+        the ones it has: its edits re-fit them)."""
+        from tools.errors import SpecError
+        from tools.grounding.form import form_plan, space_plan
+
+        plans = [] if editor.spec.space else [space_plan(editor.spec, editor.prior)]
+        plans += [] if editor.spec.sections or editor.spec.missing() else [form_plan(editor.spec, editor.prior)]
+        for plan in plans:
+            try:
+                getattr(editor, plan.tool)(**plan.arguments)
+            except SpecError as exc:
+                run.trace.warnings.append(f"{plan.decision['field']} not planned from the evidence ({exc}): "
+                                          "the renderer plans the genre's form")
+                continue
+            run.trace.decisions.append(plan.decision)
 
     def _make_takes(self, spec: MusicSpec, prompt: str, params: GenerationParams, run: Run, sink) -> _Made:
         """Generate the takes once, or verify and repair them when verification is on."""
@@ -360,6 +379,25 @@ class Pipeline:
         return _Made([t.audio for t in batch], [t.analysis for t in batch], [t.verdict.score for t in batch], kept,
                      best.record.prompt, replace(params, seed=best.record.seed,
                                                  guidance_scale=best.record.guidance_scale))
+
+    @staticmethod
+    def _record_form(audio: Audio, run: Run) -> None:
+        """trace.sections from the kept take; with verification, each section's level and the ordering checks."""
+        from agent.records import SectionSpan
+
+        if not audio.sections:
+            run.trace.sections = []
+            return
+        if not run.options.verify:
+            run.trace.sections = [SectionSpan(**s) for s in audio.sections]
+            return
+        from agent.verify import check_levels
+
+        run.trace.sections, run.trace.level_checks = check_levels(audio)
+        for c in run.trace.level_checks:
+            if not c.holds:
+                run.trace.warnings.append(f"{c.louder} was planned louder than {c.quieter} but measures "
+                                          f"{-c.measured_db:.1f} dB quieter")
 
     def _open_stream(self, run: Run):
         if not run.options.stream:
@@ -385,6 +423,7 @@ class Pipeline:
                            "channels": int(audio.samples.shape[0]), **audio.details,
                            **({"measured": best.measured} if best.measured else {})}
             trace.takes = takes if len(takes) > 1 else []
+            self._record_form(audio, run)
             trace.status = "ok"
         run.writer.save()
         made_with = MadeWith(seed=made.params.seed, prompt=made.prompt, guidance_scale=made.params.guidance_scale,

@@ -56,3 +56,27 @@ class MadeWith(BaseModel):
     guidance_scale: float | None = None
     takes: int = 1
     take: int = 1
+
+
+class SectionSpan(BaseModel):
+    """One section of the kept take as written: seconds of the audio, bars, planned level, chords, players;
+    `level_db` is what verification measured there."""
+
+    name: str
+    start_s: float
+    end_s: float
+    bars: int
+    energy: float
+    chords: list[str]
+    instruments: list[str]
+    level_db: float | None = None
+
+
+class LevelCheck(BaseModel):
+    """Whether two neighbouring sections planned at different levels came out in that order."""
+
+    louder: str  # "chorus 2" (the section planned louder, numbered by its order in the take)
+    quieter: str
+    planned: float  # planned level difference (0..1)
+    measured_db: float
+    holds: bool

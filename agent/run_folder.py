@@ -31,11 +31,14 @@ def prepare_run_dir(out_dir: Path, name: str, force: bool) -> Path:
 
 
 def write_take(run_dir: Path, audio: Audio, name: str, audio_format: str) -> Path:
-    """NAME.FORMAT in `run_dir` and the backend's extra files (the sketch's MIDI) beside it."""
+    """NAME.FORMAT in `run_dir` and the backend's extra files (the sketch's MIDI, stems/) beside it; the extras
+    of take K of several go into take-K/ so that no take's stems overwrite another's."""
     path = run_dir / f"{name}.{audio_format}"
     write_audio(path, audio.samples, audio.sample_rate)
+    home = run_dir if name == "audio" else run_dir / name
     for extra, data in audio.extra_files.items():
-        atomic_write(run_dir / extra, data)
+        (home / extra).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(home / extra, data)
     return path
 
 

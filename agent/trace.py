@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.records import Attempt, TakeFile, Verification
+from agent.records import Attempt, LevelCheck, SectionSpan, TakeFile, Verification
 from tools.errors import redact
 from tools.spec import rationale_key
 
@@ -55,6 +55,8 @@ class Trace(BaseModel):
     stream: dict[str, Any] | None = None  # --stream: partial files, time to first audio
     attempts: list[Attempt] = []  # every measured take of every verification attempt
     verification: Verification | None = None
+    sections: list[SectionSpan] = []  # the kept take's form, in seconds of the written audio
+    level_checks: list[LevelCheck] = []  # verification: planned level ordering of neighbouring sections
     timings_ms: dict[str, int] = {}
     warnings: list[str] = []
     error: str | None = None
@@ -201,6 +203,8 @@ def _plan_md(trace: Trace) -> list[str]:
     if trace.spec:
         out += ["## Music spec", ""]
         for key, value in trace.spec.items():
+            if key == "sections":
+                value = ", ".join(f"{x['name']} {x['bars']}" for x in value) + " (bars; the table under Form)"
             why = trace.rationales.get(rationale_key(key))
             out.append(f"- **{key}**: {value}" + (f" — _{why}_" if why and key not in ("energy", "valence") else ""))
         out.append("")
@@ -245,9 +249,30 @@ def _verification_md(trace: Trace) -> list[str]:
              "| --- | --- | --- | --- | --- | --- |"] + [_attempt_row(a) for a in trace.attempts] + [""])
 
 
+def form_table_md(sections: list[SectionSpan]) -> list[str]:
+    """The form as a table: when each section plays, its bars, level, chords and instruments."""
+    if not sections:
+        return []
+    rows = [f"| {k} | {s.name} | {s.start_s:.1f}–{s.end_s:.1f} s | {s.bars} | {s.energy:.2f} | "
+            f"{_cell(s.chords)} | {_cell(s.instruments)} |" + (f" {s.level_db:.1f} |" if s.level_db is not None else " |")
+            for k, s in enumerate(sections, 1)]
+    return ["## Form", "", "| # | section | time | bars | level | chords | instruments | measured dBFS |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"] + rows + [""]
+
+
+def _levels_md(trace: Trace) -> list[str]:
+    if not trace.level_checks:
+        return []
+    rows = [f"| {c.louder} > {c.quieter} | +{c.planned:.2f} | {c.measured_db:+.1f} dB | {'yes' if c.holds else '**no**'} |"
+            for c in trace.level_checks]
+    return ["Planned level ordering of neighbouring sections:", "",
+            "| planned louder > quieter | planned difference | measured | holds |", "| --- | --- | --- | --- |"] + rows + [""]
+
+
 def to_markdown(trace: Trace) -> str:
     """The same story as trace.json, for a person to read."""
-    out = _head_md(trace) + _grounding_md(trace) + _plan_md(trace) + _audio_md(trace) + _verification_md(trace)
+    out = _head_md(trace) + _grounding_md(trace) + _plan_md(trace) + _audio_md(trace) + form_table_md(trace.sections)
+    out += _verification_md(trace) + _levels_md(trace)
     if trace.warnings:
         out += ["## Warnings", ""] + [f"- {w}" for w in trace.warnings] + [""]
     if trace.timings_ms:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agent.records import Attempt, Verification
+from agent.records import Attempt, LevelCheck, SectionSpan, Verification
 from agent.trace import Trace
 from tools.analysis import (
     MIN_KEY_CONFIDENCE,
@@ -175,3 +175,37 @@ class Verifier:
         take.record.decision, take.record.why = decision, why
         which = f"attempt {take.attempt}" + (f" take {take.take}" if take.take else "")
         self.trace.add("note", "verify", self.trace.now_ms(), result=f"{which}: {decision} — {why}")
+
+
+LEVEL_STEP = 0.15  # neighbouring sections planned this far apart in level must come out in that order
+
+
+def check_levels(audio: Audio) -> tuple[list[SectionSpan], list[LevelCheck]]:
+    """The take's sections with their measured level, and for every pair of neighbours planned at clearly
+    different levels whether the louder-planned one measures louder (a chorus above its verse)."""
+    from tools.listen import levels_db
+
+    spans = [SectionSpan(**s) for s in audio.sections]
+    levels = levels_db(audio.samples, audio.sample_rate, [(s.start_s, s.end_s) for s in spans])
+    spans = [s.model_copy(update={"level_db": level}) for s, level in zip(spans, levels)]
+    named = _numbered([s.name for s in spans])
+    checks = []
+    for k in range(len(spans) - 1):
+        a, b = spans[k], spans[k + 1]
+        if abs(a.energy - b.energy) < LEVEL_STEP:
+            continue
+        loud, quiet, (ln, qn) = (a, b, (named[k], named[k + 1])) if a.energy > b.energy else (b, a, (named[k + 1], named[k]))
+        diff = round(loud.level_db - quiet.level_db, 1)
+        checks.append(LevelCheck(louder=ln, quieter=qn, planned=round(loud.energy - quiet.energy, 2),
+                                 measured_db=diff, holds=diff > 0))
+    return spans, checks
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """'chorus', 'chorus' → 'chorus 1', 'chorus 2' (a name that occurs once stays as it is)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(f"{name} {seen[name]}" if names.count(name) > 1 else name)
+    return out

@@ -136,8 +136,7 @@ def section_lengths(form: str, total: int, energy: float) -> list[tuple[str, int
     if sum(bars) > total:
         names = list(spec["short"])
         bars = [_base_bars(n, phrase, energy) for n in names]
-    while sum(bars) > total and len(names) > 2:
-        drop = _droppable(names)
+    while sum(bars) > total and (drop := _droppable(names)) is not None:
         del names[drop], bars[drop]
     names, bars = _grow(names, bars, total, phrase, spec)
     bars = _shrink(names, bars, total)
@@ -152,15 +151,17 @@ def _base_bars(name: str, phrase: int, energy: float) -> int:
     return phrase
 
 
-def _droppable(names: list[str]) -> int:
-    """Which section goes when a form is too long: a middle one of the least importance."""
-    order = ("episode", "bridge", "solo", "breakdown", "pre-chorus", "build", "verse", "theme", "outro", "intro")
+def _droppable(names: list[str]) -> int | None:
+    """Which section goes when a form is too long: a middle one of the least importance whose going leaves no
+    two neighbours of one name; None when three sections are left (a form needs a start, a middle, an end)."""
+    if len(names) <= 3:
+        return None
+    order = ("episode", "bridge", "solo", "breakdown", "pre-chorus", "build", "verse", "theme", "chorus", "drop")
     for name in order:
-        middle = [k for k, n in enumerate(names) if n == name and 0 < k < len(names) - 1] or \
-                 [k for k, n in enumerate(names) if n == name]
-        if middle and (name not in ("chorus", "drop") and len(names) > 2):
-            return middle[0]
-    return len(names) // 2
+        for k in range(1, len(names) - 1):
+            if names[k] == name and names[k - 1] != names[k + 1]:
+                return k
+    return None
 
 
 def _grow(names: list[str], bars: list[int], total: int, phrase: int, spec: dict) -> tuple[list[str], list[int]]:
@@ -178,7 +179,7 @@ def _grow(names: list[str], bars: list[int], total: int, phrase: int, spec: dict
             if grown:
                 break
         if not grown:
-            core = [n for n in spec["sections"] if roles[n]["role"] in ("body", "peak")][-2:]
+            core = list(spec["repeat"])
             at = len(names) - 1 if names[-1] == "outro" else len(names)
             names[at:at] = core
             bars[at:at] = [phrase] * len(core)
@@ -209,25 +210,23 @@ def _remainder(plan: list[tuple[str, int]], total: int) -> list[tuple[str, int]]
 
 
 def section_instruments(name: str, level: float, instruments: tuple[str, ...], take_energy: float) -> tuple[str, ...]:
-    """Who plays at a section's level: everyone at a peak; the body without sustained pads; quiet sections
-    with harmony and the melody only, the drums kept out (an intense take keeps them in its intro)."""
+    """Who plays at a section's level: everyone at a peak; the body without sustained pads (unless a pad is
+    the only harmony); an intro on one harmony instrument (with the drums' hats when the take is intense), a
+    breakdown on pads and melody, an outro on harmony and bass."""
     vocab = vocabulary().instruments
     role = {i: ("drums" if vocab[i].get("drums") else vocab[i]["role"]) for i in instruments}
+    harmony = sorted((i for i in instruments if role[i] in ("chords", "pad")), key=lambda i: role[i] != "chords")
     if level >= 0.8 or len(instruments) <= 2:
         keep = set(instruments)
     elif level >= 0.45:
-        keep = {i for i in instruments if role[i] != "pad"} or set(instruments)
-        if not any(role[i] in ("chords", "pad") for i in keep):
-            keep |= {next(i for i in instruments if role[i] in ("chords", "pad"))} \
-                if any(role[i] in ("chords", "pad") for i in instruments) else set()
+        keep = {i for i in instruments if role[i] != "pad"} | set(harmony[:1])
+    elif name == "intro":
+        keep = set(harmony[:1]) | ({i for i in instruments if role[i] == "drums"} if take_energy >= 0.6 else set())
+    elif name == "outro":
+        keep = set(harmony) | {i for i in instruments if role[i] == "bass"}
     else:
-        keep = {i for i in instruments if role[i] in ("pad", "chords", "lead", "texture")}
-        if name == "intro" and take_energy >= 0.6:
-            keep |= {i for i in instruments if role[i] == "drums"}
-        if name == "outro":
-            keep |= {i for i in instruments if role[i] == "bass"}
-        keep = keep or set(instruments[:1])
-    return tuple(i for i in instruments if i in keep)
+        keep = {i for i in instruments if role[i] in ("pad", "lead", "texture")} or set(harmony[:1])
+    return tuple(i for i in instruments if i in keep) or instruments[:1]
 
 
 def plan_sections(form: str, duration_s: float, bar_s: float, mode: str, energy: float, valence: float,

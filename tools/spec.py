@@ -168,8 +168,8 @@ def _require_rationale(rationale: str) -> str:
 SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "energy", "valence"),
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
-                 "new_take": ("seed",), "set_form": ("form", "sections", "motif"), "set_space": ("space",),
-                 "edit_form": ("sections",)}
+                 "new_take": ("seed",), "edit_form": ("sections",), "set_form": ("form", "sections", "motif"),
+                 "set_space": ("space",)}
 FIELD_SETTER = {field: tool for tool, fields in SETTER_FIELDS.items() for field in fields}
 
 

@@ -182,13 +182,25 @@ class Arranger:
         level = self.level(bar)
         if level >= 0.8:
             hits, length = [q for i, q in enumerate(self.grid.eighths()) if i % 4 != 3], 0.45
-        elif level >= 0.6:
+        else:  # every beat: the pulse the beat tracker and the listener follow when the drums rest
             hits, length = self.grid.strong_beats(), 0.9
-        else:
-            hits, length = [0.0, self.grid.quarters_per_bar / 2], self.grid.quarters_per_bar / 2
         for q in hits:
             for p in voicing:
                 self.note(inst, p, bar.index, q, length, self.velocity(72 if q == 0.0 else 62, bar))
+
+    def accents(self, inst, name: str):
+        """Pitched percussion (timpani): the root on each bar's downbeat, a crescendo roll into a louder section."""
+        for bar in self.bars:
+            if not self.plays(name, bar):
+                continue
+            root = 40 + (bar.chord[0] - 40) % 12
+            self.note(inst, root, bar.index, 0.0, 1.0, self.velocity(84, bar))
+            nxt = bar.section + 1
+            if bar.last_in(self.sections) and nxt < len(self.sections) and \
+                    self.sections[nxt].energy > self.sections[bar.section].energy:
+                start = self.grid.quarters_per_bar - 1.0
+                for k in range(4):
+                    self.note(inst, root, bar.index, start + k * 0.25, 0.25, self.velocity(56 + 10 * k, bar))
 
     # -- bass --------------------------------------------------------------------------------
     def bass(self, inst, name: str):
@@ -305,10 +317,10 @@ class Arranger:
         if level < 0.45:
             return {k: v for k, v in pattern.items() if k in ("hat", "shaker", "ride")} or {"hat": "x.x.x.x.x.x.x.x."}
         if level >= 0.8:
-            lifted = {("ride" if k == "hat" else k): v for k, v in pattern.items()}
-            lifted.setdefault("open_hat", "..o...o...o...o.")
-            return lifted
-        return {k: v for k, v in pattern.items() if k not in ("ride", "open_hat")}
+            if "hat" in pattern and "ride" not in pattern:
+                return {("ride" if k == "hat" else k): v for k, v in pattern.items()}
+            return {**pattern, "open_hat": pattern.get("open_hat", "..o...o...o...o.")}
+        return {k: v for k, v in pattern.items() if k != "open_hat"}
 
     def _fill(self, inst, bar: Bar):
         """Snare and toms on the sixteenths of the bar's second half, rising in velocity into the next section."""
@@ -336,9 +348,17 @@ class Arranger:
         role becomes a pad, a second lead doubles the melody an octave down), harmony and bass added when the
         plan has none (they carry the key)."""
         vocab, out, roles = vocabulary().instruments, [], set()
+        has_chords = any(vocab[i]["role"] == "chords" for i in self.spec.instruments)
         for name in self.spec.instruments:
             info = vocab[name]
-            if info["role"] == "texture" or (info["role"] == "drums" and not info.get("drums")):
+            if info["role"] == "texture":
+                continue
+            if info["role"] == "drums" and not info.get("drums"):  # timpani: pitched accents
+                out.append((name, "accents", int(info["program"]), False))
+                continue
+            if info["role"] == "pad" and not has_chords and "chords" not in roles:
+                out.append((name, "chords", int(info["program"]), False))  # a moving part: the pulse without drums
+                roles.add("chords")
                 continue
             if info.get("drums"):
                 if "drums" not in roles:
@@ -362,7 +382,7 @@ class Arranger:
             inst = self.pm_lib.Instrument(program=program, is_drum=is_drum, name=name)
             if name not in self.spec.instruments:
                 self._add_everywhere(name)
-            getattr(self, part)(inst, name)
+            getattr(self, {"chords": "comp"}.get(part, part))(inst, name)
             pm.instruments.append(inst)
             alone = self._midi()
             alone.instruments.append(inst)

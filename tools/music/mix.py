@@ -13,8 +13,11 @@ from tools.form import form_table
 
 # Where each part sits (-1 left .. 1 right), its level and how much of it goes to the reverb.
 PLACES = {"bass": (0.0, 1.0, 0.05), "drums": (0.0, 0.9, 0.25), "chords": (-0.35, 0.8, 0.6),
-          "pad": (0.3, 0.55, 0.9), "lead": (0.12, 0.85, 0.6)}
-HIGHPASS_HZ = {"bass": 35.0, "drums": 30.0, "chords": 110.0, "pad": 150.0, "lead": 180.0}
+          "pad": (0.3, 0.55, 0.9), "lead": (0.12, 0.85, 0.6), "accents": (-0.15, 0.8, 0.7)}
+HIGHPASS_HZ = {"bass": 35.0, "drums": 30.0, "chords": 110.0, "pad": 150.0, "lead": 180.0, "accents": 40.0}
+# How much of a stem's own stereo spread is kept (the soundfont's wide pad and piano samples, narrowed so the
+# mix stays correlated; the bass is mono).
+WIDTH = {"bass": 0.0, "drums": 0.8, "chords": 0.7, "pad": 0.6, "lead": 0.5, "accents": 0.3}
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,14 @@ class Stem:
     name: str
     part: str
     samples: object
+
+
+def narrow(samples, width: float):
+    """Mid/side: the side (L-R) scaled by `width` (0 mono, 1 as it was)."""
+    mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2 * width
+    import numpy as np
+
+    return np.stack([mid + side, mid - side])
 
 
 def pan(samples, position: float):
@@ -48,7 +59,8 @@ def place(stems: list[Stem], sample_rate: int) -> list[Stem]:
         seen[stem.part] = seen.get(stem.part, 0) + 1
         board = Pedalboard([HighpassFilter(cutoff_frequency_hz=HIGHPASS_HZ.get(stem.part, 100.0))])
         filtered = board(stem.samples, sample_rate)
-        out.append(Stem(stem.name, stem.part, (pan(filtered, position) * gain).astype("float32")))
+        placed = pan(narrow(filtered, WIDTH.get(stem.part, 0.7)), position) * gain
+        out.append(Stem(stem.name, stem.part, placed.astype("float32")))
     return out
 
 
