@@ -182,8 +182,8 @@ class Arranger:
         level = self.level(bar)
         if level >= 0.8:
             hits, length = [q for i, q in enumerate(self.grid.eighths()) if i % 4 != 3], 0.45
-        else:  # every beat: the pulse the beat tracker and the listener follow when the drums rest
-            hits, length = self.grid.strong_beats(), 0.9
+        else:  # every beat, short (legato chords over a walking bass were heard in half time)
+            hits, length = self.grid.strong_beats(), 0.45
         for q in hits:
             for p in voicing:
                 self.note(inst, p, bar.index, q, length, self.velocity(72 if q == 0.0 else 62, bar))
