@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.edit_requests import Edit, interpret
+from tools.edit_requests import Edit, interpret, without_form_words
 from tools.grounding.decide import Preference, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
 from tools.spec import MusicSpec, SpecEditor
@@ -61,7 +61,7 @@ def request_preference(model, request: str):
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
     """Keyword edits first; the request reader adds edits for the fields they leave alone."""
     explicit = interpret(text, spec)
-    reading, found = decide_edits(text, spec, prefer, weight)
+    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight)
     taken = {e.tool for e in explicit}
     read = [e for e in found if e.tool not in taken]
     edits = explicit + [Edit(e.tool, e.arguments) for e in read]
@@ -71,13 +71,22 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
 def changes_anything(refinement: Refinement, spec: MusicSpec) -> bool:
     """Whether the edits, applied to a scratch copy of the plan, change it (a take of the same plan is only
     made when asked for: 'another take')."""
-    scratch = SpecEditor(spec)
+    return _tried(refinement, spec)[0] != spec
+
+
+def edit_problems(refinement: Refinement, spec: MusicSpec) -> list[str]:
+    """Why the explicit edits could not be made ('flute does not play in outro'), for the reply."""
+    return _tried(refinement, spec)[1]
+
+
+def _tried(refinement: Refinement, spec: MusicSpec) -> tuple[MusicSpec, list[str]]:
+    scratch, problems = SpecEditor(spec), []
     for edit in refinement.edits:
         try:
             getattr(scratch, edit.tool)(**edit.arguments)
-        except (ValueError, TypeError):
-            continue
-    return scratch.spec != spec
+        except (ValueError, TypeError) as exc:
+            problems.append(str(exc).splitlines()[0])
+    return scratch.spec, problems
 
 
 def _decision(edit: RequestEdit) -> dict[str, Any]:

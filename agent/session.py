@@ -12,7 +12,15 @@ from typing import Any
 from agent.api import AlbumGen
 from agent.pipeline import RunOptions, RunResult
 from agent.present import plan_lines, run_summary
-from agent.refine import Refinement, changes_anything, closest_choices, read_message, request_preference, suggestions
+from agent.refine import (
+    Refinement,
+    changes_anything,
+    closest_choices,
+    edit_problems,
+    read_message,
+    request_preference,
+    suggestions,
+)
 from agent.run_folder import guarded, prepare_run_dir
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
@@ -97,17 +105,18 @@ class ChatSession:
         read = refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec)
         if read or not guided:  # unread, a strong model reads it, with the reader's suggestions
             return self._turn(text, SpecEditor(self.spec), refinement=refinement)
-        return self._offer(text)
+        return self._offer(text, edit_problems(refinement, self.spec) if refinement.explicit else [])
 
     def _read(self, text: str) -> Refinement:
         """What the message asks; a guided model ranks the alternatives by calibrated log-probability."""
         prefer = request_preference(self.app.chat_model, text) if self.app.mode == "guided" else None
         return read_message(text, self.spec, prefer, self.app.config.agent.model_weight)
 
-    def _offer(self, text: str) -> Reply:
-        """Nothing to act on: no take; the closest readings, answered by number."""
+    def _offer(self, text: str, problems: list[str] | None = None) -> Reply:
+        """Nothing to act on: no take; why (an edit that cannot be made), or the closest readings by number."""
         self.pending = closest_choices(text, self.spec)
-        lines = [f"no take made: nothing to change could be read from {text!r}. Did you mean:"]
+        why = f"{problems[0]}." if problems else f"nothing to change could be read from {text!r}."
+        lines = [f"no take made: {why} Did you mean:"]
         lines += [f"  {k}. {choice}" for k, choice in enumerate(self.pending, start=1)]
         lines.append("answer with a number, or say it another way")
         self.store.add_message(self.id, "assistant", lines[0])

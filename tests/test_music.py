@@ -5,9 +5,9 @@ import numpy as np
 import pretty_midi
 import pytest
 
+from tools.form import section_lengths
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import GenerationParams
-from tools.music.sketch import plan_form
 from tools.spec import MusicSpec
 from tools.vocab import PITCH_CLASS, SCALES
 
@@ -62,10 +62,13 @@ def test_same_seed_same_audio_other_seed_differs():
     assert np.array_equal(a.samples, b.samples) and not np.array_equal(a.samples, c.samples)
 
 
-def test_form_has_intro_sections_and_outro():
-    assert plan_form(3) == ["A", "A", "A"]
-    form = plan_form(20)
-    assert form[:2] == ["intro", "intro"] and form[-2:] == ["outro", "outro"] and "B" in form
+def test_form_sizes_add_up_and_no_section_follows_itself():
+    for form in ("verse-chorus", "aaba", "blues", "build-drop", "through-composed"):
+        for total in (1, 2, 3, 8, 17, 40, 120):
+            plan = section_lengths(form, total, 0.5)
+            names = [n for n, _ in plan]
+            assert sum(b for _, b in plan) == total and all(a != b for a, b in zip(names, names[1:])), (form, total)
+    assert [n for n, _ in section_lengths("verse-chorus", 22, 0.7)][:3] == ["intro", "verse", "chorus"]
 
 
 def _musicgen(path):

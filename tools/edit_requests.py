@@ -139,10 +139,101 @@ def _duration(text: str, spec: MusicSpec) -> float | None:
     return None
 
 
+SECTIONS = r"(intro|verse|pre-chorus|chorus|bridge|breakdown|build|drop|solo|theme|episode|outro|ending|beginning|start)"
+SECTION_WORDS = {"ending": "outro", "beginning": "intro", "start": "intro"}
+MUTE = re.compile(rf"\b(?:no|without|drop|mute|remove|lose|cut|take)\s+(?:the\s+|any\s+)?(?P<inst>[a-z ]+?)\s+"
+                  rf"(?:out\s+of|in|from|during)\s+(?:the\s+)?{SECTIONS}\b")
+DROP_SECTION = re.compile(rf"\b(?:no|skip|drop|remove|cut|lose|without)\s+(?:the\s+|a\s+|an\s+)?{SECTIONS}\b(?!\s+(?:in|from))")
+INTRO_LONGER = re.compile(r"\b(?:(?:longer|extend(?:ed)?|lengthen|stretch(?:ed)?|more)\b[a-z ]{0,12}\bintro|"
+                          r"intro\b[a-z ]{0,20}\b(?:longer|too short))\b")
+INTRO_SHORTER = re.compile(r"\b(?:(?:shorter|shorten|trim|cut)\b[a-z ]{0,12}\bintro|intro\b[a-z ]{0,20}\b(?:shorter|too long))\b")
+ADD_BRIDGE = re.compile(r"\b(?:add|put|want|like|include|insert|give|with|need)\b[a-z ]{0,20}\bbridge\b")
+BIG_END = re.compile(r"\b(?:end|ends|ending|finish|finishes|close)\s+(?:it\s+)?(?:on|with)\s+(?:a\s+|the\s+)?(?:big\s+|loud\s+|full\s+)?chorus\b"
+                     r"|\b(?:end|finish)\s+(?:big|loud)\b|\bbig\s+(?:ending|finish)\b")
+REVERB_ORDER = ("dry", "room", "studio", "hall", "cathedral")
+MORE_ROOM = re.compile(r"\b(?:more|bigger|lots of|add)\s+(?:reverb|space|room|echo)\b|\b(?:wetter|roomier|more spacious)\b")
+LESS_ROOM = re.compile(r"\b(?:less|smaller|less of the)\s+(?:reverb|space|room|echo)\b|\btighter\b")
+DRY = re.compile(r"\b(?:drier|dryer|bone dry|dry|no reverb|without reverb)\b")
+
+
+def _section(word: str) -> str:
+    return SECTION_WORDS.get(word, word)
+
+
+def _spec_instrument(named: str, spec: MusicSpec) -> str | None:
+    """The plan's own instrument a listener named ('bass' is the plan's upright bass, 'drums' its drum machine)."""
+    found = _named_instruments(f" {named} ")
+    for name in found:
+        if name in spec.instruments:
+            return name
+    words = named.split()
+    for name in spec.instruments:
+        if any(w in name.split() or name.startswith(w.rstrip("s")) for w in words):
+            return name
+    return None
+
+
+def _form_edits(text: str, spec: MusicSpec, why: str) -> tuple[list[Edit], str]:
+    """Edits of the form (intro length, a bridge, a section dropped, an instrument out of a section, a big
+    ending) and the text with their words taken out, so that 'longer intro' does not also read as 'longer'."""
+    edits: list[Edit] = []
+
+    def take(pattern, make):
+        nonlocal text
+        if m := pattern.search(text):
+            edit = make(m)
+            if edit is not None:
+                edits.append(edit)
+                text = text[:m.start()] + " " + text[m.end():]
+
+    form = "edit_form"
+    take(MUTE, lambda m: (inst := _spec_instrument(m.group("inst"), spec)) and
+         Edit(form, {"change": "mute", "section": _section(m.group(2)), "instrument": inst, "rationale": why}))
+    take(INTRO_SHORTER, lambda m: Edit(form, {"change": "shorter_intro", "rationale": why}))
+    take(INTRO_LONGER, lambda m: Edit(form, {"change": "longer_intro", "rationale": why}))
+    take(DROP_SECTION, lambda m: Edit(form, {"change": "drop_section", "section": _section(m.group(1)), "rationale": why}))
+    take(ADD_BRIDGE, lambda m: Edit(form, {"change": "add_bridge", "rationale": why}))
+    take(BIG_END, lambda m: Edit(form, {"change": "end_on_chorus", "rationale": why}))
+    return edits, text
+
+
+def _space(text: str, spec: MusicSpec) -> str | None:
+    """A room named ('as if in a cathedral', 'a concert hall'), dry, or one step more or less reverb."""
+    from tools.form import space_words
+
+    for word, space in sorted(space_words().items(), key=lambda w: -len(w[0])):
+        if space != "dry" and re.search(rf"\b(?:in|like|inside|of|at)\s+(?:a\s+|an\s+|the\s+)?(?:[a-z]+\s+)?{re.escape(word)}\b", text):
+            return space
+    if DRY.search(text):
+        return "dry"
+    step = 1 if MORE_ROOM.search(text) else -1 if LESS_ROOM.search(text) else 0
+    if not step:
+        return None
+    here = REVERB_ORDER.index(spec.space) if spec.space in REVERB_ORDER else REVERB_ORDER.index("studio")
+    return REVERB_ORDER[min(len(REVERB_ORDER) - 1, max(0, here + step))]
+
+
+def without_form_words(request: str, spec: MusicSpec) -> str:
+    """The request with its form and room phrases taken out: what the scene and mood reader should read
+    ('end on a big chorus' is not a cheerful word, 'in a cathedral' not a sacred mood)."""
+    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    _edits, text = _form_edits(text, spec, "")
+    if _space(text, spec) is None:
+        return text.strip()
+    from tools.form import space_words
+
+    for word in sorted(space_words(), key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(word)}\b", " ", text)
+    for pattern in (DRY, MORE_ROOM, LESS_ROOM):
+        text = pattern.sub(" ", text)
+    return " ".join(text.split())
+
+
 def interpret(request: str, spec: MusicSpec) -> list[Edit]:
     """The edits a request asks for explicitly, in a stable order; [] when it needs the LLM."""
     text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
     why = f"listener asked: {request.strip()[:120]!r}"
+    form_edits, text = _form_edits(text, spec, why)
     edits: list[Edit] = []
     if genre := _genre(text):
         edits.append(Edit("set_genre", {"genre": genre, "rationale": why}))
@@ -162,4 +253,6 @@ def interpret(request: str, spec: MusicSpec) -> list[Edit]:
         edits.append(Edit("set_duration", {"seconds": seconds, "rationale": why}))
     if ANOTHER_TAKE.search(text):
         edits.append(Edit("new_take", {"rationale": why}))
-    return edits
+    if (space := _space(text, spec)) is not None:
+        edits.append(Edit("set_space", {"space": space, "rationale": why}))
+    return edits + form_edits

@@ -45,10 +45,10 @@ class Section(BaseModel):
     instruments: tuple[str, ...] = ()
     chords: tuple[str, ...] = Field((), description="one roman numeral of the key per bar")
 
-    def with_bars(self, bars: int, mode: str, rng: random.Random | None = None) -> Section:
+    def with_bars(self, bars: int, mode: str) -> Section:
         """The same section at another length: its progression cycled (or cut) to the new bars, cadence kept."""
-        cycle = [c for c in self.chords[: max(1, len(self.chords) - 2)]] or ["i" if mode == "minor" else "I"]
-        chords = cadence(self.name, [cycle[k % len(cycle)] for k in range(bars)], mode, self.chords[-1:] or None)
+        cycle = list(self.chords[: max(1, len(self.chords) - 2)]) or [tonic_numeral(mode)]
+        chords = cadence(self.name, [cycle[k % len(cycle)] for k in range(bars)], mode)
         return self.model_copy(update={"bars": bars, "chords": tuple(chords)})
 
 
@@ -77,7 +77,7 @@ def tonic_numeral(mode: str) -> str:
     return "i" if mode == "minor" else "I"
 
 
-def cadence(name: str, chords: list[str], mode: str, last: list[str] | None = None) -> list[str]:
+def cadence(name: str, chords: list[str], mode: str) -> list[str]:
     """The section's chords with its ending made clear: a peak, edge or theme section closes V → I (major)
     or V → i (minor); a pre-chorus or build ends on V (a half cadence that leads into the next section)."""
     out = list(chords)
@@ -140,6 +140,9 @@ def section_lengths(form: str, total: int, energy: float) -> list[tuple[str, int
         del names[drop], bars[drop]
     names, bars = _grow(names, bars, total, phrase, spec)
     bars = _shrink(names, bars, total)
+    if total < len(names):  # a take of a bar or two: its first section, and its last when there is room
+        keep = [0, len(names) - 1][:total] if total > 1 else [len(names) // 2]
+        names, bars = [names[k] for k in keep], [1] * len(keep)
     return _remainder(list(zip(names, bars)), total)
 
 
@@ -274,24 +277,33 @@ def default_space(genre: str, energy: float) -> str:
 
 def refit(sections: tuple[Section, ...], total: int, mode: str, pinned: frozenset[int] = frozenset()) -> tuple[Section, ...]:
     """The same sections re-sized to `total` bars (a tempo, meter or duration change, or an edit that made one
-    section longer): unpinned sections grow or shrink in proportion, the last one takes the remainder."""
+    section longer or added one). Bars are taken two at a time from the edges first (intro, outro), then
+    contrast, body and peaks last, and given the other way round, so a chorus keeps its length longest."""
     if not sections:
         return sections
-    free = [k for k in range(len(sections)) if k not in pinned] or list(range(len(sections)))
-    fixed = sum(s.bars for k, s in enumerate(sections) if k not in free)
-    room = max(len(free), total - fixed)
-    share = sum(sections[k].bars for k in free)
-    new = {k: max(1, min(MAX_SECTION_BARS, round(sections[k].bars * room / share))) for k in free}
-    diff = total - fixed - sum(new.values())
-    for k in sorted(free, key=lambda i: -new[i]) * 4:  # spread the rounding left over, the longest first
-        if diff == 0:
-            break
-        step = 1 if diff > 0 else -1
-        if 1 <= new[k] + step <= MAX_SECTION_BARS:
-            new[k] += step
-            diff -= step
-    return tuple(s.with_bars(new[k], mode) if k in new and new[k] != s.bars else s for k, s in enumerate(sections))
-
+    free = [k for k in range(len(sections)) if k not in pinned]
+    if not free or sum(s.bars for k, s in enumerate(sections) if k not in free) + len(free) > total:
+        free = list(range(len(sections)))  # a pinned section cannot keep its length: everything shares the cut
+    rank = {"edge": 0, "contrast": 1, "body": 2, "peak": 3}
+    order = sorted(free, key=lambda k: (rank[_T["sections"][sections[k].name]["role"]], -k))
+    new = {k: sections[k].bars for k in range(len(sections))}
+    diff = total - sum(new.values())
+    while diff < 0:
+        floor = 2 if any(new[k] > 2 for k in order) else 1
+        k = max((k for k in order if new[k] > floor), key=lambda k: (new[k] > 4, -order.index(k)))
+        cut = min(-diff, 2 if new[k] - 2 >= floor else 1)
+        new[k], diff = new[k] - cut, diff + cut
+    grow = list(reversed(order)) + [k for k in range(len(sections)) if k not in order]
+    while diff > 0:
+        open_ = [k for k in grow if new[k] < MAX_SECTION_BARS]
+        if not open_:  # every section is as long as a section gets: the middle of the form plays again
+            middle = sections[1:-1] or sections
+            return refit(sections[:-1] + middle + sections[-1:], total, mode) if len(sections) > 1 else \
+                refit(sections + sections, total, mode)
+        k = min(open_, key=lambda k: (new[k], grow.index(k)))
+        add = min(diff, 2, MAX_SECTION_BARS - new[k])
+        new[k], diff = new[k] + add, diff - add
+    return tuple(s.with_bars(new[k], mode) if new[k] != s.bars else s for k, s in enumerate(sections))
 
 def edited(sections: tuple[Section, ...], change: str, mode: str, name: str | None = None,
            instrument: str | None = None) -> tuple[Section, ...]:

@@ -65,3 +65,14 @@ def render_prompt(spec: MusicSpec, template: str = _TEMPLATE) -> str:
         energy=_energy_word(spec.energy),
     )
     return tidy(text)
+
+
+SECTION_TEMPLATE = "musicgen_section.j2"
+
+
+def section_prompt(prompt: str, section, template: str = SECTION_TEMPLATE) -> str:
+    """The take's prompt with what one section adds: 'dark rock, ...; chorus, full and loud, electric guitar and drums'."""
+    level = "full and loud" if section.energy >= 0.8 else "building" if section.energy >= 0.6 else \
+        "steady" if section.energy >= 0.45 else "sparse and quiet"
+    return tidy(_template(template).render(prompt=prompt, section=section.name, level=level,
+                                           instruments=_join(list(section.instruments))))

@@ -12,8 +12,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.errors import SpecError
-from tools.form import (FormChange, FormName, Motif, Section, SectionName, SpaceName, bar_seconds, form_table, refit,
-                        total_bars)
+from tools.form import (
+    FormChange,
+    FormName,
+    Motif,
+    Section,
+    SectionName,
+    SpaceName,
+    bar_seconds,
+    form_table,
+    refit,
+    total_bars,
+)
 from tools.vocab import vocabulary
 
 _V = vocabulary()
@@ -344,14 +354,15 @@ def fitted(spec: MusicSpec, values: dict) -> dict:
 
         form = spec.form if "genre" not in values else choose_form(new.genre, _level(new.energy))
         return {**data, **planned_form(new, form)}
+    sections = spec.sections
     if any(k in values and values[k] != getattr(spec, k) for k in ("tempo_bpm", "time_signature", "duration_s")):
-        data["sections"] = refit(spec.sections, total_bars(new.duration_s, new.bar_s), new.mode or "major")
+        sections = refit(sections, total_bars(new.duration_s, new.bar_s), new.mode or "major")
     if "instruments" in values:
         from tools.form import section_instruments
 
-        data["sections"] = tuple(s.model_copy(update={"instruments": section_instruments(
-            s.name, s.energy, new.instruments, _level(new.energy))}) for s in data["sections"])
-    return data
+        sections = tuple(s.model_copy(update={"instruments": section_instruments(
+            s.name, s.energy, new.instruments, _level(new.energy))}) for s in sections)
+    return {**data, "sections": sections}
 
 
 def next_seed(seed: int) -> int:

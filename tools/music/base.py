@@ -103,3 +103,27 @@ def report_steps(done: int, total: int, label: str) -> None:
     report = _STEPS.get()
     if report is not None:
         report(done, total, label)
+
+
+def with_form(spec: MusicSpec, duration_s: float) -> MusicSpec:
+    """The spec with a form sized to `duration_s`: its own when it fits, else its form (or the genre's) planned
+    again. A plan without one (a test's, MusicGen-Melody's conditioning) gets the genre's typical form."""
+    from tools.form import choose_form
+    from tools.spec import planned_form
+
+    if spec.bar_s is None or spec.genre is None or spec.mode is None:
+        return spec  # not enough of a plan for a form (a prompt-only MusicGen call)
+    if spec.sections and abs(sum(s.bars for s in spec.sections) * spec.bar_s - duration_s) <= spec.bar_s:
+        return spec
+    timed = spec.model_copy(update={"duration_s": duration_s, "sections": ()})
+    form = spec.form or choose_form(spec.genre, spec.energy if spec.energy is not None else 0.5)
+    return MusicSpec.model_validate({**timed.model_dump(), **planned_form(timed, form)})
+
+
+def section_records(spec: MusicSpec, duration_s: float) -> list[dict[str, Any]]:
+    """The form as played (trace.json's `sections`): name, start and end in seconds of the written audio,
+    bars, level, chords, who plays. The last section ends where the audio does (its final chord rings on)."""
+    times = spec.section_times()
+    return [{"name": section.name, "start_s": start, "end_s": round(duration_s, 3) if k == len(times) - 1 else end,
+             "bars": section.bars, "energy": section.energy, "chords": list(section.chords),
+             "instruments": list(section.instruments)} for k, (section, start, end) in enumerate(times)]

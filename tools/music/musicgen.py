@@ -4,13 +4,23 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
 
 from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, require
-from tools.music.base import DEFAULT_GUIDANCE, Audio, AudioSink, GenerationParams, MusicBackend, report_steps
+from tools.music.base import (
+    DEFAULT_GUIDANCE,
+    Audio,
+    AudioSink,
+    GenerationParams,
+    MusicBackend,
+    report_steps,
+    section_records,
+    with_form,
+)
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status
 from tools.spec import MusicSpec
@@ -85,34 +95,42 @@ class MusicGen(MusicBackend):
         import torch
 
         model = self._loaded[0]
-        melody = None
-        if self.options.condition_on_sketch:
-            if not hasattr(model.config, "num_chroma"):
-                raise BackendError(f"musicgen: condition_on_sketch needs a MusicGen-Melody checkpoint, "
-                                   f"and {self.options.model!r} is not one: use facebook/musicgen-melody")
-            melody = sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length)
+        spec = with_form(spec, params.duration_s)
+        segments = self._segments(spec, prompt, params)
+        melodic = hasattr(model.config, "num_chroma")
+        if self.options.condition_on_sketch and not melodic:
+            raise BackendError(f"musicgen: condition_on_sketch needs a MusicGen-Melody checkpoint, "
+                               f"and {self.options.model!r} is not one: use facebook/musicgen-melody")
         torch.manual_seed(params.seed)
         stream = WindowStream(sink, self.sample_rate) if sink is not None else None
-        steps = StepCount(self._planned_steps(params.duration_s, model))  # this call's own: the backend is shared
-        if params.duration_s <= self.options.window_s:
-            samples, frames = self._continue(prompt, params, params.duration_s, None, melody, takes, stream, steps)
-            windows = [{"start_s": 0.0, "new_s": params.duration_s, "context_s": 0.0, "frames": frames}]
-            if stream:
-                stream.write(0, samples)
-        else:
-            samples, windows = self._windowed(prompt, params, melody, takes, stream, steps)
+        plan = self._window_plan([end for _, end in segments], melodic)
+        steps = StepCount([w.frames + int(model.decoder.config.num_codebooks) - 1 for w in plan])  # this call's own
+        samples, windows = self._windowed(segments, plan, spec, params, takes, stream, steps)
         samples = samples[..., : round(params.duration_s * self.sample_rate)]
         steps.finish()
-        return [self._take(model, samples[k], k, takes, windows, params, melody) for k in range(takes)]
+        melody = "sketch" if self.options.condition_on_sketch else None
+        return [self._take(model, samples[k], k, takes, windows, params, melody, spec) for k in range(takes)]
 
-    def _take(self, model, samples, k: int, takes: int, windows, params: GenerationParams, melody) -> Audio:
+    def _segments(self, spec: MusicSpec, prompt: str, params: GenerationParams) -> list[tuple[str, int]]:
+        """(prompt, end sample) per stretch of the take: one for a take that fits one window, else one per
+        section of the plan with its own prompt (section, level, instruments), ending on its bar line."""
+        sr, total = self.sample_rate, round(params.duration_s * self.sample_rate)
+        if params.duration_s <= self.options.window_s or len(spec.sections) < 2:
+            return [(prompt, total)]
+        from tools.prompt import section_prompt
+
+        times = spec.section_times()
+        ends = [min(total, round(end * sr)) for _, _, end in times[:-1]] + [total]
+        return [(section_prompt(prompt, section), end) for (section, _, _), end in zip(times, ends)]
+
+    def _take(self, model, samples, k: int, takes: int, windows, params: GenerationParams, melody, spec) -> Audio:
         samples, loudness = master(samples, self.sample_rate)
-        return Audio(samples=samples, sample_rate=self.sample_rate,
+        return Audio(samples=samples, sample_rate=self.sample_rate, sections=section_records(spec, params.duration_s),
                      details={"renderer": "musicgen", "model": self.options.model,
                               "frames": sum(w["frames"] for w in windows), "windows": windows,
                               "model_class": type(model).__name__, "guidance_scale": params.guidance_scale,
                               "temperature": params.temperature, "top_k": params.top_k,
-                              "loudness_lufs": loudness, "melody": "sketch" if melody is not None else None,
+                              "loudness_lufs": loudness, "melody": melody,
                               "quantized": "int8" if self.quantized(self._loaded[2]) else None,
                               **({"take": k + 1, "batch": takes} if takes > 1 else {})})
 
@@ -145,21 +163,6 @@ class MusicGen(MusicBackend):
                                  top_k=params.top_k, cache=cache, stopping_criteria=StoppingCriteriaList(watchers))
         return out.float().cpu().numpy()[..., skip:], frames
 
-    def _planned_steps(self, duration_s: float, model) -> list[int]:
-        """Decoder steps of each window of a take of `duration_s` (what the progress bar counts down), by
-        the same arithmetic as _windowed."""
-        o, extra, fr, sr = self.options, int(model.decoder.config.num_codebooks) - 1, self.frame_rate, self.sample_rate
-        if duration_s <= o.window_s:
-            return [math.ceil(duration_s * fr) + extra]
-        hop, _context_n, fade_n = self._join()
-        frames = math.ceil(o.window_s * fr)
-        steps, length, total = [frames + extra], frames * hop, round(duration_s * sr)
-        while length < total:
-            frames = math.ceil((min(o.window_s - o.context_s, (total - length) / sr) + fade_n / sr) * fr)
-            steps.append(frames + extra)
-            length += frames * hop - fade_n
-        return steps
-
     def _join(self) -> tuple[int, int, int]:
         """(samples per frame, context samples, crossfade samples) of windowed takes: whole frames, so codes
         and samples line up."""
@@ -167,39 +170,84 @@ class MusicGen(MusicBackend):
         context_n = round(o.context_s * self.frame_rate) * hop
         return hop, context_n, min(context_n - hop, round(o.crossfade_s * self.frame_rate) * hop)
 
-    def _windowed(self, prompt: str, params: GenerationParams, melody, takes: int, stream: WindowStream | None,
-                  steps: StepCount | None = None):
-        """Windows of at most window_s: each continues the last context_s of audio (MusicGen's audio prompt),
-        joined with a short crossfade; the KV cache is one window's whatever the length."""
+    def _window_plan(self, ends: list[int], melodic: bool = False) -> list[Window]:
+        """Every window of a take whose segments end at `ends` (samples): where it starts, which segment's
+        prompt it uses, its frames, whether it continues the audio before it. A window never crosses a
+        segment's end; a long segment takes several. What generation runs and what the progress bar counts."""
+        o, sr, fr = self.options, self.sample_rate, self.frame_rate
+        hop, _context_n, fade_n = self._join()
+        starts = [0] + ends[:-1]
+        if melodic and any(e - b > o.window_s * sr for b, e in zip(starts, ends)):
+            raise BackendError(f"musicgen: MusicGen-Melody makes each section alone (its audio input is the melody, "
+                               f"not a continuation), and a section here is over {o.window_s:g} s: use a shorter --duration")
+        plan, length = [], 0
+        for k, end in enumerate(ends):
+            while length < end:
+                fresh = length == 0 or melodic
+                limit = o.window_s - (0 if fresh else o.context_s)
+                new_s = min(limit, (end - length) / sr)
+                frames = math.ceil((new_s + (0 if length == 0 else fade_n / sr)) * fr)
+                plan.append(Window(k, length, round(new_s, 3), frames, continues=not fresh))
+                length += frames * hop - (0 if length == 0 else fade_n)
+        return plan
+
+    def _windowed(self, segments: list[tuple[str, int]], plan: list[Window], spec: MusicSpec, params: GenerationParams,
+                  takes: int, stream: WindowStream | None, steps: StepCount | None = None):
+        """The planned windows: each continues the last context_s of audio (MusicGen's audio prompt) with its
+        segment's prompt, or with MusicGen-Melody starts afresh on its own stretch of the sketch; joins are
+        crossfaded. The KV cache is one window's whatever the length."""
+        _hop, context_n, fade_n = self._join()
+        sr, audio, windows = self.sample_rate, None, []
+        for w in plan:
+            melody = self._melody(spec, params, w) if self.options.condition_on_sketch else None
+            seconds = w.frames / self.frame_rate
+            if audio is None:
+                audio, _ = self._continue(segments[w.segment][0], params, seconds, None, melody, takes, stream, steps)
+                if stream:
+                    stream.write(0, audio)
+            else:
+                audio = self._join_window(audio, w, segments[w.segment][0], params, seconds, melody, takes, stream,
+                                          steps, context_n, fade_n)
+            windows.append({"start_s": round(w.start / sr, 3), "new_s": w.new_s, "segment": w.segment,
+                            "context_s": self.options.context_s if w.continues else 0.0, "frames": w.frames})
+        return audio, windows
+
+    def _join_window(self, audio, w: Window, prompt: str, params, seconds: float, melody, takes, stream, steps,
+                     context_n: int, fade_n: int):
         import numpy as np
 
-        o, sr = self.options, self.sample_rate
-        if melody is not None or hasattr(self._loaded[0].config, "num_chroma"):
-            raise BackendError(f"musicgen: MusicGen-Melody takes are limited to {o.window_s:g} s (its audio input "
-                               "is the melody, not a continuation): use a shorter --duration")
-        _hop, context_n, fade_n = self._join()
-        audio, frames = self._continue(prompt, params, o.window_s, None, melody, takes, stream, steps)
+        start = audio.shape[-1]
+        if stream:  # previews of this window start after the crossfade; the exact join follows it
+            stream.window(start - fade_n, keep_from=start)
+        # regenerate the last fade_n samples of the context too, so the join can crossfade over them
+        context = audio[..., -context_n:][..., : context_n - fade_n] if w.continues else None
+        new, _ = self._continue(prompt, params, seconds, context, melody, takes, stream, steps)
+        ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)
+        audio[..., -fade_n:] = audio[..., -fade_n:] * (1 - ramp) + new[..., :fade_n] * ramp
+        audio = np.concatenate([audio, new[..., fade_n:]], axis=-1)
         if stream:
-            stream.write(0, audio)
-        windows = [{"start_s": 0.0, "new_s": o.window_s, "context_s": 0.0, "frames": frames}]
-        total = round(params.duration_s * sr)
-        while audio.shape[-1] < total:
-            start = audio.shape[-1]
-            new_s = min(o.window_s - o.context_s, (total - start) / sr)
-            context = audio[..., -context_n:]
-            if stream:  # previews of this window start after the crossfade; the exact join follows it
-                stream.window(start - fade_n, keep_from=start)
-            # regenerate the last fade_n samples of the context too, so the join can crossfade over them
-            new, frames = self._continue(prompt, params, new_s + fade_n / sr, context[..., : context_n - fade_n],
-                                         None, takes, stream, steps)
-            ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)
-            audio[..., -fade_n:] = audio[..., -fade_n:] * (1 - ramp) + new[..., :fade_n] * ramp
-            audio = np.concatenate([audio, new[..., fade_n:]], axis=-1)
-            if stream:
-                stream.write(start - fade_n, audio[..., start - fade_n:])
-            windows.append({"start_s": round(start / sr, 3), "new_s": round(new_s, 3),
-                            "context_s": o.context_s, "frames": frames})
-        return audio, windows
+            stream.write(start - fade_n, audio[..., start - fade_n:])
+        return audio
+
+    def _melody(self, spec: MusicSpec, params: GenerationParams, w: Window):
+        """The sketch's chroma under this window: from its start (less the crossfade) for its frames."""
+        model = self._loaded[0]
+        fade_n = self._join()[2]
+        start_s = max(0.0, (w.start - (fade_n if w.start else 0)) / self.sample_rate)
+        return sketch_chroma(spec, params, model.config.num_chroma, model.config.chroma_length, start_s,
+                             w.frames / self.frame_rate)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One generate call of a take: its segment (section), first new sample, seconds new, frames, and whether
+    it continues the audio before it."""
+
+    segment: int
+    start: int
+    new_s: float
+    frames: int
+    continues: bool
 
 
 class WindowStream:
@@ -384,19 +432,28 @@ def quantize_decoder(model) -> None:
         torch.ao.quantization.quantize_dynamic(model.decoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
-def sketch_chroma(spec: MusicSpec, params: GenerationParams, num_chroma: int, length: int):
+@functools.lru_cache(maxsize=4)
+def _sketch_mono(spec: MusicSpec, params: GenerationParams):
+    """The sketch of the plan at 32 kHz, mono (one render serves every section's conditioning)."""
+    from tools.music.sketch import SketchRenderer
+
+    audio = SketchRenderer(SketchRenderer.Options(sample_rate=32000, stems=False)).generate(spec, "", params)
+    return audio.samples.mean(axis=0)
+
+
+def sketch_chroma(spec: MusicSpec, params: GenerationParams, num_chroma: int, length: int, start_s: float = 0.0,
+                  seconds: float | None = None):
     """The sketch of the spec as MusicGen-Melody conditioning: the dominant pitch class per chroma frame,
     one-hot, (length, num_chroma) — what MusicgenMelodyFeatureExtractor computes (it needs torchaudio, which
-    has no build for this torch, so librosa computes the same STFT chroma here)."""
+    has no build for this torch, so librosa computes the same STFT chroma here) — of the stretch from
+    `start_s` (a section's own, for a take made section by section)."""
     import librosa
     import numpy as np
 
-    from tools.music.sketch import SketchRenderer
-
     sr = 32000
-    audio = SketchRenderer(SketchRenderer.Options(sample_rate=sr)).generate(spec, "", params)
-    chroma = librosa.feature.chroma_stft(y=audio.samples.mean(axis=0), sr=sr, n_fft=16384, hop_length=4096,
-                                         n_chroma=num_chroma)
+    y = _sketch_mono(spec, params)
+    y = y[int(start_s * sr): int((start_s + seconds) * sr) if seconds else None]
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr, n_fft=16384, hop_length=4096, n_chroma=num_chroma)
     onehot = np.zeros((length, num_chroma), dtype=np.float32)
     frames = min(length, chroma.shape[1])
     onehot[np.arange(frames), chroma[:, :frames].argmax(axis=0)] = 1.0

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from tools.errors import BackendError, require
-from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend
+from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend, section_records, with_form
 from tools.music.mastering import TARGET_LUFS, master
 from tools.registry import BackendOptions, cores, missing
 from tools.spec import MusicSpec
@@ -77,19 +77,6 @@ def fit_length(samples, frames: int):
     import numpy as np
 
     return np.pad(samples, ((0, 0), (0, max(0, frames - samples.shape[1]))))[:, :frames]
-
-
-def with_form(spec: MusicSpec, duration_s: float) -> MusicSpec:
-    """The spec with a form sized to `duration_s`: its own when it fits, else its form (or the genre's) planned
-    again. A plan without one (a test's, MusicGen-Melody's conditioning) gets the genre's typical form."""
-    from tools.form import choose_form
-    from tools.spec import planned_form
-
-    if spec.sections and abs(sum(s.bars for s in spec.sections) * spec.bar_s - duration_s) <= spec.bar_s:
-        return spec
-    timed = spec.model_copy(update={"duration_s": duration_s, "sections": ()})
-    form = spec.form or choose_form(spec.genre, spec.energy if spec.energy is not None else 0.5)
-    return MusicSpec.model_validate({**timed.model_dump(), **planned_form(timed, form)})
 
 
 class SketchRenderer(MusicBackend):
@@ -163,7 +150,7 @@ class SketchRenderer(MusicBackend):
                               "instruments": [i.name for i in pm.instruments],
                               "notes": sum(len(i.notes) for i in pm.instruments), "loudness_lufs": loudness,
                               "space": spec.space or "studio"},
-                     extra_files=extra, sections=section_records(spec))
+                     extra_files=extra, sections=section_records(spec, params.duration_s))
 
 
 def stem_file(name: str) -> str:
@@ -187,15 +174,3 @@ def wav_bytes(samples, sample_rate: int) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(samples.T, -1.0, 1.0), sample_rate, format="WAV", subtype="PCM_24")
     return buffer.getvalue()
-
-
-def section_records(spec: MusicSpec) -> list[dict]:
-    """trace.json's `sections`: name, start and end in seconds of the written audio, bars, level, chords, who
-    plays. The last section ends where the audio does (its final chord rings to the end)."""
-    times = spec.section_times()
-    out = []
-    for k, (section, start, end) in enumerate(times):
-        out.append({"name": section.name, "start_s": start, "end_s": spec.duration_s if k == len(times) - 1 else end,
-                    "bars": section.bars, "energy": section.energy, "chords": list(section.chords),
-                    "instruments": list(section.instruments)})
-    return out
