@@ -421,6 +421,7 @@ class Pipeline:
             audio = made.audios[made.best]
             trace.audio = {"path": best.path, "sample_rate": audio.sample_rate, "duration_s": round(audio.duration_s, 3),
                            "channels": int(audio.samples.shape[0]), **audio.details,
+                           **({"files": _take_files(audio, best.path, len(paths))} if audio.extra_files else {}),
                            **({"measured": best.measured} if best.measured else {})}
             trace.takes = takes if len(takes) > 1 else []
             self._record_form(audio, run)
@@ -431,3 +432,9 @@ class Pipeline:
         return RunResult(run_dir=run.run_dir, audio_path=paths[made.best], trace_path=run.run_dir / "trace.json",
                          spec=spec, prompt=trace.prompt or "", trace=trace, made=made_with, takes=takes,
                          take_paths=paths if len(paths) > 1 else [])
+
+
+def _take_files(audio: Audio, path: str, takes: int) -> list[str]:
+    """The kept take's extra files (MIDI, stems) as paths in the run folder."""
+    home = "" if takes == 1 else f"{Path(path).stem}/"
+    return [f"{home}{name}" for name in sorted(audio.extra_files)]

@@ -218,6 +218,11 @@ def _audio_md(trace: Trace) -> list[str]:
     if a:
         out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
                 f"rendered by {a.get('renderer')}", ""]
+        if a.get("files"):
+            stems = [f for f in a["files"] if "stems/" in f]
+            midi = [f for f in a["files"] if f.endswith(".mid")]
+            out += [f"To take away: {', '.join(f'`{f}`' for f in midi)}" + (f"; stems {', '.join(f'`{f}`' for f in stems)}"
+                    if stems else "") + f" (each as long as the mix, before the mix bus; space: {a.get('space', '-')}).", ""]
         if len(a.get("windows") or []) > 1:
             out += [f"- window {i}: from {w['start_s']} s, {w['new_s']} s new, continuing {w['context_s']} s, "
                     f"{w['frames']} frames" for i, w in enumerate(a["windows"], 1)] + [""]

@@ -189,3 +189,23 @@ def test_chat_edits_of_form_and_space_change_the_next_take(tmp_path):
     trace = json.loads((session.out_dir / "take-04" / "trace.json").read_text())
     assert trace["sections"][-1]["name"] == "chorus" and trace["sections"][-1]["end_s"] == 30.0
     store.close()
+
+
+def test_the_web_spec_table_edits_form_layout_and_space():
+    from web.app import spec_table, table_edits
+
+    spec = formed(ROCK)
+    table = [[k, v] for k, v in spec_table(spec)]
+    shown = dict(spec_table(spec))
+    assert shown["space"] == "studio" and shown["sections"].startswith("intro ")
+    edited = [[k, "cathedral" if k == "space" else ("intro 8, verse 4, chorus 8, outro 2" if k == "sections" else v)]
+              for k, v in table]
+    edits, _seed = table_edits(edited, spec)
+    editor = SpecEditor(spec)
+    for e in edits:
+        getattr(editor, e.tool)(**e.arguments)
+    assert editor.spec.space == "cathedral"
+    assert [s.name for s in editor.spec.sections] == ["intro", "verse", "chorus", "outro"]
+    assert abs(sum(s.bars for s in editor.spec.sections) * editor.spec.bar_s - 45) <= editor.spec.bar_s
+    with pytest.raises(ValueError, match="unknown section"):
+        editor.set_layout(["intro 4", "hook 8"], "edited in the spec table")

@@ -214,19 +214,24 @@ def _remainder(plan: list[tuple[str, int]], total: int) -> list[tuple[str, int]]
 
 def section_instruments(name: str, level: float, instruments: tuple[str, ...], take_energy: float) -> tuple[str, ...]:
     """Who plays at a section's level: everyone at a peak; the body without sustained pads (unless a pad is
-    the only harmony); an intro on one harmony instrument (with the drums' hats when the take is intense), a
+    the only harmony); a bridge or episode with the pads instead of the melody; an intro on one harmony instrument (with the drums' hats when the take is intense), a
     breakdown on pads and melody, an outro on harmony and bass."""
     vocab = vocabulary().instruments
     role = {i: ("drums" if vocab[i].get("drums") else vocab[i]["role"]) for i in instruments}
     harmony = sorted((i for i in instruments if role[i] in ("chords", "pad")), key=lambda i: role[i] != "chords")
     if level >= 0.8 or len(instruments) <= 2:
         keep = set(instruments)
+    elif name in ("bridge", "episode") and any(role[i] in ("lead", "pad") for i in instruments):
+        # a change of colour: the melody rests, the sustained pads come in over the rhythm section (and take
+        # over from the chords instrument when there is one)
+        pads = {i for i in instruments if role[i] == "pad"}
+        keep = {i for i in instruments if role[i] in ("bass", "drums")} | (pads or set(harmony[:1]))
     elif level >= 0.45:
         keep = {i for i in instruments if role[i] != "pad"} | set(harmony[:1])
     elif name == "intro":
         keep = set(harmony[:1]) | ({i for i in instruments if role[i] == "drums"} if take_energy >= 0.6 else set())
     elif name == "outro":
-        keep = set(harmony) | {i for i in instruments if role[i] == "bass"}
+        keep = set(harmony[:1]) | {i for i in instruments if role[i] in ("bass", "lead")}
     else:
         keep = {i for i in instruments if role[i] in ("pad", "lead", "texture")} or set(harmony[:1])
     return tuple(i for i in instruments if i in keep) or instruments[:1]
@@ -379,3 +384,29 @@ def _big_ending(out: list[Section], mode: str) -> tuple[Section, ...]:
         body.append(ending)
     body[-1] = body[-1].with_bars(body[-1].bars, mode)
     return tuple(body)
+
+
+def laid_out(layout: list[str], existing: tuple[Section, ...], mode: str, valence: float, form: str,
+             instruments: tuple[str, ...], take_energy: float, seed: int) -> tuple[Section, ...]:
+    """Sections from a written layout ('intro 4', 'verse 8', 'chorus'): a section the form has keeps its
+    chords, level and players at the new length; a new one is planned like the planner would."""
+    known = {s.name: s for s in reversed(existing)}
+    rng, out = random.Random(seed), []
+    for item in layout:
+        parts = item.split()
+        name = " ".join(p for p in parts if not p.isdigit()) or "?"
+        if name not in _T["sections"]:
+            raise ValueError(f"unknown section {name!r}: use {', '.join(_T['sections'])}")
+        bars = int(next((p for p in parts if p.isdigit()), known[name].bars if name in known else 4))
+        if not 1 <= bars <= MAX_SECTION_BARS:
+            raise ValueError(f"section {name} of {bars} bars: use 1 to {MAX_SECTION_BARS}")
+        if name in known:
+            out.append(known[name].with_bars(bars, mode))
+            continue
+        loop = progression(name, mode, valence, form, rng)
+        level = _T["sections"][name]["energy"]
+        out.append(Section(name=name, bars=bars, energy=level, chords=tuple(cadence(name, [loop[b % len(loop)] for b in range(bars)], mode)),
+                           instruments=section_instruments(name, level, instruments, take_energy)))
+    if not out:
+        raise ValueError("the layout is empty: name the sections, e.g. 'intro 4, verse 8, chorus 8, outro 4'")
+    return tuple(out)

@@ -178,7 +178,7 @@ def _require_rationale(rationale: str) -> str:
 SETTER_FIELDS = {"set_genre": ("genre", "subgenre"), "set_mood": ("moods", "energy", "valence"),
                  "set_tempo": ("tempo_bpm",), "set_key": ("key", "mode"), "set_time_signature": ("time_signature",),
                  "set_instruments": ("instruments",), "set_era": ("era",), "set_duration": ("duration_s",),
-                 "new_take": ("seed",), "edit_form": ("sections",), "set_form": ("form", "sections", "motif"),
+                 "new_take": ("seed",), "edit_form": ("sections",), "set_layout": ("sections",), "set_form": ("form", "sections", "motif"),
                  "set_space": ("space",)}
 FIELD_SETTER = {field: tool for tool, fields in SETTER_FIELDS.items() for field in fields}
 
@@ -313,6 +313,21 @@ class SpecEditor:
             raise SpecError(f"unknown space {space!r}: use one of {', '.join(form_table()['spaces'])}")
         return self._update("space", rationale, space=space)
 
+    def set_layout(self, layout: Annotated[list[str], Field(min_length=1, max_length=24)], rationale: Rationale) -> str:
+        """Lay the form out section by section ('intro 4', 'verse 8', 'chorus 8', 'outro 4'); the bars are re-fitted to the duration."""
+        if not self.spec.sections:
+            raise SpecError("there is no form yet to lay out: make a take first")
+        from tools.form import laid_out
+
+        try:
+            sections = laid_out(layout, self.spec.sections, self.spec.mode or "major", _level(self.spec.valence),
+                                self.spec.form or "verse-chorus", self.spec.instruments, _level(self.spec.energy),
+                                self.spec.seed)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        total = total_bars(self.spec.duration_s, self.spec.bar_s)
+        return self._update("form", rationale, sections=refit(sections, total, self.spec.mode or "major"))
+
     def edit_form(self, change: FormChange, rationale: Rationale, section: SectionName | None = None,
                   instrument: InstrumentName | None = None) -> str:
         """Change the form: longer_intro, shorter_intro, add_bridge, drop_section (section), mute (instrument in section), end_on_chorus."""
@@ -371,7 +386,7 @@ def next_seed(seed: int) -> int:
 
 
 SETTERS = ("set_genre", "set_mood", "set_tempo", "set_key", "set_time_signature", "set_instruments", "set_era")
-EDIT_TOOLS = SETTERS + ("set_duration", "new_take", "set_form", "set_space", "edit_form")
+EDIT_TOOLS = SETTERS + ("set_duration", "new_take", "set_form", "set_space", "edit_form", "set_layout")
 
 
 def _show(value) -> str:

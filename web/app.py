@@ -22,7 +22,7 @@ from tools.errors import AlbumGenError, redact
 
 STAGES = {"describing": 0.1, "thinking": 0.3, "composing": 0.55, "verifying": 0.75, "writing": 0.9}
 SPEC_FIELDS = ("genre", "subgenre", "moods", "energy", "valence", "tempo_bpm", "key", "mode", "time_signature",
-               "instruments", "era", "duration_s", "seed")
+               "instruments", "era", "duration_s", "seed", "space", "form", "sections")
 
 
 class WebApp:
@@ -154,7 +154,10 @@ def rows(table) -> list[list[Any]]:
 
 
 def spec_table(spec) -> list[list[str]]:
+    from tools.spec import form_line
+
     data = spec.model_dump(mode="json")
+    data["sections"] = form_line(spec.sections)
     return [[f, ", ".join(data[f]) if isinstance(data[f], list) else ("" if data[f] is None else str(data[f]))]
             for f in SPEC_FIELDS]
 
@@ -184,6 +187,12 @@ def table_edits(table: list[list[Any]], spec) -> tuple[list[Edit], int]:
         edits.append(Edit("set_era", {"era": want["era"], "rationale": why}))
     if "duration_s" in changed:
         edits.append(Edit("set_duration", {"seconds": float(want["duration_s"]), "rationale": why}))
+    if "space" in changed:
+        edits.append(Edit("set_space", {"space": want["space"], "rationale": why}))
+    if "form" in changed:
+        edits.append(Edit("set_form", {"form": want["form"], "rationale": why}))
+    elif "sections" in changed:
+        edits.append(Edit("set_layout", {"layout": split(want["sections"]), "rationale": why}))
     seed = int(float(want.get("seed", have["seed"])))
     return edits, seed
 
@@ -217,7 +226,8 @@ def take_cards(takes: list[dict]) -> list[dict]:
     for n, take in enumerate(takes, start=1):
         audio = Path(take["audio_path"])
         spec = take["spec"]
-        cards.append({"n": n, "audio": str(audio), "trace": str(audio.with_name("trace.json")),
+        extras = sorted(str(p) for p in [audio.with_name("sketch.mid"), *audio.parent.glob("stems/*.wav")] if p.exists())
+        cards.append({"n": n, "audio": str(audio), "trace": str(audio.with_name("trace.json")), "extras": extras,
                       "spectrogram": str(spectrogram(audio)) if audio.exists() else None,
                       "title": f"Take {n} · {spec['genre']} · {spec['tempo_bpm']} BPM · {spec['key']} {spec['mode']} "
                                f"· seed {take['seed']}"})
@@ -288,7 +298,8 @@ def _takes(cards) -> None:
                 gr.Audio(card["audio"], label=f"Take {card['n']}", elem_classes=["take-audio"])
                 if card["spectrogram"]:
                     gr.Image(card["spectrogram"], show_label=False, height=160)
-                gr.File([card["audio"], card["trace"]], label="Downloads", elem_classes=["take-files"])
+                gr.File([card["audio"], card["trace"], *card["extras"]], label="Downloads (audio, trace, MIDI, stems)",
+                        elem_classes=["take-files"])
 
 
 def _wire(ui: SimpleNamespace, web: WebApp) -> None:

@@ -123,6 +123,11 @@ class Arranger:
     def level(self, bar: Bar) -> float:
         return self.sections[bar.section].energy
 
+    def contrast(self, bar: Bar) -> bool:
+        """A bridge or an episode changes the feel, not only the chords: the part that struck chords picks
+        them, the part that picked strikes, the bass holds, the drums thin out to a half-time groove."""
+        return self.sections[bar.section].name in ("bridge", "episode")
+
     def plays(self, name: str, bar: Bar) -> bool:
         return name in self.playing[bar.section]
 
@@ -168,7 +173,7 @@ class Arranger:
             if not self.plays(name, bar):
                 continue
             previous = voice_chord(list(bar.chord), previous, 50, 70)
-            if arpeggio or self.level(bar) < 0.45:
+            if (arpeggio or self.level(bar) < 0.45) != self.contrast(bar):
                 self._arpeggio(inst, previous, bar)
             else:
                 self._hits(inst, previous, bar)
@@ -211,7 +216,7 @@ class Arranger:
             root = 36 + (bar.chord[0] - 36) % 12
             fifth = root + 7 if root + 7 <= 52 else root - 5
             third = root + (bar.chord[1] - bar.chord[0]) % 12
-            if self.level(bar) < 0.45 or style == "held" or bar.index == len(self.bars) - 1:
+            if self.level(bar) < 0.45 or style == "held" or bar.index == len(self.bars) - 1 or self.contrast(bar):
                 self.note(inst, root, bar.index, 0.0, self.grid.quarters_per_bar, self.velocity(80, bar))
                 continue
             for q, pitch, length in self._bass_line(style, root, fifth, third, bar):
@@ -300,7 +305,9 @@ class Arranger:
             if bar.position == 0:
                 self.note(inst, notes["crash"], bar.index, 0.0, 1.0, self.velocity(96 if level >= 0.8 else 70, bar))
             fill = bar.last_in(self.sections) and bar.section + 1 < len(self.sections)
-            for part, steps in self._groove(pattern, level).items():
+            groove = self._groove(pattern, level) if not self.contrast(bar) else \
+                {"kick": "x.......x.......", "ride" if "ride" in pattern else "hat": "x...x...x...x..."}
+            for part, steps in groove.items():
                 for s in range(self.grid.steps_per_bar):
                     if fill and s >= self.grid.steps_per_bar // 2 and part != "kick":
                         continue
