@@ -47,7 +47,7 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
     assert spec == trace["spec"] and f"{spec['tempo_bpm']} BPM" in proc.stdout and trace["prompt"] in proc.stdout
     import soundfile as sf
     info = sf.info(str(run_dir / "audio.wav"))
-    assert info.samplerate == 32000 and abs(info.duration - 6.0) < 1 / 50
+    assert info.samplerate == 44100 and info.channels == 2 and abs(info.duration - 6.0) < 1 / 50
     md = (run_dir / "trace.md").read_text()
     assert "## How the agent decided" in md and "because:" in md and "## Music spec" in md
 

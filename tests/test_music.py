@@ -27,7 +27,7 @@ def _render(spec, seconds=6.0, seed=1, **options):
 @pytest.mark.parametrize("renderer", ["fluidsynth", "numpy"])
 def test_sketch_renders_exact_duration_without_clipping(renderer):
     audio = _render(ROCK, renderer=renderer)
-    assert audio.sample_rate == 32000 and audio.samples.shape == (2, 6 * 32000)
+    assert audio.sample_rate == 44100 and audio.samples.shape == (2, 6 * 44100)
     assert audio.details["renderer"] == renderer
     peak = np.abs(audio.samples).max()
     assert 0.05 < peak <= 10 ** (-1 / 20) + 1e-4
@@ -113,7 +113,7 @@ def test_audiocraft_missing_says_which_extra():
         backend.generate(ROCK, "x", GenerationParams(duration_s=1, seed=0))
 
 
-def test_long_takes_are_made_in_windows_with_smooth_joins(tiny_musicgen_dir):
+def test_long_takes_follow_the_form_section_by_section_with_smooth_joins(tiny_musicgen_dir):
     from tools.music.base import reporting_steps
 
     backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_dir), "device": "cpu"})
@@ -124,11 +124,19 @@ def test_long_takes_are_made_in_windows_with_smooth_joins(tiny_musicgen_dir):
     done = [r[0] for r in reports]
     assert done == list(range(1, len(done) + 1)) and reports[-1][0] == reports[-1][1] == len(reports)
     assert len({r[1] for r in reports}) == 1  # the plan was exact: the total never changed
-    assert [label for label in dict.fromkeys(r[2] for r in reports)] == ["window 1/3", "window 2/3", "window 3/3"]
-    assert abs(audio.samples.shape[1] - 65 * 32000) <= 640  # within one 50 Hz frame
     windows = audio.details["windows"]
-    assert [w["start_s"] for w in windows] == [0.0, 30.0, 50.0] and [w["new_s"] for w in windows] == [30.0, 20.0, 15.0]
-    assert all(w["frames"] * 640 >= w["new_s"] * 32000 for w in windows)
+    n = len(windows)
+    assert [label for label in dict.fromkeys(r[2] for r in reports)] == [f"window {k}/{n}" for k in range(1, n + 1)]
+    assert abs(audio.samples.shape[1] - 65 * 32000) <= 640  # within one 50 Hz frame
+    # a window per section (a section longer than a window takes several), each section's first on its bar line
+    sections = audio.sections
+    assert len(sections) >= 3 and sections[-1]["end_s"] == 65.0
+    assert [w["segment"] for w in windows] == sorted(w["segment"] for w in windows)
+    assert {w["segment"] for w in windows} == set(range(len(sections)))
+    for k, section in enumerate(sections):
+        first = next(w for w in windows if w["segment"] == k)
+        assert abs(first["start_s"] - section["start_s"]) <= 0.02, (k, first, section)
+    assert all(w["new_s"] <= 30.0 for w in windows) and all(w["frames"] * 640 >= w["new_s"] * 32000 for w in windows)
     jumps = np.abs(np.diff(audio.samples[0]))
     joins = [round(w["start_s"] * 32000) for w in windows[1:]]
     near_join = np.zeros_like(jumps, dtype=bool)

@@ -78,8 +78,9 @@ def tonic_numeral(mode: str) -> str:
 
 
 def cadence(name: str, chords: list[str], mode: str) -> list[str]:
-    """The section's chords with its ending made clear: a peak, edge or theme section closes V → I (major)
-    or V → i (minor); a pre-chorus or build ends on V (a half cadence that leads into the next section)."""
+    """The section's chords with its ending made clear: a verse, peak or edge section closes IV → I (major)
+    or V → i (minor: V is major, the leading tone tells A minor from C major); a pre-chorus or build ends on
+    V (a half cadence that leads into the next section)."""
     out = list(chords)
     if not out:
         return out
@@ -88,8 +89,8 @@ def cadence(name: str, chords: list[str], mode: str) -> list[str]:
         out[-1] = "V"
     elif role in ("peak", "edge") or name in ("verse",):
         out[-1] = tonic_numeral(mode)
-        if len(out) >= 3:
-            out[-2] = "V" if (role == "peak" or mode == "minor") else "IV"
+        if len(out) >= 3:  # in major IV → I: a V before every phrase end pulled key-finders to the dominant key
+            out[-2] = "V" if mode == "minor" else "IV"
     if name == "intro":
         out[0] = tonic_numeral(mode)
     return out
