@@ -37,7 +37,7 @@ test-fast: setup
 	$(PY) -m ruff check .
 	$(PY) -m pytest -m "not slow"
 
-# each prints a table of medians with its ratios; together about 12 min on 2 cores
+# each prints a table of medians with its ratios; together about 17 min on 2 cores
 bench: setup
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/chat.py
@@ -46,6 +46,7 @@ bench: setup
 	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/grounding.py
+	$(PY) benchmarks/musicality.py
 
 # the catalogue's scale (100,000 vectors) and batch throughput (24 covers four ways): about 20 min on 2 cores
 bench-scale: setup

@@ -425,6 +425,8 @@ class Pipeline:
                            **({"measured": best.measured} if best.measured else {})}
             trace.takes = takes if len(takes) > 1 else []
             self._record_form(audio, run)
+            if audio.details.get("warning") and audio.details["warning"] not in trace.warnings:
+                trace.warnings.append(audio.details["warning"])
             trace.status = "ok"
         run.writer.save()
         made_with = MadeWith(seed=made.params.seed, prompt=made.prompt, guidance_scale=made.params.guidance_scale,

@@ -25,8 +25,9 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
     assert "hint: this is the offline profile" in proc.stderr and "--profile musicgen" in proc.stderr
     (run_dir,) = list(tmp_path.iterdir())
     assert run_dir.name.startswith("midnight-orbit-")
-    assert {"audio.wav", "trace.json", "trace.md", "spec.json", "sketch.mid", "evidence.png"} == \
+    assert {"audio.wav", "trace.json", "trace.md", "spec.json", "sketch.mid", "evidence.png", "stems"} == \
         {p.name for p in run_dir.iterdir()}
+    assert sorted(p.suffix for p in (run_dir / "stems").iterdir()) and all(p.suffix == ".wav" for p in (run_dir / "stems").iterdir())
     trace = json.loads((run_dir / "trace.json").read_text())
     assert trace["status"] == "ok" and trace["cover"]["sha256"] and trace["agent_mode"] == "guided"
     assert trace["backends"]["llm"]["model"] == "smollm2" and trace["backends"]["music"]["backend"] == "sketch"

@@ -209,3 +209,39 @@ def test_the_web_spec_table_edits_form_layout_and_space():
     assert abs(sum(s.bars for s in editor.spec.sections) * editor.spec.bar_s - 45) <= editor.spec.bar_s
     with pytest.raises(ValueError, match="unknown section"):
         editor.set_layout(["intro 4", "hook 8"], "edited in the spec table")
+
+
+def test_the_small_soundfont_is_a_warning_not_a_silent_fallback(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    small = Path(importlib.util.find_spec("pretty_midi").submodule_search_locations[0]) / "TimGM6mb.sf2"
+    audio = _render(formed(ROCK), seconds=4, soundfont=str(small))
+    assert "TimGM6mb" in audio.details["warning"] and "fluid-soundfont-gm" in audio.details["warning"]
+    best = MUSIC_BACKENDS.create("sketch")
+    assert best.soundfont().name != "TimGM6mb.sf2" or not Path("/usr/share/sounds/sf2/FluidR3_GM.sf2").exists()
+
+
+@pytest.mark.slow
+def test_musicgen_melody_conditions_each_section_on_its_own_sketch(tiny_musicgen_melody_dir):
+    backend = MUSIC_BACKENDS.create("musicgen", {"model": str(tiny_musicgen_melody_dir), "device": "cpu",
+                                                 "condition_on_sketch": True, "window_s": 10, "context_s": 4})
+    model = backend._loaded[0]
+    calls = []
+    real_generate = model.generate
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real_generate(**kwargs)
+
+    model.generate = spy
+    spec = formed(ROCK.model_copy(update={"duration_s": 20.0}))
+    audio = backend.generate(spec, "rock", GenerationParams(duration_s=20.0, seed=2))
+    windows = audio.details["windows"]
+    assert len(calls) == len(windows) >= 3 and abs(audio.samples.shape[1] - 20 * 32000) <= 640
+    assert {w["segment"] for w in windows} == set(range(len(audio.sections)))
+    assert not any(w["context_s"] for w in windows)  # MusicGen-Melody's audio input is the melody: no continuation
+    assert all("input_values" not in c for c in calls)
+    firsts = [next(k for k, w in enumerate(windows) if w["segment"] == s) for s in range(len(audio.sections))]
+    chromas = [calls[k]["input_features"][0].numpy().argmax(axis=1)[:20].tolist() for k in firsts]
+    assert len({tuple(c) for c in chromas}) >= 2  # each section hears its own stretch of the sketch

@@ -274,7 +274,7 @@ def test_eight_real_photographs_get_different_coherent_grounded_plans(offline_ap
     for t in traces:
         assert t["timings_ms"]["agent"] < 20000
         assert {d["field"] for d in t["decisions"]} == {"genre", "moods", "tempo_bpm", "mode", "key",
-                                                        "time_signature", "instruments", "era"}
+                                                        "time_signature", "instruments", "era", "form", "space"}
         assert 0.0 < t["spec"]["energy"] < 1.0 and 0.0 < t["spec"]["valence"] < 1.0
 
 

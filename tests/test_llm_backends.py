@@ -77,7 +77,7 @@ def test_openai_backend_runs_the_whole_pipeline_against_a_loopback_server(tmp_pa
     spec = result.spec
     assert (spec.genre, spec.tempo_bpm, spec.key, spec.mode) == ("synthwave", 100, "F#", "minor")
     assert sorted(p.name for p in result.run_dir.iterdir()) == ["audio.wav", "evidence.png", "sketch.mid",
-                                                                "spec.json", "trace.json", "trace.md"]
+                                                                "spec.json", "stems", "trace.json", "trace.md"]
     trace = json.loads(result.trace_path.read_text())
     assert trace["status"] == "ok" and trace["backends"]["llm"]["base_url"] == server.base_url
     tempo_calls = [s for s in trace["steps"] if s["kind"] == "tool_call" and s["name"] == "set_tempo"]

@@ -74,7 +74,8 @@ def test_two_concurrent_runs_on_one_pipeline_each_get_their_own_options(tmp_path
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["errors"] == {}
     a, b = out["runs"]["a"], out["runs"]["b"]
-    assert [f for f in a["files"] if f.startswith(("take-", "audio"))] == ["take-1.flac", "take-2.flac", "take-3.flac"]
+    assert [f for f in a["files"] if f.startswith(("take-", "audio")) and "." in f] == ["take-1.flac", "take-2.flac", "take-3.flac"]
+    assert {"take-1", "take-2", "take-3"} <= set(a["files"])  # each take's MIDI and stems in its own folder
     assert [f for f in b["files"] if f.startswith(("take-", "audio"))] == ["audio.wav"]
     assert a["trace"]["verification"] is None and a["trace"]["attempts"] == [] and len(a["trace"]["takes"]) == 3
     assert b["trace"]["verification"]["chosen"] >= 1 and b["trace"]["takes"] == []

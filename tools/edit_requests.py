@@ -214,19 +214,10 @@ def _space(text: str, spec: MusicSpec) -> str | None:
 
 
 def without_form_words(request: str, spec: MusicSpec) -> str:
-    """The request with its form and room phrases taken out: what the scene and mood reader should read
-    ('end on a big chorus' is not a cheerful word, 'in a cathedral' not a sacred mood)."""
+    """The request with its form phrases taken out: what the scene and mood reader should read ('end on a big
+    chorus' is not a cheerful word). Rooms stay: 'in a cathedral' is a room and a scene (organ, choir, slower)."""
     text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
-    _edits, text = _form_edits(text, spec, "")
-    if _space(text, spec) is None:
-        return text.strip()
-    from tools.form import space_words
-
-    for word in sorted(space_words(), key=len, reverse=True):
-        text = re.sub(rf"\b{re.escape(word)}\b", " ", text)
-    for pattern in (DRY, MORE_ROOM, LESS_ROOM):
-        text = pattern.sub(" ", text)
-    return " ".join(text.split())
+    return " ".join(_form_edits(text, spec, "")[1].split())
 
 
 def interpret(request: str, spec: MusicSpec) -> list[Edit]:

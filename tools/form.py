@@ -287,6 +287,9 @@ def refit(sections: tuple[Section, ...], total: int, mode: str, pinned: frozense
     contrast, body and peaks last, and given the other way round, so a chorus keeps its length longest."""
     if not sections:
         return sections
+    if total < len(sections):  # a bar or two: the first section, and the last when there is room
+        sections = (sections[0], sections[-1])[:total] if total > 1 else (sections[len(sections) // 2],)
+        pinned = frozenset()
     free = [k for k in range(len(sections)) if k not in pinned]
     if not free or sum(s.bars for k, s in enumerate(sections) if k not in free) + len(free) > total:
         free = list(range(len(sections)))  # a pinned section cannot keep its length: everything shares the cut

@@ -151,8 +151,9 @@ class MusicSpec(BaseModel):
             old, new = getattr(other, name), getattr(self, name)
             if old == new:
                 continue
-            if name == "sections":
-                out.append(f"form {form_line(old) or 'none'} → {form_line(new)}")
+            if name == "sections":  # a change of players or chords alone follows from another field's change
+                if form_line(old) != form_line(new):
+                    out.append(f"form {form_line(old) or 'none'} → {form_line(new)}")
             elif name == "motif":
                 out.append("new motif")
             elif isinstance(new, tuple):

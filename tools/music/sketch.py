@@ -109,6 +109,14 @@ class SketchRenderer(MusicBackend):
             raise BackendError("sketch: the fluidsynth program is not installed: apt-get install fluidsynth")
         return wanted
 
+    def _fallback(self) -> dict:
+        """A warning for the trace when the take is made with less than it could be."""
+        if self._renderer() == "numpy":
+            return {"warning": "sketch: rendered with the numpy fallback synth (no drums): apt-get install fluidsynth"}
+        if self.soundfont().name == "TimGM6mb.sf2":
+            return {"warning": "sketch: rendered with the small TimGM6mb soundfont: apt-get install fluid-soundfont-gm"}
+        return {}
+
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
         """Each track rendered alone, in parallel (one fluidsynth process each), to the take's length."""
         from tools.music.mix import Stem
@@ -149,7 +157,7 @@ class SketchRenderer(MusicBackend):
                      details={"renderer": self._renderer(), "soundfont": self.soundfont().name,
                               "instruments": [i.name for i in pm.instruments],
                               "notes": sum(len(i.notes) for i in pm.instruments), "loudness_lufs": loudness,
-                              "space": spec.space or "studio"},
+                              "space": spec.space or "studio", **self._fallback()},
                      extra_files=extra, sections=section_records(spec, params.duration_s))
 
 
