@@ -137,9 +137,14 @@ def section_lengths(form: str, total: int, energy: float) -> list[tuple[str, int
     if sum(bars) > total:
         names = list(spec["short"])
         bars = [_base_bars(n, phrase, energy) for n in names]
-    while sum(bars) > total and (drop := _droppable(names)) is not None:
+    while sum(bars) > total:
+        if _halve(names, bars, phrase, sum(bars) - total):
+            continue
+        if (drop := _droppable(names)) is None:
+            break
         del names[drop], bars[drop]
     names, bars = _grow(names, bars, total, phrase, spec)
+    _fill(names, bars, total, phrase)
     bars = _shrink(names, bars, total)
     if total < len(names):  # a take of a bar or two: its first section, and its last when there is room
         keep = [0, len(names) - 1][:total] if total > 1 else [len(names) // 2]
@@ -156,16 +161,40 @@ def _base_bars(name: str, phrase: int, energy: float) -> int:
 
 
 def _droppable(names: list[str]) -> int | None:
-    """Which section goes when a form is too long: a middle one of the least importance whose going leaves no
-    two neighbours of one name; None when three sections are left (a form needs a start, a middle, an end)."""
+    """Which section goes when a form is too long: the latest middle one whose going leaves no two neighbours
+    of one name and the form a peak (the opening statement stays, the repeats go); None at three sections."""
     if len(names) <= 3:
         return None
-    order = ("episode", "bridge", "solo", "breakdown", "pre-chorus", "build", "verse", "theme", "chorus", "drop")
-    for name in order:
-        for k in range(1, len(names) - 1):
-            if names[k] == name and names[k - 1] != names[k + 1]:
-                return k
+    roles = form_table()["sections"]
+    for k in range(len(names) - 2, 0, -1):
+        peaks = sum(roles[n]["role"] == "peak" for n in names)
+        if names[k - 1] != names[k + 1] and (roles[names[k]]["role"] != "peak" or peaks > 1):
+            return k
     return None
+
+
+def _halve(names: list[str], bars: list[int], phrase: int, over: int) -> bool:
+    """Take two bars off an intro or outro longer than two; when the form is only a little too long, off a
+    later section that is not a peak (a section shorter by half a phrase beats a section fewer)."""
+    roles = form_table()["sections"]
+    for role in ("edge", "contrast", "body"):
+        if role != "edge" and (over > 2 or phrase < 4):
+            return False
+        for k in reversed(range(len(names))):
+            if roles[names[k]]["role"] == role and bars[k] > 2:
+                bars[k] -= 2
+                return True
+    return False
+
+
+def _fill(names: list[str], bars: list[int], total: int, phrase: int) -> None:
+    """What a whole phrase cannot fill, in half phrases: body first, then peaks and contrast, then the edges."""
+    roles = form_table()["sections"]
+    step = max(1, phrase // 2)
+    for role in ("body", "peak", "contrast", "edge"):
+        for k, name in enumerate(names):
+            if total - sum(bars) >= step and roles[name]["role"] == role and bars[k] + step <= 2 * phrase:
+                bars[k] += step
 
 
 def _grow(names: list[str], bars: list[int], total: int, phrase: int, spec: dict) -> tuple[list[str], list[int]]:

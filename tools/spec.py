@@ -360,12 +360,12 @@ def _level(value: float | None) -> float:
 
 def fitted(spec: MusicSpec, values: dict) -> dict:
     """The spec's fields with `values` applied and the form kept true to them: a new genre or mode plans the
-    form again, a new tempo, meter or duration re-sizes it, new instruments are shared out per section again."""
+    form again (its forms and chords are the genre's and the mode's), a new tempo, meter or duration re-sizes it, new instruments are shared out per section again."""
     data = {**spec.model_dump(), **values}
     if not spec.sections or "sections" in values:
         return data
     new = MusicSpec.model_construct(**{**dict(spec), **values})
-    if any(k in values and values[k] != getattr(spec, k) for k in ("genre", "mode", "energy")):
+    if any(k in values and values[k] != getattr(spec, k) for k in ("genre", "mode")):
         from tools.form import choose_form
 
         form = spec.form if "genre" not in values else choose_form(new.genre, _level(new.energy))
