@@ -185,13 +185,13 @@ class Arranger:
 
     def _hits(self, inst, voicing: list[int], bar: Bar):
         level = self.level(bar)
-        if level >= 0.8:
-            hits, length = [q for i, q in enumerate(self.grid.eighths()) if i % 4 != 3], 0.45
-        else:  # every beat, short (legato chords over a walking bass were heard in half time)
-            hits, length = self.grid.strong_beats(), 0.45
+        # straight eighths at a peak, every beat below, short: a pattern that repeats every two beats (eighths
+        # skipping the last of each four) or legato chords over a walking bass were heard in half time
+        hits = self.grid.eighths() if level >= 0.8 else self.grid.strong_beats()
         for q in hits:
+            accent = 72 if q == 0.0 else 64 if q == int(q) else 54
             for p in voicing:
-                self.note(inst, p, bar.index, q, length, self.velocity(72 if q == 0.0 else 62, bar))
+                self.note(inst, p, bar.index, q, 0.45, self.velocity(accent, bar))
 
     def accents(self, inst, name: str):
         """Pitched percussion (timpani): the root on each bar's downbeat, a crescendo roll into a louder section."""
@@ -227,8 +227,11 @@ class Arranger:
         tells minor from major (root and fifth alone read as major through the bass's 5th partial)."""
         beats = self.grid.strong_beats()
         other = third if bar.numeral in ("I", "i") else fifth
-        if style == "eighths":
-            return [(q, root, 0.45) for q in self.grid.eighths()]
+        if style == "eighths":  # on the tonic, the bar's last two eighths climb through the third
+            line = [(q, root, 0.45) for q in self.grid.eighths()]
+            if bar.numeral in ("I", "i") and len(line) >= 4:
+                line[-2:] = [(line[-2][0], third, 0.45), (line[-1][0], fifth, 0.45)]
+            return line
         if style == "walking":
             nxt = self.bars[min(bar.index + 1, len(self.bars) - 1)].chord[0]
             approach = 36 + (nxt - 36) % 12 - 1
