@@ -31,9 +31,9 @@ class Stem:
 
 def narrow(samples, width: float):
     """Mid/side: the side (L-R) scaled by `width` (0 mono, 1 as it was)."""
-    mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2 * width
     import numpy as np
 
+    mid, side = (samples[0] + samples[1]) / 2, (samples[0] - samples[1]) / 2 * width
     return np.stack([mid + side, mid - side])
 
 
