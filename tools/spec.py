@@ -20,8 +20,14 @@ from tools.form import (
     SectionName,
     SpaceName,
     bar_seconds,
+    choose_form,
+    choose_motif,
+    edited,
     form_table,
+    laid_out,
+    plan_sections,
     refit,
+    section_instruments,
     total_bars,
 )
 from tools.vocab import vocabulary
@@ -98,7 +104,7 @@ class MusicSpec(BaseModel):
         """The sections' bars add up to the duration within one bar, and only instruments of the plan play."""
         if not self.sections or self.tempo_bpm is None or self.time_signature is None:
             return self
-        bar_s = bar_seconds(self.tempo_bpm, self.time_signature)
+        bar_s = self.bar_s
         planned = sum(s.bars for s in self.sections) * bar_s
         if abs(planned - self.duration_s) > bar_s + 1e-6:
             raise ValueError(f"the sections last {planned:.1f} s but the take is {self.duration_s:g} s: "
@@ -318,37 +324,33 @@ class SpecEditor:
         """Lay the form out section by section ('intro 4', 'verse 8', 'chorus 8', 'outro 4'); the bars are re-fitted to the duration."""
         if not self.spec.sections:
             raise SpecError("there is no form yet to lay out: make a take first")
-        from tools.form import laid_out
-
         try:
             sections = laid_out(layout, self.spec.sections, self.spec.mode or "major", _level(self.spec.valence),
                                 self.spec.form or "verse-chorus", self.spec.instruments, _level(self.spec.energy),
                                 self.spec.seed)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
-        total = total_bars(self.spec.duration_s, self.spec.bar_s)
-        return self._update("form", rationale, sections=refit(sections, total, self.spec.mode or "major"))
+        return self._update("form", rationale, sections=self._fitted_form(sections))
 
     def edit_form(self, change: FormChange, rationale: Rationale, section: SectionName | None = None,
                   instrument: InstrumentName | None = None) -> str:
         """Change the form: longer_intro, shorter_intro, add_bridge, drop_section (section), mute (instrument in section), end_on_chorus."""
         if not self.spec.sections:
             raise SpecError("there is no form yet to change: make a take first")
-        from tools.form import edited
-
         try:
             sections = edited(self.spec.sections, change, self.spec.mode or "major", section, instrument)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
         pinned = frozenset(k for k, s in enumerate(sections) if s.name == "intro") if "intro" in change else frozenset()
-        total = total_bars(self.spec.duration_s, self.spec.bar_s)
-        return self._update("form", rationale, sections=refit(sections, total, self.spec.mode or "major", pinned))
+        return self._update("form", rationale, sections=self._fitted_form(sections, pinned))
+
+    def _fitted_form(self, sections: tuple[Section, ...], pinned: frozenset[int] = frozenset()) -> tuple[Section, ...]:
+        """A listener's sections re-sized to this take's bars (`pinned` ones keep the length asked for)."""
+        return refit(sections, total_bars(self.spec.duration_s, self.spec.bar_s), self.spec.mode or "major", pinned)
 
 
 def planned_form(spec: MusicSpec, form: str) -> dict:
     """The sections, motif and form name of `form` planned for this spec."""
-    from tools.form import choose_motif, plan_sections
-
     sections = plan_sections(form, spec.duration_s, spec.bar_s, spec.mode, _level(spec.energy), _level(spec.valence),
                              spec.instruments, spec.seed)
     return {"form": form, "sections": sections, "motif": spec.motif or choose_motif(spec.seed)}
@@ -360,22 +362,19 @@ def _level(value: float | None) -> float:
 
 def fitted(spec: MusicSpec, values: dict) -> dict:
     """The spec's fields with `values` applied and the form kept true to them: a new genre or mode plans the
-    form again (its forms and chords are the genre's and the mode's), a new tempo, meter or duration re-sizes it, new instruments are shared out per section again."""
+    form again (its forms and chords are the genre's and the mode's), a new tempo, meter or duration re-sizes
+    it, new instruments are shared out per section again."""
     data = {**spec.model_dump(), **values}
     if not spec.sections or "sections" in values:
         return data
     new = MusicSpec.model_construct(**{**dict(spec), **values})
     if any(k in values and values[k] != getattr(spec, k) for k in ("genre", "mode")):
-        from tools.form import choose_form
-
         form = spec.form if "genre" not in values else choose_form(new.genre, _level(new.energy))
         return {**data, **planned_form(new, form)}
     sections = spec.sections
     if any(k in values and values[k] != getattr(spec, k) for k in ("tempo_bpm", "time_signature", "duration_s")):
         sections = refit(sections, total_bars(new.duration_s, new.bar_s), new.mode or "major")
     if "instruments" in values:
-        from tools.form import section_instruments
-
         sections = tuple(s.model_copy(update={"instruments": section_instruments(
             s.name, s.energy, new.instruments, _level(new.energy))}) for s in sections)
     return {**data, "sections": sections}
