@@ -179,3 +179,92 @@ def write_catalog(folder, per_style: int = 8, start_seed: int = 0):
         writer.writeheader()
         writer.writerows(rows)
     return folder / "catalog.csv"
+
+
+# -- covers in a genre's visual idiom, drawn from the recipes of tests/data/understanding/covers.yaml ---------
+def _idiom_ground(style: str, colours: list, size: int, rng: random.Random) -> Image.Image:
+    import numpy as np
+
+    first, second = tuple(colours[0]), tuple(colours[-1])
+    if style == "stripes":
+        img = Image.new("RGB", (size, size))
+        draw = ImageDraw.Draw(img)
+        band = size / len(colours)
+        for k, colour in enumerate(colours):
+            draw.rectangle((0, k * band, size, (k + 1) * band), fill=tuple(colour))
+        return img
+    if style in ("gradient", "sepia"):
+        t = np.linspace(0, 1, size)[:, None, None]
+        arr = (1 - t) * np.array(first) + t * np.array(second)
+        arr = np.broadcast_to(arr, (size, size, 3)).copy()
+        if style == "sepia":  # film grain and a vignette
+            arr += np.random.default_rng(rng.randrange(1 << 30)).normal(0, 14, arr.shape)
+            yy, xx = np.mgrid[:size, :size] / size - 0.5
+            arr *= (1 - 0.9 * (xx**2 + yy**2))[..., None]
+        return Image.fromarray(arr.clip(0, 255).astype("uint8"))
+    img = Image.new("RGB", (size, size), first)
+    draw = ImageDraw.Draw(img)
+    if style == "splatter":
+        for _ in range(40):
+            x, y, r = rng.uniform(0, size), rng.uniform(size * 0.35, size), rng.uniform(4, size / 9)
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=second)
+            for _drip in range(rng.randrange(3)):
+                draw.line((x, y, x + rng.uniform(-8, 8), y + rng.uniform(20, 90)), fill=second, width=max(2, int(r / 4)))
+    elif style == "neon":
+        horizon = size * 0.55
+        draw.ellipse((size * 0.3, horizon - size * 0.22, size * 0.7, horizon + size * 0.18), fill=second)
+        draw.rectangle((0, horizon, size, size), fill=first)
+        for k in range(1, 12):
+            y = horizon + (size - horizon) * (k / 11) ** 1.8
+            draw.line((0, y, size, y), fill=second, width=2)
+        for k in range(-10, 11):
+            draw.line((size / 2 + k * 12, horizon, size / 2 + k * size / 8, size), fill=second, width=2)
+    elif style == "pastel":
+        for _ in range(14):
+            x, y, r = rng.uniform(0, size), rng.uniform(0, size), rng.uniform(size / 10, size / 4)
+            draw.ellipse((x - r, y - r * 0.6, x + r, y + r * 0.6), fill=second)
+        img = img.filter(ImageFilter.GaussianBlur(size / 40))
+    elif style == "flat":
+        r = size * 0.28
+        draw.ellipse((size / 2 - r, size * 0.55 - r, size / 2 + r, size * 0.55 + r), fill=second)
+    return img
+
+
+def _ransom(draw: ImageDraw.ImageDraw, text: str, y: float, size: int, colours: list, rng: random.Random) -> None:
+    """Cut-out letters: each on its own scrap of paper, its own size, tilted by a different baseline."""
+    x = size * 0.06
+    for ch in text:
+        if ch == " ":
+            x += size * 0.04
+            continue
+        font = ImageFont.load_default(size=int(size / rng.uniform(9, 12)))
+        box = draw.textbbox((0, 0), ch, font=font)
+        w, h = box[2] - box[0], box[3] - box[1]
+        dy = rng.uniform(-size * 0.015, size * 0.015)
+        paper = tuple(rng.choice(colours + [[255, 255, 255], [20, 20, 20]]))
+        ink = (255, 255, 255) if sum(paper) < 200 else (10, 10, 10)
+        draw.rectangle((x - 4, y + dy + box[1] - 4, x + w + 4, y + dy + box[1] + h + 6), fill=paper)
+        draw.text((x - box[0], y + dy), ch, font=font, fill=ink)
+        x += w + size * 0.02
+
+
+def idiom_cover(recipe: dict, size: int = 512) -> Image.Image:
+    """A cover from a recipe of tests/data/understanding/covers.yaml: its ground in a genre's idiom, then its
+    words, the first line big, the others smaller beneath it."""
+    rng = random.Random(recipe["title"])
+    img = _idiom_ground(recipe["style"], recipe["colours"], size, rng)
+    draw = ImageDraw.Draw(img)
+    y = size * 0.08
+    for k, line in enumerate(recipe["lines"]):
+        if recipe["style"] == "ransom":
+            _ransom(draw, str(line), y, size, recipe["colours"], rng)
+            y += size * 0.2
+            continue
+        font = ImageFont.load_default(size=int(size / (10 if k == 0 else 17)))
+        box = draw.textbbox((0, 0), str(line), font=font)
+        while box[2] - box[0] > size * 0.92:  # long titles shrink to fit
+            font = ImageFont.load_default(size=int(font.size * 0.9))
+            box = draw.textbbox((0, 0), str(line), font=font)
+        draw.text(((size - (box[2] - box[0])) / 2 - box[0], y), str(line), font=font, fill=tuple(recipe["ink"]))
+        y += (box[3] - box[1]) * 1.6
+    return img
