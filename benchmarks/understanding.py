@@ -1,0 +1,56 @@
+"""Does AlbumGen read words as a musician would? Scores the language reader on the sets of
+tests/data/understanding/, written and split before the reader was tuned:
+
+- 149 chat phrasings (negations, "too X", idioms, inflections, instruments removed, scenes), each read against
+  its starting plan exactly as chat reads it (no model preference: the reader alone), right when every field
+  moves the way its listener meant; inverted negations are counted separately;
+- 20 covers drawn in a genre's visual idiom with words on them, read by the offline describer (PP-OCRv4)
+  into the prior, right when the prior's genre is one a listener accepts and every stated key, mode, tempo
+  and instrument is obeyed.
+
+Prints accuracy on the tuning and the held-out half of each; report the held-out figures.
+
+    .venv/bin/python benchmarks/understanding.py [--show-misses]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score  # noqa: E402
+
+
+def _line(name: str, outcomes) -> str:
+    parts = []
+    for split in ("tuning", "held_out"):
+        right, total = score(outcomes, split)
+        parts.append(f"{split} {right}/{total} ({100 * right / max(total, 1):.0f} %)")
+    return f"{name:<24}" + "   ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--show-misses", action="store_true", help="print every case read wrongly")
+    args = parser.parse_args()
+    from tools.vision.offline import OfflineDescriber
+
+    phrasings = [phrasing_outcome(row) for row in phrasing_set()["phrasings"]]
+    covers = [cover_outcome(recipe, OfflineDescriber()) for recipe in cover_set()]
+    print(_line("phrasings", phrasings))
+    for tag in ("negation", "too", "idiom", "inflection", "removal", "scene", "null"):
+        print(_line(f"  {tag}", [o for o in phrasings if tag in o.tags]))
+    for split in ("tuning", "held_out"):
+        bad = [o.text for o in phrasings if o.split == split and "negation" in o.tags and o.inverted]
+        print(f"  negations inverted, {split}: {len(bad)}" + (f" ({'; '.join(bad)})" if bad else ""))
+    print(_line("idiom covers", covers))
+    if args.show_misses:
+        for o in phrasings + covers:
+            if not o.right:
+                print(f"  miss [{o.split}] {o.text!r}: {', '.join(o.misses)}")
+
+
+if __name__ == "__main__":
+    main()
