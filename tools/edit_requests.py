@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tools.language import read
 from tools.spec import MAX_DURATION_S, TEMPO_MAX, TEMPO_MIN, MusicSpec
 from tools.vocab import vocabulary
 
@@ -39,19 +40,22 @@ def _has(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
 
 
+TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
+               "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1}
+TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
+
+
 def _tempo(text: str, spec: MusicSpec) -> int | None:
     if m := re.search(r"\b(\d{2,3})\s*(bpm|beats per minute)\b", text):
         return int(m.group(1))
-    factor = None
-    if _has(text, "much slower") or _has(text, "half time"):
-        factor = 0.75
-    elif _has(text, "much faster") or _has(text, "double time"):
-        factor = 1.3
-    elif any(_has(text, w) for w in ("slower", "slow down", "slow it down", "less fast", "more relaxed")):
-        factor = 0.85
-    elif any(_has(text, w) for w in ("faster", "speed up", "speed it up", "quicker", "more upbeat")):
-        factor = 1.15
-    if factor is None or spec.tempo_bpm is None:
+    utterance = read(text)
+    factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
+    if factor is None:
+        senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None]
+        if not senses or not senses[0]:
+            return None
+        factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
+    if spec.tempo_bpm is None:
         return None
     return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm * factor)))
 
@@ -67,21 +71,50 @@ def _named_instruments(clause: str) -> list[str]:
     return found
 
 
-REMOVE = re.compile(r"\b(remove|without|drop|no more|lose|get rid of|mute)\b")
-ADD = re.compile(r"\b(add|with|more|include|bring in|put in|plus)\b")
+# Verbs that take an instrument out or bring one in; the nearest one before an instrument's name in its clause
+# decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
+REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
+                "take * out", "leave * out", "get rid", "lose", "axe", "delete", "omit")
+ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
+             "want", "need", "introduce", "also")
+
+
+def _instrument_mentions(text: str) -> list[tuple[int, str]]:
+    """(word index, instrument) for each instrument named, longest names first ('electric guitar' before 'guitar')."""
+    utterance, taken, out = read(text), set(), []
+    for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
+        match = utterance.find(name)
+        if match is not None and not taken & set(range(match.start, match.end + 1)):
+            taken |= set(range(match.start, match.end + 1))
+            out.append((match.start, ALIASES.get(name, name)))
+    return sorted(out)
+
+
+def _verb_before(text: str, index: int) -> str | None:
+    """'remove' or 'add': the verb nearest before word `index` in its clause."""
+    utterance = read(text)
+    clause = utterance.words[index].clause
+    best = None
+    for verbs, kind in ((REMOVE_VERBS, "remove"), (ADD_VERBS, "add")):
+        for verb in verbs:
+            for start in range(len(utterance.words)):
+                match = utterance.find_at(verb, start)
+                if match and match.end < index and utterance.words[match.start].clause == clause:
+                    if best is None or match.end > best[0]:
+                        best = (match.end, kind)
+    return best[1] if best else None
 
 
 def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     added: list[str] = []
     removed: list[str] = []
-    action = None  # "add drums and strings": a clause without a verb continues the previous one
-    for clause in re.split(r",|;|\band\b|\bbut\b|\bthen\b", text):
-        if REMOVE.search(clause):
-            action, clause = removed, REMOVE.split(clause, 1)[-1]
-        elif ADD.search(clause):
-            action, clause = added, ADD.split(clause, 1)[-1]
-        if action is not None:
-            action += _named_instruments(clause)
+    utterance = read(text)
+    for index, name in _instrument_mentions(text):
+        verb = _verb_before(text, index)
+        if utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass
+            removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
+        elif verb == "add":
+            added.append(name)
     if not removed and not added:
         return None
     current = [i for i in spec.instruments if i not in removed]
@@ -91,12 +124,19 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     return current or None
 
 
+def _affirmed(text: str, phrase: str) -> bool:
+    """The phrase is in the text and asked for: not negated, not 'too ...' ('less jazzy' is not a request for
+    jazz; the request reader turns it around)."""
+    match = read(text).find(phrase)
+    return match is not None and match.sense > 0
+
+
 def _genre(text: str) -> str | None:
     for word, genre in GENRE_WORDS.items():
-        if _has(text, word):
+        if _affirmed(text, word):
             return genre
     for genre in sorted(vocabulary().genres, key=len, reverse=True):
-        if _has(text, genre) or _has(text, f"more {genre}"):
+        if _affirmed(text, genre):
             return genre
     return None
 
@@ -106,12 +146,12 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
         return round(min(1.0, max(0.0, x)), 2)
 
     for word, (mood, d_energy, d_valence) in MOOD_SHIFTS.items():
-        if _has(text, word):
+        if _has(text, word) and _affirmed(text, word):
             moods = [mood] + [m for m in spec.moods if m != mood][:2]
             return {"moods": moods, "energy": clamp((spec.energy or 0.5) + d_energy),
                     "valence": clamp((spec.valence or 0.5) + d_valence)}
     for mood, hints in vocabulary().moods.items():
-        if _has(text, mood) or _has(text, f"more {mood}"):
+        if _has(text, mood) and _affirmed(text, mood):
             return {"moods": [mood] + [m for m in spec.moods if m != mood][:2], "energy": hints["energy"],
                     "valence": hints["valence"]}
     return None

@@ -272,35 +272,56 @@ def _known_words() -> frozenset[str]:
     return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)
 
 
+@functools.cache
+def _wordsegment():
+    """wordsegment's English unigram and bigram counts (Norvig's Google Web Trillion Word Corpus tables),
+    loaded once, on the first run-together word; None when the package is missing."""
+    try:
+        import wordsegment
+    except ImportError:
+        return None
+    wordsegment.load()
+    return wordsegment
+
+
 def segment(text: str) -> list[str]:
-    """Words of a cover text, splitting run-together capitals as OCR often reads them ('DEATHMETAL' ->
-    'death metal'): each token is covered by the fewest known words of three or more letters, or kept."""
+    """Words of a cover text, splitting the run-together lines OCR often returns ('NECROTICDAWN' -> 'necrotic
+    dawn', 'bloodandiron' -> 'blood and iron'): a token that is neither in AlbumGen's tables nor an English word
+    is split where word frequencies make the likeliest sentence (wordsegment)."""
     out: list[str] = []
     known = _known_words()
     for token in WORD.findall(text.lower()):
-        if token in known or len(token) < 6:
+        if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
+            out += segment(token.replace("&", " & ").replace(" & ", " "))  # 'roots&culture'; 'r&b' stays
+            continue
+        if token in known or len(token) < 7 or "'" in token or "-" in token or "&" in token:
             out.append(token)
             continue
-        best: list[list[str] | None] = [[]] + [None] * len(token)  # best[i]: fewest words covering token[:i]
-        for end in range(3, len(token) + 1):
-            for start in range(0, end - 2):
-                if best[start] is not None and token[start:end] in known:
-                    cand = best[start] + [token[start:end]]
-                    if best[end] is None or len(cand) < len(best[end]):
-                        best[end] = cand
-        out += best[-1] if best[-1] else [token]
+        ws = _wordsegment()
+        out += ws.segment(token) if ws is not None and token not in ws.UNIGRAMS else [token]
     return out
 
 
-def text_affect(text: str) -> dict[str, Any]:
-    """NRC emotions of a text's words: counts per emotion and the words that carried them."""
+POLARITY_FLIP = {"positive": "negative", "negative": "positive"}
+
+
+def text_affect(text: str, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """NRC emotions of a text's words (by lemma: 'angrier' is 'angry'), counts per emotion and the words that
+    carried them. A negated word ('no future', 'not happy') counts only its polarity, turned around. Words in
+    `skip` (those that name music: 'orchestra', 'choir') carry no feeling here."""
+    from tools.language import lemma, read
+
     lexicon = nrc_lexicon()
     counts: dict[str, int] = {}
     words: list[str] = []
-    for word in segment(text):
-        emotions = lexicon.get(word) or []
+    for word in read(" ".join(segment(text))).words:
+        if word.text in skip or lemma(word.text) in skip:
+            continue
+        emotions = lexicon.get(word.text) or lexicon.get(lemma(word.text)) or []
+        if word.sense < 0:
+            emotions = [POLARITY_FLIP[e] for e in emotions if e in POLARITY_FLIP]
         if emotions:
-            words.append(word)
+            words.append(word.text if word.sense >= 0 else f"not {word.text}")
         for emotion in emotions:
             counts[emotion] = counts.get(emotion, 0) + 1
     return {"emotions": counts, "words": list(dict.fromkeys(words))}

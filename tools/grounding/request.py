@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from tools.grounding.coherence import AFFECT_SLACK, compatible
 from tools.grounding.decide import Preference, choose_one, combined_scores
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip
+from tools.language import read
 from tools.vocab import prompt_table, vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
@@ -41,9 +41,34 @@ def request_table() -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def genre_cues() -> dict[str, dict[str, Any]]:
+    """A cue per genre of the vocabulary, named by the genre and its adjectives ('jazzy'): affirmed it proposes
+    the genre; negated ('less jazzy', 'no jazz', 'too jazzy') it moves the plan away from it."""
+    from tools.edit_requests import GENRE_WORDS
+
+    return {f"genre:{g}": {"words": [g, *(w for w, to in GENRE_WORDS.items() if to == g)], "genres": [g]}
+            for g in vocabulary().genres}
+
+
+MOOD_PULL = 0.6  # a mood named in a request moves valence and energy this share of its offset from the middle
+
+
+@functools.cache
+def mood_cues() -> dict[str, dict[str, Any]]:
+    """A cue per mood of the vocabulary ('melancholic', 'tense'): it moves valence and energy toward the mood's
+    own place in the vocabulary's valence-energy plane, or away from it when negated ('less melancholic')."""
+    out = {}
+    for mood, hint in vocabulary().moods.items():
+        effects = {"valence": round(MOOD_PULL * (hint["valence"] - 0.5), 2),
+                   "energy": round(MOOD_PULL * (hint["energy"] - 0.5), 2), "moods": [mood]}
+        out[f"mood:{mood}"] = {"words": [mood], **effects}
+    return out
+
+
 @dataclass(frozen=True)
 class Cue:
-    """One cue found in a request: the phrase, its scale (modifiers: 'much' 1.6, 'a bit' 0.5, 'less' -1)."""
+    """One cue found in a request: the phrase, its scale (the reader's sense: 'much' 1.6, 'a bit' 0.5, 'less' -1)."""
 
     name: str
     phrase: str
@@ -73,30 +98,23 @@ class Cue:
         return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
 
 
-def _modifier_scale(before: list[str]) -> float:
-    mods = request_table()["modifiers"]
-    scale = 1.0
-    for word in before:
-        scale *= mods["intensify"].get(word, 1.0) * mods["soften"].get(word, 1.0)
-        if word in mods["negate"]:
-            scale = -abs(scale)
-    return scale
-
-
 def find_cues(text: str) -> list[Cue]:
-    """Every cue of the table the request contains, once each, scaled by the two words before it."""
-    lowered = " ".join(text.lower().replace("’", "'").split())
-    found = []
-    for name, cue in request_table()["cues"].items():
-        for phrase in sorted(cue["words"], key=len, reverse=True):
-            match = re.search(rf"(?<![\w-]){re.escape(str(phrase))}(?![\w-])", lowered)
-            if match:
-                clause = re.split(r"[,;.!?]|\band\b|\bbut\b", lowered[: match.start()])[-1]
-                before = re.findall(r"[\w']+", clause)[-2:]  # modifiers count within the cue's own clause
-                effects = {k: v for k, v in cue.items() if k != "words"}
-                found.append(Cue(name, str(phrase), _modifier_scale(before), effects))
+    """Every cue of the table the request contains, once each, in the order they come, each scaled by the
+    language reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'),
+    'too X' as less X, 'not X enough' as more X, 'much' / 'a bit' as stronger / weaker. Words match by lemma
+    ('gloomier' finds 'gloomy')."""
+    utterance = read(text)
+    found, used = [], set()
+    for name, cue in {**request_table()["cues"], **genre_cues(), **mood_cues()}.items():
+        for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
+            match = utterance.find(str(phrase))
+            span = set(range(match.start, match.end + 1)) if match is not None else set()
+            if match is not None and match.sense and not (":" in name and span & used):  # a word a table cue
+                effects = {k: v for k, v in cue.items() if k != "words"}  # read is not read again by name
+                found.append((match.start, Cue(name, str(phrase), round(match.sense, 2), effects)))
+                used |= span
                 break
-    return sorted(found, key=lambda c: lowered.find(c.phrase))
+    return [cue for _start, cue in sorted(found, key=lambda f: f[0])]
 
 
 def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:
@@ -270,12 +288,26 @@ class EditChooser:
     def _add(self, tool: str, args: dict[str, Any], field_name: str, ids, options=(), pref=None, who="request"):
         self.edits.append(RequestEdit(tool, args, field_name, tuple(dict.fromkeys(ids)), options, _model(pref), who))
 
+    def _away(self) -> tuple[set[str], list[str]]:
+        """Genres the request turns away from by name ('less jazzy', 'no rock') and the cues that do."""
+        away, ids = set(), []
+        for k, cue in enumerate(self.cues, start=1):
+            if cue.scale < 0 and cue.name.startswith("genre:"):
+                away |= set(cue.effects["genres"])
+                ids.append(f"R{k}")
+        return away, ids
+
     def _genre(self) -> str:
-        options = self.plan.genres
-        current = self.spec.genre
-        if not options or current in {o.value for o in options}:
+        options, current = self.plan.genres, self.spec.genre
+        away, away_ids = self._away()
+        if current in away:  # away from the plan's genre: to the proposed one, else the nearest in affect
+            anchors = associations()["genre_affect"]
+            options = [o for o in options if o.value not in away] or [
+                Option(g, _fit(tuple(anchors[g]), self.plan.valence, self.plan.energy), tuple(away_ids))
+                for g in vocabulary().genres if g not in away]
+        elif not options or current in {o.value for o in options}:
             return current
-        if max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
+        elif max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
             return current  # a passing mention ("a bit like a party") moves the mood, not the genre
         choice, pref = _pick(options, "genre", self.prefer, self.weight)
         ids = next(o.evidence for o in options if o.value == choice)

@@ -1,0 +1,197 @@
+"""One reader for the words on a cover and in a chat request: words with their lemmas ('gloomier' ->
+'gloomy'), negation over its clause ("I don't want it sad", "less like a party"), "too X" (less X),
+"not X enough" (more X), intensity ("much", "a bit") and phrases matched on lemmas, with gaps for phrasal
+verbs ("tone it down" matches "tone * down").
+
+Lemmas come from lemminflect (its shipped English lemma tables and out-of-vocabulary rules), stems from the
+Snowball English stemmer, so a table lists a word once and every inflection finds it. Both are loaded
+lazily; without them words match only as written.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+# Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
+NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
+                      "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks"})
+# Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
+CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
+# A clause ends here: a negation before it does not reach past it.
+BOUNDARY = frozenset({"but", "though", "although", "however", "yet", "instead", "while", "whereas"})
+# Words that start a new, affirmed request inside a clause ("less dreamy and more punchy").
+REAFFIRM = frozenset({"more", "add", "plus", "increase", "bring"})
+INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "lots": 1.5, "super": 1.5,
+             "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
+SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
+          "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6}
+TOO = "too"
+ENOUGH = "enough"
+TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
+PUNCTUATION = frozenset(",;.!?:()")
+WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
+
+
+@functools.cache
+def _lemma_tables():
+    try:
+        from lemminflect import getAllLemmas, getLemma
+    except ImportError:  # the reader still works, on the words as written
+        return None
+    return getAllLemmas, getLemma
+
+
+@functools.cache
+def _stemmer():
+    try:
+        import snowballstemmer
+    except ImportError:
+        return None
+    return snowballstemmer.stemmer("english")
+
+
+POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
+
+
+@functools.cache
+def lemma(word: str) -> str:
+    """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party'."""
+    tables = _lemma_tables()
+    if tables is None or not word.isalpha() or len(word) < 4:
+        return word
+    all_lemmas, one = tables
+    found = all_lemmas(word)
+    for pos in POS_ORDER:
+        if found.get(pos):
+            return found[pos][0]
+    if word.endswith(("ier", "iest", "er", "est")):  # an unlisted comparative: 'jazzier' -> 'jazzy'
+        return one(word, upos="ADJ")[0]
+    return word
+
+
+@functools.cache
+def key(word: str) -> str:
+    """What two words must share to count as one: the stem of the lemma ('gloomier' and 'gloomy' -> 'gloomi',
+    'sadness' and 'sad' -> 'sad')."""
+    base = lemma(word.lower())
+    stemmer = _stemmer()
+    return stemmer.stemWord(base) if stemmer is not None and base.isalpha() else base
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN.findall(" ".join(text.lower().replace("’", "'").split()))
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of an utterance: its lemma key, its clause, and the sense a cue starting here takes: the sign
+    (-1 under a negation or after 'too') and the size of the modifiers before it in its clause."""
+
+    text: str
+    key: str
+    index: int
+    clause: int
+    negated: bool
+    too: bool
+    scale: float
+    enough: bool = False
+
+    @property
+    def sense(self) -> float:
+        """+scale for an affirmed cue, -scale for a negated one; 'not X enough' asks for more X, and a 'too' under
+        a negation ('don't go too slow') still asks for less X, softened."""
+        if self.enough:
+            return abs(self.scale) if self.negated else 0.0
+        if self.too:
+            return -0.5 * self.scale if self.negated else -self.scale
+        return -self.scale if self.negated else self.scale
+
+
+@dataclass(frozen=True)
+class Match:
+    """A phrase found in an utterance: its first and last word and the sense of the phrase."""
+
+    phrase: str
+    start: int
+    end: int
+    sense: float
+
+
+class Utterance:
+    """A text read once: its words with their keys, clauses, negation, 'too' and intensity."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.words: list[Word] = []
+        self._read(tokens(text))
+
+    def _read(self, toks: list[str]) -> None:
+        clause, negated, too_left, scale = 0, False, 0, 1.0
+        for i, tok in enumerate(toks):
+            after = toks[i + 1] if i + 1 < len(toks) else ""
+            if (tok in PUNCTUATION or tok in BOUNDARY) and f"{tok} {after}" not in NEGATORS:
+                clause, negated, too_left, scale = clause + 1, False, 0, 1.0
+                continue
+            if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
+                negated, scale = False, 1.0
+            enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
+            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough))
+            before = toks[i - 1] if i else ""
+            split_nt = tok == "t" and before.endswith("n")  # "don t": apostrophes already taken out
+            if tok in NEGATORS or CONTRACTED.match(tok) or split_nt or f"{before} {tok}" in NEGATORS:
+                negated = True
+            if tok == TOO:
+                too_left = WINDOW + 1
+            too_left = max(0, too_left - 1) if tok != TOO else too_left
+            if tok in INTENSIFY:
+                scale *= INTENSIFY[tok]
+            elif tok in SOFTEN:
+                scale *= SOFTEN[tok]
+
+    @functools.cached_property
+    def keys(self) -> list[str]:
+        return [w.key for w in self.words]
+
+    def find(self, phrase: str) -> Match | None:
+        """The first place the phrase's words occur, compared by key; '*' in a phrase stands for up to two
+        words ('crank * up' matches 'crank up', 'crank it up', 'crank things right up')."""
+        for start in range(len(self.words)):
+            match = self.find_at(phrase, start)
+            if match is not None and self.words[start].clause == self.words[match.end].clause:
+                return match
+        return None
+
+    def find_at(self, phrase: str, start: int) -> Match | None:
+        """The phrase starting exactly at word `start`, or None."""
+        want = [None if p == "zzgap" else key(p) for p in tokens(phrase.replace("*", " zzgap "))]
+        end = _match_at(self.keys, want, start)
+        return None if end is None else Match(phrase, start, end, self.words[start].sense)
+
+    def sense_at(self, index: int) -> float:
+        return self.words[index].sense
+
+    def without(self, matches: list[Match]) -> str:
+        """The text with the matched words taken out (what other readers should still read)."""
+        used = {i for m in matches for i in range(m.start, m.end + 1)}
+        return " ".join(w.text for w in self.words if w.index not in used)
+
+
+def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None:
+    pos = start
+    for k, part in enumerate(want):
+        if part is None:  # a gap: the rest of the phrase within the next three words
+            for skip in range(0, 3):
+                end = _match_at(keys, want[k + 1:], pos + skip) if k + 1 < len(want) else pos - 1
+                if end is not None:
+                    return end
+            return None
+        if pos >= len(keys) or keys[pos] != part:
+            return None
+        pos += 1
+    return pos - 1
+
+
+@functools.cache
+def read(text: str) -> Utterance:
+    return Utterance(text)
