@@ -46,9 +46,11 @@ def check_moods(spec) -> list[str]:
     return out
 
 
-def check_tempo(spec) -> list[str]:
+def check_tempo(spec, prior=None) -> list[str]:
     if spec.genre is None or spec.tempo_bpm is None:
         return []
+    if prior is not None and getattr(prior, "stated", None) and prior.stated_value("tempo_bpm") == spec.tempo_bpm:
+        return []  # the cover states this tempo: it is obeyed, whatever the genre's usual range
     lo, hi = vocabulary().genres[spec.genre].tempo
     slack = TEMPO_SLACK * (hi - lo)
     bpm = spec.tempo_bpm
@@ -92,7 +94,7 @@ def check_meter(spec, prior=None) -> list[str]:
 
 RULES = {"moods": check_moods, "tempo_bpm": check_tempo, "instruments": check_instruments,
          "time_signature": check_meter}
-_NEEDS_PRIOR = {"instruments", "time_signature"}
+_NEEDS_PRIOR = {"instruments", "time_signature", "tempo_bpm"}
 
 
 def problems(spec, prior=None, fields=None) -> list[str]:

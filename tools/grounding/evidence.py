@@ -328,12 +328,21 @@ def text_affect(text: str, skip: frozenset[str] = frozenset()) -> dict[str, Any]
 
 
 def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
-    """Cover text read by OCR, then the affect of its words from the NRC lexicon."""
+    """Cover text read by OCR; what its words state about the music (key, mode, tempo, genre, instruments);
+    then the affect of its other words from the NRC lexicon."""
+    from tools.grounding.statements import music_words, statements
+
     lines, boxes = list(lines), list(boxes or [])
     out = [_item("text", f'cover text "{text}" (OCR {conf:.2f})', text, conf, box=boxes[k] if k < len(boxes) else None,
                  words=segment(text)) for k, (text, conf) in enumerate(lines)]
+    stated = []
+    for text, conf in lines:
+        for found in statements(text, segment(text)):
+            stated.append(found)
+            out.append(_item("statement", f'{found.describe()}, cover text "{text}"', found.value, conf,
+                             field=found.field, phrase=found.phrase, line=text))
     if lines:
-        affect = text_affect(" ".join(t for t, _ in lines))
+        affect = text_affect(" ".join(t for t, _ in lines), skip=music_words(stated))
         if affect["emotions"]:
             top = sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{e} {n}" for e, n in top if e not in ("positive", "negative"))

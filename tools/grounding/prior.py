@@ -171,6 +171,39 @@ class Prior:
         self._grain_cue()
         self._catalog_cues()
         self._hint_cues()
+        self._statement_cues()
+
+    def _statement_cues(self) -> None:
+        """What the cover's words state: a genre or instruments outweigh the colours; a key, mode or tempo is
+        decided as stated (see `rank`). The rationale cites the statement."""
+        weight = self.assoc["statements"]["weight"]
+        self.stated: dict[str, Evidence] = {}
+        for item in self.evidence.of_kind("statement"):
+            target, why = str(item.detail["field"]), f'states "{item.detail["phrase"]}"'
+            strength = float(item.confidence or 1.0)
+            if target == "genre":
+                self._cue("genre", {item.value: weight}, strength, item, why)
+            elif target == "instruments":
+                self._cue("instruments", {i: weight for i in item.value}, strength, item, why)
+            else:
+                self.stated.setdefault(target, item)
+
+    def stated_value(self, field_name: str) -> Any:
+        """The value the cover's words state for key, mode or tempo_bpm, or None."""
+        item = self.stated.get(field_name)
+        return None if item is None else item.value
+
+    def _obey(self, field_name: str, options: list[Option]) -> list[Option]:
+        """A stated key, mode or tempo outranks every other option, citing the statement."""
+        item = self.stated.get(field_name)
+        if item is None:
+            return options
+        weight = self.assoc["statements"]["weight"]
+        if all(o.value != item.value for o in options):
+            options = [*options, Option(item.value, 0.0)]
+        why = f'{item.id} states "{item.detail["phrase"]}" → {item.value} {weight:+.2f}'
+        return [Option(o.value, o.score + weight, (item.id, *o.evidence), (why, *o.why)) if o.value == item.value
+                else o for o in options]
 
     def _hint_cues(self) -> None:
         """A genre the user asked for (a batch row's genre column): decisive, and the rationale cites it."""
@@ -220,6 +253,8 @@ class Prior:
         if "min_lightness" in rule and light < rule["min_lightness"]:
             return False
         if "colours" in rule and sum(shares.get(c, 0.0) for c in rule["colours"]) < rule["min_share"]:
+            return False
+        if "all_of" in rule and any(sum(shares.get(c, 0.0) for c in group) < rule["min_each"] for group in rule["all_of"]):
             return False
         return True
 
@@ -307,6 +342,7 @@ class Prior:
                 used.append(ident)
         valence = clip(0.05 + 0.9 * pleasure + dv, 0.05, 0.95)
         energy = clip(0.05 + 0.9 * arousal + da, 0.05, 0.95)
+        valence, energy = self._stated_genre_pull(valence, energy, used, notes)
         valence, energy = self._catalog_affect(valence, energy, used, notes)
         return Affect(round(valence, 2), round(energy, 2), round(pleasure, 3), round(arousal, 3),
                       tuple(dict.fromkeys(used)), tuple(notes))
@@ -326,18 +362,36 @@ class Prior:
         return out[0], out[1]
 
     def _text_shift(self, used: list[str], notes: list[str]) -> tuple[float, float]:
+        """The cover's words move affect: NRC polarity moves valence, the NRC emotions' arousal weights move energy
+        (anger and fear up, sadness down)."""
         dv = da = 0.0
-        shift = self.assoc["affect_shift"]
+        shift, nrc = self.assoc["affect_shift"], self.assoc["nrc"]
         for item in self.evidence.of_kind("text_affect"):
             emo = item.value or {}
             pos, neg = emo.get("positive", 0), emo.get("negative", 0)
-            named = sum(v for k, v in emo.items() if k not in ("positive", "negative")) or 1
-            hot = sum(emo.get(k, 0) for k in self.assoc["nrc"]["arousal"]) / named
-            dv += shift["text_valence"] * (pos - neg) / max(pos + neg, 1)
-            da += shift["text_arousal"] * hot
+            named = {k: v for k, v in emo.items() if k not in ("positive", "negative")}
+            arousal = sum(nrc["arousal"].get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
+            pleasure = sum(nrc["valence"].get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
+            dv += shift["text_valence"] * 0.5 * ((pos - neg) / max(pos + neg, 1) + pleasure)
+            da += shift["text_arousal"] * arousal
             used.append(item.id)
             notes.append(f"{item.id}: cover words shift valence {dv:+.2f}, energy {da:+.2f}")
         return dv, da
+
+    def _stated_genre_pull(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
+        """A genre the cover states pulls valence and energy toward the genre's place ('blood and iron' is loud)."""
+        stated = [c for c in self.cues if c.field == "genre" and self.evidence.get(c.evidence) is not None
+                  and self.evidence.get(c.evidence).kind == "statement"]
+        if not stated:
+            return valence, energy
+        top = max(stated, key=lambda c: c.weight)
+        share = self.assoc["affect_shift"]["statement_genre"]
+        anchor = self.assoc["genre_affect"][top.value]
+        moved = (valence + share["valence"] * (anchor[0] - valence), energy + share["energy"] * (anchor[1] - energy))
+        notes.append(f"{top.evidence} states {top.value}: valence {valence:.2f} → {moved[0]:.2f}, "
+                     f"energy {energy:.2f} → {moved[1]:.2f} (toward {top.value}'s {anchor[0]}, {anchor[1]})")
+        used.append(top.evidence)
+        return moved
 
     # -- rankings ----------------------------------------------------------------------------------------
     def rank(self, field_name: str, spec=None) -> Ranking:
@@ -346,7 +400,7 @@ class Prior:
         genre = getattr(spec, "genre", None) or self.rank("genre").top.value if field_name in (
             "tempo_bpm", "time_signature", "instruments", "mode") else None
         method = getattr(self, f"_rank_{field_name}")
-        options = method(genre) if genre is not None else method()
+        options = self._obey(field_name, method(genre) if genre is not None else method())
         ordered = sorted(options, key=lambda o: (-o.score, str(o.value)))  # ties: alphabetical, never list order
         return Ranking(field_name, tuple(ordered))
 

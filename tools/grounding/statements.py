@@ -1,0 +1,126 @@
+"""What the words on a cover state outright about the music: a key and mode ("in D minor", "Op. 9 in E flat"),
+a tempo ("120 BPM"), a genre by name or by its idiom words (riddim, rave, requiem, mixtape), and instruments
+or ensembles (banjo, saxophone quartet, orchestra and choir).
+
+A statement is evidence of its own kind: the prior obeys it over the colours (associations.yaml
+`statements.weight`), and the decision cites it. The tables are prompts/associations.yaml `statements`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tools.analysis import PITCHES
+from tools.vocab import prompt_table, vocabulary
+
+NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+ACCIDENTAL = {"sharp": 1, "#": 1, "♯": 1, "flat": -1, "b": -1, "♭": -1, "": 0}
+MODE_WORDS = {"major": "major", "maj": "major", "dur": "major", "minor": "minor", "min": "minor", "moll": "minor"}
+# "in D minor", "E-flat major", "in F♯", "Op. 3 in E flat": any tonic before a mode word, or a capital tonic
+# after "in" that ends the line or comes before a catalogue number ("Op.", "No.", "BWV"). "LIVE IN A CAVE" is
+# not a key.
+KEY = re.compile(r"(?<![A-Za-z0-9])(?P<tonic>[A-G])(?P<acc>\s*-?\s*(?:sharp|flat)\b|[#♯♭]|b(?![A-Za-z]))?"
+                 r"(?:\s*(?P<mode>major|minor|maj|min|dur|moll)\b\.?|(?![A-Za-z0-9#♯♭]))", re.IGNORECASE)  # 'Aminor': OCR lost the space
+AFTER_BARE_KEY = re.compile(r"\s*(?:$|[,;:/()]|op\b|no\b|bwv\b|k\.?\s*\d)", re.IGNORECASE)
+TEMPO = re.compile(r"\b(?P<bpm>\d{2,3})\s*(?:bpm|b\.p\.m\.?|beats per minute)\b|♩\s*=\s*(?P<mm>\d{2,3})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One thing the cover's words state: the field, its value and the words as read."""
+
+    field: str   # key | mode | tempo_bpm | genre | instruments
+    value: Any
+    phrase: str
+
+    def describe(self) -> str:
+        shown = ", ".join(self.value) if isinstance(self.value, (list, tuple)) else self.value
+        return f"the cover states {self.field.replace('_bpm', '')} {shown} (\"{self.phrase}\")"
+
+
+@functools.cache
+def statement_table() -> dict[str, Any]:
+    """associations.yaml `statements`, checked against the vocabulary."""
+    table = prompt_table("associations.yaml")["statements"]
+    vocab = vocabulary()
+    assert set(table["genres"]) <= set(vocab.genres), set(table["genres"]) - set(vocab.genres)
+    for name, instruments in table["ensembles"].items():
+        assert set(instruments) <= set(vocab.instruments), (name, instruments)
+    return table
+
+
+def _tonic(letter: str, accidental: str) -> str:
+    return PITCHES[(NATURAL[letter.upper()] + ACCIDENTAL[(accidental or "").lower()]) % 12]
+
+
+def key_statements(line: str) -> list[Statement]:
+    """A key (and mode, when named) stated in one line of cover text."""
+    for m in KEY.finditer(line):
+        letter, mode = m.group("tonic"), (m.group("mode") or "").lower()
+        after_in = re.search(r"\bin\s+$", line[:m.start()], re.IGNORECASE) is not None
+        bare = after_in and letter.isupper() and AFTER_BARE_KEY.match(line[m.end():]) is not None
+        if not (mode or bare):
+            continue
+        accidental = re.sub(r"[\s-]", "", m.group("acc") or "")
+        phrase = ("in " if after_in else "") + m.group(0).strip()
+        out = [Statement("key", _tonic(letter, accidental), phrase)]
+        if mode:
+            out.append(Statement("mode", MODE_WORDS[mode], phrase))
+        return out
+    return []
+
+
+def tempo_statements(line: str) -> list[Statement]:
+    from tools.spec import TEMPO_MAX, TEMPO_MIN
+
+    m = TEMPO.search(line)
+    if m is None:
+        return []
+    bpm = int(m.group("bpm") or m.group("mm"))
+    return [Statement("tempo_bpm", bpm, m.group(0).strip())] if TEMPO_MIN <= bpm <= TEMPO_MAX else []
+
+
+def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
+    """Where the phrase's words occur among a line's word keys, not overlapping words a longer phrase took."""
+    from tools.language import key
+
+    want = [key(w) for w in phrase.lower().split()]
+    for i in range(len(keys) - len(want) + 1):
+        span = range(i, i + len(want))
+        if keys[i:i + len(want)] == want and not used & set(span):
+            return span
+    return None
+
+
+def word_statements(words: list[str]) -> list[Statement]:
+    """Genres named or evoked by their idiom words, and instruments or ensembles named, in a line's words; a
+    longer phrase takes its words first ('string quartet' is classical strings, not a jazz quartet)."""
+    from tools.language import key
+
+    table, vocab = statement_table(), vocabulary()
+    keys = [key(w) for w in words]
+    phrases = [(str(p), "genre", genre) for genre, ps in table["genres"].items() for p in ps]
+    phrases += [(name, "instruments", tuple(table["ensembles"][name])) for name in table["ensembles"]]
+    phrases += [(name, "instruments", (name,)) for name in vocab.instruments]
+    used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
+    found: list[tuple[int, Statement]] = []
+    for phrase, field_name, value in sorted(phrases, key=lambda p: -len(p[0].split())):
+        span = _find(keys, phrase, used[field_name])
+        if span is not None and not any(s.field == field_name and s.value == value for _i, s in found):
+            used[field_name] |= set(span)
+            found.append((span.start, Statement(field_name, value, phrase)))
+    return [s for _i, s in sorted(found, key=lambda f: f[0])]
+
+
+def statements(line: str, words: list[str]) -> list[Statement]:
+    """Everything one line of cover text states: key and mode, tempo, genres, instruments."""
+    return key_statements(line) + tempo_statements(line) + word_statements(words)
+
+
+def music_words(found: list[Statement]) -> frozenset[str]:
+    """The words that name who plays (instruments, ensembles): they state, they do not feel, so the emotion
+    lexicon does not read them ('orchestra' is not joy, 'choir' is not trust). A genre's idiom keeps its
+    feeling: a requiem is sad."""
+    return frozenset(w for s in found if s.field == "instruments" for w in s.phrase.lower().split())
