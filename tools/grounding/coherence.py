@@ -118,7 +118,7 @@ def rationale_problem(text: str, evidence) -> str | None:
     if not cited:
         ids = sorted(evidence.ids, key=lambda i: int(i[1:]))
         return f"the rationale cites no evidence of this cover: name the ids it rests on ({', '.join(ids[:12])})"
-    sentences = [s.strip().lower() for s in re.split(r"[.!?;]+", text) if s.strip()]
+    sentences = [s.strip().lower() for s in re.split(r"[!?;]+|\.(?!\d)", text) if s.strip()]  # 0.99 is one number
     if len(sentences) != len(set(sentences)):
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
     # ids and numbers are not repetition: "(from E2, E3, E5)" or "160 BPM, E minor" twice is two facts

@@ -339,8 +339,8 @@ def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | Non
     for text, conf in lines:
         for found in statements(text, segment(text)):
             stated.append(found)
-            out.append(_item("statement", f'{found.describe()}, cover text "{text}"', found.value, conf,
-                             field=found.field, phrase=found.phrase, line=text))
+            out.append(_item("statement", f"{found.describe(text)} (OCR {conf:.2f})", found.value, conf,
+                             field=found.field, phrase=found.phrase, line=text, mode=found.mode))
     if lines:
         affect = text_affect(" ".join(t for t, _ in lines), skip=music_words(stated))
         if affect["emotions"]:

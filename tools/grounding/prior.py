@@ -107,7 +107,12 @@ def _words(text: str) -> set[str]:
 
 
 def _has_phrase(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?![a-z0-9])", text.lower()) is not None
+    """The phrase is in the text, affirmed, by lemma (tools/language.py): 'stars' finds 'star', and 'NO LOVE'
+    is not a word for pop."""
+    from tools.language import read
+
+    match = read(text).find(phrase)
+    return match is not None and match.sense > 0
 
 
 class CatalogView:
@@ -177,7 +182,7 @@ class Prior:
         """What the cover's words state: a genre or instruments outweigh the colours; a key, mode or tempo is
         decided as stated (see `rank`). The rationale cites the statement."""
         weight = self.assoc["statements"]["weight"]
-        self.stated: dict[str, Evidence] = {}
+        self.stated: dict[str, tuple[Any, Evidence]] = {}
         for item in self.evidence.of_kind("statement"):
             target, why = str(item.detail["field"]), f'states "{item.detail["phrase"]}"'
             strength = float(item.confidence or 1.0)
@@ -186,23 +191,24 @@ class Prior:
             elif target == "instruments":
                 self._cue("instruments", {i: weight for i in item.value}, strength, item, why)
             else:
-                self.stated.setdefault(target, item)
+                self.stated.setdefault(target, (item.value, item))
+                if item.detail.get("mode"):
+                    self.stated.setdefault("mode", (item.detail["mode"], item))
 
     def stated_value(self, field_name: str) -> Any:
         """The value the cover's words state for key, mode or tempo_bpm, or None."""
-        item = self.stated.get(field_name)
-        return None if item is None else item.value
+        return self.stated.get(field_name, (None, None))[0]
 
     def _obey(self, field_name: str, options: list[Option]) -> list[Option]:
         """A stated key, mode or tempo outranks every other option, citing the statement."""
-        item = self.stated.get(field_name)
+        value, item = self.stated.get(field_name, (None, None))
         if item is None:
             return options
         weight = self.assoc["statements"]["weight"]
-        if all(o.value != item.value for o in options):
-            options = [*options, Option(item.value, 0.0)]
-        why = f'{item.id} states "{item.detail["phrase"]}" → {item.value} {weight:+.2f}'
-        return [Option(o.value, o.score + weight, (item.id, *o.evidence), (why, *o.why)) if o.value == item.value
+        if all(o.value != value for o in options):
+            options = [*options, Option(value, 0.0)]
+        why = f"{item.id} stated → {value} {weight:+.2f}"
+        return [Option(o.value, o.score + weight, (item.id, *o.evidence), (why, *o.why)) if o.value == value
                 else o for o in options]
 
     def _hint_cues(self) -> None:

@@ -31,13 +31,17 @@ TEMPO = re.compile(r"\b(?P<bpm>\d{2,3})\s*(?:bpm|b\.p\.m\.?|beats per minute)\b|
 class Statement:
     """One thing the cover's words state: the field, its value and the words as read."""
 
-    field: str   # key | mode | tempo_bpm | genre | instruments
+    field: str   # key | tempo_bpm | genre | instruments
     value: Any
     phrase: str
+    mode: str | None = None  # a key's mode, when the words name it ("in D minor")
 
-    def describe(self) -> str:
+    def describe(self, line: str) -> str:
+        """'the cover states key D minor ("in D minor")': the words as read, once."""
         shown = ", ".join(self.value) if isinstance(self.value, (list, tuple)) else self.value
-        return f"the cover states {self.field.replace('_bpm', '')} {shown} (\"{self.phrase}\")"
+        shown = f"{shown} {self.mode}" if self.mode else shown
+        where = f'"{line}"' if self.phrase.lower() == line.strip().lower() else f'"{self.phrase}" in "{line}"'
+        return f"the cover states {self.field.replace('_bpm', '')} {shown} ({where})"
 
 
 @functools.cache
@@ -65,10 +69,7 @@ def key_statements(line: str) -> list[Statement]:
             continue
         accidental = re.sub(r"[\s-]", "", m.group("acc") or "")
         phrase = ("in " if after_in else "") + m.group(0).strip()
-        out = [Statement("key", _tonic(letter, accidental), phrase)]
-        if mode:
-            out.append(Statement("mode", MODE_WORDS[mode], phrase))
-        return out
+        return [Statement("key", _tonic(letter, accidental), phrase, MODE_WORDS[mode] if mode else None)]
     return []
 
 
