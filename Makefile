@@ -47,6 +47,7 @@ bench: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/grounding.py
 	$(PY) benchmarks/musicality.py
+	$(PY) benchmarks/understanding.py
 
 # the catalogue's scale (100,000 vectors) and batch throughput (24 covers four ways): about 20 min on 2 cores
 bench-scale: setup

@@ -54,7 +54,7 @@ def _stemmer():
 POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=65536)  # bounded: a long-lived web app reads whatever people type
 def lemma(word: str) -> str:
     """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party'."""
     tables = _lemma_tables()
@@ -70,7 +70,7 @@ def lemma(word: str) -> str:
     return word
 
 
-@functools.cache
+@functools.lru_cache(maxsize=65536)
 def key(word: str) -> str:
     """What two words must share to count as one: the stem of the lemma ('gloomier' and 'gloomy' -> 'gloomi',
     'sadness' and 'sad' -> 'sad')."""
@@ -165,22 +165,14 @@ class Utterance:
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
         want = [None if p == "zzgap" else key(p) for p in tokens(phrase.replace("*", " zzgap "))]
-        end = _match_at(self.keys, want, start)
+        end = _match_at(self.keys, want, start) if want and want[0] is not None else None
         return None if end is None else Match(phrase, start, end, self.words[start].sense)
-
-    def sense_at(self, index: int) -> float:
-        return self.words[index].sense
-
-    def without(self, matches: list[Match]) -> str:
-        """The text with the matched words taken out (what other readers should still read)."""
-        used = {i for m in matches for i in range(m.start, m.end + 1)}
-        return " ".join(w.text for w in self.words if w.index not in used)
 
 
 def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None:
     pos = start
     for k, part in enumerate(want):
-        if part is None:  # a gap: the rest of the phrase within the next three words
+        if part is None:  # a gap of up to two words before the rest of the phrase
             for skip in range(0, 3):
                 end = _match_at(keys, want[k + 1:], pos + skip) if k + 1 < len(want) else pos - 1
                 if end is not None:
@@ -192,6 +184,7 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
     return pos - 1
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def read(text: str) -> Utterance:
+    """The text read once (cached: chat reads one message through several readers)."""
     return Utterance(text)
