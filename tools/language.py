@@ -156,7 +156,13 @@ class Utterance:
     def find(self, phrase: str) -> Match | None:
         """The first place the phrase's words occur, compared by key; '*' in a phrase stands for up to two
         words ('crank * up' matches 'crank up', 'crank it up', 'crank things right up')."""
+        want = phrase_keys(phrase)
+        if not want or want[0] is None:
+            return None
+        first = want[0]
         for start in range(len(self.words)):
+            if self.keys[start] != first:
+                continue
             match = self.find_at(phrase, start)
             if match is not None and self.words[start].clause == self.words[match.end].clause:
                 return match
@@ -164,9 +170,15 @@ class Utterance:
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
-        want = [None if p == "zzgap" else key(p) for p in tokens(phrase.replace("*", " zzgap "))]
+        want = phrase_keys(phrase)
         end = _match_at(self.keys, want, start) if want and want[0] is not None else None
         return None if end is None else Match(phrase, start, end, self.words[start].sense)
+
+
+@functools.lru_cache(maxsize=8192)
+def phrase_keys(phrase: str) -> list[str | None]:
+    """A table phrase as word keys, None for each '*' gap (computed once per phrase)."""
+    return [None if p == "zzgap" else key(p) for p in tokens(phrase.replace("*", " zzgap "))]
 
 
 def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None:

@@ -305,16 +305,17 @@ def segment(text: str) -> list[str]:
 POLARITY_FLIP = {"positive": "negative", "negative": "positive"}
 
 
-def text_affect(text: str, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: bool = True) -> dict[str, Any]:
     """NRC emotions of a text's words (by lemma: 'angrier' is 'angry'), counts per emotion and the words that
     carried them. A negated word ('no future', 'not happy') counts only its polarity, turned around. Words in
-    `skip` (those that name music: 'orchestra', 'choir') carry no feeling here."""
+    `skip` (those that name music: 'orchestra', 'choir') carry no feeling here. `run_together`: OCR text,
+    whose lines may have lost their spaces (typed text has its spaces: no splitting)."""
     from tools.language import lemma, read
 
     lexicon = nrc_lexicon()
     counts: dict[str, int] = {}
     words: list[str] = []
-    for word in read(" ".join(segment(text))).words:
+    for word in read(" ".join(segment(text)) if run_together else text).words:
         if word.text in skip or lemma(word.text) in skip:
             continue
         emotions = lexicon.get(word.text) or lexicon.get(lemma(word.text)) or []

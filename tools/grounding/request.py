@@ -123,7 +123,7 @@ def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
-    affect = text_affect(text)
+    affect = text_affect(text, run_together=False)
     if affect["emotions"] and not cues:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
