@@ -21,6 +21,7 @@ from tools.grounding.coherence import AFFECT_SLACK, rationale_problem
 from tools.grounding.decide import (
     Decision,
     Preference,
+    beyond_reach,
     calibrated_preference,
     candidates,
     choose_many,
@@ -142,6 +143,12 @@ class GuidedPlanner:
         options = candidates(ranking)
         if len(options) < 2:
             return None
+        count = self.prior.instrument_count() if field == "instruments" else 1
+        skip, numbers = beyond_reach(field, options, self.weight, count)
+        if skip:  # no answer of the model could change the choice: the call is not made
+            self.agent.trace.add("note", "preference skipped", self.agent.trace.now_ms(), detail={
+                "field": field, "reason": "prior: margin beyond the model's reach", **numbers})
+            return Preference("skipped", {}, {"reason": "prior: margin beyond the model's reach", **numbers})
         scorer = getattr(self.agent.model, "score_continuations", None)
         if scorer is not None:
             return self._logprob(field, [o.value for o in options], scorer)

@@ -292,3 +292,41 @@ def test_colour_sweep_correlates_with_pleasure_and_arousal(offline_app, tmp_path
     tempo = spearmanr([r[2]["tempo_bpm"] for r in rows], a).statistic
     assert valence >= 0.7 and energy >= 0.5 and tempo >= 0.5, (valence, energy, tempo)
     assert not math.isnan(valence)
+
+
+# -- asking the model only when its answer can matter --------------------------------------------------------
+def test_a_skipped_preference_could_not_have_changed_any_choice():
+    """Random priors and adversarial preferences: whenever the prior's margin is beyond the model's reach,
+    every preference the model could state leaves the choice as the prior's; just inside the reach, one flips it."""
+    import random
+
+    from tools.grounding.decide import MODEL_REACH, Preference, beyond_reach, choose_many, choose_moods, choose_one
+    from tools.grounding.prior import Option
+
+    rng = random.Random(5)
+    moods = ["calm", "peaceful", "dreamy", "warm", "hopeful", "cheerful", "sad", "dark"]
+    skipped = 0
+    for trial in range(400):
+        weight = rng.choice([0.25, 0.5, 1.0])
+        values = moods[: rng.randint(2, 8)]
+        options = [Option(v, rng.uniform(0, 4) if rng.random() < 0.7 else rng.uniform(0, 0.6)) for v in values]
+        for field, choose in (("genre", lambda o, p, w=weight: choose_one(o, p, w)),
+                              ("moods", lambda o, p, w=weight: choose_moods(o, p, w)),
+                              ("instruments", lambda o, p, w=weight: choose_many(o, p, w, 2))):
+            skip, numbers = beyond_reach(field, options, weight, count=2)
+            if not skip:
+                continue
+            skipped += 1
+            assert numbers["reach"] == weight * MODEL_REACH
+            alone = choose(options, None)
+            for _ in range(12):  # extreme preferences: all mass on one candidate, or random orders of magnitude
+                favoured = rng.choice(values)
+                logprobs = {v: (0.0 if v == favoured else -rng.uniform(0, 60)) for v in values}
+                assert choose(options, Preference("logprob", logprobs)) == alone, (trial, field, options, logprobs)
+    assert skipped > 100
+    # near the bound: a lead just inside the reach is asked, and the model's preference can overturn it
+    reach_in_score = 0.5 * MODEL_REACH * 0.25  # weight 0.5; prior temperature 0.25
+    inside = [Option("jazz", 1.0 + reach_in_score - 0.01), Option("rock", 1.0)]
+    outside = [Option("jazz", 1.0 + reach_in_score + 0.01), Option("rock", 1.0)]
+    assert not beyond_reach("genre", inside, 0.5)[0] and beyond_reach("genre", outside, 0.5)[0]
+    assert choose_one(inside, Preference("logprob", {"jazz": -MODEL_REACH, "rock": 0.0}), 0.5) == "rock"

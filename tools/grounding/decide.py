@@ -10,6 +10,11 @@ from tools.grounding.coherence import compatible
 from tools.grounding.prior import Option, Prior, Ranking
 
 PRIOR_TEMPERATURE = 0.25  # prior scores -> probabilities: a 0.25 lead is worth e (one nat)
+# The most a model's preference can favour one candidate over another, in nats (e^8: about 3000 to 1). Clipping
+# there bounds what the model can change, so a call whose answer cannot change the choice is not made:
+# with model_weight w, a prior lead of more than w * MODEL_REACH nats is beyond the model's reach. Calibrated
+# preferences of SmolLM2 span 1-8 nats over 2-9 candidates.
+MODEL_REACH = 8.0
 CANDIDATES = {"genre": 6, "moods": 8, "tempo_bpm": 9, "mode": 2, "key": 4, "time_signature": 3,
               "instruments": 8, "era": 4}
 
@@ -73,8 +78,37 @@ def combined_scores(options: list[Option], preference: Preference | None, weight
     prior = _log_softmax({o.value: o.score for o in options}, PRIOR_TEMPERATURE)
     if preference is None or not preference.logprobs:
         return prior
-    floor = min(preference.logprobs.values())
-    return {v: p + weight * preference.logprobs.get(v, floor) for v, p in prior.items()}
+    top = max(preference.logprobs.values())
+    model = {v: max(lp, top - MODEL_REACH) for v, lp in preference.logprobs.items()}
+    floor = min(model.values())
+    return {v: p + weight * model.get(v, floor) for v, p in prior.items()}
+
+
+def _stable_order(scores: dict[Any, float], n: int, reach: float) -> bool:
+    """The first `n` of the order (and which comes next) cannot change when any score moves by up to `reach`."""
+    order = _ordered(scores)
+    return all(scores[order[k]] - scores[order[k + 1]] > reach for k in range(min(n, len(order) - 1)))
+
+
+def beyond_reach(field: str, options: list[Option], weight: float, count: int = 1,
+                 margin: float = 1.0) -> tuple[bool, dict[str, float]]:
+    """Whether no preference the model could state (within MODEL_REACH, times `weight`) can change what the
+    prior chooses among `options`: (True, the prior's margin and the reach) when the call can be skipped."""
+    reach = weight * MODEL_REACH
+    if field == "instruments":
+        options = [o for o in options if o.score > 0]
+    scores = combined_scores(options, None, weight)
+    order = _ordered(scores)
+    lead = scores[order[0]] - scores[order[1]] if len(order) > 1 else math.inf
+    if field == "instruments":  # the line-up and its order: the first `count` and the one after
+        skip = _stable_order(scores, count, reach)
+    elif field == "moods":  # the lead, and every mood that could join it within `margin`
+        near = [v for v in order if scores[order[0]] - scores[v] <= margin + reach]
+        undecided = [v for v in near if abs(scores[order[0]] - scores[v] - margin) <= reach]
+        skip = not undecided and _stable_order(scores, len(near), reach)
+    else:
+        skip = lead > reach
+    return skip, {"margin": round(lead, 2), "reach": round(reach, 2)}
 
 
 def _ordered(scores: dict[Any, float]) -> list[Any]:

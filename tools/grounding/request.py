@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.grounding.coherence import AFFECT_SLACK, compatible
-from tools.grounding.decide import Preference, choose_one, combined_scores
+from tools.grounding.decide import Preference, beyond_reach, choose_one, combined_scores
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip
 from tools.language import read
@@ -242,7 +242,9 @@ Prefer = Any  # Callable[[str, list[str]], Preference | None]: a model's order-f
 
 
 def _pick(options: list[Option], field: str, prefer: Prefer, weight: float) -> tuple[Any, Preference | None]:
-    pref = prefer(field, [o.value for o in options]) if prefer is not None and len(options) > 1 else None
+    """The best option; the model is asked only when its answer could change which (tools.grounding.decide)."""
+    ask = prefer is not None and len(options) > 1 and not beyond_reach("choice", options, weight)[0]
+    pref = prefer(field, [o.value for o in options]) if ask else None
     return choose_one(options, pref, weight), pref
 
 
