@@ -32,7 +32,7 @@ from tools.registry import cores
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")
 SUMMARY_COLUMNS = ("cover", "status", "genre", "moods", "tempo_wanted", "tempo_measured", "key_wanted",
-                   "key_measured", "duration_s", "run_folder", "seconds", "attempts", "error")
+                   "key_measured", "verified", "duration_s", "run_folder", "seconds", "attempts", "warnings", "error")
 
 
 # -- input ----------------------------------------------------------------------------------------
@@ -279,7 +279,9 @@ def _summary(result) -> dict[str, Any]:
             "tempo_measured": measured.get("tempo_bpm"), "key_wanted": f"{spec.key} {spec.mode}" if spec.key else None,
             "key_measured": f"{measured['key']} {measured['mode']}" if measured.get("key") else None,
             "duration_s": spec.duration_s, "energy": spec.energy, "valence": spec.valence,
-            "cited": _cited(result.trace), "decisions": len(result.trace.rationales or {})}
+            "cited": _cited(result.trace), "decisions": len(result.trace.rationales or {}),
+            "verified": None if result.trace.verification is None else result.trace.verification.met,
+            "warnings": list(result.trace.warnings)}
 
 
 def _cited(trace) -> int:
@@ -635,8 +637,10 @@ def write_summary(path: Path, rows: list[dict[str, Any]]) -> None:
                          "moods": " ".join(s.get("moods") or []), "tempo_wanted": s.get("tempo_wanted"),
                          "tempo_measured": s.get("tempo_measured"), "key_wanted": s.get("key_wanted"),
                          "key_measured": s.get("key_measured"), "duration_s": s.get("duration_s"),
+                         "verified": {True: "met", False: "missed", None: ""}[s.get("verified")],
                          "run_folder": Path(r["run_dir"]).name if r["run_dir"] else "", "seconds": r["seconds"],
-                         "attempts": r["attempts"], "error": r["error"] or ""})
+                         "attempts": r["attempts"], "warnings": " | ".join(s.get("warnings") or []),
+                         "error": r["error"] or ""})
     atomic_write(path, out.getvalue())
 
 
@@ -665,6 +669,10 @@ def table(report: BatchReport, limit: int = 40) -> str:
         s = r["summary"] or {}
         what = (f"{s.get('genre')}, {'/'.join(s.get('moods') or [])}, {s.get('tempo_wanted')} BPM, {s.get('key_wanted')}"
                 if r["status"] == "done" else (r["error"] or ""))
+        if r["status"] == "done" and s.get("verified") is False:
+            what += " · verification missed"
+        if r["status"] == "done" and s.get("warnings"):
+            what += f" · {len(s['warnings'])} warning{'s' if len(s['warnings']) > 1 else ''} (summary.csv)"
         lines.append(f"{r['status']:7} {r['key'][:40]:40} {what}")
     if len(report.rows) > limit:
         lines.append(f"... {len(report.rows) - limit} more in summary.csv")

@@ -243,6 +243,11 @@ def models(ctx, as_json):
         ok, why = backend.availability()
         rows.append({"where": where, "kind": kind, "backend": choice.backend, "model": backend.model_id,
                      "ready": ok, "why": why})
+    from tools.optional import pieces
+
+    for piece in pieces():  # what the offline default reads when it is there
+        rows.append({"where": "optional", "kind": "piece", "backend": "", "model": piece.name, "ready": piece.ready,
+                     "why": "ready" if piece.ready else f"{piece.without}: {piece.fix}"})
     if as_json:
         click.echo(json.dumps(rows))
         return

@@ -92,8 +92,13 @@ class GuidedPlanner:
         if not ok and source == "model":
             rationale, source = self.composed(rankings, choices), "composed"
             ok, text = self.agent.toolbox.execute(tool, {**args, "rationale": rationale})
+        overruled = None
         if not ok:  # the combination broke a rule: the prior's own choice (coherent by construction)
+            overruled = {"choice": dict(choices), "reason": text.splitlines()[0]}
             choices = {f: self.choose(f, rankings[f], None) for f in fields}
+            self.agent.trace.warnings.append(
+                f"{tool}: {', '.join(str(v) for v in overruled['choice'].values())} was refused "
+                f"({overruled['reason']}); the prior's own choice was used")
             args = self.arguments(tool, choices)
             rationale, source = self.composed(rankings, choices), "composed"
             ok, text = self.agent.toolbox.execute(tool, {**args, "rationale": rationale})
@@ -104,7 +109,9 @@ class GuidedPlanner:
                                "prior (tools/grounding): please report it with this run's trace.json")
         for f in fields:
             who = decided_by(rankings[f], prefs[f], choices[f]) if use_model else "fallback"
-            self.record(f, choices[f], who, rankings[f], prefs[f], rationale, source)
+            if overruled is not None and overruled["choice"][f] != choices[f]:
+                who = "overruled"  # the model's preference chose something the setter refused
+            self.record(f, choices[f], who, rankings[f], prefs[f], rationale, source, overruled)
 
     def choose(self, field: str, ranking: Ranking, pref: Preference | None) -> Any:
         options = candidates(ranking)
@@ -129,10 +136,14 @@ class GuidedPlanner:
         key = {"set_tempo": "bpm"}.get(tool, SETTER_FIELDS[tool][0])
         return {key: choices[SETTER_FIELDS[tool][0]]}
 
-    def record(self, field, choice, who, ranking, pref, rationale, source) -> None:
+    def record(self, field, choice, who, ranking, pref, rationale, source, overruled=None) -> None:
         model = None if pref is None else {"method": pref.method, "top": pref.top,
                                            "logprobs": {str(k): round(v, 3) for k, v in pref.logprobs.items()},
                                            **pref.detail}
+        if overruled is not None and model is not None:
+            value = overruled["choice"][field]
+            model["overruled"] = {"choice": list(value) if isinstance(value, (list, tuple)) else value,
+                                  "reason": overruled["reason"]}
         self.agent.trace.decisions.append(Decision(
             field=field, choice=list(choice) if isinstance(choice, (list, tuple)) else choice, decided_by=who,
             prior=prior_table(ranking), model=model, evidence=evidence_for(ranking, choice),
@@ -216,7 +227,7 @@ class GuidedPlanner:
             same = answer_values(field, answer) == (list(choice) if isinstance(choice, (list, tuple)) else [choice])
             if same and not rationale_problem(text, evidence):
                 return text, "model"
-        if use_model and getattr(self.agent.model, "score_continuations", None) is not None:
+        if use_model and self.agent.rationale_tries and getattr(self.agent.model, "score_continuations", None):
             text = self._write_rationale(tool, args, ranking)
             if text is not None:
                 return text, "model"

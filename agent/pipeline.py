@@ -240,6 +240,9 @@ class Pipeline:
             description = self.hinted(description, run)
         with stage(run.trace, "grounding"):
             prior = Prior(description.evidence)
+            from tools.optional import cover_warnings
+
+            run.trace.warnings += cover_warnings(description.evidence)
             run.trace.affect = asdict(prior.affect)
             atomic_write(run.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
         run.writer.save()

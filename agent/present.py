@@ -44,9 +44,12 @@ def run_lines(result) -> list[str]:
 
 
 def run_summary(result) -> dict[str, Any]:
-    """The --json output: audio, trace, spec, prompt (and takes with --takes N > 1)."""
+    """The --json output: audio, trace, spec, prompt, whether the take met the spec (None: not verified), the
+    run's warnings (and takes with --takes N > 1)."""
+    verification = result.trace.verification
     out = {"audio": str(result.audio_path), "trace": str(result.trace_path),
-           "spec": result.spec.model_dump(mode="json"), "prompt": result.prompt}
+           "spec": result.spec.model_dump(mode="json"), "prompt": result.prompt,
+           "verified": None if verification is None else verification.met, "warnings": list(result.trace.warnings)}
     if result.take_paths:
         out["takes"] = [str(p) for p in result.take_paths]
     return out

@@ -184,8 +184,10 @@ class ChatSession:
         summary = f"take {idx}: " + ("; ".join(changes) if changes else "planned from the cover"
                                      if request is None else "no change")
         self.store.add_message(self.id, "assistant", summary)
-        return Reply(self._describe(result, changes, idx, request is None, refinement),
-                     {"session": self.id, "take": idx, "changes": changes, **run_summary(result)})
+        # a turn's warnings are its own (every take is a fresh run): the reply shows each of them once
+        lines = self._describe(result, changes, idx, request is None, refinement)
+        lines += [f"warning: {w}" for w in result.trace.warnings]
+        return Reply(lines, {"session": self.id, "take": idx, "changes": changes, **run_summary(result)})
 
     def _plan(self, run, editor: SpecEditor, request: str | None, edits, refinement=None) -> RunResult:
         """The first turn plans from the cover; later turns edit the plan with the edit tools."""

@@ -118,6 +118,11 @@ class Verifier:
         of its takes meets the spec; a repair regenerates the whole batch."""
         best: tuple[list[MeasuredTake], MeasuredTake] | None = None
         plan = (prompt, params)
+        from tools.optional import essentia
+
+        second = essentia()
+        if not second.ready and second.warning() not in self.trace.warnings:
+            self.trace.warnings.append(second.warning())
         for attempt in range(1, self.attempts + 1):
             audios = self.backend.generate_takes(spec, plan[0], plan[1], takes, sink)
             batch = [self._measure(audio, spec, attempt, plan, k + 1 if takes > 1 else None)

@@ -65,6 +65,11 @@ def test_bad_covers_fail_their_rows_and_the_batch_goes_on(tmp_path):
     assert [r["cover"] for r in summary] == [r["key"] for r in rows]
     done = [r for r in summary if r["status"] == "done"]
     assert all(r["genre"] and r["tempo_wanted"] and r["run_folder"] for r in done)
+    for row in done:  # each done row says whether its take met the spec, and carries its trace's warnings
+        trace = json.loads((out / row["run_folder"] / "trace.json").read_text())
+        verification = trace["verification"]
+        assert row["verified"] == ("" if verification is None else "met" if verification["met"] else "missed")
+        assert row["warnings"] == " | ".join(trace["warnings"])
     assert len({(r["genre"], r["tempo_wanted"], r["key_wanted"]) for r in done}) >= 3  # the covers drove the plans
     g = report["grounding"]
     assert g["covers"] == 10 and g["distinct_plans"] >= 3 and g["sd_tempo"] > 0
@@ -218,3 +223,23 @@ def test_ray_gives_the_pool_manifest_and_retries_a_killed_actor(tmp_path, local_
 
     assert sorted(plan(r) for r in rows.values()) == sorted(plan(r) for r in manifest(tmp_path / "pool"))
     assert run_folders(ray_out) == run_folders(tmp_path / "pool")
+
+
+def test_a_done_row_whose_take_missed_says_so_and_counts_its_warnings(tmp_path):
+    from agent.batch import BatchReport, table, write_summary
+
+    summary = {"genre": "jazz", "moods": ["warm"], "tempo_wanted": 120, "key_wanted": "F major", "verified": False,
+               "energy": 0.5, "valence": 0.5, "duration_s": 30.0, "cited": 7, "decisions": 7,
+               "warnings": ["no take met the spec after 3 attempts", "TimGM6mb is a small soundfont"]}
+    rows = [{"key": "a.png", "status": "done", "summary": summary, "run_dir": str(tmp_path / "a-1"), "seconds": 3.0,
+             "attempts": 1, "error": None},
+            {"key": "b.png", "status": "done", "summary": {**summary, "verified": True, "warnings": []},
+             "run_dir": str(tmp_path / "b-1"), "seconds": 2.0, "attempts": 1, "error": None}]
+    lines = table(BatchReport(tmp_path, {"done": 2, "failed": 0, "pending": 0}, rows, 5.0)).splitlines()
+    assert "verification missed" in lines[0] and "2 warnings" in lines[0]
+    assert "missed" not in lines[1] and "warning" not in lines[1]
+    write_summary(tmp_path / "summary.csv", rows)
+    with open(tmp_path / "summary.csv") as f:
+        written = list(csv.DictReader(f))
+    assert [r["verified"] for r in written] == ["missed", "met"]
+    assert written[0]["warnings"] == "no take met the spec after 3 attempts | TimGM6mb is a small soundfont"

@@ -73,6 +73,12 @@ def test_scripted_model_chat_makes_the_exact_edits(tmp_path, store):
     assert undo.data["spec"] == sax.data["spec"]
     takes = store.takes(session.id)
     assert len(takes) == 4 and [t["spec"]["seed"] for t in takes][:3] == [9, 9, 9] and takes[3]["spec"]["seed"] != 9
+    # a listener's tempo outside synthwave's range is made, and the reply says so in its own turn
+    fast = session.handle("make it 170 bpm")
+    assert fast.data["spec"]["tempo_bpm"] == 170 and any("outside synthwave's range" in w for w in fast.data["warnings"])
+    assert any(line.startswith("warning: ") and "outside synthwave's range" in line for line in fast.lines)
+    calm = session.handle("slower please")  # a later turn shows only its own warnings
+    assert not any("outside synthwave's range" in line for line in calm.lines) or calm.data["spec"]["tempo_bpm"] > 118
     assert session.handle("/quit").quit
 
 

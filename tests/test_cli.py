@@ -62,7 +62,8 @@ def test_generate_json_prints_exactly_one_object(tmp_path):
                    "--format", "flac", "--no-verify")
     assert proc.returncode == 0, proc.stderr
     obj = json.loads(proc.stdout)
-    assert set(obj) == {"audio", "trace", "spec", "prompt"} and proc.stdout.count("\n") == 1
+    assert set(obj) == {"audio", "trace", "spec", "prompt", "verified", "warnings"} and proc.stdout.count("\n") == 1
+    assert obj["verified"] is None and obj["warnings"] == json.loads(open(obj["trace"]).read())["warnings"]
     assert obj["audio"].endswith("audio.flac")
     import soundfile as sf
     assert sf.info(obj["audio"]).format == "FLAC"

@@ -330,3 +330,25 @@ def test_a_skipped_preference_could_not_have_changed_any_choice():
     outside = [Option("jazz", 1.0 + reach_in_score + 0.01), Option("rock", 1.0)]
     assert not beyond_reach("genre", inside, 0.5)[0] and beyond_reach("genre", outside, 0.5)[0]
     assert choose_one(inside, Preference("logprob", {"jazz": -MODEL_REACH, "rock": 0.0}), 0.5) == "rock"
+
+
+class MeterLover:
+    """A chat model with log-probabilities that, shown a cover, is sure the meter is 3/4."""
+
+    def score_continuations(self, messages, candidates):
+        shown = "(no cover)" not in str(messages[-1].content)
+        return [0.0 if (shown and c == "3/4") else -20.0 if shown else -1.0 for c in candidates]
+
+
+def test_a_guided_choice_the_setter_refuses_is_recorded_as_overruled_with_the_reason():
+    prior = prior_of(colour_field(50, 30, 200))
+    trace = Trace(run_id="t")
+    box = ToolBox(SpecEditor(MusicSpec(genre="electronic", tempo_bpm=124), prior=prior), trace, lambda: "ok")
+    agent = Agent(MeterLover(), box, trace)
+    agent.rationale_tries = 0  # rationales composed from the evidence (this model cannot write any)
+    planner = GuidedPlanner(agent, prior, prior.evidence.as_prompt(), 0.5)
+    planner.decide("set_time_signature")
+    decision = trace.decisions[0]
+    assert decision["choice"] == "4/4" and decision["decided_by"] == "overruled"
+    assert decision["model"]["overruled"]["choice"] == "3/4" and "unusual for electronic" in decision["model"]["overruled"]["reason"]
+    assert any("set_time_signature: 3/4 was refused" in w for w in trace.warnings)

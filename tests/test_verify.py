@@ -220,3 +220,37 @@ def test_both_key_estimators_hear_the_planned_key_of_twenty_four_sketches():
     from tools.form import form_table
 
     assert any("bVII" in p or "bVI" in p for p in form_table()["progressions"]["minor"]["verse"])
+
+
+def test_a_missing_optional_piece_is_named_by_models_and_in_the_trace(monkeypatch):
+    """Without essentia, verification says it checks the key with one estimator; without the NRC lexicon, a run
+    whose cover has words says they carry no feeling; `albumgen models` lists every optional piece."""
+    import importlib.util
+
+    import tools.grounding.evidence as evidence
+    import tools.optional as optional
+    from tools.grounding.evidence import EvidenceSet, text_evidence
+
+    rows = json.loads(run_cli("models", "--json").stdout)
+    assert {r["model"] for r in rows if r["where"] == "optional"} == {"the NRC emotion lexicon", "essentia",
+                                                                      "a full General MIDI soundfont"}
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(optional.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "essentia" else real_find(name, *a))
+    trace = Trace(run_id="t")
+
+    class Stop(Exception):
+        pass
+
+    class Backend:
+        def __getattr__(self, name):  # the first generation stops the run: only the warning is checked
+            raise Stop
+
+    with pytest.raises(Stop):
+        Verifier(Backend(), trace).run(MusicSpec(genre="jazz", tempo_bpm=100, key="C", mode="major"), "p", None)
+    assert trace.warnings == [optional.essentia().warning()] and "one estimator" in trace.warnings[0]
+    words = EvidenceSet.number(text_evidence([("BLUE NOTE", 0.99)]))
+    assert optional.cover_warnings(words) == []  # the lexicon is installed here
+    monkeypatch.setattr(evidence, "nrc_lexicon", lambda: {})
+    assert optional.cover_warnings(words) == [optional.nrc_lexicon().warning()]
+    assert "carry no feeling" in optional.cover_warnings(words)[0] and optional.cover_warnings(EvidenceSet()) == []

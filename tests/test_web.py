@@ -172,3 +172,18 @@ def test_spec_table_edits_become_validated_setter_calls():
     assert [(e.tool, {k: v for k, v in e.arguments.items() if k != "rationale"}) for e in edits] == [
         ("set_tempo", {"bpm": 80}), ("set_instruments", {"instruments": ["piano", "saxophone", "drums"]})]
     assert seed == 7 and table_edits(table, spec) == ([], 7)
+
+
+def test_a_take_card_carries_the_takes_warnings(tmp_path):
+    import json
+
+    pytest.importorskip("gradio")
+    from web.app import take_cards
+
+    folder = tmp_path / "take-01"
+    folder.mkdir()
+    (folder / "trace.json").write_text(json.dumps({"warnings": ["tempo 170 BPM is outside synthwave's range"]}))
+    take = {"audio_path": str(folder / "audio.wav"), "seed": 3,
+            "spec": {"genre": "synthwave", "tempo_bpm": 170, "key": "F#", "mode": "minor"}}
+    card = take_cards([take])[0]
+    assert card["warnings"] == ["tempo 170 BPM is outside synthwave's range"] and card["spectrogram"] is None

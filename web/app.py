@@ -5,6 +5,7 @@ the pipelines (and so the loaded models) are shared per profile; Gradio's queue 
 """
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -221,13 +222,22 @@ def spectrogram(audio_path: Path) -> Path:
     return out
 
 
+def _warnings(trace: Path) -> list[str]:
+    """The take's warnings, as its trace recorded them (shown beside the take)."""
+    try:
+        return list(json.loads(trace.read_text(encoding="utf-8")).get("warnings") or [])
+    except (OSError, ValueError):
+        return []
+
+
 def take_cards(takes: list[dict]) -> list[dict]:
     cards = []
     for n, take in enumerate(takes, start=1):
         audio = Path(take["audio_path"])
         spec = take["spec"]
         extras = sorted(str(p) for p in [audio.with_name("sketch.mid"), *audio.parent.glob("stems/*.wav")] if p.exists())
-        cards.append({"n": n, "audio": str(audio), "trace": str(audio.with_name("trace.json")), "extras": extras,
+        trace = audio.with_name("trace.json")
+        cards.append({"n": n, "audio": str(audio), "trace": str(trace), "extras": extras, "warnings": _warnings(trace),
                       "spectrogram": str(spectrogram(audio)) if audio.exists() else None,
                       "title": f"Take {n} · {spec['genre']} · {spec['tempo_bpm']} BPM · {spec['key']} {spec['mode']} "
                                f"· seed {take['seed']}"})
@@ -295,6 +305,8 @@ def _takes(cards) -> None:
         for card in reversed(items):
             with gr.Group(elem_classes=["take"]):
                 gr.Markdown(f"**{card['title']}**", elem_classes=["take-title"])
+                if card["warnings"]:
+                    gr.Markdown("\n".join(f"⚠ {w}" for w in card["warnings"]), elem_classes=["take-warnings"])
                 gr.Audio(card["audio"], label=f"Take {card['n']}", elem_classes=["take-audio"])
                 if card["spectrogram"]:
                     gr.Image(card["spectrogram"], show_label=False, height=160)

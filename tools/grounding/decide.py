@@ -41,7 +41,7 @@ class Decision:
 
     field: str
     choice: Any
-    decided_by: str  # prior | model | prior+model | fallback
+    decided_by: str  # prior | model | prior+model | fallback | overruled (the model's pick was refused)
     prior: list[dict[str, Any]]
     model: dict[str, Any] | None
     evidence: list[str]
