@@ -64,6 +64,18 @@ def answer_values(field: str, args: dict[str, Any]) -> list[Any]:
     return [] if raw is None else [raw]
 
 
+def field_values(field: str, texts: list[str]) -> list[str]:
+    """Every value a field can take, as candidate texts (the offered `texts` first, then the rest in order)."""
+    from tools.grounding.prior import associations
+    from tools.spec import TEMPO_MAX, TEMPO_MIN
+
+    vocab = vocabulary()
+    every = {"genre": vocab.genres, "moods": vocab.moods, "mode": vocab.modes, "key": vocab.tonics,
+             "time_signature": vocab.time_signatures, "instruments": vocab.instruments,
+             "era": associations()["eras"], "tempo_bpm": range(TEMPO_MIN, TEMPO_MAX + 1)}.get(field, ())
+    return list(dict.fromkeys([*texts, *(str(v) for v in every)]))
+
+
 class GuidedPlanner:
     """Decides each field of a plan for the agent (`agent.loop.Agent`), one setter at a time."""
 
@@ -173,7 +185,11 @@ class GuidedPlanner:
     def _logprob(self, field: str, values: list[Any], scorer) -> Preference:
         texts = [str(v) for v in values]
         start = self.agent.trace.now_ms()
-        without = scorer(self._question(field, "(no cover)"), texts)
+        # calibration: every value the field can take, scored once per process (memoised by the scorer), so a
+        # later cover never evaluates the "(no cover)" prompt and the cover's own prefix stays in the cache
+        calibration = dict(zip(field_values(field, texts), scorer(self._question(field, "(no cover)"),
+                                                                   field_values(field, texts))))
+        without = [calibration[t] for t in texts]
         with_cover = scorer(self._question(field, self.compact), texts)  # last: explain reuses its prefix
         pref = calibrated_preference(values, with_cover, without)
         self.agent.trace.add("llm_call", "preference", start, detail={
