@@ -209,3 +209,13 @@ def test_a_stated_key_reaches_the_plan_through_the_guided_agent(tmp_path):
     assert {"strings", "choir"} & set(trace["spec"]["instruments"])
     key_decision = next(d for d in trace["decisions"] if d["field"] == "key")
     assert "in D minor" in key_decision["rationale"]
+
+
+def test_subgenres_and_scenes_name_their_genre():
+    def genre(line):
+        return {s.value for s in statements(line, segment(line)) if s.field == "genre"}
+
+    assert genre("DRUM & BASS ARENA") == {"electronic"} and genre("doom metal") == {"metal"}
+    assert genre("NEW JACK SWING") == {"r&b"}  # the longer name wins over jazz's 'swing'
+    assert genre("deep house classics") == {"house"} and genre("PSYCHEDELIC ROCK") == {"rock"}
+    assert genre("lo-fi hip hop radio") == {"lo-fi"} and genre("LIVE AT THE JUNGLE GYM") == set()

@@ -290,7 +290,7 @@ def segment(text: str) -> list[str]:
     is split where word frequencies make the likeliest sentence (wordsegment)."""
     out: list[str] = []
     known = _known_words()
-    for token in WORD.findall(text.lower()):
+    for token in WORD.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
             out += segment(token.replace("&", " & ").replace(" & ", " "))  # 'roots&culture'; 'r&b' stays
             continue

@@ -49,7 +49,7 @@ def statement_table() -> dict[str, Any]:
     """associations.yaml `statements`, checked against the vocabulary."""
     table = prompt_table("associations.yaml")["statements"]
     vocab = vocabulary()
-    assert set(table["genres"]) <= set(vocab.genres), set(table["genres"]) - set(vocab.genres)
+    assert set(table["genres"]) | set(table["subgenres"]) <= set(vocab.genres), "statements name unknown genres"
     for name, instruments in table["ensembles"].items():
         assert set(instruments) <= set(vocab.instruments), (name, instruments)
     return table
@@ -84,10 +84,11 @@ def tempo_statements(line: str) -> list[Statement]:
 
 
 def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
-    """Where the phrase's words occur among a line's word keys, not overlapping words a longer phrase took."""
-    from tools.language import key
+    """Where the phrase's words occur among a line's word lemmas, not overlapping words a longer phrase took.
+    Lemmas, not stems: a name must not match its neighbours ('classics' is not 'classical')."""
+    from tools.language import lemma
 
-    want = [key(w) for w in phrase.lower().split()]
+    want = [lemma(w) for w in phrase.lower().replace(" & ", " and ").split()]
     for i in range(len(keys) - len(want) + 1):
         span = range(i, i + len(want))
         if keys[i:i + len(want)] == want and not used & set(span):
@@ -98,11 +99,12 @@ def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
 def word_statements(words: list[str]) -> list[Statement]:
     """Genres named or evoked by their idiom words, and instruments or ensembles named, in a line's words; a
     longer phrase takes its words first ('string quartet' is classical strings, not a jazz quartet)."""
-    from tools.language import key
+    from tools.language import lemma
 
     table, vocab = statement_table(), vocabulary()
-    keys = [key(w) for w in words]
-    phrases = [(str(p), "genre", genre) for genre, ps in table["genres"].items() for p in ps]
+    keys = [lemma(w) for w in words]
+    named = {g: [*table["genres"].get(g, []), *table["subgenres"].get(g, [])] for g in vocab.genres}
+    phrases = [(str(p), "genre", genre) for genre, ps in named.items() for p in ps]
     phrases += [(name, "instruments", tuple(table["ensembles"][name])) for name in table["ensembles"]]
     phrases += [(name, "instruments", (name,)) for name in vocab.instruments]
     used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
