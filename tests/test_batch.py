@@ -99,20 +99,23 @@ def test_sigkill_then_resume_finishes_every_cover_exactly_once(tmp_path):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "agent.cli", "batch", str(folder), "-o", str(out), "--workers", "1",
             "--duration", "1", "--seed", "9"]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    log = tmp_path / "batch.stderr"
+    with open(log, "w") as err:  # kept: if the batch stops or stalls, the failure says why
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     deadline = time.time() + 400
     while time.time() < deadline:
         time.sleep(0.5)
-        if (out / "batch.sqlite").exists():
-            rows = manifest(out)
-            if sum(r["status"] == "done" for r in rows) >= 2:
-                break
+        if proc.poll() is not None:  # it ended before it could be killed mid-batch
+            pytest.fail(f"the batch exited ({proc.returncode}) before 2 covers were done: "
+                        f"{log.read_text()[-2000:]}")
+        if (out / "batch.sqlite").exists() and sum(r["status"] == "done" for r in manifest(out)) >= 2:
+            break
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its worker, mid-batch
     proc.wait(timeout=30)
-    before = manifest(out)
+    before = manifest(out) if (out / "batch.sqlite").exists() else []
     done_before = {r["key"]: r["run_dir"] for r in before if r["status"] == "done"}
-    assert 2 <= len(done_before) < 6
+    assert 2 <= len(done_before) < 6, (f"{len(done_before)} done in 400 s; rows {[r['status'] for r in before]}; "
+                                       f"stderr: {log.read_text()[-2000:]}")
     resumed = run_cli("batch", str(folder), "-o", str(out), "--resume", "--json", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     after = manifest(out)
