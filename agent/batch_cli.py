@@ -36,10 +36,10 @@ def batch(ctx, input_path, out_dir, profile, model, workers, ray_address, takes,
     from pathlib import Path
 
     from agent.batch import Batch, table
-    from agent.cli import _load
+    from agent.config import config_of
     from agent.progress import cover_bar
 
-    config = _load(ctx)
+    config = config_of(ctx)
     job = Batch(config, Path(input_path), Path(out_dir), profile=profile, model=model, catalog=catalog,
                 duration=duration, takes=takes, seed=seed, resume=resume or retry_failed, retry_failed=retry_failed,
                 config_path=ctx.obj["config"])

@@ -31,11 +31,11 @@ def catalog_import(ctx, source, name, embedder, as_json):
     when anything was imported (with a warning count), 2 when nothing could be."""
     from pathlib import Path
 
-    from agent.cli import _load
+    from agent.config import config_of
     from agent.progress import cover_bar
     from tools.catalog.importer import import_catalog
 
-    config = _load(ctx)
+    config = config_of(ctx)
     with cover_bar(None, as_json) as bar:
         report = import_catalog(Path(source), name, embedder or config.catalog.embedder, _index(), progress=bar)
     if as_json:

@@ -43,9 +43,9 @@ def main(ctx, config_path):
 
 
 def _load(ctx):
-    from agent.config import load_config
+    from agent.config import config_of
 
-    return load_config(ctx.obj["config"])
+    return config_of(ctx)
 
 
 @main.command()

@@ -211,3 +211,9 @@ def masked(config: AppConfig) -> dict[str, Any]:
 
     walk(data)
     return data
+
+
+def config_of(ctx) -> AppConfig:
+    """The configuration a CLI command runs with: --config's file, or the default one (one resolution for
+    every command group)."""
+    return load_config(ctx.obj["config"])

@@ -86,7 +86,7 @@ class GuidedPlanner:
 
     @property
     def prompts(self) -> dict[str, Any]:
-        from agent.loop import agent_prompts
+        from agent.prompting import agent_prompts
 
         return agent_prompts()
 
@@ -215,7 +215,7 @@ class GuidedPlanner:
                                                   "agreed": list(map(str, agreed))})
 
     def _ask_setter(self, tool: str, ranking: Ranking, order: list[Any]) -> dict[str, Any] | None:
-        from agent.loop import render, spec_summary, step_instruction
+        from agent.prompting import render, spec_summary, step_instruction
 
         agent = self.agent
         instruction = step_instruction(tool, agent.toolbox.editor.spec) + " " + render(
@@ -250,7 +250,7 @@ class GuidedPlanner:
         return self.composed(rankings, choices), "composed"
 
     def _write_rationale(self, tool: str, args: dict, ranking: Ranking) -> str | None:
-        from agent.loop import render
+        from agent.prompting import render
 
         agent = self.agent
         explain = StructuredTool(name="explain", description="Give the rationale for this decision.",

@@ -2,8 +2,6 @@
 (langchain `create_agent`, the model picks the order). Every LLM and tool call lands in the trace."""
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,24 +11,14 @@ from langchain_core.tools import StructuredTool, ToolException
 from langchain_core.tools.base import create_schema_from_function
 from pydantic import ValidationError
 
+from agent.prompting import agent_prompts, render, spec_summary, step_instruction  # noqa: F401
 from agent.trace import Trace
 from tools.errors import AlbumGenError, BackendError, SpecError
 from tools.registry import format_validation_error
 from tools.spec import SETTERS, MusicSpec, SpecEditor
-from tools.vocab import prompt_table, vocabulary
+from tools.vocab import vocabulary
 
 GENERATE = "generate_music"
-
-
-@functools.cache
-def agent_prompts() -> dict[str, Any]:
-    return prompt_table("agent.yaml")
-
-
-def render(template: str, **values: Any) -> str:
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(template).render(**values).strip()
 
 
 class TraceCallback(BaseCallbackHandler):
@@ -153,21 +141,6 @@ def fallback_value(tool: str, spec: MusicSpec) -> dict[str, Any]:
 
 def _brief(args: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in args.items() if k != "rationale")
-
-
-def step_instruction(tool: str, spec: MusicSpec) -> str:
-    vocab = vocabulary()
-    genre = vocab.genres.get(spec.genre or "ambient") or vocab.genres["ambient"]
-    return render(agent_prompts()["guided_steps"][tool], genres=", ".join(vocab.genres), moods=", ".join(vocab.moods),
-                  genre=genre.name, tempo_low=genre.tempo[0], tempo_high=genre.tempo[1],
-                  time_signatures=", ".join(vocab.time_signatures), genre_meter=genre.time_signature,
-                  instruments=", ".join(vocab.instruments))
-
-
-def spec_summary(editor: SpecEditor) -> str:
-    data = editor.spec.model_dump(exclude={"duration_s", "seed"}, exclude_none=True)
-    data = {k: v for k, v in data.items() if v not in ((), [])}
-    return json.dumps(data, ensure_ascii=False) if data else "nothing decided yet"
 
 
 def model_failure(exc: Exception, label: str) -> BackendError:

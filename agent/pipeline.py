@@ -156,7 +156,7 @@ class Pipeline:
         name = self.config.catalog.default if catalog is None else catalog
         self.catalog = None
         if name and name != "none":
-            from tools.catalog.index import Catalog
+            from tools.catalog.lookup import Catalog
 
             self.catalog = Catalog(name, self.config.catalog.k)
 

@@ -41,7 +41,7 @@ def request_preference(model, request: str):
         return None
     from langchain_core.messages import HumanMessage
 
-    from agent.loop import agent_prompts
+    from agent.prompting import agent_prompts
 
     prompts = agent_prompts()
 

@@ -6,17 +6,16 @@ killed at any point leaves only whole rows, and several processes can log to the
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from tools.errors import InputError, redact
+from tools.files import default_home, utc_now
 
 
 @contextmanager
@@ -83,16 +82,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
 ]
 
 
-def default_home() -> Path:
-    if os.environ.get("ALBUMGEN_HOME"):
-        return Path(os.environ["ALBUMGEN_HOME"])
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("albumgen", appauthor=False))
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+_now = utc_now  # the run log's time stamps (shared with the catalogues: tools.files)
 
 
 class RunStore:

@@ -224,7 +224,8 @@ def test_a_clip_embedder_builds_and_searches_its_own_catalogue(tmp_path, tiny_cl
     assert json.loads(proc.stdout)["added"] == 6
     info = json.loads(run_cli("catalog", "show", "clipped", "--json", env=env).stdout)
     assert info["embedder"] == f"clip:{tiny_clip_dir}" and info["dim"] == 8  # the projection, not EfficientNet's 1280
-    from tools.catalog.index import Catalog, CatalogIndex
+    from tools.catalog.index import CatalogIndex
+    from tools.catalog.lookup import Catalog
 
     catalog = Catalog("clipped", k=3, index=CatalogIndex(tmp_path / "home" / "catalog.db"))
     neighbours, _ = catalog.find(catalog_cover("metal", 0 * 31 + len("metal")))  # metal-000.png itself

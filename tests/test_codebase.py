@@ -53,3 +53,73 @@ def test_a_built_wheel_installed_in_a_fresh_venv_generates_from_another_folder(t
     assert str(ROOT) not in where and str(site) in where
     (run_dir,) = (elsewhere / "out").iterdir()
     assert {"audio.wav", "trace.json", "trace.md", "spec.json", "evidence.png"} <= {p.name for p in run_dir.iterdir()}
+
+
+# -- the import graph: no cycles, and tools/ never reaches up into agent/ or web/ ---------------------------------
+LAYERS = ("tools", "agent", "web")  # tools/ is the domain code; agent/ and web/ sit on it (the CLI serves web/)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for layer in LAYERS:
+        for path in (ROOT / layer).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            out[name.removesuffix(".__init__")] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The project modules `name` imports anywhere in its file (lazy imports inside functions count too)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            found |= {base} | {f"{base}.{a.name}" for a in node.names}
+    out = set()
+    for target in found:
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            out.add(target)
+    return out
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path that returns to its start), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_the_import_graph_has_no_cycles_and_no_upward_imports():
+    known = _modules()
+    graph = {name: _imports(name, path, known) for name, path in known.items()}
+    upward = sorted(f"{name} imports {dep}" for name, deps in graph.items() for dep in deps
+                    if name.startswith("tools") and not dep.startswith("tools"))
+    assert not upward, upward
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    # the walk sees what it should: a known edge, and a cycle when one is put in
+    assert "tools.spec" in graph["agent.loop"]
+    assert _cycle({**graph, "tools.vocab": graph["tools.vocab"] | {"tools.spec"}}) is not None

@@ -39,3 +39,19 @@ def write_audio(path: Path, samples, sample_rate: int) -> None:
     fmt = path.suffix.lstrip(".").upper()
     with atomic_path(path) as tmp:
         sf.write(str(tmp), data.T if data.ndim == 2 else data, sample_rate, subtype="PCM_16", format=fmt)
+
+
+def default_home() -> Path:
+    """Where AlbumGen keeps its run log and catalogues: $ALBUMGEN_HOME, else the platform's user data folder."""
+    if os.environ.get("ALBUMGEN_HOME"):
+        return Path(os.environ["ALBUMGEN_HOME"])
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("albumgen", appauthor=False))
+
+
+def utc_now() -> str:
+    """Now, in UTC, to the second (ISO 8601): the time stamps of the run log and the catalogues."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.store import _now
 from tools.catalog.rows import Attributes
 from tools.errors import InputError, require
+from tools.files import default_home
+from tools.files import utc_now as _now
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -60,7 +61,6 @@ class CatalogIndex:
     """One catalog.db (ALBUMGEN_HOME or the user data dir): many named catalogues."""
 
     def __init__(self, path: str | Path | None = None):
-        from agent.store import default_home  # noqa: I001
 
         self.path = Path(path) if path else default_home() / "catalog.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,32 +187,3 @@ class CatalogIndex:
             rows = self.db.execute("SELECT json_extract(attributes, '$.genre') g, count(*) FROM covers "
                                    "WHERE catalog = ? GROUP BY g ORDER BY count(*) DESC, g", (name,)).fetchall()
         return dict(rows)
-
-
-class Catalog:
-    """One catalogue as a pipeline uses it: embed a new cover with the catalogue's embedder, find its k
-    nearest covers, and ask the trained predictor (when `catalog train` has been run)."""
-
-    def __init__(self, name: str, k: int = 5, index: CatalogIndex | None = None):
-        from tools.catalog.predict import Predictor
-
-        self.index = index or CatalogIndex()
-        self.info = self.index.require(check_name(name))
-        if self.info["covers"] == 0:
-            raise InputError(f"catalogue {name} holds no covers: import some with albumgen catalog import FILE --name {name}")
-        self.name, self.k = name, k
-        self.predictor = Predictor.load(self.index, name)
-        self._lock = threading.Lock()
-
-    def find(self, image) -> tuple[list[Neighbour], list]:
-        from tools.catalog.embed import embedder
-
-        with self._lock:
-            vector = embedder(self.info["embedder"]).embed(image)
-            neighbours = self.index.search(self.name, vector, self.k)
-            predictions = self.predictor.predict(vector) if self.predictor else []
-        return neighbours, predictions
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "covers": self.info["covers"], "embedder": self.info["embedder"], "k": self.k,
-                "predictor": self.predictor.bundle["scores"] if self.predictor else None}

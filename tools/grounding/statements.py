@@ -74,13 +74,12 @@ def key_statements(line: str) -> list[Statement]:
 
 
 def tempo_statements(line: str) -> list[Statement]:
-    from tools.spec import TEMPO_MAX, TEMPO_MIN
-
+    low, high = vocabulary().tempo_range  # the spec's own bounds (tools.spec reads them from here too)
     m = TEMPO.search(line)
     if m is None:
         return []
     bpm = int(m.group("bpm") or m.group("mm"))
-    return [Statement("tempo_bpm", bpm, m.group(0).strip())] if TEMPO_MIN <= bpm <= TEMPO_MAX else []
+    return [Statement("tempo_bpm", bpm, m.group(0).strip())] if low <= bpm <= high else []
 
 
 def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
