@@ -118,11 +118,12 @@ class Manifest:
     def __init__(self, path: Path):
         self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self.db.execute("""CREATE TABLE IF NOT EXISTS covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,
-            cover TEXT NOT NULL, overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT,
-            started_at REAL, finished_at REAL, summary TEXT)""")
+        with immediate(self.db):  # both tables in one transaction: a reader never sees half a schema
+            self.db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.db.execute("""CREATE TABLE IF NOT EXISTS covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,
+                cover TEXT NOT NULL, overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT,
+                started_at REAL, finished_at REAL, summary TEXT)""")
 
     def settings(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM settings")}

@@ -51,6 +51,7 @@ class ChatSession:
         self.notify = notify or (lambda _name: None)
         self.history: list[MusicSpec] = []  # the spec of every take still on the undo stack
         self.pending: list[str] = []  # the readings offered when the last message could not be read
+        self.prior = None  # the cover's grounding, kept from the first take (None in a resumed session)
 
     # -- starting and resuming ---------------------------------------------------------------
     @classmethod
@@ -86,6 +87,11 @@ class ChatSession:
     def spec(self) -> MusicSpec:
         return self.history[-1]
 
+    def _editor(self) -> SpecEditor:
+        """A listener's edits are made as asked; a coherence rule they break (a tempo outside the genre's
+        range) becomes a warning of that turn, not a refusal."""
+        return SpecEditor(self.spec, prior=self.prior, strict=False)
+
     # -- one message -------------------------------------------------------------------------
     def handle(self, line: str) -> Reply:
         text = line.strip()
@@ -104,7 +110,7 @@ class ChatSession:
         guided = self.app.mode == "guided"
         read = refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec)
         if read or not guided:  # unread, a strong model reads it, with the reader's suggestions
-            return self._turn(text, SpecEditor(self.spec), refinement=refinement)
+            return self._turn(text, self._editor(), refinement=refinement)
         return self._offer(text, edit_problems(refinement, self.spec) if refinement.explicit else [])
 
     def _read(self, text: str) -> Refinement:
@@ -124,7 +130,7 @@ class ChatSession:
 
     def apply_edits(self, edits, label: str, seed: int | None = None) -> Reply:
         """A take from explicit edits (the web app's spec table); a changed seed counts as an edit."""
-        editor = SpecEditor(self.spec)
+        editor = self._editor()
         if seed is not None and seed != self.spec.seed:
             editor.spec = self.spec.model_copy(update={"seed": seed})
         self.store.add_message(self.id, "user", label)
@@ -158,7 +164,7 @@ class ChatSession:
         if name == "/seed":
             if not arg.strip().isdigit():
                 return Reply(["usage: /seed N (a whole number)"], {"error": "usage: /seed N"})
-            editor = SpecEditor(self.spec)
+            editor = self._editor()
             editor.spec = self.spec.model_copy(update={"seed": int(arg)})
             return self._turn(f"/seed {arg.strip()}", editor, edits=[])
         return Reply([f"unknown command {name}: use {SLASH_HELP}"], {"error": f"unknown command {name}"})
@@ -194,6 +200,7 @@ class ChatSession:
         app = self.app
         if request is None:
             description, editor.prior = app.ground(self.cover, app.describe(self.cover, run), run)
+            self.prior = editor.prior
             self.description = description.for_agent()
             self.store.set_description(self.id, self.description)
             return app.compose(editor, run, plan=lambda agent: agent.run(app.mode, self.description))

@@ -36,11 +36,20 @@ def covers(folder: Path, n: int, bad: bool = False) -> Path:
 
 
 def manifest(out: Path) -> list[dict]:
+    """The manifest's rows; none while the batch has not yet written its schema (a reader may open the file
+    between its creation and the first commit)."""
+    if not (out / "batch.sqlite").exists():
+        return []
     db = sqlite3.connect(out / "batch.sqlite")
     db.row_factory = sqlite3.Row
-    rows = [dict(r) for r in db.execute("SELECT * FROM covers ORDER BY idx")]
-    db.close()
-    return rows
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM covers ORDER BY idx")]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        db.close()
 
 
 def run_folders(out: Path) -> list[str]:
