@@ -42,6 +42,7 @@ bench: setup
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/chat.py
 	$(PY) benchmarks/music_engine.py
+	$(PY) benchmarks/engines.py
 	$(PY) benchmarks/takes.py
 	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/overhead.py

@@ -11,7 +11,7 @@ import click
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: a run folder per cover, batch.sqlite (the manifest) and summary.csv.")
-@click.option("-p", "--profile", help="Profile from config.yaml (offline, musicgen, hosted, ...).")
+@click.option("-p", "--profile", help="Profile from config.yaml (offline, musicgen, acestep, stable-audio, hosted, ...).")
 @click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL.")
 @click.option("--workers", type=click.IntRange(1, 256),
               help="Worker processes (Ray: actors), each loading the models once (default: config batch.workers, "

@@ -51,7 +51,7 @@ def _load(ctx):
 @main.command()
 @click.argument("cover", type=click.Path())
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config).")
-@click.option("-p", "--profile", help="Profile from config.yaml (offline, musicgen, hosted, ...).")
+@click.option("-p", "--profile", help="Profile from config.yaml (offline, musicgen, acestep, stable-audio, hosted, ...).")
 @click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL (env ALBUMGEN_MODEL).")
 @click.option("--vision-model", help="Describer: offline, or BACKEND:MODEL (transformers:ID, openai:MODEL, llama-cpp:PATH).")
 @click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server for openai:MODEL (env OPENAI_BASE_URL).")

@@ -204,6 +204,7 @@ class Pipeline:
         """Cover → folder: returns (RunResult, the cover's description). Every input is checked before
         anything is written; from then on the trace is saved with its status whatever happens."""
         cover = load_cover(cover_path)
+        self.music.check_duration(options.duration_s)
         name = f"{cover.stem}-{self.run_id(cover, options)}"
         run = self.open_run(cover, prepare_run_dir(Path(out_dir or self.config.defaults.output_dir), name, force),
                             options, notify)
@@ -333,7 +334,7 @@ class Pipeline:
             from tools.prompt import render_prompt
 
             self._plan_form(editor, run)
-            prompt = render_prompt(editor.spec)
+            prompt = render_prompt(editor.spec, self.music.prompt_template)
             run.trace.spec, run.trace.rationales = editor.spec.model_dump(mode="json"), dict(editor.rationales)
             run.trace.prompt = prompt
             run.writer.save()
@@ -381,7 +382,7 @@ class Pipeline:
         kept = next(k for k, t in enumerate(batch) if t is best)  # by identity: takes hold arrays
         return _Made([t.audio for t in batch], [t.analysis for t in batch], [t.verdict.score for t in batch], kept,
                      best.record.prompt, replace(params, seed=best.record.seed,
-                                                 guidance_scale=best.record.guidance_scale))
+                                                 guidance_scale=best.record.guidance_scale, steps=best.record.steps))
 
     @staticmethod
     def _record_form(audio: Audio, run: Run) -> None:
@@ -433,7 +434,7 @@ class Pipeline:
             trace.status = "ok"
         run.writer.save()
         made_with = MadeWith(seed=made.params.seed, prompt=made.prompt, guidance_scale=made.params.guidance_scale,
-                             takes=len(takes), take=made.best + 1)
+                             steps=made.params.steps, takes=len(takes), take=made.best + 1)
         return RunResult(run_dir=run.run_dir, audio_path=paths[made.best], trace_path=run.run_dir / "trace.json",
                          spec=spec, prompt=trace.prompt or "", trace=trace, made=made_with, takes=takes,
                          take_paths=paths if len(paths) > 1 else [])

@@ -15,6 +15,7 @@ class Attempt(BaseModel):
     seed: int
     prompt: str
     guidance_scale: float
+    steps: int | None = None  # a diffusion engine's denoising steps when a repair changed them
     wanted: dict[str, Any]
     measured: dict[str, Any]
     tempo: str
@@ -54,6 +55,7 @@ class MadeWith(BaseModel):
     seed: int
     prompt: str
     guidance_scale: float | None = None
+    steps: int | None = None
     takes: int = 1
     take: int = 1
 

@@ -59,6 +59,7 @@ class ChatSession:
               duration: float | None = None, seed: int | None = None, notify=None) -> tuple[ChatSession, Reply]:
         options = app.options(duration=duration, seed=seed)
         cover = load_cover(cover_path)
+        app.music.check_duration(options.duration_s)
         root = Path(out_dir or app.config.defaults.output_dir)
         session_id = store.new_session("chat", str(cover.path), cover.sha256, app.profile_name, app.llm.model_id,
                                        str(root))

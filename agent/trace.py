@@ -226,12 +226,29 @@ def _audio_md(trace: Trace) -> list[str]:
         if len(a.get("windows") or []) > 1:
             out += [f"- window {i}: from {w['start_s']} s, {w['new_s']} s new, continuing {w['context_s']} s, "
                     f"{w['frames']} frames" for i, w in enumerate(a["windows"], 1)] + [""]
+        out += _diffusion_lines(a)
         out += [f"- take {t.take}: `{t.path}`" + (f" (score {t.score})" if t.score is not None else "")
                 + (" ✔" if t.path == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
     if trace.stream:
         st = trace.stream
         out += [f"Streamed to {', '.join(f'`{p}`' for p in st['paths'])}: first audio {st['first_audio_s']} s after "
                 f"the music started, {st['chunks']} chunks.", ""]
+    return out
+
+
+def _diffusion_lines(a: dict[str, Any]) -> list[str]:
+    """A diffusion engine's settings: steps, guidance, time, device; ACE-Step's structure tags; no stream."""
+    if not a.get("steps"):
+        return []
+    guidance = a.get("guidance_scale")
+    out = [f"{a.get('model')}: {a['steps']} steps, guidance "
+           f"{guidance if guidance is not None else 'ignored (a guidance-distilled model)'}, {a.get('seconds')} s "
+           f"on {a.get('device')} ({a.get('dtype')}).", ""]
+    if a.get("structure"):
+        tags = [line for line in a["structure"].splitlines() if line and line != "[instrumental]"]
+        out += [f"Structure tags: {' '.join(tags)} (each [instrumental]).", ""]
+    if a.get("stream"):
+        out += [f"Stream: {a['stream']}.", ""]
     return out
 
 

@@ -10,7 +10,8 @@ Takes are ranked by `take_score` (lower is better):
   + key:   0 exact, 0.25 relative, 1.0 miss
   + 2.0 if clipping, + 5.0 if silent.
 Repairs accumulate: attempt 2 gets a new seed and firmer prompt wording that leads with tempo and key;
-attempt 3 and later also raise classifier-free guidance by 1.5 each. (MusicGen-Melody with
+attempt 3 and later also raise classifier-free guidance by 1.5 each (a diffusion engine, tools/music/
+diffusion.py: 1.5x, 2x … the steps and guidance +1 each, guidance only where the model uses it). (MusicGen-Melody with
 `condition_on_sketch` follows the sketch's harmony and tempo from the first attempt on; the sketch renderer
 itself ignores prompt and guidance, so for it only the seed changes.) With --takes N each attempt is a batch
 of N takes, all measured; the attempt is accepted when one of them meets the spec, and the best one leads.
@@ -18,7 +19,7 @@ of N takes, all measured; the attempt is accepted when one of them meets the spe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from agent.records import Attempt, LevelCheck, SectionSpan, Verification
@@ -153,10 +154,9 @@ class Verifier:
         return batch, take, verification
 
     def _repair(self, spec: MusicSpec, prompt: str, params: GenerationParams, attempt: int):
-        """The plan for attempt+1 and its name: always a new seed and firmer wording, then more guidance."""
-        new = replace(params, seed=(params.seed + 7919 * attempt) % 2**32,
-                      guidance_scale=params.guidance_scale + 1.5 * (attempt - 1))
-        repair = "new seed, firmer prompt" + (", higher guidance" if attempt > 1 else "")
+        """The plan for attempt+1 and its name: firmer wording, and the backend's own moves (MusicGen: a new
+        seed, then more guidance; a diffusion engine: a new seed, then more steps and guidance)."""
+        new, repair = self.backend.repair(params, attempt)
         return (firm_prompt(prompt, spec), new), repair
 
     def _measure(self, audio: Audio, spec: MusicSpec, attempt: int, plan, take: int | None) -> MeasuredTake:
@@ -169,7 +169,7 @@ class Verifier:
                               f"(conf {analysis.key_confidence}; essentia {analysis.key_b} {analysis.mode_b}), "
                               f"{analysis.loudness_lufs} LUFS, peak {analysis.peak_dbfs} dBFS")
         record = Attempt(attempt=attempt, take=take, seed=plan[1].seed, prompt=plan[0],
-                         guidance_scale=plan[1].guidance_scale,
+                         guidance_scale=plan[1].guidance_scale, steps=plan[1].steps,
                          wanted={"tempo_bpm": spec.tempo_bpm, "key": spec.key, "mode": spec.mode},
                          measured=analysis.to_dict(), tempo=verdict.tempo, tempo_error=verdict.tempo_error,
                          key=verdict.key, score=verdict.score, met=verdict.met)

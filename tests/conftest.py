@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.models import distinct_codewords, offline_processor
+from tests.models import distinct_codewords, tiny_acestep, tiny_musicgen, tiny_musicgen_parts, tiny_stable_audio
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,15 +30,17 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def tiny_musicgen_dir(tmp_path_factory) -> Path:
     """A tiny random MusicGen (T5 + EnCodec 32 kHz + 4 codebooks) saved like a hub checkpoint."""
-    from transformers import MusicgenConfig, MusicgenForConditionalGeneration
+    return tiny_musicgen(tmp_path_factory.mktemp("tiny-musicgen"))
 
-    out = tmp_path_factory.mktemp("tiny-musicgen")
-    text_cfg, audio_cfg, dec_cfg, processor = _musicgen_parts()
-    model = MusicgenForConditionalGeneration(MusicgenConfig(text_encoder=text_cfg, audio_encoder=audio_cfg, decoder=dec_cfg))
-    distinct_codewords(model)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
+
+@pytest.fixture(scope="session")
+def tiny_acestep_dir(tmp_path_factory) -> Path:
+    return tiny_acestep(tmp_path_factory.mktemp("tiny-acestep"))
+
+
+@pytest.fixture(scope="session")
+def tiny_stable_audio_dir(tmp_path_factory) -> Path:
+    return tiny_stable_audio(tmp_path_factory.mktemp("tiny-stable-audio"))
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +48,7 @@ def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
     from transformers import MusicgenMelodyConfig, MusicgenMelodyDecoderConfig, MusicgenMelodyForConditionalGeneration
 
     out = tmp_path_factory.mktemp("tiny-musicgen-melody")
-    text_cfg, audio_cfg, _dec, processor = _musicgen_parts()
+    text_cfg, audio_cfg, _dec, processor = tiny_musicgen_parts()
     dec_cfg = MusicgenMelodyDecoderConfig(vocab_size=64, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                           ffn_dim=128, num_codebooks=4, pad_token_id=64, bos_token_id=64,
                                           decoder_start_token_id=64, max_position_embeddings=512)
@@ -58,25 +60,6 @@ def tiny_musicgen_melody_dir(tmp_path_factory) -> Path:
     # MusicgenMelodyFeatureExtractor needs torchaudio, which has no build for torch 2.13: text-only processor
     processor.save_pretrained(out)
     return out
-
-
-def _musicgen_parts():
-    import torch
-    from transformers import EncodecConfig, MusicgenDecoderConfig, T5Config
-
-    torch.manual_seed(0)
-    processor = offline_processor()
-    tok = processor.tokenizer
-    text_cfg = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, num_layers=2, num_heads=4, d_kv=8,
-                        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                        decoder_start_token_id=tok.pad_token_id)
-    audio_cfg = EncodecConfig(hidden_size=16, num_filters=4, compress=1, codebook_size=64, codebook_dim=16,
-                              sampling_rate=32000, upsampling_ratios=[8, 5, 4, 4], num_lstm_layers=1,
-                              target_bandwidths=[1.2], normalize=False)  # 4 codebooks of 64 at 50 Hz
-    dec_cfg = MusicgenDecoderConfig(vocab_size=64, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                                    ffn_dim=128, num_codebooks=4, pad_token_id=64, bos_token_id=64,
-                                    decoder_start_token_id=64, max_position_embeddings=512, tie_word_embeddings=False)
-    return text_cfg, audio_cfg, dec_cfg, processor
 
 
 @pytest.fixture(scope="session")

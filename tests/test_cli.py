@@ -99,7 +99,7 @@ def _empty(d):
     (_truncated_jpeg, [], "is truncated or corrupt"),
     (lambda d: COVER, ["--duration", "0"], "--duration 0 is out of range: use 0.5 to 300 seconds"),
     (lambda d: COVER, ["--duration", "9999"], "--duration 9999 is out of range"),
-    (lambda d: COVER, ["-p", "nope"], "unknown profile 'nope': use one of offline, musicgen, hosted"),
+    (lambda d: COVER, ["-p", "nope"], "unknown profile 'nope': use one of offline, musicgen, acestep, stable-audio, hosted"),
     (lambda d: COVER, ["-m", "gpt-4o"], "unknown model 'gpt-4o'"),
 ])
 def test_bad_inputs_fail_in_one_line_and_leave_no_folder(tmp_path, make_cover, extra, fragment):

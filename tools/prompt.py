@@ -1,4 +1,4 @@
-"""Render a MusicSpec into MusicGen's text prompt from the template in prompts/."""
+"""Render a MusicSpec into a music engine's text prompt from its template in prompts/ (MusicGen's by default)."""
 from __future__ import annotations
 
 import functools
@@ -65,6 +65,11 @@ def render_prompt(spec: MusicSpec, template: str = _TEMPLATE) -> str:
         energy=_energy_word(spec.energy),
     )
     return tidy(text)
+
+
+def render_sections(spec: MusicSpec, template: str) -> str:
+    """The plan's form for an engine that takes structure tags (ACE-Step); an empty string without a form."""
+    return _template(template).render(sections=list(spec.sections)).strip()
 
 
 SECTION_TEMPLATE = "musicgen_section.j2"

@@ -84,8 +84,9 @@ def missing(*modules: str) -> list[str]:
     return [m for m in modules if importlib.util.find_spec(m) is None]
 
 
-def hub_model_status(model: str, extra: str) -> tuple[bool, str]:
-    """A transformers model: local folder, cached hub id, or a download on first use."""
+def hub_model_status(model: str, extra: str, marker: str = "config.json") -> tuple[bool, str]:
+    """A transformers or diffusers model: local folder, cached hub id (its `marker` file is in the cache),
+    or a download on first use."""
     from pathlib import Path
 
     gone = missing("torch", "transformers")
@@ -96,7 +97,7 @@ def hub_model_status(model: str, extra: str) -> tuple[bool, str]:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        if isinstance(try_to_load_from_cache(model, marker), str):
             return True, "in the Hugging Face cache"
     except Exception:  # noqa: BLE001 - a malformed id is simply not cached
         pass

@@ -264,7 +264,8 @@ def _controls(ui: SimpleNamespace, config: AppConfig, default_profile: str) -> N
             ui.upload = gr.File(label="Album cover (drop an image)", type="filepath", elem_id="cover")
             ui.preview = gr.Image(label="What the models see", interactive=False, height=240, elem_id="preview")
         with gr.Column(scale=1):
-            ui.profile = gr.Dropdown(list(config.profiles), value=default_profile, label="Profile", elem_id="profile")
+            engines = [(f"{name} ({p.music.backend})", name) for name, p in config.profiles.items()]
+            ui.profile = gr.Dropdown(engines, value=default_profile, label="Profile (music engine)", elem_id="profile")
             ui.model = gr.Dropdown(["(profile)", *config.aliases], value="(profile)", label="Agent LLM",
                                    elem_id="model")
             ui.duration = gr.Slider(2, 60, value=min(10, config.defaults.duration_s), step=1, label="Seconds",

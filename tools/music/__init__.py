@@ -5,4 +5,6 @@ MUSIC_BACKENDS = Registry("music", {
     "sketch": "tools.music.sketch:SketchRenderer",
     "musicgen": "tools.music.musicgen:MusicGen",
     "audiocraft": "tools.music.audiocraft_backend:AudiocraftMusicGen",
+    "acestep": "tools.music.diffusion:AceStep",
+    "stable-audio": "tools.music.diffusion:StableAudio",
 })

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tools.registry import Backend
 from tools.spec import MAX_DURATION_S, MusicSpec
@@ -23,6 +23,7 @@ class GenerationParams:
     guidance_scale: float = DEFAULT_GUIDANCE
     temperature: float = 1.0
     top_k: int = 250
+    steps: int | None = None  # a diffusion engine's denoising steps (None: its configured number)
 
     def __post_init__(self):
         if not 0.5 <= self.duration_s <= MAX_DURATION_S:
@@ -31,6 +32,8 @@ class GenerationParams:
             raise ValueError(f"seed {self.seed} is out of range: use 0 to {2**32 - 1}")
         if self.guidance_scale < 1.0 or self.temperature <= 0 or self.top_k < 0:
             raise ValueError("guidance_scale must be >= 1, temperature > 0 and top_k >= 0")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps {self.steps} is out of range: use 1 or more")
 
 
 @dataclass
@@ -57,7 +60,20 @@ class AudioSink(Protocol):
 
 
 class MusicBackend(Backend, ABC):
-    """Generates audio for a spec; `prompt` is the text rendered from prompts/musicgen_prompt.j2."""
+    """Generates audio for a spec; `prompt` is the text rendered from the backend's `prompt_template` in
+    prompts/ (MusicGen's by default: each engine is prompted in its own terms)."""
+
+    prompt_template: ClassVar[str] = "musicgen_prompt.j2"
+
+    def repair(self, params: GenerationParams, attempt: int) -> tuple[GenerationParams, str]:
+        """Verify's repair after attempt `attempt` missed, and its name (the prompt is made firmer as well):
+        a new seed, then more classifier-free guidance (an autoregressive model's moves)."""
+        new = replace(params, seed=(params.seed + 7919 * attempt) % 2**32,
+                      guidance_scale=params.guidance_scale + 1.5 * (attempt - 1))
+        return new, "new seed, firmer prompt" + (", higher guidance" if attempt > 1 else "")
+
+    def check_duration(self, duration_s: float) -> None:
+        """Raise InputError when this engine cannot make a take this long (checked before a run starts)."""
 
     @abstractmethod
     def generate(self, spec: MusicSpec, prompt: str, params: GenerationParams, sink: AudioSink | None = None) -> Audio:
