@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sqlite3
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 from agent.store import immediate
 from tools.errors import AlbumGenError, BackendError, ConfigError, InputError, redact
 from tools.registry import cores
+from tools.seeds import fresh_seed, nth_seed
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")
@@ -134,7 +134,7 @@ class Manifest:
             self.db.executemany("INSERT INTO settings VALUES (?, ?)", [(k, json.dumps(v)) for k, v in settings.items()])
             self.db.executemany(
                 "INSERT INTO covers (idx, key, cover, overrides, seed, status, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(i, j.key, j.cover, json.dumps(j.overrides()), j.seed if j.seed is not None else (base + i) % 2**32,
+                [(i, j.key, j.cover, json.dumps(j.overrides()), j.seed if j.seed is not None else nth_seed(base, i),
                   "failed" if j.problem else "pending", j.problem) for i, j in enumerate(jobs)])
 
     def reopen(self, retry_failed: bool) -> None:
@@ -388,7 +388,7 @@ class Batch:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.manifest = Manifest(manifest_path)
             self.manifest.create({**asked, "input": str(Path(input_path).resolve()), "profile": profile,
-                                  "takes": takes or 1, "seed": secrets.randbelow(2**31) if seed is None else seed}, jobs)
+                                  "takes": takes or 1, "seed": fresh_seed() if seed is None else seed}, jobs)
         self.settings = self.manifest.settings()
         self.profile = self.settings["profile"]
         if self.profile not in config.profiles:

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from tools.seeds import MAX_SEED
+
 OFFLINE_HINT = ("hint: this is the offline profile (sketch renderer). For neural audio run the same command with "
                 "--profile musicgen (downloads facebook/musicgen-small on first use).")
 
@@ -57,7 +59,7 @@ def _load(ctx):
 @click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server for openai:MODEL (env OPENAI_BASE_URL).")
 @click.option("--mmproj", type=click.Path(), help="CLIP projector GGUF for --vision-model llama-cpp:PATH.gguf.")
 @click.option("--duration", type=float, help="Seconds of music (0.5-300).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed (default: a new one each run).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Random seed (default: a new one each run).")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 @click.option("--no-verify", is_flag=True, help="Skip measuring the take against the spec (and repairing it).")
 @click.option("--format", "audio_format", type=click.Choice(["wav", "flac"]), help="Audio file format.")
@@ -128,7 +130,7 @@ def analyze(audio, as_json):
 @click.option("-p", "--profile", help="Profile from config.yaml.")
 @click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL.")
 @click.option("--duration", type=float, help="Seconds of music per take (0.5-300).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the first take.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed of the first take.")
 @click.option("--resume", "resume_id", help="Continue an earlier chat session by its id.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn.")
 @click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default; none: off).")

@@ -8,7 +8,6 @@ time (`Backend.exclusive`).
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from tools.cover import Cover, load_cover
 from tools.errors import ConfigError, InputError
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
+from tools.seeds import MAX_SEED, fresh_seed
 from tools.spec import MAX_DURATION_S, SETTERS, MusicSpec, SpecEditor
 from tools.vision import VISION_BACKENDS
 
@@ -51,8 +51,8 @@ class RunOptions:
     def __post_init__(self):
         if not 0.5 <= self.duration_s <= MAX_DURATION_S:
             raise InputError(f"--duration {self.duration_s:g} is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
-        if not 0 <= self.seed < 2**32:
-            raise InputError(f"--seed {self.seed} is out of range: use 0 to {2**32 - 1}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"--seed {self.seed} is out of range: use 0 to {MAX_SEED}")
         if self.audio_format not in AUDIO_FORMATS:
             raise InputError(f"--format {self.audio_format} is not supported: use wav or flac")
         if not 1 <= self.takes <= MAX_TAKES:
@@ -70,7 +70,7 @@ class RunOptions:
                 stream: bool = False, genre: str | None = None) -> RunOptions:
         """The options of one run: what was asked, else config.yaml's defaults (and a fresh seed)."""
         return cls(duration_s=float(config.defaults.duration_s if duration is None else duration),
-                   seed=secrets.randbelow(2**31) if seed is None else int(seed),
+                   seed=fresh_seed() if seed is None else int(seed),
                    verify=config.verify.enabled if verify is None else verify,
                    audio_format=audio_format or config.defaults.audio_format, takes=takes, stream=stream,
                    genre=genre)

@@ -30,6 +30,7 @@ from tools.form import (
     section_instruments,
     total_bars,
 )
+from tools.seeds import MAX_SEED
 from tools.vocab import vocabulary
 
 _V = vocabulary()
@@ -93,7 +94,7 @@ class MusicSpec(BaseModel):
     instruments: tuple[InstrumentName, ...] = ()
     era: str | None = None
     duration_s: float = Field(10.0, gt=0.0, le=MAX_DURATION_S)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     form: FormName | None = None
     sections: tuple[Section, ...] = ()
     motif: Motif | None = None

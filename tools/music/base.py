@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol
 
 from tools.registry import Backend
+from tools.seeds import MAX_SEED, nth_seed, repair_seed
 from tools.spec import MAX_DURATION_S, MusicSpec
 
 DEFAULT_GUIDANCE = 3.0  # MusicGen's own default for classifier-free guidance
@@ -28,8 +29,8 @@ class GenerationParams:
     def __post_init__(self):
         if not 0.5 <= self.duration_s <= MAX_DURATION_S:
             raise ValueError(f"duration {self.duration_s} s is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
-        if not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed {self.seed} is out of range: use 0 to {2**32 - 1}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed {self.seed} is out of range: use 0 to {MAX_SEED}")
         if self.guidance_scale < 1.0 or self.temperature <= 0 or self.top_k < 0:
             raise ValueError("guidance_scale must be >= 1, temperature > 0 and top_k >= 0")
         if self.steps is not None and self.steps < 1:
@@ -68,7 +69,7 @@ class MusicBackend(Backend, ABC):
     def repair(self, params: GenerationParams, attempt: int) -> tuple[GenerationParams, str]:
         """Verify's repair after attempt `attempt` missed, and its name (the prompt is made firmer as well):
         a new seed, then more classifier-free guidance (an autoregressive model's moves)."""
-        new = replace(params, seed=(params.seed + 7919 * attempt) % 2**32,
+        new = replace(params, seed=repair_seed(params.seed, attempt),
                       guidance_scale=params.guidance_scale + 1.5 * (attempt - 1))
         return new, "new seed, firmer prompt" + (", higher guidance" if attempt > 1 else "")
 
@@ -83,7 +84,7 @@ class MusicBackend(Backend, ABC):
                        sink: AudioSink | None = None) -> list[Audio]:
         """`takes` variations of one plan. This default makes them one by one, take k with seed + k;
         backends that can batch (MusicGen) override it and make them in one pass."""
-        return [self.generate(spec, prompt, replace(params, seed=(params.seed + k) % 2**32),
+        return [self.generate(spec, prompt, replace(params, seed=nth_seed(params.seed, k)),
                               TakeSink(sink, k) if sink is not None else None)
                 for k in range(takes)]
 

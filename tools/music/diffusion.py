@@ -19,6 +19,7 @@ from tools.errors import BackendError, InputError, require
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend, report_steps, section_records, with_form
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status, missing
+from tools.seeds import nth_seed, repair_seed
 from tools.spec import MusicSpec
 
 NOT_STREAMABLE = "not streamable: a diffusion model makes the whole take at once; the take was written when finished"
@@ -110,7 +111,7 @@ class DiffusionMusic(MusicBackend):
             if sink is not None:
                 sink.write(k, 0, wav, sr)
             out.append(Audio(samples=wav, sample_rate=sr, sections=section_records(spec, wav.shape[-1] / sr),
-                             details={**details, "loudness_lufs": loudness, "seed": (params.seed + k) % 2**32,
+                             details={**details, "loudness_lufs": loudness, "seed": nth_seed(params.seed, k),
                                       **({"take": k + 1} if takes > 1 else {})}))
         return out
 
@@ -119,7 +120,7 @@ class DiffusionMusic(MusicBackend):
         import torch
 
         where = "cpu" if device == "mps" else device
-        return [torch.Generator(where).manual_seed((seed + k) % 2**32) for k in range(takes)]
+        return [torch.Generator(where).manual_seed(nth_seed(seed, k)) for k in range(takes)]
 
     def _call(self, pipe, **kwargs):
         """The pipeline call with a clear error when the model does not fit."""
@@ -136,7 +137,7 @@ class DiffusionMusic(MusicBackend):
     def repair(self, params: GenerationParams, attempt: int) -> tuple[GenerationParams, str]:
         """A diffusion model's repairs: a new seed, then from attempt 3 on 1.5x, 2x … the steps and (where the
         model uses it) guidance raised by 1 each time."""
-        new = replace(params, seed=(params.seed + 7919 * attempt) % 2**32)
+        new = replace(params, seed=repair_seed(params.seed, attempt))
         if attempt == 1:
             return new, "new seed, firmer prompt"
         moves = {"steps": math.ceil((params.steps or self.options.steps) * (1 + 0.5 * (attempt - 1)))}
