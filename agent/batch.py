@@ -26,8 +26,8 @@ from typing import Any
 
 from agent.store import immediate
 from tools.errors import AlbumGenError, BackendError, ConfigError, InputError, redact
+from tools.limits import fresh_seed, nth_seed
 from tools.registry import cores
-from tools.seeds import fresh_seed, nth_seed
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 STATUSES = ("pending", "running", "done", "failed")

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from tools.limits import MAX_TAKES
+
 
 @click.command("batch")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
@@ -18,7 +20,7 @@ import click
                    "else the cores and memory allow for the profile).")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
               help="Run on Ray: --ray starts a local cluster, --ray auto joins a running one, --ray ADDRESS joins that.")
-@click.option("--takes", type=click.IntRange(1, 8), help="Takes per cover (default 1).")
+@click.option("--takes", type=click.IntRange(1, MAX_TAKES), help="Takes per cover (default 1).")
 @click.option("--duration", type=float, help="Seconds of music per cover (a row's duration column wins).")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="Base seed: cover i gets seed+i (a row's seed wins).")
 @click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default).")

@@ -7,7 +7,9 @@ import sys
 
 import click
 
-from tools.seeds import MAX_SEED
+from tools.limits import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
+
+DURATION_RANGE = f"{MIN_DURATION_S:g}-{MAX_DURATION_S:g}"
 
 OFFLINE_HINT = ("hint: this is the offline profile (sketch renderer). For neural audio run the same command with "
                 "--profile musicgen (downloads facebook/musicgen-small on first use).")
@@ -58,7 +60,7 @@ def _load(ctx):
 @click.option("--vision-model", help="Describer: offline, or BACKEND:MODEL (transformers:ID, openai:MODEL, llama-cpp:PATH).")
 @click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server for openai:MODEL (env OPENAI_BASE_URL).")
 @click.option("--mmproj", type=click.Path(), help="CLIP projector GGUF for --vision-model llama-cpp:PATH.gguf.")
-@click.option("--duration", type=float, help="Seconds of music (0.5-300).")
+@click.option("--duration", type=float, help=f"Seconds of music ({DURATION_RANGE}).")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Random seed (default: a new one each run).")
 @click.option("--force", is_flag=True, help="Overwrite an existing run folder.")
 @click.option("--no-verify", is_flag=True, help="Skip measuring the take against the spec (and repairing it).")
@@ -129,7 +131,7 @@ def analyze(audio, as_json):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config).")
 @click.option("-p", "--profile", help="Profile from config.yaml.")
 @click.option("-m", "--model", envvar="ALBUMGEN_MODEL", help="Agent LLM: an alias or BACKEND:MODEL.")
-@click.option("--duration", type=float, help="Seconds of music per take (0.5-300).")
+@click.option("--duration", type=float, help=f"Seconds of music per take ({DURATION_RANGE}).")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed of the first take.")
 @click.option("--resume", "resume_id", help="Continue an earlier chat session by its id.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn.")

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tools.errors import ConfigError
+from tools.limits import MAX_DURATION_S, MIN_DURATION_S
 from tools.registry import BackendOptions, Registry, format_validation_error
-from tools.spec import MAX_DURATION_S
 
 
 def default_config_path() -> Path:
@@ -70,7 +70,7 @@ class Profile(_Strict):
 
 
 class Defaults(_Strict):
-    duration_s: float = Field(30.0, gt=0, le=MAX_DURATION_S)
+    duration_s: float = Field(30.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
     output_dir: str = "out"
     audio_format: Literal["wav", "flac"] = "wav"
 

@@ -21,13 +21,12 @@ from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
 from tools.errors import ConfigError, InputError
+from tools.limits import MAX_DURATION_S, MAX_SEED, MAX_TAKES, MIN_DURATION_S, fresh_seed
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
-from tools.seeds import MAX_SEED, fresh_seed
-from tools.spec import MAX_DURATION_S, SETTERS, MusicSpec, SpecEditor
+from tools.spec import SETTERS, MusicSpec, SpecEditor
 from tools.vision import VISION_BACKENDS
 
-MAX_TAKES = 8  # one batch; more would multiply memory for little choice
 AUDIO_FORMATS = ("wav", "flac")
 Notify = Callable[[str], None]
 
@@ -49,8 +48,8 @@ class RunOptions:
     genre: str | None = None  # a genre asked for (a batch row's hint): evidence the prior weighs decisively
 
     def __post_init__(self):
-        if not 0.5 <= self.duration_s <= MAX_DURATION_S:
-            raise InputError(f"--duration {self.duration_s:g} is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
+        if not MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S:
+            raise InputError(f"--duration {self.duration_s:g} is out of range: use {MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds")
         if not 0 <= self.seed <= MAX_SEED:
             raise InputError(f"--seed {self.seed} is out of range: use 0 to {MAX_SEED}")
         if self.audio_format not in AUDIO_FORMATS:

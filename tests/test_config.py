@@ -8,17 +8,23 @@ from tools.errors import ConfigError
 def test_project_config_is_valid_and_has_the_three_profiles():
     config = load_config()
     assert config.default_profile == "offline"
-    assert {"offline", "musicgen", "hosted"} <= set(config.profiles)
+    assert {"offline", "musicgen", "acestep", "stable-audio", "hosted"} <= set(config.profiles)
     assert config.profiles["musicgen"].music.options_dict()["model"] == "facebook/musicgen-small"
 
 
 @pytest.mark.parametrize("changes, message", [
     ({"default_profile": "nope"}, "default_profile 'nope' is not among profiles"),
     ({"defaults": {"duration_s": 1000}}, "defaults.duration_s: Input should be less than or equal to 300"),
+    # the same bounds as --duration, caught where the value was written (not later, naming a flag nobody gave)
+    ({"defaults": {"duration_s": 0.3}}, "defaults.duration_s: Input should be greater than or equal to 0.5"),
     ({"defaults": {"durations": 10}}, "defaults.durations: unknown key"),
     ({"profiles": {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "llama-cpp"},
                                "music": {"backend": "mp3gen"}}}},
-     "profiles.offline.music: unknown music backend 'mp3gen': use one of sketch, musicgen, audiocraft"),
+     "profiles.offline.music: unknown music backend 'mp3gen': use one of sketch, musicgen, audiocraft, acestep, "
+     "stable-audio"),
+    ({"profiles": {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "llama-cpp"},
+                               "music": {"backend": "acestep", "offload": "disk"}}}},
+     "profiles.offline.music: offload: Input should be 'none', 'model' or 'sequential'"),
     ({"profiles": {"offline": {"vision": {"backend": "offline", "colour": 1}, "llm": {"backend": "llama-cpp"},
                                "music": {"backend": "sketch"}}}}, "profiles.offline.vision: colour: unknown key"),
     ({"profiles": {"offline": {"vision": {"backend": "offline"}, "llm": {"backend": "openai", "api_key": "sk-123"},

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.language import read
-from tools.spec import MAX_DURATION_S, TEMPO_MAX, TEMPO_MIN, MusicSpec
+from tools.limits import MAX_DURATION_S
+from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec
 from tools.vocab import vocabulary
 
 ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",

@@ -30,7 +30,7 @@ from tools.form import (
     section_instruments,
     total_bars,
 )
-from tools.seeds import MAX_SEED
+from tools.limits import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
 from tools.vocab import vocabulary
 
 _V = vocabulary()
@@ -41,7 +41,6 @@ Tonic = Literal[tuple(_V.tonics)]  # type: ignore[valid-type]
 Mode = Literal[tuple(_V.modes)]  # type: ignore[valid-type]
 TimeSignature = Literal[tuple(_V.time_signatures)]  # type: ignore[valid-type]
 TEMPO_MIN, TEMPO_MAX = _V.tempo_range
-MAX_DURATION_S = 300.0
 # Bounds in the tool schemas also bound grammar-constrained output of small local models.
 Rationale = Annotated[str, Field(min_length=3, max_length=300,
                                  description="one sentence on the cover evidence behind this choice, citing its ids (E3)")]
@@ -93,7 +92,7 @@ class MusicSpec(BaseModel):
     time_signature: TimeSignature | None = None
     instruments: tuple[InstrumentName, ...] = ()
     era: str | None = None
-    duration_s: float = Field(10.0, gt=0.0, le=MAX_DURATION_S)
+    duration_s: float = Field(10.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     form: FormName | None = None
     sections: tuple[Section, ...] = ()
@@ -296,10 +295,10 @@ class SpecEditor:
         return self._update("era", rationale, era=era)
 
 
-    def set_duration(self, seconds: Annotated[float, Field(ge=1.0, le=MAX_DURATION_S)], rationale: Rationale) -> str:
+    def set_duration(self, seconds: Annotated[float, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)], rationale: Rationale) -> str:
         """Set the length of the take in seconds (1-300)."""
-        if not 1.0 <= float(seconds) <= MAX_DURATION_S:
-            raise SpecError(f"duration {seconds} s is out of range: use 1 to {MAX_DURATION_S:g} seconds")
+        if not MIN_DURATION_S <= float(seconds) <= MAX_DURATION_S:
+            raise SpecError(f"duration {seconds} s is out of range: use {MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds")
         return self._update("duration", rationale, duration_s=round(float(seconds), 2))
 
     def new_take(self, rationale: Rationale) -> str:

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol
 
+from tools.limits import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, nth_seed, repair_seed
 from tools.registry import Backend
-from tools.seeds import MAX_SEED, nth_seed, repair_seed
-from tools.spec import MAX_DURATION_S, MusicSpec
+from tools.spec import MusicSpec
 
 DEFAULT_GUIDANCE = 3.0  # MusicGen's own default for classifier-free guidance
 
@@ -27,8 +27,8 @@ class GenerationParams:
     steps: int | None = None  # a diffusion engine's denoising steps (None: its configured number)
 
     def __post_init__(self):
-        if not 0.5 <= self.duration_s <= MAX_DURATION_S:
-            raise ValueError(f"duration {self.duration_s} s is out of range: use 0.5 to {MAX_DURATION_S:g} seconds")
+        if not MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S:
+            raise ValueError(f"duration {self.duration_s} s is out of range: use {MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds")
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed {self.seed} is out of range: use 0 to {MAX_SEED}")
         if self.guidance_scale < 1.0 or self.temperature <= 0 or self.top_k < 0:

@@ -16,10 +16,10 @@ from pydantic import Field
 
 from tools.devices import resolve_device
 from tools.errors import BackendError, InputError, require
+from tools.limits import nth_seed, repair_seed
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend, report_steps, section_records, with_form
 from tools.music.mastering import master
 from tools.registry import BackendOptions, hub_model_status, missing
-from tools.seeds import nth_seed, repair_seed
 from tools.spec import MusicSpec
 
 NOT_STREAMABLE = "not streamable: a diffusion model makes the whole take at once; the take was written when finished"

@@ -1,4 +1,11 @@
-"""The seed range shared by runs, takes, batch rows and repairs: numpy's and torch's generators take 32 bits."""
+"""The bounds of per-run values, one home for each: the config, the CLI, the web app, batch, the spec and the
+music backends all validate against these."""
+
+MIN_DURATION_S = 0.5  # shorter takes cannot be measured (tempo, key) or hold a bar of music
+MAX_DURATION_S = 300.0
+MAX_TAKES = 8  # one batch; more would multiply memory for little choice
+
+# seeds: numpy's and torch's generators take 32 bits
 
 SEEDS = 2**32
 MAX_SEED = SEEDS - 1
