@@ -70,6 +70,9 @@ class _ToolBindingChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     model_name: str = "local"
+    # one local model (a llama.cpp context, a transformers model with its caches), one caller at a time: web
+    # sessions and batch threads share it; every call of a subclass goes through this lock
+    _in_use: Any = PrivateAttr(default_factory=threading.RLock)
 
     def bind_tools(self, tools, *, tool_choice=None, **kwargs):
         formatted = [convert_to_openai_tool(t) for t in tools]
@@ -88,7 +91,6 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     max_tokens: int = 256
     _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
     _scores: dict = {}  # (prompt, candidate) -> log-prob: scores are deterministic, so each is computed once
-    _in_use: Any = PrivateAttr(default_factory=threading.RLock)  # one llama.cpp context, one caller at a time
 
     @property
     def _llm_type(self) -> str:
@@ -234,6 +236,10 @@ class TransformersChatModel(_ToolBindingChatModel):
         return "\n".join(f"{m['role']}: {m['content']}" for m in plain) + "\nassistant:"
 
     def _generate(self, messages, stop=None, run_manager=None, tools=None, tool_choice=None, **kwargs) -> ChatResult:
+        with self._in_use:
+            return self._complete(messages, tools, tool_choice)
+
+    def _complete(self, messages, tools, tool_choice) -> ChatResult:
         import torch
 
         forced = forced_tool_name(tools or [], tool_choice)

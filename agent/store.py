@@ -170,39 +170,42 @@ class RunStore:
             db.execute("UPDATE sessions SET status=?, updated_at=? WHERE id=?", (status, _now(), session_id))
 
     # -- reads -------------------------------------------------------------------------------
+    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """A read, whole: the connection is shared by every thread of the process (web sessions), so a read
+        takes the same lock as the writes and fetches its rows before letting go."""
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
     def session(self, session_id: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM sessions WHERE id=? OR id LIKE ? ORDER BY created_at LIMIT 2",
-                              (session_id, f"{session_id}%")).fetchall()
+        row = self._rows("SELECT * FROM sessions WHERE id=? OR id LIKE ? ORDER BY created_at LIMIT 2",
+                         (session_id, f"{session_id}%"))
         if len(row) != 1:
             what = "is ambiguous" if row else "not found"
             raise InputError(f"run {session_id!r} {what}: see `albumgen runs list` for ids")
         return dict(row[0])
 
     def sessions(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT s.*, (SELECT COUNT(*) FROM takes t WHERE t.session_id=s.id) AS takes, "
-                               "(SELECT COUNT(*) FROM turns u WHERE u.session_id=s.id) AS turns "
-                               "FROM sessions s ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?", (limit,))
+        rows = self._rows("SELECT s.*, (SELECT COUNT(*) FROM takes t WHERE t.session_id=s.id) AS takes, "
+                          "(SELECT COUNT(*) FROM turns u WHERE u.session_id=s.id) AS turns "
+                          "FROM sessions s ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?", (limit,))
         return [dict(r) for r in rows]
 
     def turns(self, session_id: str) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self.db.execute("SELECT * FROM turns WHERE session_id=? ORDER BY idx",
-                                                           (session_id,))]
+        return [_decode(dict(r)) for r in self._rows("SELECT * FROM turns WHERE session_id=? ORDER BY idx", (session_id,))]
 
     def takes(self, session_id: str) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self.db.execute("SELECT * FROM takes WHERE session_id=? ORDER BY id",
-                                                           (session_id,))]
+        return [_decode(dict(r)) for r in self._rows("SELECT * FROM takes WHERE session_id=? ORDER BY id", (session_id,))]
 
     def tool_calls(self, turn_id: int) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self.db.execute("SELECT * FROM tool_calls WHERE turn_id=? ORDER BY idx",
-                                                           (turn_id,))]
+        return [_decode(dict(r)) for r in self._rows("SELECT * FROM tool_calls WHERE turn_id=? ORDER BY idx", (turn_id,))]
 
     def messages(self, session_id: str, last: int) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT role, content FROM messages WHERE session_id=? ORDER BY id DESC LIMIT ?",
-                               (session_id, last)).fetchall()
+        rows = self._rows("SELECT role, content FROM messages WHERE session_id=? ORDER BY id DESC LIMIT ?",
+                          (session_id, last))
         return [dict(r) for r in reversed(rows)]
 
     def integrity(self) -> str:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+        return self._rows("PRAGMA integrity_check")[0][0]
 
 
 def _json(value) -> str | None:

@@ -135,6 +135,39 @@ def test_kill_9_mid_generation_then_resume(tmp_path):
 
 
 @pytest.mark.slow
+def test_threads_read_and_write_one_store_at_once(tmp_path):
+    """The web app's sessions share one RunStore: reads and writes from many threads at once."""
+    import threading
+
+    store, errors, ids = RunStore(tmp_path / "runs.db"), [], []
+
+    def writer(k: int) -> None:
+        try:
+            sid = store.new_session("chat", f"c{k}.png", "sha", "offline", "smollm2", str(tmp_path))
+            ids.append(sid)
+            for n in range(20):
+                store.add_message(sid, "user", f"message {n}")
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(40):
+                for row in store.sessions(50):
+                    store.messages(row["id"], 5)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)] + [threading.Thread(target=reader)
+                                                                               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(store.sessions(50)) == 4
+    assert all(len(store.messages(sid, 100)) == 20 for sid in ids) and store.integrity() == "ok"
+
+
 def test_two_processes_write_the_same_store(tmp_path):
     env = {**os.environ, "ALBUMGEN_HOME": str(tmp_path / "home")}
     cmds = [[sys.executable, "-m", "agent.cli", "generate", COVER, "-o", str(tmp_path / f"out{i}"), "--duration", "2",

@@ -118,3 +118,33 @@ def test_transformers_llm_backend_runs_guided_and_falls_back_on_gibberish(tiny_c
     llm_calls = [s for s in trace.steps if s.kind == "llm_call"]
     assert len(llm_calls) == len(SETTERS) and all(s.detail["tokens"]["output_tokens"] >= 1 for s in llm_calls)
     assert {s.name for s in trace.steps if s.kind == "fallback"} <= set(SETTERS)
+
+
+@pytest.mark.slow
+def test_a_local_chat_model_serves_one_caller_at_a_time(tiny_causal_lm_dir):
+    """Web sessions and batch threads share one loaded model: calls from many threads take turns."""
+    import threading
+
+    from langchain_core.messages import HumanMessage
+
+    chat = LLM_BACKENDS.create("transformers", {"model": str(tiny_causal_lm_dir), "max_new_tokens": 4,
+                                                "device": "cpu"}).chat_model()
+    real, busy, most = chat.model.generate, [0], [0]
+
+    def counted(*args, **kwargs):  # the real generate, counting callers inside it at once
+        busy[0] += 1
+        most[0] = max(most[0], busy[0])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            busy[0] -= 1
+
+    chat.model.generate = counted
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(chat.invoke([HumanMessage("a calm cover")])))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 4 and most[0] == 1
