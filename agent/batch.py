@@ -210,12 +210,10 @@ class Worker:
         from agent.config import load_config
 
         warnings.filterwarnings("ignore", category=UserWarning, module="librosa")  # one line per row, not per frame
-        if spec.threads:  # the worker's share of the cores, for every library: oversubscribed spinning threads
-            for name in ("ALBUMGEN_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-                os.environ[name] = str(spec.threads)  # (llama.cpp, OpenMP) made 2 workers 2.8x slower than 1
-            import torch
+        if spec.threads:  # the worker's share of the cores, for every library (this is its own process)
+            from tools.registry import limit_threads
 
-            torch.set_num_threads(spec.threads)
+            limit_threads(spec.threads)
         self.spec = spec
         self.app = AlbumGen(load_config(spec.config_path), profile=spec.profile, model=spec.model, catalog=spec.catalog)
 

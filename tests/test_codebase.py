@@ -27,6 +27,28 @@ def test_no_function_in_the_library_is_longer_than_fifty_lines():
     assert not long, "split these functions: " + "; ".join(long)
 
 
+def _writes_environ(node: ast.AST) -> bool:
+    """os.environ[...] = …, os.environ.update/setdefault/pop(…), os.putenv(…)"""
+    def is_environ(n):
+        return isinstance(n, ast.Attribute) and n.attr == "environ"
+
+    if isinstance(node, (ast.Assign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Subscript) and is_environ(t.value) for t in targets)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return (is_environ(node.func.value) and node.func.attr in {"update", "setdefault", "pop", "clear"}) or \
+            node.func.attr in {"putenv", "unsetenv"}
+    return False
+
+
+def test_the_library_never_writes_the_process_environment():
+    """Configuration is resolved once and passed on; a batch worker's thread share is set at runtime."""
+    writes = [f"{path.relative_to(ROOT)}:{node.lineno}" for folder in ("agent", "tools", "web")
+              for path in sorted((ROOT / folder).rglob("*.py"))
+              for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if _writes_environ(node)]
+    assert not writes, "these write os.environ: " + ", ".join(writes)
+
+
 @pytest.mark.slow
 def test_a_built_wheel_installed_in_a_fresh_venv_generates_from_another_folder(tmp_path):
     """Not editable: prompts/ and config.yaml must travel inside the wheel. The fresh venv sees this

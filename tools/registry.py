@@ -124,8 +124,23 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def thread_budget() -> int:
-    """The threads a local model may use: ALBUMGEN_THREADS (a batch worker's share of the cores), else all."""
-    import os
+_THREADS: list[int] = []  # a batch worker's share of the cores, set once in its own process
 
-    return int(os.environ.get("ALBUMGEN_THREADS") or cores())
+
+def limit_threads(threads: int) -> None:
+    """This process's models use `threads` threads: torch, BLAS and OpenMP pools now, and every local model
+    loaded later (llama.cpp's n_threads, onnxruntime's intra-op threads) through `thread_budget`. Oversubscribed
+    spinning threads made 2 batch workers 2.8x slower than 1. Set at runtime, never through os.environ."""
+    from threadpoolctl import threadpool_limits
+
+    _THREADS[:] = [threads]
+    if not missing("torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)  # numpy's BLAS and OpenMP runtimes already loaded
+
+
+def thread_budget() -> int:
+    """The threads a local model may use: a batch worker's share of the cores (`limit_threads`), else all."""
+    return _THREADS[0] if _THREADS else cores()
