@@ -41,7 +41,7 @@ class AlbumGen(Pipeline):
 
         store, cover = RunStore(), result.trace.cover
         try:
-            session = store.new_session("generate", cover["path"], cover["sha256"], self.profile_name,
+            session = store.new_session("generate", cover.path, cover.sha256, self.profile_name,
                                         self.llm.model_id, str(result.run_dir.parent), description)
             turn_id, _ = store.begin_turn(session, None)
             log_take(store, session, turn_id, result, changes=[])

@@ -12,7 +12,8 @@ from tools.limits import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
 DURATION_RANGE = f"{MIN_DURATION_S:g}-{MAX_DURATION_S:g}"
 
 OFFLINE_HINT = ("hint: this is the offline profile (sketch renderer). For neural audio run the same command with "
-                "--profile musicgen (downloads facebook/musicgen-small on first use).")
+                "--profile musicgen (downloads facebook/musicgen-small on first use), or --profile acestep "
+                "(ACE-Step 1.5, MIT licence; quick on a GPU).")
 
 
 class AlbumGenGroup(click.Group):

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
 from agent.llm import LLM_BACKENDS
-from agent.records import MadeWith, TakeFile
+from agent.records import MadeWith, StreamRecord, TakeFile
 from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
@@ -304,7 +304,7 @@ class Pipeline:
         finally:
             if made.get("sink") is not None:
                 made["sink"].close()
-                run.trace.stream = made["sink"].summary()
+                run.trace.stream = StreamRecord(**made["sink"].summary())
         run.trace.timings_ms["agent"] -= run.trace.timings_ms.get("music", 0)
         run.trace.warnings += [w for w in editor.warnings if w not in run.trace.warnings]
         result = self._write(editor.spec, run, made["takes"])

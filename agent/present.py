@@ -37,9 +37,9 @@ def run_lines(result) -> list[str]:
     out = plan_lines(result) + [f"audio       {result.audio_path}"]
     if result.take_paths:
         out.append(f"takes       {len(result.take_paths)} in {result.run_dir} (best: {result.audio_path.name})")
-    stream = result.trace.stream or {}
-    if stream.get("first_audio_s") is not None:
-        out.append(f"streamed    first audio after {stream['first_audio_s']} s of music generation")
+    stream = result.trace.stream
+    if stream is not None and stream.first_audio_s is not None:
+        out.append(f"streamed    first audio after {stream.first_audio_s} s of music generation")
     return out + [f"trace       {result.trace_path} (and trace.md)"]
 
 

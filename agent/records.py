@@ -82,3 +82,30 @@ class LevelCheck(BaseModel):
     planned: float  # planned level difference (0..1)
     measured_db: float
     holds: bool
+
+
+class CoverRecord(BaseModel):
+    """The cover a run read: where it was, its content hash and its size before any downscaling."""
+
+    path: str
+    sha256: str
+    width: int
+    height: int
+    format: str | None = None
+
+
+class BackendRecord(BaseModel):
+    """One backend of a run: its registry name and model id (a hosted endpoint's base URL; never a key)."""
+
+    backend: str
+    model: str
+    base_url: str | None = None
+
+
+class StreamRecord(BaseModel):
+    """--stream: the partial files written while the takes were made and when the first audio appeared."""
+
+    paths: list[str]
+    first_audio_s: float | None = None
+    chunks: int = 0
+    seconds: list[float] = []

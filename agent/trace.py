@@ -10,7 +10,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.records import Attempt, LevelCheck, SectionSpan, TakeFile, Verification
+from agent.records import (
+    Attempt,
+    BackendRecord,
+    CoverRecord,
+    LevelCheck,
+    SectionSpan,
+    StreamRecord,
+    TakeFile,
+    Verification,
+)
 from tools.errors import redact
 from tools.spec import rationale_key
 
@@ -38,8 +47,8 @@ class Trace(BaseModel):
     run_id: str
     status: Status = "running"
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    cover: dict[str, Any] = {}
-    backends: dict[str, dict[str, Any]] = {}
+    cover: CoverRecord | None = None
+    backends: dict[str, BackendRecord] = {}
     agent_mode: str | None = None
     description: dict[str, Any] | None = None
     evidence: list[dict[str, Any]] = []    # tools.grounding.evidence.Evidence, numbered E1..En
@@ -52,7 +61,7 @@ class Trace(BaseModel):
     prompt: str | None = None
     audio: dict[str, Any] | None = None
     takes: list[TakeFile] = []  # --takes N > 1: every take written; `audio` is the best one
-    stream: dict[str, Any] | None = None  # --stream: partial files, time to first audio
+    stream: StreamRecord | None = None  # --stream: partial files, time to first audio
     attempts: list[Attempt] = []  # every measured take of every verification attempt
     verification: Verification | None = None
     sections: list[SectionSpan] = []  # the kept take's form, in seconds of the written audio
@@ -152,9 +161,9 @@ def _head_md(trace: Trace) -> list[str]:
     out = [f"# AlbumGen run {trace.run_id}", "", f"Status: **{trace.status}**" + (f" — {trace.error}" if trace.error else ""), ""]
     cover = trace.cover
     if cover:
-        out += [f"Cover: `{cover.get('path')}` ({cover.get('width')}×{cover.get('height')}, sha256 {cover.get('sha256', '')[:12]}…)", ""]
+        out += [f"Cover: `{cover.path}` ({cover.width}×{cover.height}, sha256 {cover.sha256[:12]}…)", ""]
     if trace.backends:
-        out += ["## Backends", ""] + [f"- {kind}: {b.get('backend')} — `{b.get('model')}`" for kind, b in trace.backends.items()]
+        out += ["## Backends", ""] + [f"- {kind}: {b.backend} — `{b.model}`" for kind, b in trace.backends.items()]
         out += [f"- agent mode: {trace.agent_mode}", ""]
     return out
 
@@ -231,8 +240,8 @@ def _audio_md(trace: Trace) -> list[str]:
                 + (" ✔" if t.path == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
     if trace.stream:
         st = trace.stream
-        out += [f"Streamed to {', '.join(f'`{p}`' for p in st['paths'])}: first audio {st['first_audio_s']} s after "
-                f"the music started, {st['chunks']} chunks.", ""]
+        out += [f"Streamed to {', '.join(f'`{p}`' for p in st.paths)}: first audio {st.first_audio_s} s after "
+                f"the music started, {st.chunks} chunks.", ""]
     return out
 
 

@@ -90,6 +90,7 @@ class PartialTakes:
         return 10 ** (max(-24.0, min(24.0, self.target_lufs - loudness)) / 20)
 
     def summary(self) -> dict[str, Any]:
+        """The trace's `stream` record (agent.records.StreamRecord)."""
         return {"paths": [self.path(k).name for k in sorted(self._files)], "first_audio_s": self.first_audio_s,
                 "chunks": self.chunks, "seconds": [round(f.frames / f.sample_rate, 3) for _, f in sorted(self._files.items())]}
 
