@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
 from agent.llm import LLM_BACKENDS
-from agent.records import MadeWith, StreamRecord, TakeFile
+from agent.records import AffectRecord, MadeWith, StreamRecord, TakeFile
 from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
@@ -243,7 +243,7 @@ class Pipeline:
             from tools.optional import cover_warnings
 
             run.trace.warnings += cover_warnings(description.evidence)
-            run.trace.affect = asdict(prior.affect)
+            run.trace.affect = AffectRecord(**asdict(prior.affect))
             atomic_write(run.run_dir / "evidence.png", evidence_picture(cover.image, description.evidence))
         run.writer.save()
         return description, prior

@@ -109,3 +109,15 @@ class StreamRecord(BaseModel):
     first_audio_s: float | None = None
     chunks: int = 0
     seconds: list[float] = []
+
+
+class AffectRecord(BaseModel):
+    """Valence and energy read from the cover's evidence (tools.grounding.prior.Affect), with the indices they
+    came from, the evidence ids used and how the words moved them."""
+
+    valence: float
+    energy: float
+    pleasure_index: float
+    arousal_index: float
+    evidence: list[str] = []
+    notes: list[str] = []

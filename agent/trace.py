@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.records import (
+    AffectRecord,
     Attempt,
     BackendRecord,
     CoverRecord,
@@ -52,7 +53,7 @@ class Trace(BaseModel):
     agent_mode: str | None = None
     description: dict[str, Any] | None = None
     evidence: list[dict[str, Any]] = []    # tools.grounding.evidence.Evidence, numbered E1..En
-    affect: dict[str, Any] | None = None   # valence/energy read from the evidence, and the indices behind them
+    affect: AffectRecord | None = None   # valence/energy read from the evidence, and the indices behind them
     catalog: dict[str, Any] | None = None  # --catalog: the catalogue, its nearest covers and their evidence ids
     decisions: list[dict[str, Any]] = []   # tools.grounding.decide.Decision, one per field decided
     steps: list[Step] = []
@@ -177,8 +178,8 @@ def _grounding_md(trace: Trace) -> list[str]:
     if trace.evidence:
         out += ["The evidence as a picture: `evidence.png` (palette shares, OCR boxes, labels with confidence).", ""]
     if trace.affect:
-        out += [f"Read from the evidence: valence {trace.affect['valence']}, energy {trace.affect['energy']} "
-                f"({'; '.join(trace.affect.get('notes') or [])}).", ""]
+        out += [f"Read from the evidence: valence {trace.affect.valence}, energy {trace.affect.energy} "
+                f"({'; '.join(trace.affect.notes)}).", ""]
     out += _catalog_md(trace)
     if trace.decisions:
         out += ["## Decisions", "", decisions_table(trace.decisions), ""]
