@@ -1,0 +1,88 @@
+"""OUTDIR/batch.sqlite: one row per cover (pending → running → done | failed), written by the driver only."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.batch.inputs import Job
+from agent.store import immediate
+from tools.limits import nth_seed
+
+STATUSES = ("pending", "running", "done", "failed")
+
+
+class Manifest:
+    """OUTDIR/batch.sqlite, written by the driver only."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        with immediate(self.db):  # both tables in one transaction: a reader never sees half a schema
+            self.db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.db.execute("""CREATE TABLE IF NOT EXISTS covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,
+                cover TEXT NOT NULL, overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT,
+                started_at REAL, finished_at REAL, summary TEXT)""")
+
+    def settings(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM settings")}
+
+    def create(self, settings: dict[str, Any], jobs: list[Job]) -> None:
+        base = settings["seed"]
+        with immediate(self.db):
+            self.db.executemany("INSERT INTO settings VALUES (?, ?)", [(k, json.dumps(v)) for k, v in settings.items()])
+            self.db.executemany(
+                "INSERT INTO covers (idx, key, cover, overrides, seed, status, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(i, j.key, j.cover, json.dumps(j.overrides()), j.seed if j.seed is not None else nth_seed(base, i),
+                  "failed" if j.problem else "pending", j.problem) for i, j in enumerate(jobs)])
+
+    def reopen(self, retry_failed: bool) -> None:
+        """A resumed batch: rows left running are pending again (redone into their own folder); with
+        `retry_failed`, failed rows too (not those whose input row itself was bad)."""
+        with immediate(self.db):
+            self.db.execute("UPDATE covers SET status = 'pending' WHERE status = 'running'")
+            if retry_failed:
+                self.db.execute("UPDATE covers SET status = 'pending', error = NULL, attempts = 0 "
+                                "WHERE status = 'failed' AND cover != '' AND started_at IS NOT NULL")
+
+    def pending(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT idx, key, cover, overrides, seed, attempts, run_dir FROM covers "
+                               "WHERE status = 'pending' ORDER BY idx").fetchall()
+        return [{"idx": r[0], "key": r[1], "cover": r[2], "overrides": json.loads(r[3]), "seed": r[4],
+                 "attempts": r[5], "redo": r[5] > 0 or r[6] is not None} for r in rows]
+
+    def start(self, idx: int, worker: str) -> None:
+        self.db.execute("UPDATE covers SET status = 'running', attempts = attempts + 1, worker = ?, started_at = ? "
+                        "WHERE idx = ?", (worker, time.time(), idx))
+
+    def finish(self, idx: int, outcome: dict[str, Any]) -> None:
+        self.db.execute("UPDATE covers SET status = ?, run_dir = COALESCE(?, run_dir), error = ?, seconds = ?, "
+                        "finished_at = ?, summary = ? WHERE idx = ?",
+                        (outcome["status"], outcome.get("run_dir"), outcome.get("error"), outcome.get("seconds"),
+                         time.time(), json.dumps(outcome.get("summary")) if outcome.get("summary") else None, idx))
+
+    def requeue(self, idx: int, why: str) -> None:
+        self.db.execute("UPDATE covers SET status = 'pending', error = ? WHERE idx = ?", (why, idx))
+
+    def rows(self) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT idx, key, cover, overrides, seed, status, attempts, run_dir, error, seconds, "
+                              "worker, summary FROM covers ORDER BY idx")
+        names = [d[0] for d in cur.description]
+        out = []
+        for r in cur.fetchall():
+            row = dict(zip(names, r))
+            row["overrides"] = json.loads(row["overrides"])
+            row["summary"] = json.loads(row["summary"]) if row["summary"] else None
+            out.append(row)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.execute("SELECT status, count(*) FROM covers GROUP BY status").fetchall())
+        return {s: found.get(s, 0) for s in STATUSES}
+
+    def close(self) -> None:
+        self.db.close()
+
