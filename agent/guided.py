@@ -223,7 +223,7 @@ class GuidedPlanner:
         task = render(self.prompts["guided_task"], description=self.description,
                       spec=spec_summary(agent.toolbox.editor), instruction=instruction)
         bound = agent.model.bind_tools(agent.toolbox.langchain_tools([tool]), tool_choice=tool)
-        ai = agent._ask(bound, [SystemMessage(self.prompts["system"].strip()), HumanMessage(task)])
+        ai = agent.ask(bound, [SystemMessage(self.prompts["system"].strip()), HumanMessage(task)])
         calls = [c for c in ai.tool_calls if c["name"] == tool]
         return calls[0]["args"] if calls else None
 
@@ -263,7 +263,7 @@ class GuidedPlanner:
         messages = [SystemMessage(self.prompts["system"].strip()), HumanMessage(task)]
         bound = agent.model.bind_tools([explain], tool_choice="explain")
         for _ in range(agent.rationale_tries):
-            ai = agent._ask(bound, messages)
+            ai = agent.ask(bound, messages)
             text = next((str(c["args"].get("rationale") or "") for c in ai.tool_calls if c["name"] == "explain"), "")
             problem = rationale_problem(text, self.prior.evidence)
             if problem is None:

@@ -236,7 +236,7 @@ class Agent:
         bound = self.model.bind_tools(self.toolbox.langchain_tools([tool]), tool_choice=tool)
         error = ""
         for _attempt in range(self.max_retries + 1):
-            ai: AIMessage = self._ask(bound, messages)
+            ai: AIMessage = self.ask(bound, messages)
             calls = [c for c in ai.tool_calls if c["name"] == tool]
             if calls:
                 ok, text = self.toolbox.execute(tool, calls[0]["args"])
@@ -253,7 +253,9 @@ class Agent:
         else:
             self.trace.add("note", tool, self.trace.now_ms(), result=f"no valid {tool} call ({error}); the plan is unchanged")
 
-    def _ask(self, bound, messages) -> AIMessage:
+    def ask(self, bound, messages) -> AIMessage:
+        """One model call with this run's callbacks; every model failure becomes one clear BackendError (the
+        guided planner asks through it too)."""
         try:
             return bound.invoke(messages, config={"callbacks": self.callbacks})
         except (AlbumGenError, KeyboardInterrupt):

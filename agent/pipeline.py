@@ -20,7 +20,7 @@ from agent.records import AffectRecord, MadeWith, StreamRecord, TakeFile
 from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
-from tools.errors import ConfigError, InputError
+from tools.errors import BackendError, ConfigError, InputError
 from tools.limits import MAX_DURATION_S, MAX_SEED, MAX_TAKES, MIN_DURATION_S, fresh_seed
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
@@ -111,6 +111,15 @@ class RunResult:
     def measured(self) -> dict[str, Any] | None:
         """The kept take's measurement (None unverified)."""
         return next((t.measured for t in self.takes if t.path == self.audio_path.name), None)
+
+
+@dataclass(frozen=True)
+class MusicRequest:
+    """What the agent hands the music stage: the finished plan, its prompt and the generation parameters."""
+
+    spec: MusicSpec
+    prompt: str
+    params: GenerationParams
 
 
 @dataclass
@@ -287,29 +296,40 @@ class Pipeline:
 
     def compose(self, editor: SpecEditor, run: Run, plan: Callable[[Any], None],
                 tools: tuple[str, ...] = SETTERS) -> RunResult:
-        """Run the agent (`plan(agent)`), which edits the spec and calls generate_music; write the takes."""
+        """The agent plans (`plan(agent)` edits the spec and ends by calling generate_music, which hands the
+        finished plan over); then the pipeline makes the takes and writes them."""
         from agent.loop import Agent, ToolBox
 
-        made: dict[str, Any] = {}
+        handed: list[MusicRequest] = []
         run.notify("thinking")
-        try:
-            with stage(run.trace, "agent"):
-                settings = self.config.agent
-                toolbox = ToolBox(editor, run.trace, self._music_tool(editor, run, made), tools,
-                                  lookups=self._lookups(editor))
-                plan(Agent(self.chat_model, toolbox,
-                           run.trace, max_steps=settings.max_steps, max_retries=settings.max_retries,
-                           label=self.llm.label, model_weight=settings.model_weight,
-                           rationale_tries=self.rationale_tries))
-        finally:
-            if made.get("sink") is not None:
-                made["sink"].close()
-                run.trace.stream = StreamRecord(**made["sink"].summary())
-        run.trace.timings_ms["agent"] -= run.trace.timings_ms.get("music", 0)
+        with stage(run.trace, "agent"):
+            settings = self.config.agent
+            toolbox = ToolBox(editor, run.trace, self._music_tool(editor, run, handed), tools,
+                              lookups=self._lookups(editor))
+            plan(Agent(self.chat_model, toolbox,
+                       run.trace, max_steps=settings.max_steps, max_retries=settings.max_retries,
+                       label=self.llm.label, model_weight=settings.model_weight,
+                       rationale_tries=self.rationale_tries))
         run.trace.warnings += [w for w in editor.warnings if w not in run.trace.warnings]
-        result = self._write(editor.spec, run, made["takes"])
-        if made.get("sink") is not None:
-            made["sink"].finish()
+        if not handed:  # Agent.finish calls generate_music when a model did not: a bug if we get here
+            raise BackendError("music: the agent finished without handing over a plan")
+        return self.make(handed[-1], run)
+
+    def make(self, request: MusicRequest, run: Run) -> RunResult:
+        """The music stage: generate (verify and repair) the takes of a finished plan, streaming them when
+        asked, then write the run folder."""
+        run.notify("composing")
+        sink = self._open_stream(run)
+        try:
+            with stage(run.trace, "music"), self.music.exclusive():
+                made = self._make_takes(request.spec, request.prompt, request.params, run, sink)
+        finally:
+            if sink is not None:
+                sink.close()
+                run.trace.stream = StreamRecord(**sink.summary())
+        result = self._write(request.spec, run, made)
+        if sink is not None:
+            sink.finish()
         return result
 
     @staticmethod
@@ -327,9 +347,9 @@ class Pipeline:
 
         return {"find_similar_covers": find_similar_covers}
 
-    def _music_tool(self, editor: SpecEditor, run: Run, made: dict[str, Any]) -> Callable[[], str]:
+    def _music_tool(self, editor: SpecEditor, run: Run, handed: list[MusicRequest]) -> Callable[[], str]:
         def generate_music() -> str:
-            """Render the current plan into the MusicGen prompt and generate the audio. Call it once, after every setting is decided."""
+            """Render the current plan into the music prompt and generate the audio. Call it once, after every setting is decided."""
             from tools.prompt import render_prompt
 
             self._plan_form(editor, run)
@@ -337,14 +357,8 @@ class Pipeline:
             run.trace.spec, run.trace.rationales = editor.spec.model_dump(mode="json"), dict(editor.rationales)
             run.trace.prompt = prompt
             run.writer.save()
-            run.notify("composing")
-            params = self.params(run.options.for_spec(editor.spec))
-            made["sink"] = self._open_stream(run)
-            with stage(run.trace, "music"), self.music.exclusive():
-                made["takes"] = self._make_takes(editor.spec, prompt, params, run, made["sink"])
-            many = len(made["takes"].audios)
-            return (f"ok: generated {f'{many} takes of ' if many > 1 else ''}"
-                    f"{made['takes'].audios[0].duration_s:.1f} s of audio for: {prompt}")
+            handed.append(MusicRequest(editor.spec, prompt, self.params(run.options.for_spec(editor.spec))))
+            return f"ok: the plan goes to the music engine ({self.music.name}) for: {prompt}"
 
         return generate_music
 
