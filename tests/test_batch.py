@@ -255,3 +255,28 @@ def test_a_done_row_whose_take_missed_says_so_and_counts_its_warnings(tmp_path):
         written = list(csv.DictReader(f))
     assert [r["verified"] for r in written] == ["missed", "met"]
     assert written[0]["warnings"] == "no take met the spec after 3 attempts | TimGM6mb is a small soundfont"
+
+
+def test_the_manifest_has_a_schema_version_and_migrates_an_older_one(tmp_path):
+    from agent.batch.manifest import MIGRATIONS, Manifest
+    from tools.errors import InputError
+
+    old = tmp_path / "old.sqlite"  # a manifest as AlbumGen wrote it before the schema had versions
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, cover TEXT NOT NULL, "
+               "overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL "
+               "DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT, started_at REAL, finished_at REAL, "
+               "summary TEXT)")
+    db.execute("INSERT INTO covers (idx, key, cover, overrides, seed, status) VALUES (0, 'a.png', '/a.png', '{}', 1, "
+               "'done')")
+    db.commit()
+    db.close()
+    manifest = Manifest(old)
+    assert manifest.version == len(MIGRATIONS) and manifest.counts()["done"] == 1  # its rows kept
+    versions = [r[0] for r in manifest.db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    assert Manifest(old).version == len(MIGRATIONS)  # applied once: opening again changes nothing
+    manifest.db.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)")
+    with pytest.raises(InputError, match="schema version 99, newer than this AlbumGen's"):
+        Manifest(old)

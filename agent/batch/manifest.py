@@ -4,14 +4,31 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent.batch.inputs import Job
 from agent.store import immediate
+from tools.errors import InputError
 from tools.limits import nth_seed
 
 STATUSES = ("pending", "running", "done", "failed")
+
+
+def _create_covers(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""CREATE TABLE IF NOT EXISTS covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,
+        cover TEXT NOT NULL, overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT,
+        started_at REAL, finished_at REAL, summary TEXT)""")
+
+
+# Ordered, each applied once in one transaction and recorded (as the run store's): a manifest written by an
+# older AlbumGen is brought up to date when a batch resumes it. Add new steps at the end, never edit old ones.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("covers and settings", _create_covers),
+]
 
 
 class Manifest:
@@ -20,12 +37,22 @@ class Manifest:
     def __init__(self, path: Path):
         self.db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        with immediate(self.db):  # both tables in one transaction: a reader never sees half a schema
-            self.db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self.db.execute("""CREATE TABLE IF NOT EXISTS covers (idx INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL,
-                cover TEXT NOT NULL, overrides TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
-                attempts INTEGER NOT NULL DEFAULT 0, run_dir TEXT, error TEXT, seconds REAL, worker TEXT,
-                started_at REAL, finished_at REAL, summary TEXT)""")
+        self.version = self.migrate()
+
+    def migrate(self) -> int:
+        """The schema, brought to the newest version in one transaction: a reader never sees half of it."""
+        with immediate(self.db):
+            self.db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                            "name TEXT NOT NULL, applied_at REAL NOT NULL)")
+            done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+            if done and max(done) > len(MIGRATIONS):
+                raise InputError(f"this batch.sqlite has schema version {max(done)}, newer than this AlbumGen's "
+                                 f"{len(MIGRATIONS)}: resume it with the AlbumGen that made it")
+            for version, (name, apply) in enumerate(MIGRATIONS, start=1):
+                if version not in done:
+                    apply(self.db)
+                    self.db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, time.time()))
+        return len(MIGRATIONS)
 
     def settings(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM settings")}
