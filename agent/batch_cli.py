@@ -49,14 +49,14 @@ def batch(ctx, input_path, out_dir, profile, model, workers, ray_address, takes,
     total = sum(counts.values())
     with cover_bar(total, as_json, done=counts["done"] + counts["failed"]) as progress:
         def advance(outcome):
-            if outcome["status"] == "retry":
-                progress.write(f"retry: {outcome['key']} (its worker died)")
+            if outcome.status == "retry":
+                progress.write(f"retry: {outcome.key} (its worker died)")
                 return
             progress.update(1)
             rate = progress.format_dict["rate"]
             progress.set_postfix_str(f"{rate * 60:.1f} covers/min" if rate else "")
-            if outcome["status"] == "failed" and not as_json:
-                progress.write(f"failed: {outcome.get('error')}")
+            if outcome.status == "failed" and not as_json:
+                progress.write(f"failed: {outcome.error}")
 
         try:
             report = job.run(workers=workers, use_ray=ray_address is not None,

@@ -238,14 +238,17 @@ def test_ray_gives_the_pool_manifest_and_retries_a_killed_actor(tmp_path, local_
 
 
 def test_a_done_row_whose_take_missed_says_so_and_counts_its_warnings(tmp_path):
-    from agent.batch import BatchReport, table, write_summary
+    from dataclasses import replace
 
-    summary = {"genre": "jazz", "moods": ["warm"], "tempo_wanted": 120, "key_wanted": "F major", "verified": False,
-               "energy": 0.5, "valence": 0.5, "duration_s": 30.0, "cited": 7, "decisions": 7,
-               "warnings": ["no take met the spec after 3 attempts", "TimGM6mb is a small soundfont"]}
+    from agent.batch import BatchReport, table, write_summary
+    from agent.batch.records import RowSummary
+
+    summary = RowSummary(genre="jazz", moods=["warm"], tempo_wanted=120, key_wanted="F major", verified=False,
+                         energy=0.5, valence=0.5, duration_s=30.0, cited=7, decisions=7,
+                         warnings=["no take met the spec after 3 attempts", "TimGM6mb is a small soundfont"])
     rows = [{"key": "a.png", "status": "done", "summary": summary, "run_dir": str(tmp_path / "a-1"), "seconds": 3.0,
              "attempts": 1, "error": None},
-            {"key": "b.png", "status": "done", "summary": {**summary, "verified": True, "warnings": []},
+            {"key": "b.png", "status": "done", "summary": replace(summary, verified=True, warnings=[]),
              "run_dir": str(tmp_path / "b-1"), "seconds": 2.0, "attempts": 1, "error": None}]
     lines = table(BatchReport(tmp_path, {"done": 2, "failed": 0, "pending": 0}, rows, 5.0)).splitlines()
     assert "verification missed" in lines[0] and "2 warnings" in lines[0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from agent.batch.inputs import read_input
 from agent.batch.manifest import Manifest
 from agent.batch.pool import run_pool
 from agent.batch.ray_fleet import run_ray
 from agent.batch.record import BatchReport, write_summary
+from agent.batch.records import Outcome, Task
 from agent.batch.worker import WorkerSpec
 from tools.errors import ConfigError, InputError
 from tools.limits import fresh_seed
@@ -89,18 +89,12 @@ class Batch:
         return WorkerSpec(self.config_path, self.profile, self.settings["model"], self.settings["catalog"],
                           str(self.out_dir), int(self.settings["takes"]), self.config.batch.timeout_s, threads)
 
-    def _tasks(self) -> list[dict[str, Any]]:
-        tasks = self.manifest.pending()
-        for t in tasks:
-            if self.settings["duration"] is not None:
-                t["overrides"].setdefault("duration", self.settings["duration"])
-        return tasks
 
     def run(self, workers: int | None = None, ray_address: str | None = None, use_ray: bool = False,
-            progress: Callable[[dict[str, Any]], None] | None = None) -> BatchReport:
+            progress: Callable[[Outcome], None] | None = None) -> BatchReport:
         start = time.perf_counter()
         workers = workers or self.config.batch.workers or default_workers(self.resources)
-        tasks = self._tasks()
+        tasks = self.manifest.pending(self.settings["duration"])
         runner = run_ray if use_ray else run_pool
         retries, rss = 0, {}
         if tasks:
@@ -110,20 +104,20 @@ class Batch:
         return BatchReport(self.out_dir, self.manifest.counts(), rows, time.perf_counter() - start, retries, rss)
 
     # the driver's bookkeeping, shared by the pool and Ray
-    def started(self, task: dict[str, Any], worker: str) -> None:
-        self.manifest.start(task["idx"], worker)
+    def started(self, task: Task, worker: str) -> None:
+        self.manifest.start(task.idx, worker)
 
-    def finished(self, outcome: dict[str, Any]) -> None:
-        self.manifest.finish(outcome["idx"], outcome)
+    def finished(self, outcome: Outcome) -> None:
+        self.manifest.finish(outcome)
 
-    def lost(self, task: dict[str, Any], why: str) -> bool:
+    def lost(self, task: Task, why: str) -> bool:
         """A worker died while making `task`: requeue it (redone into its own folder) while retries remain;
         True when it will be retried."""
-        attempts = task.get("attempts", 0) + 1
-        task["attempts"], task["redo"] = attempts, True
-        if attempts <= self.config.batch.max_retries:
-            self.manifest.requeue(task["idx"], why)
+        task.attempts, task.redo = task.attempts + 1, True
+        if task.attempts <= self.config.batch.max_retries:
+            self.manifest.requeue(task.idx, why)
             return True
-        self.manifest.finish(task["idx"], {"status": "failed", "error": f"{why}; gave up after {attempts} attempts"})
+        self.manifest.finish(Outcome(task.idx, "failed", key=task.key,
+                                     error=f"{why}; gave up after {task.attempts} attempts"))
         return False
 

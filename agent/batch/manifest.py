@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.batch.inputs import Job
+from agent.batch.records import Outcome, RowSummary, Task
 from agent.store import immediate
 from tools.errors import InputError
 from tools.limits import nth_seed
@@ -75,21 +76,26 @@ class Manifest:
                 self.db.execute("UPDATE covers SET status = 'pending', error = NULL, attempts = 0 "
                                 "WHERE status = 'failed' AND cover != '' AND started_at IS NOT NULL")
 
-    def pending(self) -> list[dict[str, Any]]:
+    def pending(self, duration: float | None = None) -> list[Task]:
+        """The rows still to make; `duration` (the batch's --duration) where a row sets none of its own."""
         rows = self.db.execute("SELECT idx, key, cover, overrides, seed, attempts, run_dir FROM covers "
                                "WHERE status = 'pending' ORDER BY idx").fetchall()
-        return [{"idx": r[0], "key": r[1], "cover": r[2], "overrides": json.loads(r[3]), "seed": r[4],
-                 "attempts": r[5], "redo": r[5] > 0 or r[6] is not None} for r in rows]
+        tasks = []
+        for idx, key, cover, overrides, seed, attempts, run_dir in rows:
+            o = json.loads(overrides)
+            tasks.append(Task(idx, key, cover, seed, duration=o.get("duration", duration), genre=o.get("genre"),
+                              attempts=attempts, redo=attempts > 0 or run_dir is not None))
+        return tasks
 
     def start(self, idx: int, worker: str) -> None:
         self.db.execute("UPDATE covers SET status = 'running', attempts = attempts + 1, worker = ?, started_at = ? "
                         "WHERE idx = ?", (worker, time.time(), idx))
 
-    def finish(self, idx: int, outcome: dict[str, Any]) -> None:
+    def finish(self, outcome: Outcome) -> None:
         self.db.execute("UPDATE covers SET status = ?, run_dir = COALESCE(?, run_dir), error = ?, seconds = ?, "
                         "finished_at = ?, summary = ? WHERE idx = ?",
-                        (outcome["status"], outcome.get("run_dir"), outcome.get("error"), outcome.get("seconds"),
-                         time.time(), json.dumps(outcome.get("summary")) if outcome.get("summary") else None, idx))
+                        (outcome.status, outcome.run_dir, outcome.error, outcome.seconds, time.time(),
+                         json.dumps(outcome.summary.to_dict()) if outcome.summary else None, outcome.idx))
 
     def requeue(self, idx: int, why: str) -> None:
         self.db.execute("UPDATE covers SET status = 'pending', error = ? WHERE idx = ?", (why, idx))
@@ -102,7 +108,7 @@ class Manifest:
         for r in cur.fetchall():
             row = dict(zip(names, r))
             row["overrides"] = json.loads(row["overrides"])
-            row["summary"] = json.loads(row["summary"]) if row["summary"] else None
+            row["summary"] = RowSummary.from_dict(json.loads(row["summary"]) if row["summary"] else None)
             out.append(row)
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent.batch.records import Outcome, Task
 from agent.batch.worker import Driver, serve
 from tools.errors import BackendError, ConfigError
 
@@ -15,11 +16,11 @@ class _Slot:
     process: Any
     conn: Any
     pid: int | None = None
-    task: dict[str, Any] | None = None
+    task: Task | None = None
     retiring: bool = False  # it timed out and is exiting: a fresh process takes its place
 
 
-def run_pool(batch: Driver, tasks: list[dict[str, Any]], workers: int, _address, progress) -> tuple[int, dict]:
+def run_pool(batch: Driver, tasks: list[Task], workers: int, _address, progress) -> tuple[int, dict]:
     """`workers` spawned processes (no forked torch state), each building its pipeline once and making one
     cover at a time, so the manifest's running rows are exact and a process that dies costs its own cover
     a retry, nobody else's."""
@@ -56,7 +57,7 @@ def run_pool(batch: Driver, tasks: list[dict[str, Any]], workers: int, _address,
                     if slot.task is not None and batch.lost(slot.task, why):
                         queue.insert(0, slot.task)
                         retries += 1
-                        progress({"status": "retry", **slot.task})
+                        progress(Outcome(slot.task.idx, "retry", key=slot.task.key))
                     stillborn += slot.pid is None
                     if stillborn > batch.config.batch.max_retries + 1:
                         raise BackendError(f"batch workers keep dying before they are ready (exit "
@@ -78,8 +79,8 @@ def _pool_message(batch: Driver, slot: _Slot, message: tuple, rss: dict, progres
         slot.pid = message[1]
         return
     outcome = message[1]
-    rss[f"pid {slot.pid}"] = outcome.get("rss_mb")
+    rss[f"pid {slot.pid}"] = outcome.rss_mb
     batch.finished(outcome)
     progress(outcome)
-    slot.task, slot.retiring = None, bool(outcome.get("replace_worker"))
+    slot.task, slot.retiring = None, outcome.replace_worker
 

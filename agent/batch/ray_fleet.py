@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.batch.records import Outcome, Task
 from agent.batch.worker import Driver, Worker, WorkerSpec
 from tools.errors import BackendError, ConfigError
 
@@ -27,7 +28,7 @@ def _ray_connect(address: str | None, num_cpus: float):
     return ray
 
 
-def run_ray(batch: Driver, tasks: list[dict[str, Any]], workers: int, address: str | None, progress) -> tuple[int, dict]:
+def run_ray(batch: Driver, tasks: list[Task], workers: int, address: str | None, progress) -> tuple[int, dict]:
     """Ray actors that each hold a loaded pipeline (num_cpus / num_gpus from the profile's worker keys). The
     driver gives one cover at a time to each ready actor, writes the manifest, and replaces an actor that
     died, retrying its cover on another (batch.max_retries)."""
@@ -48,12 +49,12 @@ def run_ray(batch: Driver, tasks: list[dict[str, Any]], workers: int, address: s
 class _RayFleet:
     """The driver's view of its actors: which are starting, idle or making which cover."""
 
-    def __init__(self, ray, batch: Driver, queue: list[dict[str, Any]], progress, spec: WorkerSpec):
+    def __init__(self, ray, batch: Driver, queue: list[Task], progress, spec: WorkerSpec):
         res = batch.resources
         self.ray, self.batch, self.queue, self.progress = ray, batch, queue, progress
         self.actor_cls = ray.remote(num_cpus=res.num_cpus, num_gpus=res.num_gpus, max_restarts=0)(Worker)
         self.spec = spec
-        self.pending: dict[Any, tuple[str, Any, dict[str, Any] | None]] = {}  # ref → (what, actor, task)
+        self.pending: dict[Any, tuple[str, Any, Task | None]] = {}  # ref → (what, actor, task)
         self.idle: list[Any] = []
         self.pids: dict[Any, int] = {}
         self.retries, self.rss, self.stillborn = 0, {}, 0
@@ -79,10 +80,10 @@ class _RayFleet:
             self.died(what, actor, task, exc)
             return
         if what == "run":
-            self.rss[f"ray actor pid {self.pids[actor]}"] = value.get("rss_mb")
+            self.rss[f"ray actor pid {self.pids[actor]}"] = value.rss_mb
             self.batch.finished(value)
             self.progress(value)
-            if value.get("replace_worker"):  # timed out: its models may be half-loaded
+            if value.replace_worker:  # timed out: its models may be half-loaded
                 self.ray.kill(actor)
                 self.pids.pop(actor, None)
                 self.start_actor()
@@ -91,7 +92,7 @@ class _RayFleet:
             self.pids[actor] = value
         self.idle.append(actor)
 
-    def died(self, what: str, actor, task: dict[str, Any] | None, exc: Exception) -> None:
+    def died(self, what: str, actor, task: Task | None, exc: Exception) -> None:
         self.stillborn += what == "pid"
         if self.stillborn > self.batch.config.batch.max_retries + 1:
             raise BackendError(f"Ray actors keep failing before they are ready: {str(exc).splitlines()[0][:200]}")
@@ -99,7 +100,7 @@ class _RayFleet:
             if self.batch.lost(task, f"Ray actor pid {self.pids.get(actor)} died while making this cover"):
                 self.queue.insert(0, task)
                 self.retries += 1
-            self.progress({"status": "retry", **task})
+            self.progress(Outcome(task.idx, "retry", key=task.key))
         self.pids.pop(actor, None)
         self.start_actor()  # a fresh actor takes its place
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.batch.records import RowSummary
+
 SUMMARY_COLUMNS = ("cover", "status", "genre", "moods", "tempo_wanted", "tempo_measured", "key_wanted",
                    "key_measured", "verified", "duration_s", "run_folder", "seconds", "attempts", "warnings", "error")
 
@@ -40,14 +42,14 @@ def write_summary(path: Path, rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(out, fieldnames=SUMMARY_COLUMNS)
     writer.writeheader()
     for r in rows:
-        s = r["summary"] or {}
-        writer.writerow({"cover": r["key"], "status": r["status"], "genre": s.get("genre"),
-                         "moods": " ".join(s.get("moods") or []), "tempo_wanted": s.get("tempo_wanted"),
-                         "tempo_measured": s.get("tempo_measured"), "key_wanted": s.get("key_wanted"),
-                         "key_measured": s.get("key_measured"), "duration_s": s.get("duration_s"),
-                         "verified": {True: "met", False: "missed", None: ""}[s.get("verified")],
+        s = r["summary"] or RowSummary()
+        writer.writerow({"cover": r["key"], "status": r["status"], "genre": s.genre,
+                         "moods": " ".join(s.moods), "tempo_wanted": s.tempo_wanted,
+                         "tempo_measured": s.tempo_measured, "key_wanted": s.key_wanted,
+                         "key_measured": s.key_measured, "duration_s": s.duration_s,
+                         "verified": {True: "met", False: "missed", None: ""}[s.verified],
                          "run_folder": Path(r["run_dir"]).name if r["run_dir"] else "", "seconds": r["seconds"],
-                         "attempts": r["attempts"], "warnings": " | ".join(s.get("warnings") or []),
+                         "attempts": r["attempts"], "warnings": " | ".join(s.warnings),
                          "error": r["error"] or ""})
     atomic_write(path, out.getvalue())
 
@@ -62,25 +64,25 @@ def grounding(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
 
     def spread(name):
-        values = [s[name] for s in done if s.get(name) is not None]
+        values = [getattr(s, name) for s in done if getattr(s, name) is not None]
         return round(statistics.pstdev(values), 3) if len(values) > 1 else 0.0
 
-    plans = {(s["genre"], tuple(s["moods"]), s["tempo_wanted"], s["key_wanted"]) for s in done}
-    return {"covers": len(done), "distinct_genres": len({s["genre"] for s in done}), "distinct_plans": len(plans),
-            "rationales_citing_evidence": f"{sum(s['cited'] for s in done)}/{sum(s['decisions'] for s in done)}",
+    plans = {(s.genre, tuple(s.moods), s.tempo_wanted, s.key_wanted) for s in done}
+    return {"covers": len(done), "distinct_genres": len({s.genre for s in done}), "distinct_plans": len(plans),
+            "rationales_citing_evidence": f"{sum(s.cited for s in done)}/{sum(s.decisions for s in done)}",
             "sd_energy": spread("energy"), "sd_valence": spread("valence"), "sd_tempo": spread("tempo_wanted")}
 
 
 def table(report: BatchReport, limit: int = 40) -> str:
     lines = []
     for r in report.rows[:limit]:
-        s = r["summary"] or {}
-        what = (f"{s.get('genre')}, {'/'.join(s.get('moods') or [])}, {s.get('tempo_wanted')} BPM, {s.get('key_wanted')}"
+        s = r["summary"] or RowSummary()
+        what = (f"{s.genre}, {'/'.join(s.moods)}, {s.tempo_wanted} BPM, {s.key_wanted}"
                 if r["status"] == "done" else (r["error"] or ""))
-        if r["status"] == "done" and s.get("verified") is False:
+        if r["status"] == "done" and s.verified is False:
             what += " · verification missed"
-        if r["status"] == "done" and s.get("warnings"):
-            what += f" · {len(s['warnings'])} warning{'s' if len(s['warnings']) > 1 else ''} (summary.csv)"
+        if r["status"] == "done" and s.warnings:
+            what += f" · {len(s.warnings)} warning{'s' if len(s.warnings) > 1 else ''} (summary.csv)"
         lines.append(f"{r['status']:7} {r['key'][:40]:40} {what}")
     if len(report.rows) > limit:
         lines.append(f"... {len(report.rows) - limit} more in summary.csv")

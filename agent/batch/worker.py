@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent.batch.records import Outcome, RowSummary, Task
 from tools.errors import AlbumGenError, redact
 
 
@@ -47,29 +48,27 @@ class Worker:
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, task: dict[str, Any]) -> dict[str, Any]:
+    def run(self, task: Task) -> Outcome:
         start = time.perf_counter()
-        o = task["overrides"]
         clock: dict[str, bool] = {}
         try:
             with _deadline(self.spec.timeout_s, clock):
-                result = self.app.generate(task["cover"], out_dir=self.spec.out_dir, duration=o.get("duration"),
-                                           seed=task["seed"], force=task["redo"], takes=self.spec.takes,
-                                           genre=o.get("genre"))
+                result = self.app.generate(task.cover, out_dir=self.spec.out_dir, duration=task.duration,
+                                           seed=task.seed, force=task.redo, takes=self.spec.takes, genre=task.genre)
         except Exception as exc:  # noqa: BLE001  (isolation: any failure is this row's one line)
             if clock.get("expired"):  # whatever the interrupted library made of it (torch: a RuntimeError)
-                return {**_failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in "
-                                        "config.yaml)", start), "replace_worker": True}  # models may be half-loaded
+                return _failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in config.yaml)",
+                               start, replace_worker=True)  # its models may be half-loaded
             text = str(exc) if isinstance(exc, AlbumGenError) else f"{type(exc).__name__}: {str(exc)[:300]}"
             return _failed(task, redact(text), start)
-        return {"idx": task["idx"], "status": "done", "run_dir": str(result.run_dir), "summary": _summary(result),
-                "seconds": round(time.perf_counter() - start, 2), "rss_mb": _peak_rss_mb()}
+        return Outcome(task.idx, "done", key=task.key, run_dir=str(result.run_dir), summary=_summary(result),
+                       seconds=round(time.perf_counter() - start, 2), rss_mb=_peak_rss_mb())
 
 
-def _failed(task: dict[str, Any], error: str, start: float) -> dict[str, Any]:
+def _failed(task: Task, error: str, start: float, replace_worker: bool = False) -> Outcome:
     """The row's one line: the error's first line."""
-    return {"idx": task["idx"], "status": "failed", "error": error.splitlines()[0] if error.strip() else "failed",
-            "seconds": round(time.perf_counter() - start, 2), "rss_mb": _peak_rss_mb()}
+    return Outcome(task.idx, "failed", key=task.key, error=error.splitlines()[0] if error.strip() else "failed",
+                   seconds=round(time.perf_counter() - start, 2), rss_mb=_peak_rss_mb(), replace_worker=replace_worker)
 
 
 def _peak_rss_mb() -> float:
@@ -99,15 +98,15 @@ def _deadline(seconds: float, clock: dict[str, bool]):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _summary(result) -> dict[str, Any]:
+def _summary(result) -> RowSummary:
     spec, measured = result.spec, result.measured or {}
-    return {"genre": spec.genre, "moods": list(spec.moods), "tempo_wanted": spec.tempo_bpm,
-            "tempo_measured": measured.get("tempo_bpm"), "key_wanted": f"{spec.key} {spec.mode}" if spec.key else None,
-            "key_measured": f"{measured['key']} {measured['mode']}" if measured.get("key") else None,
-            "duration_s": spec.duration_s, "energy": spec.energy, "valence": spec.valence,
-            "cited": _cited(result.trace), "decisions": len(result.trace.rationales or {}),
-            "verified": None if result.trace.verification is None else result.trace.verification.met,
-            "warnings": list(result.trace.warnings)}
+    return RowSummary(genre=spec.genre, moods=list(spec.moods), tempo_wanted=spec.tempo_bpm,
+                      tempo_measured=measured.get("tempo_bpm"), key_wanted=f"{spec.key} {spec.mode}" if spec.key else None,
+                      key_measured=f"{measured['key']} {measured['mode']}" if measured.get("key") else None,
+                      duration_s=spec.duration_s, energy=spec.energy, valence=spec.valence,
+                      cited=_cited(result.trace), decisions=len(result.trace.rationales or {}),
+                      verified=None if result.trace.verification is None else result.trace.verification.met,
+                      warnings=list(result.trace.warnings))
 
 
 def _cited(trace) -> int:
@@ -135,7 +134,7 @@ def serve(spec: WorkerSpec, conn) -> None:
     while (task := conn.recv()) is not None:
         outcome = worker.run(task)
         conn.send(("made", outcome))
-        if outcome.get("replace_worker"):  # a fresh process takes this one's place
+        if outcome.replace_worker:  # a fresh process takes this one's place
             return
 
 
@@ -148,8 +147,8 @@ class Driver(Protocol):
 
     def worker_spec(self, workers: int, cluster: bool = False) -> WorkerSpec: ...
 
-    def started(self, task: dict[str, Any], worker: str) -> None: ...
+    def started(self, task: Task, worker: str) -> None: ...
 
-    def finished(self, outcome: dict[str, Any]) -> None: ...
+    def finished(self, outcome: Outcome) -> None: ...
 
-    def lost(self, task: dict[str, Any], why: str) -> bool: ...
+    def lost(self, task: Task, why: str) -> bool: ...
