@@ -9,13 +9,18 @@ REAL_SIZES = {"small": dict(hidden_size=1024, num_hidden_layers=24, num_attentio
               "medium": dict(hidden_size=1536, num_hidden_layers=48, num_attention_heads=24, ffn_dim=6144)}
 
 
+def t5_vocab(words: list[str]) -> list[tuple[str, float]]:
+    """A small word-piece vocabulary for an in-memory T5Tokenizer: specials, the words, then single characters."""
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [("▁" + w, -5.0) for w in words]
+    return vocab + [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"]
+
+
 def offline_processor():
     """A MusicGen processor with a small word-piece T5 tokenizer built in memory (no download)."""
     from transformers import EncodecFeatureExtractor, MusicgenProcessor, T5Tokenizer
 
     words = "calm dark jazz ambient piano drums synth bass guitar strings bpm minor major time energy low high".split()
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [("▁" + w, -5.0) for w in words]
-    vocab += [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"]
+    vocab = t5_vocab(words)
     return MusicgenProcessor(feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000),
                              tokenizer=T5Tokenizer(vocab=vocab, extra_ids=0))
 
@@ -142,8 +147,7 @@ def tiny_stable_audio(out: Path, sample_size: int = 128) -> Path:
     from diffusers.pipelines.stable_audio import StableAudioProjectionModel
     from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
-    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)] + [("▁" + w, -5.0) for w in _WORDS]
-    vocab += [(c, -10.0) for c in "abcdefghijklmnopqrstuvwxyz0123456789,./-"]
+    vocab = t5_vocab(_WORDS)
     torch.manual_seed(0)
     text_encoder = T5EncoderModel(T5Config(vocab_size=len(vocab), d_model=16, d_ff=32, num_layers=2, num_heads=2, d_kv=8))
     transformer = StableAudioDiTModel(sample_size=sample_size, in_channels=8, num_layers=2, attention_head_dim=8,

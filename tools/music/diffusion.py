@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from tools.devices import resolve_device
+from tools.devices import resolve_device, resolve_dtype
 from tools.errors import BackendError, InputError, require
 from tools.limits import nth_seed, repair_seed
 from tools.music.base import Audio, AudioSink, GenerationParams, MusicBackend, report_steps, section_records, with_form
@@ -60,8 +60,8 @@ class DiffusionMusic(MusicBackend):
         require("torch", self.extra)
         diffusers = require("diffusers", self.extra)
         device = resolve_device(self.options.device)
-        dtype = (torch.bfloat16 if device == "cuda" else torch.float32) if self.options.dtype == "auto" \
-            else getattr(torch, self.options.dtype)
+        auto_cuda = self.options.dtype == "auto" and device == "cuda"  # diffusion models are trained in bf16
+        dtype = torch.bfloat16 if auto_cuda else resolve_dtype(self.options.dtype, device)
         try:
             pipe = getattr(diffusers, self.pipeline_class).from_pretrained(self.options.model, dtype=dtype)
         except (OSError, ValueError, TypeError) as exc:
