@@ -20,6 +20,8 @@ from langchain_core.tools import StructuredTool
 from tools.grounding.coherence import AFFECT_SLACK, rationale_problem
 from tools.grounding.decide import (
     Decision,
+    ModelView,
+    Overruled,
     Preference,
     beyond_reach,
     calibrated_preference,
@@ -33,6 +35,7 @@ from tools.grounding.decide import (
     prior_table,
 )
 from tools.grounding.prior import Prior, Ranking, clip
+from tools.json_values import as_json
 from tools.spec import SETTER_FIELDS, normalise_era, normalise_tonic
 from tools.vocab import vocabulary
 
@@ -149,17 +152,12 @@ class GuidedPlanner:
         return {key: choices[SETTER_FIELDS[tool][0]]}
 
     def record(self, field, choice, who, ranking, pref, rationale, source, overruled=None) -> None:
-        model = None if pref is None else {"method": pref.method, "top": pref.top,
-                                           "logprobs": {str(k): round(v, 3) for k, v in pref.logprobs.items()},
-                                           **pref.detail}
-        if overruled is not None and model is not None:
-            value = overruled["choice"][field]
-            model["overruled"] = {"choice": list(value) if isinstance(value, (list, tuple)) else value,
-                                  "reason": overruled["reason"]}
+        refused = None if overruled is None or pref is None else \
+            Overruled(choice=as_json(overruled["choice"][field]), reason=overruled["reason"])
         self.agent.trace.decisions.append(Decision(
-            field=field, choice=list(choice) if isinstance(choice, (list, tuple)) else choice, decided_by=who,
-            prior=prior_table(ranking), model=model, evidence=evidence_for(ranking, choice),
-            rationale=rationale, rationale_source=source).to_dict())
+            field=field, choice=as_json(choice), decided_by=who, prior=prior_table(ranking),
+            model=ModelView.of(pref, overruled=refused), evidence=evidence_for(ranking, choice),
+            rationale=rationale, rationale_source=source))
 
     # -- the model's preference -----------------------------------------------------------------------------
     def preference(self, tool: str, field: str, ranking: Ranking) -> Preference | None:

@@ -16,11 +16,21 @@ from typing import Any
 
 from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
 from agent.llm import LLM_BACKENDS
-from agent.records import AffectRecord, MadeWith, StreamRecord, TakeFile
+from agent.records import (
+    AffectRecord,
+    AudioRecord,
+    CatalogRecord,
+    DescriptionRecord,
+    MadeWith,
+    Measured,
+    StreamRecord,
+    TakeFile,
+)
 from agent.run_folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
 from tools.errors import BackendError, ConfigError, InputError
+from tools.json_values import as_json
 from tools.limits import MAX_DURATION_S, MAX_SEED, MAX_TAKES, MIN_DURATION_S, fresh_seed
 from tools.music import MUSIC_BACKENDS
 from tools.music.base import Audio, GenerationParams
@@ -108,7 +118,7 @@ class RunResult:
     take_paths: list[Path]  # --takes N > 1: all of them; audio_path is the best
 
     @property
-    def measured(self) -> dict[str, Any] | None:
+    def measured(self) -> Measured | None:
         """The kept take's measurement (None unverified)."""
         return next((t.measured for t in self.takes if t.path == self.audio_path.name), None)
 
@@ -229,8 +239,8 @@ class Pipeline:
         run.notify("describing")
         with stage(run.trace, "vision"), self.vision.exclusive():
             description = self.vision.describe(cover)
-        run.trace.description = {"text": description.text, "details": description.details}
-        run.trace.evidence = description.evidence.to_list()
+        run.trace.description = DescriptionRecord.of(description)
+        run.trace.evidence = description.evidence.records()
         run.writer.save()
         return description
 
@@ -265,7 +275,7 @@ class Pipeline:
         from tools.grounding.catalog import extended
 
         evidence = extended(description.evidence, items)
-        run.trace.evidence = evidence.to_list()
+        run.trace.evidence = evidence.records()
         return with_field(description, evidence=evidence)
 
     def hinted(self, description, run: Run):
@@ -290,8 +300,8 @@ class Pipeline:
             grounded = self.with_evidence(description, run, neighbour_items(self.catalog.name, neighbours)
                                           + prediction_items(self.catalog.name, predictions))
             atomic_write(run.run_dir / "catalog.png", neighbours_picture(neighbours))
-        run.trace.catalog = {**self.catalog.describe(), "neighbours": [n.to_dict() for n in neighbours],
-                             "evidence": [e.id for e in grounded.evidence.items[len(description.evidence):]]}
+        run.trace.catalog = CatalogRecord(**self.catalog.describe(), neighbours=[n.to_dict() for n in neighbours],
+                                          evidence=[e.id for e in grounded.evidence.items[len(description.evidence):]])
         return grounded
 
     def compose(self, editor: SpecEditor, run: Run, plan: Callable[[Any], None],
@@ -354,7 +364,7 @@ class Pipeline:
 
             self._plan_form(editor, run)
             prompt = render_prompt(editor.spec, self.music.prompt_template)
-            run.trace.spec, run.trace.rationales = editor.spec.model_dump(mode="json"), dict(editor.rationales)
+            run.trace.spec, run.trace.rationales = editor.spec.model_copy(deep=True), dict(editor.rationales)
             run.trace.prompt = prompt
             run.writer.save()
             handed.append(MusicRequest(editor.spec, prompt, self.params(run.options.for_spec(editor.spec))))
@@ -375,7 +385,7 @@ class Pipeline:
             try:
                 getattr(editor, plan.tool)(**plan.arguments)
             except SpecError as exc:
-                run.trace.warnings.append(f"{plan.decision['field']} not planned from the evidence ({exc}): "
+                run.trace.warnings.append(f"{plan.decision.field} not planned from the evidence ({exc}): "
                                           "the renderer plans the genre's form")
                 continue
             run.trace.decisions.append(plan.decision)
@@ -432,14 +442,14 @@ class Pipeline:
         with stage(trace, "write"):
             paths = run.writer.write_takes(made.audios, spec, run.options.audio_format)
             takes = [TakeFile(take=k + 1, path=p.name, score=score if len(paths) > 1 else None,
-                              measured=a.to_dict() if a is not None else None)
+                              measured=Measured.of(a) if a is not None else None)
                      for k, (p, a, score) in enumerate(zip(paths, made.analyses, made.scores))]
             best = takes[made.best]
             audio = made.audios[made.best]
-            trace.audio = {"path": best.path, "sample_rate": audio.sample_rate, "duration_s": round(audio.duration_s, 3),
-                           "channels": int(audio.samples.shape[0]), **audio.details,
-                           **({"files": _take_files(audio, best.path, len(paths))} if audio.extra_files else {}),
-                           **({"measured": best.measured} if best.measured else {})}
+            trace.audio = AudioRecord(path=best.path, sample_rate=audio.sample_rate,
+                                      duration_s=round(audio.duration_s, 3), channels=int(audio.samples.shape[0]),
+                                      files=_take_files(audio, best.path, len(paths)), measured=best.measured,
+                                      **as_json(audio.details))
             trace.takes = takes if len(takes) > 1 else []
             self._record_form(audio, run)
             if audio.details.get("warning") and audio.details["warning"] not in trace.warnings:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.records import Measured
 from tools.spec import MusicSpec
 
 
-def tempo_key_line(spec: MusicSpec, measured: dict | None) -> str:
+def tempo_key_line(spec: MusicSpec, measured: Measured | None) -> str:
     """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only;
     a take too short to measure says so instead of printing a number that means nothing."""
     from tools.analysis import MIN_KEY_CONFIDENCE, tempo_measurable
 
     if not measured:
         return f"{spec.tempo_bpm} BPM · {spec.key} {spec.mode}"
-    short = not tempo_measurable(measured["duration_s"], spec.tempo_bpm)
-    tempo = "too short to measure tempo" if short else f"measured {measured['tempo_bpm']}"
-    key = "key unclear in so short a take" if short and measured["key_confidence"] < MIN_KEY_CONFIDENCE else \
-        f"measured {measured['key']} {measured['mode']}, conf {measured['key_confidence']}" + \
-        (f"; essentia {measured['key_b']} {measured['mode_b']}" if measured.get("key_b") else "")
+    short = not tempo_measurable(measured.duration_s, spec.tempo_bpm)
+    tempo = "too short to measure tempo" if short else f"measured {measured.tempo_bpm}"
+    key = "key unclear in so short a take" if short and measured.key_confidence < MIN_KEY_CONFIDENCE else \
+        f"measured {measured.key} {measured.mode}, conf {measured.key_confidence}" + \
+        (f"; essentia {measured.key_b} {measured.mode_b}" if measured.key_b else "")
     return f"{spec.tempo_bpm} BPM ({tempo}) · {spec.key} {spec.mode} ({key})"
 
 

@@ -1,10 +1,40 @@
-"""Typed records that travel between the stages of a run: what each verification attempt measured, the
-takes written, and what made the kept take. The trace is written from them; nothing reads them back."""
+"""Typed records that travel between the stages of a run and make up the trace: the description, what
+each verification attempt measured, the takes written and what made the kept take."""
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, ConfigDict, model_serializer
 
-from pydantic import BaseModel
+
+class Measured(BaseModel):
+    """What the analysis heard in a take (tools.analysis.AudioAnalysis): tempo, key and mode (and the second
+    estimator's), loudness, peak, clipping and silence."""
+
+    duration_s: float
+    sample_rate: int
+    tempo_bpm: float | None
+    beats: int
+    key: str | None
+    mode: str | None
+    key_confidence: float
+    loudness_lufs: float | None
+    peak_dbfs: float | None
+    clipped_ratio: float
+    silence_ratio: float
+    key_b: str | None = None
+    mode_b: str | None = None
+    key_b_strength: float | None = None
+
+    @classmethod
+    def of(cls, analysis) -> Measured:
+        return cls(**analysis.to_dict())
+
+
+class Wanted(BaseModel):
+    """What verification checked a take against: the plan's tempo, key and mode."""
+
+    tempo_bpm: int | None
+    key: str | None
+    mode: str | None
 
 
 class Attempt(BaseModel):
@@ -16,8 +46,8 @@ class Attempt(BaseModel):
     prompt: str
     guidance_scale: float
     steps: int | None = None  # a diffusion engine's denoising steps when a repair changed them
-    wanted: dict[str, Any]
-    measured: dict[str, Any]
+    wanted: Wanted
+    measured: Measured
     tempo: str
     tempo_error: float | None
     key: str
@@ -44,7 +74,7 @@ class TakeFile(BaseModel):
 
     take: int
     path: str
-    measured: dict[str, Any] | None = None
+    measured: Measured | None = None
     score: float | None = None
 
 
@@ -121,3 +151,124 @@ class AffectRecord(BaseModel):
     arousal_index: float
     evidence: list[str] = []
     notes: list[str] = []
+
+
+class Label(BaseModel):
+    label: str
+    confidence: float
+
+
+class CoverText(BaseModel):
+    text: str
+    confidence: float
+
+
+class DescriptionRecord(BaseModel):
+    """What the vision backend said: its prose, and what it read besides (the offline describer's ImageNet
+    labels and OCR text, a vision-language model's token count; `reused` in a chat turn)."""
+
+    text: str
+    labels: list[Label] | None = None
+    cover_text: list[CoverText] | None = None
+    generated_tokens: int | None = None
+    reused: bool = False
+
+    @classmethod
+    def of(cls, description) -> DescriptionRecord:
+        return cls(text=description.text, **description.details)
+
+
+class NeighbourRecord(BaseModel):
+    """A catalogue cover near this one: its file, similarity and known music (tools.catalog.rows.Attributes)."""
+
+    cover: str
+    name: str
+    similarity: float
+    attributes: Attributes
+
+
+class Attributes(BaseModel):
+    """What a catalogue knows of a cover's music (tools.catalog.rows.Attributes)."""
+
+    genre: str
+    tempo: float
+    key: int | None = None
+    mode: int | None = None
+    energy: float | None = None
+    valence: float | None = None
+    danceability: float | None = None
+    time_signature: str | None = None
+    year: int | None = None
+    source_genre: str | None = None
+
+
+class CatalogRecord(BaseModel):
+    """--catalog: the catalogue, its k nearest covers, their evidence ids and the trained predictor's scores."""
+
+    name: str
+    covers: int
+    embedder: str
+    k: int
+    predictor: dict[str, dict[str, float]] | None = None
+    neighbours: list[NeighbourRecord] = []
+    evidence: list[str] = []
+
+
+class Window(BaseModel):
+    """One MusicGen window: where it starts, the seconds it adds, the seconds it continues, its frames."""
+
+    start_s: float
+    new_s: float
+    segment: int
+    context_s: float
+    frames: int
+
+
+class AudioRecord(BaseModel):
+    """The kept take as written, and what made it: the engine's own facts (the sketch's soundfont and notes,
+    MusicGen's windows and sampling, a diffusion engine's steps and device), its files and measurement."""
+
+    model_config = ConfigDict(extra="forbid")  # a backend reporting a new fact must name it here
+
+    path: str
+    sample_rate: int
+    duration_s: float
+    channels: int
+    renderer: str | None = None
+    model: str | None = None
+    loudness_lufs: float | None = None
+    take: int | None = None
+    batch: int | None = None
+    seed: int | None = None
+    warning: str | None = None
+    files: list[str] = []
+    measured: Measured | None = None
+    # the sketch
+    soundfont: str | None = None
+    instruments: list[str] | None = None
+    notes: int | None = None
+    space: str | None = None
+    # MusicGen and audiocraft
+    frames: int | None = None
+    windows: list[Window] = []
+    model_class: str | None = None
+    guidance_scale: float | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    melody: str | None = None
+    quantized: str | None = None
+    # the diffusion engines
+    steps: int | None = None
+    seconds: float | None = None
+    device: str | None = None
+    dtype: str | None = None
+    stream: str | None = None
+    structure: str | None = None
+    shift: float | None = None
+    negative_prompt: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _reported(self, handler):
+        """Only the facts this engine reported (a diffusion engine's null guidance says: ignored)."""
+        keep = {"guidance_scale"} if self.steps else set()
+        return {k: v for k, v in handler(self).items() if v not in (None, []) or k in keep}

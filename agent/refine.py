@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.edit_requests import Edit, interpret, without_form_words
-from tools.grounding.decide import Preference, calibrated_preference
+from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
+from tools.json_values import as_json
 from tools.spec import MusicSpec, SpecEditor
 
 GENERIC_CHOICES = ("calmer and slower", "more energy and faster", "darker", "brighter", "another take")
@@ -26,7 +27,7 @@ class Refinement:
     edits: list[Edit] = field(default_factory=list)
     explicit: list[Edit] = field(default_factory=list)  # the keyword edits among them
     reading: Reading | None = None
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
 
     def evidence_lines(self) -> list[str]:
         return [f"{e.id} {e.text}" for e in self.reading.evidence] if self.reading else []
@@ -89,22 +90,20 @@ def _tried(refinement: Refinement, spec: MusicSpec) -> tuple[MusicSpec, list[str
     return scratch.spec, problems
 
 
-def _decision(edit: RequestEdit) -> dict[str, Any]:
+def _decision(edit: RequestEdit) -> Decision:
     args = {k: v for k, v in edit.arguments.items() if k != "rationale"}
     choice = args.get(edit.field, args.get("bpm", args.get("mode")))
-    return {"field": edit.field, "choice": list(choice) if isinstance(choice, (list, tuple)) else choice,
-            "decided_by": edit.decided_by,
-            "prior": [{"value": o["value"], "score": o["combined"], "evidence": o["evidence"]} for o in edit.options],
-            "model": edit.model, "evidence": list(edit.evidence), "rationale": edit.arguments["rationale"],
-            "rationale_source": "composed"}
+    return Decision(field=edit.field, choice=as_json(choice), decided_by=edit.decided_by,
+                    prior=[PriorOption(value=o.value, score=o.score, evidence=o.evidence) for o in edit.options],
+                    model=edit.model, evidence=list(edit.evidence), rationale=edit.arguments["rationale"])
 
 
 def suggestions(refinement: Refinement) -> str:
     """What free-mode models read beside the request: its evidence and the reader's candidate edits."""
     lines = refinement.evidence_lines()
     for d in refinement.decisions:
-        options = ", ".join(str(o["value"]) for o in d["prior"][:3])
-        lines.append(f"- {d['field']}: {d['choice']}" + (f" (alternatives: {options})" if options else ""))
+        options = ", ".join(str(o.value) for o in d.prior[:3])
+        lines.append(f"- {d.field}: {d.choice}" + (f" (alternatives: {options})" if options else ""))
     return "\n".join(lines)
 
 

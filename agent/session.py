@@ -12,6 +12,7 @@ from typing import Any
 from agent.api import AlbumGen
 from agent.pipeline import RunOptions, RunResult
 from agent.present import plan_lines, run_summary
+from agent.records import DescriptionRecord
 from agent.refine import (
     Refinement,
     changes_anything,
@@ -205,7 +206,7 @@ class ChatSession:
             self.description = description.for_agent()
             self.store.set_description(self.id, self.description)
             return app.compose(editor, run, plan=lambda agent: agent.run(app.mode, self.description))
-        run.trace.description = {"text": self.description, "details": {"reused": True}}
+        run.trace.description = DescriptionRecord(text=self.description, reused=True)
         return app.compose(editor, run, plan=lambda agent: self._edit(agent, request, edits, refinement),
                            tools=EDIT_TOOLS)
 
@@ -215,7 +216,7 @@ class ChatSession:
             agent.finish()
             return
         if refinement is not None and refinement.reading is not None:
-            agent.trace.evidence = refinement.reading.evidence.to_list()
+            agent.trace.evidence = refinement.reading.evidence.records()
             agent.trace.decisions += refinement.decisions
         if refinement is not None and refinement.edits and (self.app.mode == "guided" or refinement.explicit):
             agent.apply(refinement.edits, "the request reader")

@@ -230,4 +230,4 @@ def log_take(store: RunStore, session_id: str, turn_id: int, result, changes: li
     if made.takes > 1:
         params.update(takes=made.takes, take=made.take)
     return store.add_take(session_id, turn_id, str(result.audio_path), made.seed, result.spec.duration_s, spec,
-                          made.prompt, result.measured, params)
+                          made.prompt, result.measured.model_dump() if result.measured else None, params)

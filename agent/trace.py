@@ -8,21 +8,27 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from agent.records import (
     AffectRecord,
     Attempt,
+    AudioRecord,
     BackendRecord,
+    CatalogRecord,
     CoverRecord,
+    DescriptionRecord,
     LevelCheck,
+    Measured,
     SectionSpan,
     StreamRecord,
     TakeFile,
     Verification,
 )
 from tools.errors import redact
-from tools.spec import rationale_key
+from tools.grounding.decide import Decision
+from tools.grounding.evidence import EvidenceRecord
+from tools.spec import MusicSpec, rationale_key
 
 Status = Literal["running", "ok", "failed", "interrupted"]
 
@@ -35,10 +41,10 @@ class Step(BaseModel):
     name: str
     at_ms: int = Field(description="start, in ms since the run began")
     duration_ms: int = 0
-    arguments: dict[str, Any] | None = None
+    arguments: dict[str, JsonValue] | None = None  # a tool's arguments as the model sent them
     result: str | None = None
     error: str | None = None
-    detail: dict[str, Any] = {}
+    detail: dict[str, JsonValue] = {}  # an LLM call's tool calls and text; a preference's numbers
 
 
 class Trace(BaseModel):
@@ -51,16 +57,16 @@ class Trace(BaseModel):
     cover: CoverRecord | None = None
     backends: dict[str, BackendRecord] = {}
     agent_mode: str | None = None
-    description: dict[str, Any] | None = None
-    evidence: list[dict[str, Any]] = []    # tools.grounding.evidence.Evidence, numbered E1..En
+    description: DescriptionRecord | None = None
+    evidence: list[EvidenceRecord] = []    # numbered E1..En
     affect: AffectRecord | None = None   # valence/energy read from the evidence, and the indices behind them
-    catalog: dict[str, Any] | None = None  # --catalog: the catalogue, its nearest covers and their evidence ids
-    decisions: list[dict[str, Any]] = []   # tools.grounding.decide.Decision, one per field decided
+    catalog: CatalogRecord | None = None  # --catalog: the catalogue, its nearest covers and their evidence ids
+    decisions: list[Decision] = []   # one per field decided
     steps: list[Step] = []
-    spec: dict[str, Any] | None = None
+    spec: MusicSpec | None = None
     rationales: dict[str, str] = {}
     prompt: str | None = None
-    audio: dict[str, Any] | None = None
+    audio: AudioRecord | None = None
     takes: list[TakeFile] = []  # --takes N > 1: every take written; `audio` is the best one
     stream: StreamRecord | None = None  # --stream: partial files, time to first audio
     attempts: list[Attempt] = []  # every measured take of every verification attempt
@@ -90,6 +96,13 @@ class Trace(BaseModel):
 
     def to_json(self) -> str:
         return redact(json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n"
+
+
+def read_trace(path) -> Trace:
+    """A run folder's trace.json, read back through the same types it was written from."""
+    from pathlib import Path
+
+    return Trace.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
 @contextmanager
@@ -132,7 +145,7 @@ def _step_md(step: Step) -> str:
 
 
 def _evidence_lines(trace: Trace) -> str:
-    return "\n".join(f"{e['id']} [{e['kind']}] {e['text']}" for e in trace.evidence)
+    return "\n".join(f"{e.id} [{e.kind}] {e.text}" for e in trace.evidence)
 
 
 def _cell(value: Any) -> str:
@@ -140,17 +153,17 @@ def _cell(value: Any) -> str:
     return text.replace("|", "/")
 
 
-def _decision_row(d: dict[str, Any]) -> str:
-    prior = ", ".join(f"{_cell(o['value'])} {o['score']:.2f}" for o in d["prior"][:3])
-    model = d.get("model") or {}
-    preferred = f"{_cell(model['top'])} ({model['method']})" if model.get("top") is not None else \
-        (f"no preference ({model['method']})" if model else "not asked")
-    source = "" if d["rationale_source"] == "model" else " _(composed from the evidence)_"
-    return (f"| {d['field']} | **{_cell(d['choice'])}** | {d['decided_by']} | {prior} | {preferred} | "
-            f"{_cell(d['evidence'][:4])} | {_cell(d['rationale'])}{source} |")
+def _decision_row(d: Decision) -> str:
+    prior = ", ".join(f"{_cell(o.value)} {o.score:.2f}" for o in d.prior[:3])
+    model = d.model
+    preferred = "not asked" if model is None else (f"{_cell(model.top)} ({model.method})" if model.top is not None
+                                                   else f"no preference ({model.method})")
+    source = "" if d.rationale_source == "model" else " _(composed from the evidence)_"
+    return (f"| {d.field} | **{_cell(d.choice)}** | {d.decided_by} | {prior} | {preferred} | "
+            f"{_cell(d.evidence[:4])} | {_cell(d.rationale)}{source} |")
 
 
-def decisions_table(decisions: list[dict[str, Any]]) -> str:
+def decisions_table(decisions: list[Decision]) -> str:
     """Per decision: what was chosen, by whom, the prior's top options, the model's preference, the
     evidence cited and the rationale (trace.md and the web app)."""
     head = ["| setting | chosen | decided by | prior's top options | model preferred | evidence | rationale |",
@@ -172,8 +185,8 @@ def _head_md(trace: Trace) -> list[str]:
 def _grounding_md(trace: Trace) -> list[str]:
     out = []
     if trace.description:
-        out += ["## What the cover shows", "", trace.description.get("text", ""), ""]
-    if trace.evidence and trace.description and trace.description.get("text") != _evidence_lines(trace):
+        out += ["## What the cover shows", "", trace.description.text, ""]
+    if trace.evidence and trace.description and trace.description.text != _evidence_lines(trace):
         out += ["## Evidence", "", _evidence_lines(trace), ""]
     if trace.evidence:
         out += ["The evidence as a picture: `evidence.png` (palette shares, OCR boxes, labels with confidence).", ""]
@@ -191,19 +204,19 @@ def _catalog_md(trace: Trace) -> list[str]:
     c = trace.catalog
     if not c:
         return []
-    out = [f"## Similar covers in catalogue {c['name']}", "",
-           f"{len(c['neighbours'])} nearest of {c['covers']} covers ({c['embedder']} embeddings, cosine similarity); "
+    out = [f"## Similar covers in catalogue {c.name}", "",
+           f"{len(c.neighbours)} nearest of {c.covers} covers ({c.embedder} embeddings, cosine similarity); "
            "thumbnails in `catalog.png`.", "", "![similar covers](catalog.png)", "",
            "| evidence | cover | similarity | genre | tempo | key | mode | energy | valence |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for ident, n in zip(c["evidence"], c["neighbours"]):
-        a = n["attributes"]
-        key = "C C# D D# E F F# G G# A A# B".split()[a["key"]] if a.get("key") is not None else "?"
-        mode = {1: "major", 0: "minor"}.get(a.get("mode"), "?")
-        out.append(f"| {ident} | `{n['name']}` | {n['similarity']:.3f} | {a['genre']} | {a['tempo']:.0f} | {key} | "
-                   f"{mode} | {_cell(a.get('energy'))} | {_cell(a.get('valence'))} |")
-    if c.get("predictor"):
-        scores = "; ".join(f"{f} " + ", ".join(f"{m} {v}" for m, v in s.items()) for f, s in c["predictor"].items())
+    for ident, n in zip(c.evidence, c.neighbours):
+        a = n.attributes
+        key = "C C# D D# E F F# G G# A A# B".split()[a.key] if a.key is not None else "?"
+        mode = {1: "major", 0: "minor"}.get(a.mode, "?")
+        out.append(f"| {ident} | `{n.name}` | {n.similarity:.3f} | {a.genre} | {a.tempo:.0f} | {key} | "
+                   f"{mode} | {_cell(a.energy)} | {_cell(a.valence)} |")
+    if c.predictor:
+        scores = "; ".join(f"{f} " + ", ".join(f"{m} {v}" for m, v in s.items()) for f, s in c.predictor.items())
         out += ["", f"Trained predictor (cross-validated): {scores}. Its predictions are the `predicted` evidence items."]
     return out + [""]
 
@@ -212,7 +225,7 @@ def _plan_md(trace: Trace) -> list[str]:
     out = ["## How the agent decided", ""] + [_step_md(s) for s in trace.steps] + [""] if trace.steps else []
     if trace.spec:
         out += ["## Music spec", ""]
-        for key, value in trace.spec.items():
+        for key, value in trace.spec.model_dump(mode="json").items():
             if key == "sections":
                 value = ", ".join(f"{x['name']} {x['bars']}" for x in value) + " (bars; the table under Form)"
             why = trace.rationales.get(rationale_key(key))
@@ -226,19 +239,18 @@ def _plan_md(trace: Trace) -> list[str]:
 def _audio_md(trace: Trace) -> list[str]:
     out, a = [], trace.audio
     if a:
-        out += ["## Audio", "", f"`{a.get('path')}` — {a.get('duration_s')} s at {a.get('sample_rate')} Hz, "
-                f"rendered by {a.get('renderer')}", ""]
-        if a.get("files"):
-            stems = [f for f in a["files"] if "stems/" in f]
-            midi = [f for f in a["files"] if f.endswith(".mid")]
+        out += ["## Audio", "", f"`{a.path}` — {a.duration_s} s at {a.sample_rate} Hz, rendered by {a.renderer}", ""]
+        if a.files:
+            stems = [f for f in a.files if "stems/" in f]
+            midi = [f for f in a.files if f.endswith(".mid")]
             out += [f"To take away: {', '.join(f'`{f}`' for f in midi)}" + (f"; stems {', '.join(f'`{f}`' for f in stems)}"
-                    if stems else "") + f" (each as long as the mix, before the mix bus; space: {a.get('space', '-')}).", ""]
-        if len(a.get("windows") or []) > 1:
-            out += [f"- window {i}: from {w['start_s']} s, {w['new_s']} s new, continuing {w['context_s']} s, "
-                    f"{w['frames']} frames" for i, w in enumerate(a["windows"], 1)] + [""]
+                    if stems else "") + f" (each as long as the mix, before the mix bus; space: {a.space or '-'}).", ""]
+        if len(a.windows) > 1:
+            out += [f"- window {i}: from {w.start_s} s, {w.new_s} s new, continuing {w.context_s} s, "
+                    f"{w.frames} frames" for i, w in enumerate(a.windows, 1)] + [""]
         out += _diffusion_lines(a)
         out += [f"- take {t.take}: `{t.path}`" + (f" (score {t.score})" if t.score is not None else "")
-                + (" ✔" if t.path == a.get("path") else "") for t in trace.takes] + ([""] if trace.takes else [])
+                + (" ✔" if t.path == a.path else "") for t in trace.takes] + ([""] if trace.takes else [])
     if trace.stream:
         st = trace.stream
         out += [f"Streamed to {', '.join(f'`{p}`' for p in st.paths)}: first audio {st.first_audio_s} s after "
@@ -246,32 +258,32 @@ def _audio_md(trace: Trace) -> list[str]:
     return out
 
 
-def _diffusion_lines(a: dict[str, Any]) -> list[str]:
+def _diffusion_lines(a: AudioRecord) -> list[str]:
     """A diffusion engine's settings: steps, guidance, time, device; ACE-Step's structure tags; no stream."""
-    if not a.get("steps"):
+    if not a.steps:
         return []
-    guidance = a.get("guidance_scale")
-    out = [f"{a.get('model')}: {a['steps']} steps, guidance "
-           f"{guidance if guidance is not None else 'ignored (a guidance-distilled model)'}, {a.get('seconds')} s "
-           f"on {a.get('device')} ({a.get('dtype')}).", ""]
-    if a.get("structure"):
-        tags = [line for line in a["structure"].splitlines() if line and line != "[instrumental]"]
+    guidance = a.guidance_scale
+    out = [f"{a.model}: {a.steps} steps, guidance "
+           f"{guidance if guidance is not None else 'ignored (a guidance-distilled model)'}, {a.seconds} s "
+           f"on {a.device} ({a.dtype}).", ""]
+    if a.structure:
+        tags = [line for line in a.structure.splitlines() if line and line != "[instrumental]"]
         out += [f"Structure tags: {' '.join(tags)} (each [instrumental]).", ""]
-    if a.get("stream"):
-        out += [f"Stream: {a['stream']}.", ""]
+    if a.stream:
+        out += [f"Stream: {a.stream}.", ""]
     return out
 
 
-def _second_key(measured: dict[str, Any]) -> str:
-    return f" / {measured['key_b']} {measured['mode_b']}" if measured.get("key_b") else ""
+def _second_key(measured: Measured) -> str:
+    return f" / {measured.key_b} {measured.mode_b}" if measured.key_b else ""
 
 
 def _attempt_row(a: Attempt) -> str:
     m, w = a.measured, a.wanted
     which = f"{a.attempt}" + (f" · take {a.take}" if a.take else "")
     decided = f"{a.decision}: {a.why or ''}" if a.decision else ""
-    return (f"| {which}{' ✔' if a.chosen else ''} | {a.seed} | {w['tempo_bpm']} → {m['tempo_bpm']} ({a.tempo}) | "
-            f"{w['key']} {w['mode']} → {m['key']} {m['mode']}{_second_key(m)} ({a.key}) | {a.score} | {decided} |")
+    return (f"| {which}{' ✔' if a.chosen else ''} | {a.seed} | {w.tempo_bpm} → {m.tempo_bpm} ({a.tempo}) | "
+            f"{w.key} {w.mode} → {m.key} {m.mode}{_second_key(m)} ({a.key}) | {a.score} | {decided} |")
 
 
 def _verification_md(trace: Trace) -> list[str]:

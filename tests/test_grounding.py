@@ -156,10 +156,10 @@ def test_a_model_that_always_takes_the_first_option_gets_no_say():
     planner, trace = planner_for(FirstOptionModel(), prior)
     planner.decide("set_genre")
     decision = trace.decisions[0]
-    assert decision["model"]["method"] == "two orderings" and decision["model"]["agreed"] == []
-    assert decision["decided_by"] == "prior" and decision["choice"] == prior.rank("genre").top.value
+    assert decision.model.method == "two orderings" and decision.model.agreed == []
+    assert decision.decided_by == "prior" and decision.choice == prior.rank("genre").top.value
     # its answer in the prior's order named the same genre, so its (cited) rationale is kept, labelled as its own
-    assert decision["rationale_source"] == "model" and decision["rationale"] == "E2 looks dark"
+    assert decision.rationale_source == "model" and decision.rationale == "E2 looks dark"
 
 
 def test_a_choice_that_survives_both_orderings_counts_as_the_models():
@@ -169,9 +169,9 @@ def test_a_choice_that_survives_both_orderings_counts_as_the_models():
     planner, trace = planner_for(model, prior)
     planner.decide("set_genre")
     d = trace.decisions[0]
-    assert d["model"]["agreed"] == [second] and d["model"]["top"] == second
-    if d["choice"] == second:  # the model may overturn a close prior, never silently
-        assert d["decided_by"] == "model" and d["rationale_source"] == "model"
+    assert d.model.agreed == [second] and d.model.top == second
+    if d.choice == second:  # the model may overturn a close prior, never silently
+        assert d.decided_by == "model" and d.rationale_source == "model"
 
 
 def test_free_mode_sees_the_ranked_evidence_and_a_rationale_without_ids_is_a_tool_error():
@@ -190,8 +190,8 @@ def test_free_mode_sees_the_ranked_evidence_and_a_rationale_without_ids_is_a_too
     assert trace.tool_calls("set_genre")[0].error.startswith("the rationale cites no evidence")
     assert generated == [1] and box.editor.spec.missing() == []
     # what the model left open was decided by the prior (never a fixed default), and the plan is coherent
-    assert {d["field"] for d in trace.decisions} >= {"moods", "tempo_bpm", "instruments"}
-    assert all(d["decided_by"] == "fallback" for d in trace.decisions) and not problems(box.editor.spec, prior)
+    assert {d.field for d in trace.decisions} >= {"moods", "tempo_bpm", "instruments"}
+    assert all(d.decided_by == "fallback" for d in trace.decisions) and not problems(box.editor.spec, prior)
 
 
 # -- the real offline models ---------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_guided_decision_is_the_same_whatever_the_order_of_the_options(offline_a
         model._scores.clear()
         p, trace = planner_for(model, prior)
         p.decide("set_genre")
-        choices.add(trace.decisions[0]["choice"])
+        choices.add(trace.decisions[0].choice)
     assert len(choices) == 1
 
 
@@ -349,6 +349,6 @@ def test_a_guided_choice_the_setter_refuses_is_recorded_as_overruled_with_the_re
     planner = GuidedPlanner(agent, prior, prior.evidence.as_prompt(), 0.5)
     planner.decide("set_time_signature")
     decision = trace.decisions[0]
-    assert decision["choice"] == "4/4" and decision["decided_by"] == "overruled"
-    assert decision["model"]["overruled"]["choice"] == "3/4" and "unusual for electronic" in decision["model"]["overruled"]["reason"]
+    assert decision.choice == "4/4" and decision.decided_by == "overruled"
+    assert decision.model.overruled.choice == "3/4" and "unusual for electronic" in decision.model.overruled.reason
     assert any("set_time_signature: 3/4 was refused" in w for w in trace.warnings)

@@ -173,7 +173,7 @@ def test_instructions_inside_the_cover_are_data_not_commands(tmp_path):
     app.mode = "free"
     out = tmp_path / "out"
     result = app.generate(cover, out_dir=out, duration=3, seed=1, verify=False, log=False)
-    assert "IGNORE" in result.trace.description["text"]  # OCR really read the injected text
+    assert "IGNORE" in result.trace.description.text  # OCR really read the injected text
     assert result.run_dir.parent == out and result.run_dir.name.startswith("2F-2Fetc-2Fpasswd-")
     assert all(p.parent in (result.run_dir, result.run_dir / "stems") for p in result.run_dir.rglob("*"))
     assert result.spec.duration_s == 3 and result.spec.tempo_bpm <= 220

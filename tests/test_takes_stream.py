@@ -170,7 +170,7 @@ def test_musicgen_run_with_takes_and_stream_writes_every_take(tmp_path, tiny_mus
     assert not [n for n in names if "partial" in n]  # previews are gone once the takes are written
     assert result.audio_path.name == "take-1.wav" and [p.name for p in result.take_paths] == ["take-1.wav", "take-2.wav"]
     trace = result.trace
-    assert [t.take for t in trace.takes] == [1, 2] and trace.audio["batch"] == 2
+    assert [t.take for t in trace.takes] == [1, 2] and trace.audio.batch == 2
     assert trace.stream.paths == ["take-1.partial.wav", "take-2.partial.wav"] and trace.stream.chunks >= 6
     assert "first audio" in "\n".join(run_lines(result)) and "- take 2: `take-2.wav`" in (result.run_dir / "trace.md").read_text()
 

@@ -5,7 +5,6 @@ the pipelines (and so the loaded models) are shared per profile; Gradio's queue 
 """
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +16,7 @@ from agent.api import AlbumGen
 from agent.config import AppConfig
 from agent.session import ChatSession, Reply
 from agent.store import RunStore
+from agent.trace import decisions_table, read_trace
 from tools.cover import load_cover
 from tools.edit_requests import Edit
 from tools.errors import AlbumGenError, redact
@@ -129,18 +129,15 @@ class WebApp:
 
 def grounding_views(session: ChatSession) -> tuple[str | None, str]:
     """evidence.png and the decisions table of the take planned from the cover (the session's first turn)."""
-    import json
-
-    from agent.trace import decisions_table
 
     first = next((t["trace_path"] for t in session.store.turns(session.id) if t["trace_path"]), None)
     if not first:
         return None, ""
     picture = Path(first).with_name("evidence.png")
-    data = json.loads(Path(first).read_text(encoding="utf-8"))
-    affect = data.get("affect") or {}
-    lines = [f"Valence {affect['valence']}, energy {affect['energy']} read from the evidence."] if affect else []
-    table = decisions_table(data["decisions"]) if data.get("decisions") else ""
+    trace = read_trace(first)
+    affect = trace.affect
+    lines = [f"Valence {affect.valence}, energy {affect.energy} read from the evidence."] if affect else []
+    table = decisions_table(trace.decisions) if trace.decisions else ""
     return (str(picture) if picture.exists() else None), "\n\n".join(lines + [table])
 
 
@@ -225,8 +222,8 @@ def spectrogram(audio_path: Path) -> Path:
 def _warnings(trace: Path) -> list[str]:
     """The take's warnings, as its trace recorded them (shown beside the take)."""
     try:
-        return list(json.loads(trace.read_text(encoding="utf-8")).get("warnings") or [])
-    except (OSError, ValueError):
+        return read_trace(trace).warnings
+    except (OSError, ValueError):  # a trace being rewritten, or from an older version: no warnings to show
         return []
 
 

@@ -99,10 +99,11 @@ def _deadline(seconds: float, clock: dict[str, bool]):
 
 
 def _summary(result) -> RowSummary:
-    spec, measured = result.spec, result.measured or {}
+    spec, measured = result.spec, result.measured
     return RowSummary(genre=spec.genre, moods=list(spec.moods), tempo_wanted=spec.tempo_bpm,
-                      tempo_measured=measured.get("tempo_bpm"), key_wanted=f"{spec.key} {spec.mode}" if spec.key else None,
-                      key_measured=f"{measured['key']} {measured['mode']}" if measured.get("key") else None,
+                      tempo_measured=measured.tempo_bpm if measured else None,
+                      key_wanted=f"{spec.key} {spec.mode}" if spec.key else None,
+                      key_measured=f"{measured.key} {measured.mode}" if measured and measured.key else None,
                       duration_s=spec.duration_s, energy=spec.energy, valence=spec.valence,
                       cited=_cited(result.trace), decisions=len(result.trace.rationales or {}),
                       verified=None if result.trace.verification is None else result.trace.verification.met,
@@ -113,7 +114,7 @@ def _cited(trace) -> int:
     """Rationales that cite this cover's own evidence ids (not just any E-number)."""
     from tools.grounding.evidence import EvidenceSet
 
-    evidence = EvidenceSet.from_dicts(trace.evidence or [])
+    evidence = EvidenceSet.from_records(trace.evidence)
     return sum(bool(evidence.cited(text)) for text in (trace.rationales or {}).values())
 
 

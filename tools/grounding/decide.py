@@ -3,11 +3,14 @@ the typed record of each decision that the trace is written from."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from tools.grounding.coherence import compatible
 from tools.grounding.prior import Option, Prior, Ranking
+from tools.json_values import as_json
 
 PRIOR_TEMPERATURE = 0.25  # prior scores -> probabilities: a 0.25 lead is worth e (one nat)
 # The most a model's preference can favour one candidate over another, in nats (e^8: about 3000 to 1). Clipping
@@ -34,22 +37,69 @@ class Preference:
         return max(self.logprobs, key=lambda v: (self.logprobs[v], str(v))) if self.logprobs else None
 
 
-@dataclass(frozen=True)
-class Decision:
+class PriorOption(BaseModel):
+    """One option a decision was chosen from: its value, its score (the prior's, or a request's combined
+    score), the evidence ids behind it and why; `support` is a request option's score before the model's."""
+
+    value: JsonValue
+    score: float
+    evidence: list[str] = []
+    why: list[str] = []
+    support: float | None = None
+
+    @classmethod
+    def of(cls, option: Option) -> PriorOption:
+        return cls(value=as_json(option.value), score=round(option.score, 3), evidence=list(option.evidence),
+                   why=list(option.why))
+
+
+class Overruled(BaseModel):
+    """A model's choice the setter refused, and the setter's reason."""
+
+    choice: JsonValue
+    reason: str
+
+
+class ModelView(BaseModel):
+    """What the model preferred and how it was measured: 'logprob' (calibrated log-probabilities), 'two
+    orderings' (its answers with the options in both orders, and the values they agreed on) or 'skipped' (the
+    prior's margin was beyond the model's reach: the numbers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str
+    top: JsonValue = None
+    logprobs: dict[str, float] = {}
+    calibrated: dict[str, float] | None = None
+    answers: list[list[str]] | None = None
+    agreed: list[str] | None = None
+    reason: str | None = None
+    margin: float | None = None
+    reach: float | None = None
+    overruled: Overruled | None = None
+
+    @classmethod
+    def of(cls, pref: Preference | None, **extra: Any) -> ModelView | None:
+        if pref is None:
+            return None
+        return cls(method=pref.method, top=as_json(pref.top),
+                   logprobs={str(k): round(v, 3) for k, v in pref.logprobs.items()}, **as_json(pref.detail), **extra)
+
+
+class Decision(BaseModel):
     """One field decided: what the prior ranked, what the model preferred, what was chosen, who decided
     it and the rationale (written by the model, or composed from the evidence when it could not)."""
 
+    model_config = ConfigDict(frozen=True)
+
     field: str
-    choice: Any
-    decided_by: str  # prior | model | prior+model | fallback | overruled (the model's pick was refused)
-    prior: list[dict[str, Any]]
-    model: dict[str, Any] | None
-    evidence: list[str]
+    choice: JsonValue
+    decided_by: str  # prior | model | prior+model | fallback | overruled (the model's pick was refused) | request
+    prior: list[PriorOption]
+    model: ModelView | None = None
+    evidence: list[str] = []
     rationale: str = ""
     rationale_source: str = "composed"  # model | composed
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def calibrated_preference(values: list[Any], with_context: list[float], without: list[float]) -> Preference:
@@ -174,5 +224,5 @@ def compose_rationale(ranking: Ranking, choice: Any, prior: Prior, limit: int = 
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def prior_table(ranking: Ranking, n: int = 5) -> list[dict[str, Any]]:
-    return [o.to_dict() for o in ranking.options[:n]]
+def prior_table(ranking: Ranking, n: int = 5) -> list[PriorOption]:
+    return [PriorOption.of(o) for o in ranking.options[:n]]

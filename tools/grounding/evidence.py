@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from pydantic import BaseModel, JsonValue
+
+from tools.json_values import as_json
 from tools.vocab import prompt_table
 
 EVIDENCE_ID = re.compile(r"\bE(\d{1,3})\b")
@@ -37,6 +40,25 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def record(self) -> EvidenceRecord:
+        return EvidenceRecord(id=self.id, kind=self.kind, text=self.text, value=as_json(self.value),
+                              confidence=self.confidence, uncertain=self.uncertain, detail=as_json(self.detail))
+
+
+class EvidenceRecord(BaseModel):
+    """One evidence item as the trace holds it (JSON values); `evidence()` gives the item back."""
+
+    id: str
+    kind: str
+    text: str
+    value: JsonValue = None
+    confidence: float | None = None
+    uncertain: bool = False
+    detail: dict[str, JsonValue] = {}
+
+    def evidence(self) -> Evidence:
+        return Evidence(**self.model_dump())
+
 
 @dataclass(frozen=True)
 class EvidenceSet:
@@ -50,7 +72,12 @@ class EvidenceSet:
 
     @classmethod
     def from_dicts(cls, rows: Iterable[dict[str, Any]]) -> EvidenceSet:
+        """Items read back from JSON (a trace, a catalogue's stored evidence)."""
         return cls(tuple(Evidence(**row) for row in rows))
+
+    @classmethod
+    def from_records(cls, rows: Iterable[EvidenceRecord]) -> EvidenceSet:
+        return cls(tuple(row.evidence() for row in rows))
 
     def __iter__(self):
         return iter(self.items)
@@ -89,6 +116,9 @@ class EvidenceSet:
 
     def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.items]
+
+    def records(self) -> list[EvidenceRecord]:
+        return [e.record() for e in self.items]
 
 
 def _item(kind: str, text: str, value: Any = None, confidence: float | None = None, uncertain: bool = False,

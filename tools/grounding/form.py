@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.form import choose_form, default_space, form_table, space_words
+from tools.grounding.decide import Decision, PriorOption
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class Planned:
 
     tool: str
     arguments: dict[str, Any]
-    decision: dict[str, Any]
+    decision: Decision
 
 
 def _ids(ids: list[str] | tuple[str, ...], n: int = 4) -> list[str]:
@@ -62,8 +63,8 @@ def _cited(prior, genre: str, affect_first: bool) -> list[str]:
     return _ids((affect + supporters) if affect_first else (supporters + affect))
 
 
-def _decision(field: str, choice: str, options: list[str], ids: list[str], why: str) -> dict[str, Any]:
-    return {"field": field, "choice": choice, "decided_by": "prior",
-            "prior": [{"value": o, "score": 1.0 if o == choice else 0.0, "evidence": ids if o == choice else []}
-                      for o in options],
-            "model": None, "evidence": ids, "rationale": why, "rationale_source": "composed"}
+def _decision(field: str, choice: str, options: list[str], ids: list[str], why: str) -> Decision:
+    return Decision(field=field, choice=choice, decided_by="prior",
+                    prior=[PriorOption(value=o, score=1.0 if o == choice else 0.0, evidence=ids if o == choice else [])
+                           for o in options],
+                    evidence=ids, rationale=why)

@@ -14,9 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.grounding.coherence import AFFECT_SLACK, compatible
-from tools.grounding.decide import Preference, beyond_reach, choose_one, combined_scores
+from tools.grounding.decide import (
+    ModelView,
+    Preference,
+    PriorOption,
+    beyond_reach,
+    choose_one,
+    combined_scores,
+)
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip
+from tools.json_values import as_json
 from tools.language import read
 from tools.vocab import prompt_table, vocabulary
 
@@ -233,8 +241,8 @@ class RequestEdit:
     arguments: dict[str, Any]
     field: str
     evidence: tuple[str, ...]
-    options: tuple[dict[str, Any], ...] = ()
-    model: dict[str, Any] | None = None
+    options: tuple[PriorOption, ...] = ()  # score: combined with the model's preference; support: the evidence's
+    model: ModelView | None = None
     decided_by: str = "request"
 
 
@@ -248,15 +256,15 @@ def _pick(options: list[Option], field: str, prefer: Prefer, weight: float) -> t
     return choose_one(options, pref, weight), pref
 
 
-def _table(options: list[Option], pref: Preference | None, weight: float) -> tuple[dict[str, Any], ...]:
+def _table(options: list[Option], pref: Preference | None, weight: float) -> tuple[PriorOption, ...]:
     scores = combined_scores(options, pref, weight)
-    return tuple({"value": o.value, "support": round(o.score, 3), "evidence": list(o.evidence),
-                  "combined": round(scores[o.value], 3)} for o in sorted(options, key=lambda o: -scores[o.value]))
+    return tuple(PriorOption(value=as_json(o.value), support=round(o.score, 3), evidence=list(o.evidence),
+                             score=round(scores[o.value], 3)) for o in sorted(options, key=lambda o: -scores[o.value]))
 
 
-def _model(pref: Preference | None) -> dict[str, Any] | None:
-    return None if pref is None else {"method": pref.method, "top": pref.top,
-                                      "logprobs": {str(k): round(v, 3) for k, v in pref.logprobs.items()}}
+def _model(pref: Preference | None) -> ModelView | None:
+    return None if pref is None else ModelView(method=pref.method, top=as_json(pref.top),
+                                               logprobs={str(k): round(v, 3) for k, v in pref.logprobs.items()})
 
 
 def _who(options: list[Option], pref: Preference | None, choice: Any) -> str:
