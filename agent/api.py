@@ -1,6 +1,6 @@
 """The Python API: `AlbumGen(...).generate(cover)` runs one cover to a run folder and logs it.
 
-A thin facade over agent.pipeline (which owns the stages); the CLI and the web app are thin shells over it.
+A thin facade over agent.run.pipeline (which owns the stages); the CLI and the web app are thin shells over it.
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.config import load_config
-from agent.pipeline import MAX_TAKES, Pipeline, RunOptions, RunResult
+from agent.run.pipeline import MAX_TAKES, Pipeline, RunOptions, RunResult
 
 __all__ = ["AlbumGen", "MAX_TAKES", "RunOptions", "RunResult"]
 

@@ -126,7 +126,7 @@ class AppConfig(_Strict):
 
 
 def registries() -> dict[str, Registry]:
-    from agent.llm import LLM_BACKENDS
+    from agent.planning.llm import LLM_BACKENDS
     from tools.music import MUSIC_BACKENDS
     from tools.vision import VISION_BACKENDS
 

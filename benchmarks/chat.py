@@ -22,7 +22,7 @@ def main(runs: int = 5) -> None:
     import json
 
     from agent.api import AlbumGen
-    from agent.session import ChatSession
+    from agent.chat.session import ChatSession
     from agent.store import RunStore
 
     first, second, natural, outside = [], [], [], []

@@ -2,7 +2,7 @@
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agent.loop import GENERATE, Agent, ToolBox
+from agent.planning.loop import GENERATE, Agent, ToolBox
 from agent.trace import Trace, to_markdown
 from tests.fakes import ScriptedChatModel, call
 from tools.errors import BackendError

@@ -11,8 +11,8 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent.api import AlbumGen
+from agent.chat.session import ChatSession
 from agent.config import load_config
-from agent.session import ChatSession
 from agent.store import MIGRATIONS, RunStore
 from tests.conftest import ROOT, run_cli
 from tests.fakes import ScriptedChatModel, call

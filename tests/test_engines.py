@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from agent.run.verify import Verifier
 from agent.trace import Trace
-from agent.verify import Verifier
 from tests.conftest import ROOT, run_cli
 from tools.analysis import analyze
 from tools.errors import BackendError, InputError

@@ -8,7 +8,7 @@ import soundfile as sf
 import yaml
 from langchain_core.messages import AIMessage
 
-from agent.session import ChatSession
+from agent.chat.session import ChatSession
 from agent.store import RunStore
 from tests.conftest import ROOT
 from tests.fakes import ScriptedChatModel, call

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.guided import GuidedPlanner
-from agent.loop import GENERATE, Agent, ToolBox
+from agent.planning.guided import GuidedPlanner
+from agent.planning.loop import GENERATE, Agent, ToolBox
 from agent.trace import Trace
 from tests.fakes import ScriptedChatModel, call
 from tests.images import arousal_index, colour_field, colour_sweep, pastel_flowers, pleasure_index, text_cover

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from agent.llm import builtin_gguf
+from agent.planning.llm import builtin_gguf
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import pytest
 
 from agent.api import AlbumGen
 from agent.config import load_config
-from agent.llm import LLM_BACKENDS, builtin_gguf
-from agent.loop import Agent, ToolBox
+from agent.planning.llm import LLM_BACKENDS, builtin_gguf
+from agent.planning.loop import Agent, ToolBox
 from agent.trace import Trace
 from tests.conftest import DATA
 from tests.fakes import LoopbackOpenAI, openai_tool_call

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from agent.pipeline import RunOptions
+from agent.run.pipeline import RunOptions
 from tests.conftest import ROOT
 from tools.errors import InputError
 

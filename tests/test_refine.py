@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.api import AlbumGen
-from agent.refine import read_message, request_preference
-from agent.session import ChatSession
+from agent.chat.refine import read_message, request_preference
+from agent.chat.session import ChatSession
 from agent.store import RunStore
 from tests.conftest import ROOT
 from tools.edit_requests import Edit

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 
 from agent.api import AlbumGen
 from agent.config import load_config
-from agent.present import run_lines
+from agent.run.present import run_lines
 from tests.conftest import ROOT, run_cli
 from tests.fakes import ScriptedChatModel, call
 from tools.music import MUSIC_BACKENDS

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from agent.refine import _tried, changes_anything, read_message
+from agent.chat.refine import _tried, changes_anything, read_message
 from tests.images import colour_field, idiom_cover
 from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score, start_spec
 from tools.grounding.coherence import check_tempo, rationale_problem

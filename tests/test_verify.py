@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from agent.run.verify import Verifier, firm_prompt
 from agent.trace import Trace, to_markdown
-from agent.verify import Verifier, firm_prompt
 from tests.conftest import run_cli
 from tools.analysis import analyze, key_verdict, tempo_verdict
 from tools.music import MUSIC_BACKENDS
@@ -166,7 +166,7 @@ def test_analyze_cli_rejects_bad_audio_in_one_line(tmp_path, content, fragment):
 
 @pytest.mark.slow
 def test_a_take_too_short_for_its_tempo_says_so_and_is_accepted_without_repair():
-    from agent.present import tempo_key_line
+    from agent.run.present import tempo_key_line
 
     spec = sketch_spec("ambient", 60, "C", "major", "4/4")
     sketch = MUSIC_BACKENDS.create("sketch")

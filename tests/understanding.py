@@ -76,7 +76,7 @@ def _check(key: str, want: Any, before, after, changed: bool) -> tuple[bool, boo
 
 def phrasing_outcome(row: dict[str, Any], prefer=None) -> Outcome:
     """Reads one phrasing against its starting plan, as chat does, and checks each expected direction."""
-    from agent.refine import _tried, changes_anything, read_message
+    from agent.chat.refine import _tried, changes_anything, read_message
 
     before = start_spec(row["start"])
     refinement = read_message(row["text"], before, prefer)

@@ -1,6 +1,6 @@
 """The AlbumGen web app (Gradio Blocks): upload a cover, hear it, refine it in chat, see the reasoning.
 
-A thin shell over agent.api / agent.session: each browser session has its own ChatSession (gr.State);
+A thin shell over agent.api / agent.chat.session: each browser session has its own ChatSession (gr.State);
 the pipelines (and so the loaded models) are shared per profile; Gradio's queue bounds concurrency.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import gradio as gr
 
 from agent.api import AlbumGen
+from agent.chat.session import ChatSession, Reply
 from agent.config import AppConfig
-from agent.session import ChatSession, Reply
 from agent.store import RunStore
 from agent.trace import decisions_table, read_trace
 from tools.cover import load_cover

@@ -38,8 +38,8 @@ def batch(ctx, input_path, out_dir, profile, model, workers, ray_address, takes,
     from pathlib import Path
 
     from agent.batch import Batch, table
+    from agent.cli.progress import cover_bar
     from agent.config import config_of
-    from agent.progress import cover_bar
 
     config = config_of(ctx)
     job = Batch(config, Path(input_path), Path(out_dir), profile=profile, model=model, catalog=catalog,

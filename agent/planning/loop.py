@@ -11,7 +11,7 @@ from langchain_core.tools import StructuredTool, ToolException
 from langchain_core.tools.base import create_schema_from_function
 from pydantic import ValidationError
 
-from agent.prompting import agent_prompts, render, spec_summary, step_instruction  # noqa: F401
+from agent.planning.prompting import agent_prompts, render, spec_summary, step_instruction  # noqa: F401
 from agent.trace import Trace
 from tools.errors import AlbumGenError, BackendError, SpecError
 from tools.registry import format_validation_error
@@ -183,7 +183,7 @@ class Agent:
         return self.toolbox.editor.prior
 
     def planner(self, description: str):
-        from agent.guided import GuidedPlanner
+        from agent.planning.guided import GuidedPlanner
 
         return GuidedPlanner(self, self.prior, description, self.model_weight)
 

@@ -42,7 +42,7 @@ def request_preference(model, request: str):
         return None
     from langchain_core.messages import HumanMessage
 
-    from agent.prompting import agent_prompts
+    from agent.planning.prompting import agent_prompts
 
     prompts = agent_prompts()
 

@@ -80,7 +80,7 @@ def field_values(field: str, texts: list[str]) -> list[str]:
 
 
 class GuidedPlanner:
-    """Decides each field of a plan for the agent (`agent.loop.Agent`), one setter at a time."""
+    """Decides each field of a plan for the agent (`agent.planning.loop.Agent`), one setter at a time."""
 
     def __init__(self, agent, prior: Prior, description: str, model_weight: float):
         self.agent, self.prior, self.description, self.weight = agent, prior, description, model_weight
@@ -89,7 +89,7 @@ class GuidedPlanner:
 
     @property
     def prompts(self) -> dict[str, Any]:
-        from agent.prompting import agent_prompts
+        from agent.planning.prompting import agent_prompts
 
         return agent_prompts()
 
@@ -213,7 +213,7 @@ class GuidedPlanner:
                                                   "agreed": list(map(str, agreed))})
 
     def _ask_setter(self, tool: str, ranking: Ranking, order: list[Any]) -> dict[str, Any] | None:
-        from agent.prompting import render, spec_summary, step_instruction
+        from agent.planning.prompting import render, spec_summary, step_instruction
 
         agent = self.agent
         instruction = step_instruction(tool, agent.toolbox.editor.spec) + " " + render(
@@ -248,7 +248,7 @@ class GuidedPlanner:
         return self.composed(rankings, choices), "composed"
 
     def _write_rationale(self, tool: str, args: dict, ranking: Ranking) -> str | None:
-        from agent.prompting import render
+        from agent.planning.prompting import render
 
         agent = self.agent
         explain = StructuredTool(name="explain", description="Give the rationale for this decision.",

@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.api import AlbumGen
-from agent.pipeline import RunOptions, RunResult
-from agent.present import plan_lines, run_summary
-from agent.records import DescriptionRecord
-from agent.refine import (
+from agent.chat.refine import (
     Refinement,
     changes_anything,
     closest_choices,
@@ -22,7 +19,10 @@ from agent.refine import (
     request_preference,
     suggestions,
 )
-from agent.run_folder import guarded, prepare_run_dir
+from agent.records import DescriptionRecord
+from agent.run.folder import guarded, prepare_run_dir
+from agent.run.pipeline import RunOptions, RunResult
+from agent.run.present import plan_lines, run_summary
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
 from tools.errors import InputError

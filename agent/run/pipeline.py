@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
-from agent.llm import LLM_BACKENDS
+from agent.planning.llm import LLM_BACKENDS
 from agent.records import (
     AffectRecord,
     AudioRecord,
@@ -26,7 +26,7 @@ from agent.records import (
     StreamRecord,
     TakeFile,
 )
-from agent.run_folder import RunWriter, guarded, prepare_run_dir
+from agent.run.folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
 from tools.errors import BackendError, ConfigError, InputError
@@ -308,7 +308,7 @@ class Pipeline:
                 tools: tuple[str, ...] = SETTERS) -> RunResult:
         """The agent plans (`plan(agent)` edits the spec and ends by calling generate_music, which hands the
         finished plan over); then the pipeline makes the takes and writes them."""
-        from agent.loop import Agent, ToolBox
+        from agent.planning.loop import Agent, ToolBox
 
         handed: list[MusicRequest] = []
         run.notify("thinking")
@@ -396,7 +396,7 @@ class Pipeline:
         if not run.options.verify:
             audios = self.music.generate_takes(spec, prompt, params, takes, sink)
             return _Made(audios, [None] * len(audios), [None] * len(audios), 0, prompt, params)
-        from agent.verify import Verifier
+        from agent.run.verify import Verifier
 
         run.notify("verifying")
         verifier = Verifier(self.music, run.trace, attempts=self.config.verify.attempts,
@@ -418,7 +418,7 @@ class Pipeline:
         if not run.options.verify:
             run.trace.sections = [SectionSpan(**s) for s in audio.sections]
             return
-        from agent.verify import check_levels
+        from agent.run.verify import check_levels
 
         run.trace.sections, run.trace.level_checks = check_levels(audio)
         for c in run.trace.level_checks:

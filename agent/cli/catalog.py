@@ -31,8 +31,8 @@ def catalog_import(ctx, source, name, embedder, as_json):
     when anything was imported (with a warning count), 2 when nothing could be."""
     from pathlib import Path
 
+    from agent.cli.progress import cover_bar
     from agent.config import config_of
-    from agent.progress import cover_bar
     from tools.catalog.importer import import_catalog
 
     config = config_of(ctx)

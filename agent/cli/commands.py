@@ -80,14 +80,14 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
 
     app = AlbumGen(_load(ctx), profile=profile, model=model, vision_model=vision_model, base_url=base_url,
                    mmproj=mmproj, catalog=catalog)
-    from agent.progress import step_bar
+    from agent.cli.progress import step_bar
 
     progress = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     with step_bar(not as_json):
         result = app.generate(cover, out_dir=out_dir, duration=duration, seed=seed, force=force,
                               verify=False if no_verify else None, audio_format=audio_format, log=not no_log,
                               takes=takes, stream=stream, on_stage=progress)
-    from agent.present import run_lines, run_summary
+    from agent.run.present import run_lines, run_summary
 
     if as_json:
         click.echo(json.dumps(run_summary(result)))
@@ -144,7 +144,7 @@ def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json
     Reads one message per line from stdin (a terminal or a pipe); end of input ends the session."""
     if not cover and not resume_id:
         raise click.UsageError("give a COVER, or --resume ID to continue a session")
-    from agent.progress import step_bar
+    from agent.cli.progress import step_bar
 
     with step_bar(not as_json):
         _chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json, catalog)
@@ -152,7 +152,7 @@ def chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json
 
 def _chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_json, catalog):
     from agent.api import AlbumGen
-    from agent.session import SLASH_HELP, ChatSession
+    from agent.chat.session import SLASH_HELP, ChatSession
     from agent.store import RunStore
 
     store = RunStore()
@@ -208,7 +208,7 @@ def runs_list(limit, as_json):
 @click.argument("run_id")
 def runs_show(run_id):
     """Print a session's traces as markdown."""
-    from agent.session import show_session
+    from agent.chat.session import show_session
     from agent.store import RunStore
 
     click.echo(show_session(RunStore(), run_id))
@@ -222,7 +222,7 @@ def runs_show(run_id):
 def runs_replay(ctx, run_id, take_no, out_dir):
     """Regenerate a take from its stored spec and seed (deterministic backends give identical audio)."""
     from agent.api import AlbumGen
-    from agent.replay import replay
+    from agent.run.replay import replay
     from agent.store import RunStore
 
     store = RunStore()
@@ -297,11 +297,9 @@ def config_show(ctx):
     click.echo(yaml.safe_dump(masked(_load(ctx)), sort_keys=False, allow_unicode=True), nl=False)
 
 
-from agent.batch_cli import batch  # noqa: E402 (registered after main is defined)
-from agent.catalog_cli import catalog_group  # noqa: E402
+from agent.cli.batch import batch  # noqa: E402 (registered after main is defined)
+from agent.cli.catalog import catalog_group  # noqa: E402
 
 main.add_command(catalog_group)
 main.add_command(batch)
 
-if __name__ == "__main__":
-    main()
