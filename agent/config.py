@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,6 +193,43 @@ def parse_model_flag(value: str, config: AppConfig, kind: str = "llm", **extra: 
     choice = (LLMChoice if kind == "llm" else BackendChoice)(backend=backend, **options)
     validate_choice(kind, choice, f"{'--model' if kind == 'llm' else '--vision-model'} {value}")
     return choice
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a profile and the overrides asked for resolve to: the backends to build (with their options), the
+    catalogue whose covers become evidence (None: off) and a batch worker's resources. Every entry point
+    (generate, chat, web, batch, catalogue evaluation) resolves through `resolve`, so the same flags mean the
+    same thing and fail with the same one-line errors everywhere."""
+
+    profile: str
+    vision: BackendChoice
+    llm: LLMChoice
+    music: BackendChoice
+    catalog: str | None
+    worker: WorkerResources
+
+    def where(self, kind: str) -> str:
+        """Where a backend's configuration came from, for its error messages."""
+        return f"profiles.{self.profile}.{kind}"
+
+
+def resolve(config: AppConfig, profile: str | None = None, model: str | None = None,
+            vision_model: str | None = None, base_url: str | None = None, mmproj: str | None = None,
+            catalog: str | None = None) -> Setup:
+    """profile → backends → options: the profile (config.yaml's default_profile unless asked), its agent LLM
+    and describer unless -m / --vision-model override them (base_url and mmproj go to the backends that take
+    them), and the catalogue (catalog.default unless --catalog; "none" turns it off)."""
+    name = profile or config.default_profile
+    if name not in config.profiles:
+        raise ConfigError(f"unknown profile {name!r}: use one of {', '.join(config.profiles)}")
+    prof = config.profiles[name]
+    llm = parse_model_flag(model, config, base_url=base_url) if model else prof.llm
+    vision = parse_model_flag(vision_model, config, "vision", base_url=base_url, mmproj=mmproj) if vision_model \
+        else prof.vision
+    wanted = config.catalog.default if catalog is None else catalog
+    return Setup(profile=name, vision=vision, llm=llm, music=prof.music,
+                 catalog=None if not wanted or wanted == "none" else wanted, worker=prof.worker)
 
 
 def masked(config: AppConfig) -> dict[str, Any]:

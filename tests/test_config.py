@@ -1,7 +1,7 @@
 """config.yaml validation: one-line errors naming the key and the allowed values; secrets masked."""
 import pytest
 
-from agent.config import load_config, masked, parse_model_flag
+from agent.config import load_config, masked, parse_model_flag, resolve
 from tools.errors import ConfigError
 
 
@@ -68,3 +68,39 @@ def test_masked_config_shows_only_whether_a_secret_is_set(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
     shown = str(masked(load_config()))
     assert "OPENAI_API_KEY (set)" in shown and "sk-very-secret" not in shown
+
+
+def test_one_resolution_of_profile_backends_and_catalogue():
+    config = load_config()
+    setup = resolve(config)
+    assert setup.profile == "offline" and setup.music.backend == "sketch" and setup.llm.backend == "llama-cpp"
+    assert setup.worker == config.profiles["offline"].worker and setup.where("music") == "profiles.offline.music"
+    other = resolve(config, "musicgen", model="openai:gpt-4o-mini", base_url="http://localhost:9/v1", catalog="none")
+    assert other.music.options_dict()["model"] == "facebook/musicgen-small" and other.catalog is None
+    assert other.llm.backend == "openai" and other.llm.options_dict()["base_url"] == "http://localhost:9/v1"
+    assert resolve(config, catalog="mine").catalog == "mine"
+
+
+UNKNOWN = "unknown profile 'nope': use one of offline, musicgen, acestep, stable-audio, hosted"
+
+
+def test_every_entry_point_refuses_a_bad_profile_or_model_the_same_way_before_doing_anything(tmp_path):
+    """generate and chat (the pipeline), batch and the web app resolve through agent.config.resolve."""
+    from agent.api import AlbumGen
+    from agent.batch import Batch
+
+    config = load_config()
+    for make in (lambda: AlbumGen(config, profile="nope"), lambda: resolve(config, "nope"),
+                 lambda: Batch(config, tmp_path / "in", tmp_path / "batch", profile="nope")):
+        with pytest.raises(ConfigError) as exc:
+            make()
+        assert str(exc.value) == UNKNOWN
+    with pytest.raises(ConfigError, match="unknown model 'gpt' for --model"):
+        Batch(config, tmp_path / "in", tmp_path / "batch", model="gpt")  # at the start, not in every worker
+    assert not (tmp_path / "batch").exists()
+    pytest.importorskip("gradio")
+    from web.app import WebApp
+
+    with pytest.raises(ConfigError) as exc:
+        WebApp(config, "nope", str(tmp_path / "out"))
+    assert str(exc.value) == UNKNOWN

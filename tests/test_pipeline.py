@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -39,37 +41,62 @@ def test_resolve_fills_what_was_not_asked_from_the_config():
 
 
 # Run in a child process: a crash of the whole interpreter (as two threads sharing one llama.cpp context
-# once caused, with exit status 0 and no output) must fail the test, not end pytest.
-TWO_RUNS = textwrap.dedent("""
+# once caused, with exit status 0 and no output) must fail the test, not end pytest. Four callers share one
+# pipeline (its models) and one run store, as the web server's sessions and a chat do.
+CONCURRENT = textwrap.dedent("""
     import json, sys, threading
     from agent.api import AlbumGen
+    from agent.chat.session import ChatSession
+    from agent.config import load_config
+    from web.app import WebApp
 
+    cover, out = sys.argv[1], sys.argv[2]
     app = AlbumGen(profile="offline")
+    web = WebApp(load_config(), "offline", out + "/web")
+    web._apps[("offline", "(profile)")] = app  # the server's one pipeline per profile, shared with the others
     asked = {"a": dict(takes=3, audio_format="flac", verify=False, seed=11),
              "b": dict(takes=1, audio_format="wav", verify=True, seed=12)}
-    results, errors = {}, {}
-    start = threading.Barrier(2)
+    results, errors, sessions = {}, {}, {}
+    start = threading.Barrier(4)
+    quiet = lambda *args, **kwargs: None
 
     def run(name):
+        results[name] = app.generate(cover, out_dir=out + "/" + name, duration=4, log=False, **asked[name])
+
+    def chat(name):
+        session, _ = ChatSession.start(app, web.store, cover, out + "/chat", 4.0, 13)
+        session.handle("slower")
+        sessions[name] = session.id
+
+    def browser(name):
+        state, _chat, *_rest, status, _msg, _ev, _dec = web.generate(cover, "offline", "(profile)", 4, 14, quiet)
+        assert "take 1 ready" in status, status
+        state, _chat, *_rest, status, _msg, _ev, _dec = web.send(state, "more energy", _chat, quiet)
+        assert not status.startswith("**Error"), status
+        sessions[name] = state.id
+
+    def guarded(job, name):
         start.wait()
         try:
-            results[name] = app.generate(sys.argv[1], out_dir=sys.argv[2] + "/" + name, duration=4, log=False,
-                                         **asked[name])
+            job(name)
         except BaseException as exc:
             errors[name] = repr(exc)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in asked]
+    jobs = [(run, "a"), (run, "b"), (chat, "chat"), (browser, "web")]
+    threads = [threading.Thread(target=guarded, args=job) for job in jobs]
     for t in threads: t.start()
     for t in threads: t.join()
-    print(json.dumps({"errors": errors, "runs": {n: {"dir": str(r.run_dir), "files": sorted(p.name for p in r.run_dir.iterdir()),
-                      "trace": json.loads(r.trace_path.read_text())} for n, r in results.items()}}))
+    takes = {n: [{"spec": t["spec"], "audio": t["audio_path"]} for t in web.store.takes(i)] for n, i in sessions.items()}
+    print(json.dumps({"errors": errors, "takes": takes,
+                      "runs": {n: {"dir": str(r.run_dir), "files": sorted(p.name for p in r.run_dir.iterdir()),
+                               "trace": json.loads(r.trace_path.read_text())} for n, r in results.items()}}))
 """)
 
 
 @pytest.mark.slow
-def test_two_concurrent_runs_on_one_pipeline_each_get_their_own_options(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", TWO_RUNS, str(COVER), str(tmp_path)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=600)
+def test_concurrent_runs_chat_and_web_sessions_on_one_pipeline_each_get_their_own(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", CONCURRENT, str(COVER), str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900, env={**os.environ, "ALBUMGEN_HOME": str(tmp_path / "home")})
     assert proc.returncode == 0 and proc.stdout.strip(), f"the process died: rc {proc.returncode}\n{proc.stderr[-2000:]}"
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["errors"] == {}
@@ -81,3 +108,10 @@ def test_two_concurrent_runs_on_one_pipeline_each_get_their_own_options(tmp_path
     assert b["trace"]["verification"]["chosen"] >= 1 and b["trace"]["takes"] == []
     assert a["trace"]["spec"]["seed"] == 11 and b["trace"]["spec"]["seed"] == 12
     assert a["trace"]["status"] == b["trace"]["status"] == "ok"
+    # the chat and the browser session: two takes each, in their own folders, the second as asked
+    chat, web = out["takes"]["chat"], out["takes"]["web"]
+    assert len(chat) == len(web) == 2
+    assert chat[1]["spec"]["tempo_bpm"] < chat[0]["spec"]["tempo_bpm"] and chat[0]["spec"]["seed"] == 13
+    assert web[1]["spec"]["energy"] > web[0]["spec"]["energy"] and web[0]["spec"]["seed"] == 14
+    folders = [str(Path(t["audio"]).parent) for t in chat + web]
+    assert len(set(folders)) == 4 and all(Path(t["audio"]).exists() for t in chat + web)

@@ -14,7 +14,7 @@ import gradio as gr
 
 from agent.api import AlbumGen
 from agent.chat.session import ChatSession, Reply
-from agent.config import AppConfig
+from agent.config import AppConfig, resolve
 from agent.store import RunStore
 from agent.trace import decisions_table, read_trace
 from tools.cover import load_cover
@@ -29,9 +29,9 @@ SPEC_FIELDS = ("genre", "subgenre", "moods", "energy", "valence", "tempo_bpm", "
 class WebApp:
     """Shared state of the server: the config, one AlbumGen per (profile, model), the run store path."""
 
-    def __init__(self, config: AppConfig, profile: str | None, out_dir: str | None):
-        self.config, self.out_dir = config, out_dir or config.defaults.output_dir
-        self.default_profile = profile or config.default_profile
+    def __init__(self, config: AppConfig, profile: str | None, out_dir: str | None, catalog: str | None = None):
+        self.config, self.out_dir, self.catalog = config, out_dir or config.defaults.output_dir, catalog
+        self.default_profile = resolve(config, profile, catalog=catalog).profile  # a bad -p fails at start
         self._apps: dict[tuple[str, str], AlbumGen] = {}
         self._lock = threading.Lock()
         self.store = RunStore()  # opened (and migrated) once; every browser session writes through it
@@ -40,7 +40,8 @@ class WebApp:
         key = (profile, model)
         with self._lock:
             if key not in self._apps:
-                self._apps[key] = AlbumGen(self.config, profile=profile, model=None if model == "(profile)" else model)
+                self._apps[key] = AlbumGen(self.config, profile=profile, model=None if model == "(profile)" else model,
+                                           catalog=self.catalog)
             return self._apps[key]
 
     # -- event handlers ------------------------------------------------------------------------
@@ -241,8 +242,9 @@ def take_cards(takes: list[dict]) -> list[dict]:
     return cards
 
 
-def build(config: AppConfig, profile: str | None = None, out_dir: str | None = None) -> gr.Blocks:
-    web = WebApp(config, profile, out_dir)
+def build(config: AppConfig, profile: str | None = None, out_dir: str | None = None,
+          catalog: str | None = None) -> gr.Blocks:
+    web = WebApp(config, profile, out_dir, catalog)
     with gr.Blocks(title="AlbumGen") as demo:
         ui = SimpleNamespace(session=gr.State(None), cards=gr.State([]))
         gr.Markdown("# AlbumGen\nTurn an album cover into music — and see why it sounds the way it does.")
@@ -325,8 +327,8 @@ def _wire(ui: SimpleNamespace, web: WebApp) -> None:
 
 
 def serve(config: AppConfig, host: str, port: int, profile: str | None, out_dir: str | None,
-          max_concurrent: int) -> None:
-    demo = build(config, profile, out_dir)
+          max_concurrent: int, catalog: str | None = None) -> None:
+    demo = build(config, profile, out_dir, catalog)
     out = Path(out_dir or config.defaults.output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     demo.queue(default_concurrency_limit=max_concurrent).launch(server_name=host, server_port=port,

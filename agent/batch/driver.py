@@ -13,6 +13,7 @@ from agent.batch.ray_fleet import run_ray
 from agent.batch.record import BatchReport, write_summary
 from agent.batch.records import Outcome, Task
 from agent.batch.worker import WorkerSpec
+from agent.config import resolve
 from tools.errors import ConfigError, InputError
 from tools.limits import fresh_seed
 from tools.registry import cores
@@ -64,21 +65,19 @@ class Batch:
                                  "them out to use the batch's own, or start a new batch in another folder")
             self.manifest.reopen(retry_failed)
         else:
-            profile = profile or config.default_profile
-            if profile not in config.profiles:
-                raise ConfigError(f"unknown profile {profile!r}: use one of {', '.join(config.profiles)}")
+            profile = resolve(config, profile, model, catalog=catalog).profile  # bad flags fail here, not per cover
             jobs = read_input(Path(input_path))
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.manifest = Manifest(manifest_path)
             self.manifest.create({**asked, "input": str(Path(input_path).resolve()), "profile": profile,
                                   "takes": takes or 1, "seed": fresh_seed() if seed is None else seed}, jobs)
         self.settings = self.manifest.settings()
-        self.profile = self.settings["profile"]
-        if self.profile not in config.profiles:
-            raise ConfigError(f"the batch's profile {self.profile!r} is not in config.yaml any more: use one of "
-                              f"{', '.join(config.profiles)}")
+        try:
+            setup = resolve(config, self.settings["profile"], self.settings["model"], catalog=self.settings["catalog"])
+        except ConfigError as exc:
+            raise ConfigError(f"the batch's settings no longer resolve against config.yaml: {exc}") from None
+        self.profile, self.resources = setup.profile, setup.worker
         self.config_path = config_path
-        self.resources = config.profiles[self.profile].worker
 
     def worker_spec(self, workers: int, cluster: bool = False) -> WorkerSpec:
         """Each worker's threads: its share of this machine's cores; on a Ray cluster its actor's num_cpus

@@ -99,13 +99,6 @@ def generate(ctx, cover, out_dir, profile, model, vision_model, base_url, mmproj
         click.echo(OFFLINE_HINT, err=True)
 
 
-def _with_catalog(config, catalog: str | None):
-    """config.yaml with --catalog as its catalog.default (the web app builds its pipelines from config)."""
-    if catalog is None:
-        return config
-    return config.model_copy(update={"catalog": config.catalog.model_copy(update={"default": catalog})})
-
-
 @main.command()
 @click.argument("audio", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as one JSON object.")
@@ -272,13 +265,13 @@ def web(ctx, host, port, profile, out_dir, catalog):
     from tools.errors import MissingExtraError
     from tools.registry import missing
 
-    config = _with_catalog(_load(ctx), catalog)
+    config = _load(ctx)
     if missing("gradio", "matplotlib"):
         raise MissingExtraError("gradio", "web")
     from web.app import serve
 
     serve(config, host or config.web.host, port or config.web.port, profile, out_dir,
-          config.web.max_concurrent_generations)
+          config.web.max_concurrent_generations, catalog)
 
 
 @main.group("config")

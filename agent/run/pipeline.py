@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agent.config import AppConfig, LLMChoice, load_config, parse_model_flag
+from agent.config import AppConfig, load_config, resolve
 from agent.planning.llm import LLM_BACKENDS
 from agent.records import (
     AffectRecord,
@@ -29,7 +29,7 @@ from agent.records import (
 from agent.run.folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
 from tools.cover import Cover, load_cover
-from tools.errors import BackendError, ConfigError, InputError
+from tools.errors import BackendError, InputError
 from tools.json_values import as_json
 from tools.limits import MAX_DURATION_S, MAX_SEED, MAX_TAKES, MIN_DURATION_S, fresh_seed
 from tools.music import MUSIC_BACKENDS
@@ -156,27 +156,20 @@ class Pipeline:
         bind_tools, used instead of the configured LLM backend. `catalog`: a catalogue name whose nearest
         covers become evidence (default: config.yaml's catalog.default; "none" turns it off)."""
         self.config = config or load_config()
-        self.profile_name = profile or self.config.default_profile
-        if self.profile_name not in self.config.profiles:
-            raise ConfigError(f"unknown profile {self.profile_name!r}: use one of {', '.join(self.config.profiles)}")
-        prof = self.config.profiles[self.profile_name]
-        llm_choice: LLMChoice = parse_model_flag(model, self.config, base_url=base_url) if model else prof.llm
-        vision = parse_model_flag(vision_model, self.config, "vision", base_url=base_url, mmproj=mmproj) \
-            if vision_model else prof.vision
-        where = f"profiles.{self.profile_name}"
-        self.vision = VISION_BACKENDS.create(vision.backend, vision.options_dict(), f"{where}.vision")
-        self.llm = LLM_BACKENDS.create(llm_choice.backend, llm_choice.options_dict(), f"{where}.llm")
-        self.music = MUSIC_BACKENDS.create(prof.music.backend, prof.music.options_dict(), f"{where}.music")
-        self.mode = self.llm.default_mode if llm_choice.mode == "auto" else llm_choice.mode
-        self.rationale_tries = self.config.agent.rationale_tries if llm_choice.rationale_tries is None \
-            else llm_choice.rationale_tries
+        self.setup = setup = resolve(self.config, profile, model, vision_model, base_url, mmproj, catalog)
+        self.profile_name = setup.profile
+        self.vision = VISION_BACKENDS.create(setup.vision.backend, setup.vision.options_dict(), setup.where("vision"))
+        self.llm = LLM_BACKENDS.create(setup.llm.backend, setup.llm.options_dict(), setup.where("llm"))
+        self.music = MUSIC_BACKENDS.create(setup.music.backend, setup.music.options_dict(), setup.where("music"))
+        self.mode = self.llm.default_mode if setup.llm.mode == "auto" else setup.llm.mode
+        self.rationale_tries = self.config.agent.rationale_tries if setup.llm.rationale_tries is None \
+            else setup.llm.rationale_tries
         self._chat_model, self._chat_lock = chat_model, threading.Lock()
-        name = self.config.catalog.default if catalog is None else catalog
         self.catalog = None
-        if name and name != "none":
+        if setup.catalog is not None:
             from tools.catalog.lookup import Catalog
 
-            self.catalog = Catalog(name, self.config.catalog.k)
+            self.catalog = Catalog(setup.catalog, self.config.catalog.k)
 
     @property
     def chat_model(self):
