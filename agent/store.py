@@ -14,8 +14,79 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, JsonValue
+
+from agent.records import MadeWith, Measured
 from tools.errors import InputError, redact
 from tools.files import default_home, utc_now
+from tools.spec import MusicSpec
+
+
+class SessionRow(BaseModel):
+    """A chat session or a single generate run; `takes` and `turns` are counted by `sessions()`."""
+
+    id: str
+    kind: str
+    created_at: str
+    updated_at: str
+    cover_path: str
+    cover_sha256: str
+    profile: str
+    llm: str | None = None
+    out_dir: str
+    description: str | None = None
+    status: str
+    takes: int | None = None
+    turns: int | None = None
+
+
+class TurnRow(BaseModel):
+    """One request of a session (None: the take planned from the cover) and what it became."""
+
+    id: int
+    session_id: str
+    idx: int
+    request: str | None = None
+    created_at: str
+    status: str
+    spec: MusicSpec | None = None
+    prompt: str | None = None
+    changes: list[str] | None = None
+    trace_path: str | None = None
+    error: str | None = None
+
+
+class TakeRow(BaseModel):
+    """A finished take: its file, plan, measurement and what made it (for exact replay; None before v3)."""
+
+    id: int
+    session_id: str
+    turn_id: int
+    audio_path: str
+    seed: int
+    duration_s: float
+    spec: MusicSpec
+    prompt: str
+    measured: Measured | None = None
+    created_at: str
+    params: MadeWith | None = None
+
+
+class ToolCallRow(BaseModel):
+    id: int
+    turn_id: int
+    idx: int
+    kind: str
+    name: str
+    arguments: dict[str, JsonValue] | None = None
+    result: str | None = None
+    error: str | None = None
+    duration_ms: int | None = None
+
+
+class MessageRow(BaseModel):
+    role: str
+    content: str
 
 
 @contextmanager
@@ -152,12 +223,12 @@ class RunStore:
                                                         step.get("error") and redact(step["error"]), step.get("duration_ms")))
 
     def add_take(self, session_id: str, turn_id: int, audio_path: str, seed: int, duration_s: float, spec: dict,
-                 prompt: str, measured: dict | None, params: dict | None = None) -> int:
+                 prompt: str, measured: Measured | None, params: MadeWith | None = None) -> int:
         with self.tx() as db:
             cur = db.execute("INSERT INTO takes (session_id, turn_id, audio_path, seed, duration_s, spec, prompt, measured, "
                              "created_at, params) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                             (session_id, turn_id, audio_path, seed, duration_s, _json(spec), prompt, _json(measured),
-                              _now(), _json(params)))
+                             (session_id, turn_id, audio_path, seed, duration_s, _json(spec), prompt,
+                              _json(measured and measured.model_dump()), _now(), _json(params and params.model_dump())))
         return cur.lastrowid
 
     def add_message(self, session_id: str, role: str, content: str) -> None:
@@ -176,33 +247,36 @@ class RunStore:
         with self._lock:
             return self.db.execute(sql, args).fetchall()
 
-    def session(self, session_id: str) -> dict[str, Any]:
+    def session(self, session_id: str) -> SessionRow:
         row = self._rows("SELECT * FROM sessions WHERE id=? OR id LIKE ? ORDER BY created_at LIMIT 2",
                          (session_id, f"{session_id}%"))
         if len(row) != 1:
             what = "is ambiguous" if row else "not found"
             raise InputError(f"run {session_id!r} {what}: see `albumgen runs list` for ids")
-        return dict(row[0])
+        return SessionRow(**dict(row[0]))
 
-    def sessions(self, limit: int = 20) -> list[dict[str, Any]]:
+    def sessions(self, limit: int = 20) -> list[SessionRow]:
         rows = self._rows("SELECT s.*, (SELECT COUNT(*) FROM takes t WHERE t.session_id=s.id) AS takes, "
                           "(SELECT COUNT(*) FROM turns u WHERE u.session_id=s.id) AS turns "
                           "FROM sessions s ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?", (limit,))
-        return [dict(r) for r in rows]
+        return [SessionRow(**dict(r)) for r in rows]
 
-    def turns(self, session_id: str) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self._rows("SELECT * FROM turns WHERE session_id=? ORDER BY idx", (session_id,))]
+    def turns(self, session_id: str) -> list[TurnRow]:
+        return [TurnRow(**_decode(r)) for r in self._rows("SELECT * FROM turns WHERE session_id=? ORDER BY idx",
+                                                          (session_id,))]
 
-    def takes(self, session_id: str) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self._rows("SELECT * FROM takes WHERE session_id=? ORDER BY id", (session_id,))]
+    def takes(self, session_id: str) -> list[TakeRow]:
+        return [TakeRow(**_decode(r)) for r in self._rows("SELECT * FROM takes WHERE session_id=? ORDER BY id",
+                                                          (session_id,))]
 
-    def tool_calls(self, turn_id: int) -> list[dict[str, Any]]:
-        return [_decode(dict(r)) for r in self._rows("SELECT * FROM tool_calls WHERE turn_id=? ORDER BY idx", (turn_id,))]
+    def tool_calls(self, turn_id: int) -> list[ToolCallRow]:
+        return [ToolCallRow(**_decode(r)) for r in self._rows("SELECT * FROM tool_calls WHERE turn_id=? ORDER BY idx",
+                                                              (turn_id,))]
 
-    def messages(self, session_id: str, last: int) -> list[dict[str, Any]]:
+    def messages(self, session_id: str, last: int) -> list[MessageRow]:
         rows = self._rows("SELECT role, content FROM messages WHERE session_id=? ORDER BY id DESC LIMIT ?",
                           (session_id, last))
-        return [dict(r) for r in reversed(rows)]
+        return [MessageRow(**dict(r)) for r in reversed(rows)]
 
     def integrity(self) -> str:
         return self._rows("PRAGMA integrity_check")[0][0]
@@ -212,7 +286,9 @@ def _json(value) -> str | None:
     return None if value is None else redact(json.dumps(value, ensure_ascii=False))
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    """A row with its JSON columns parsed (the typed row validates them)."""
+    row = dict(row)
     for key in ("spec", "changes", "arguments", "measured", "params"):
         if row.get(key):
             row[key] = json.loads(row[key])
@@ -225,9 +301,5 @@ def log_take(store: RunStore, session_id: str, turn_id: int, result, changes: li
     spec = result.spec.model_dump(mode="json")
     store.finish_turn(turn_id, "ok", spec=spec, prompt=result.prompt, changes=changes,
                       trace_path=str(result.trace_path), steps=[s.model_dump(mode="json") for s in result.trace.steps])
-    made = result.made
-    params = {"seed": made.seed, "prompt": made.prompt, "guidance_scale": made.guidance_scale}
-    if made.takes > 1:
-        params.update(takes=made.takes, take=made.take)
-    return store.add_take(session_id, turn_id, str(result.audio_path), made.seed, result.spec.duration_s, spec,
-                          made.prompt, result.measured.model_dump() if result.measured else None, params)
+    return store.add_take(session_id, turn_id, str(result.audio_path), result.made.seed, result.spec.duration_s, spec,
+                          result.made.prompt, result.measured, result.made)

@@ -72,7 +72,7 @@ def test_scripted_model_chat_makes_the_exact_edits(tmp_path, store):
     undo = session.handle("/undo")
     assert undo.data["spec"] == sax.data["spec"]
     takes = store.takes(session.id)
-    assert len(takes) == 4 and [t["spec"]["seed"] for t in takes][:3] == [9, 9, 9] and takes[3]["spec"]["seed"] != 9
+    assert len(takes) == 4 and [t.spec.seed for t in takes][:3] == [9, 9, 9] and takes[3].spec.seed != 9
     # a listener's tempo outside synthwave's range is made, and the reply says so in its own turn
     fast = session.handle("make it 170 bpm")
     assert fast.data["spec"]["tempo_bpm"] == 170 and any("outside synthwave's range" in w for w in fast.data["warnings"])
@@ -99,7 +99,7 @@ def test_chat_cli_with_smollm2_over_piped_stdin(tmp_path):
     assert bpm["spec"]["tempo_bpm"] == 120 and bpm["spec"]["seed"] == 5
     store = RunStore(home / "runs.db")
     sessions = store.sessions()
-    assert len(sessions) == 1 and sessions[0]["takes"] == 5 and len(takes["takes"]) == 5
+    assert len(sessions) == 1 and sessions[0].takes == 5 and len(takes["takes"]) == 5
     assert store.integrity() == "ok"
 
 
@@ -126,7 +126,7 @@ def test_kill_9_mid_generation_then_resume(tmp_path):
     store = RunStore(db)
     assert store.integrity() == "ok"
     turns = store.turns(first["session"])
-    assert [t["status"] for t in turns] == ["ok", "running"] and len(store.takes(first["session"])) == 1
+    assert [t.status for t in turns] == ["ok", "running"] and len(store.takes(first["session"])) == 1
     resumed = run_cli("chat", "--resume", first["session"], "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
     hello = json.loads(resumed.stdout.splitlines()[0])
@@ -154,7 +154,7 @@ def test_threads_read_and_write_one_store_at_once(tmp_path):
         try:
             for _ in range(40):
                 for row in store.sessions(50):
-                    store.messages(row["id"], 5)
+                    store.messages(row.id, 5)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -176,13 +176,13 @@ def test_two_processes_write_the_same_store(tmp_path):
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     store = RunStore(tmp_path / "home" / "runs.db")
     rows = store.sessions()
-    assert len(rows) == 2 and all(r["kind"] == "generate" and r["takes"] == 1 for r in rows)
+    assert len(rows) == 2 and all(r.kind == "generate" and r.takes == 1 for r in rows)
     assert store.integrity() == "ok"
-    shown = run_cli("runs", "show", rows[0]["id"], env=env)
+    shown = run_cli("runs", "show", rows[0].id, env=env)
     assert shown.returncode == 0 and "## How the agent decided" in shown.stdout
     listed = run_cli("runs", "list", env=env)
-    assert rows[0]["id"] in listed.stdout and rows[1]["id"] in listed.stdout
-    replayed = run_cli("runs", "replay", rows[0]["id"], "-o", str(tmp_path / "replays"), env=env)
+    assert rows[0].id in listed.stdout and rows[1].id in listed.stdout
+    replayed = run_cli("runs", "replay", rows[0].id, "-o", str(tmp_path / "replays"), env=env)
     assert replayed.returncode == 0 and "identical to the original take" in replayed.stdout, replayed.stdout
 
 

@@ -86,7 +86,7 @@ CONCURRENT = textwrap.dedent("""
     threads = [threading.Thread(target=guarded, args=job) for job in jobs]
     for t in threads: t.start()
     for t in threads: t.join()
-    takes = {n: [{"spec": t["spec"], "audio": t["audio_path"]} for t in web.store.takes(i)] for n, i in sessions.items()}
+    takes = {n: [{"spec": t.spec.model_dump(mode="json"), "audio": t.audio_path} for t in web.store.takes(i)] for n, i in sessions.items()}
     print(json.dumps({"errors": errors, "takes": takes,
                       "runs": {n: {"dir": str(r.run_dir), "files": sorted(p.name for p in r.run_dir.iterdir()),
                                "trace": json.loads(r.trace_path.read_text())} for n, r in results.items()}}))

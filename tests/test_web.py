@@ -175,15 +175,18 @@ def test_spec_table_edits_become_validated_setter_calls():
 
 
 def test_a_take_card_carries_the_takes_warnings(tmp_path):
-    import json
 
     pytest.importorskip("gradio")
+    from agent.store import TakeRow
+    from agent.trace import Trace
+    from tools.spec import MusicSpec
     from web.app import take_cards
 
     folder = tmp_path / "take-01"
     folder.mkdir()
-    (folder / "trace.json").write_text(json.dumps({"warnings": ["tempo 170 BPM is outside synthwave's range"]}))
-    take = {"audio_path": str(folder / "audio.wav"), "seed": 3,
-            "spec": {"genre": "synthwave", "tempo_bpm": 170, "key": "F#", "mode": "minor"}}
+    (folder / "trace.json").write_text(Trace(run_id="r", warnings=["tempo 170 BPM is outside synthwave's range"]).to_json())
+    take = TakeRow(id=1, session_id="s", turn_id=1, audio_path=str(folder / "audio.wav"), seed=3, duration_s=4,
+                   spec=MusicSpec(genre="synthwave", tempo_bpm=170, key="F#", mode="minor"), prompt="p",
+                   created_at="now")
     card = take_cards([take])[0]
     assert card["warnings"] == ["tempo 170 BPM is outside synthwave's range"] and card["spectrogram"] is None

@@ -15,7 +15,7 @@ import gradio as gr
 from agent.api import AlbumGen
 from agent.chat.session import ChatSession, Reply
 from agent.config import AppConfig, resolve
-from agent.store import RunStore
+from agent.store import RunStore, TakeRow
 from agent.trace import decisions_table, read_trace
 from tools.cover import load_cover
 from tools.edit_requests import Edit
@@ -102,23 +102,23 @@ class WebApp:
             return self._fail(None, "Pick a session from the history.", chat)
         try:
             row = self.store.session(run_id.split(" ")[0])
-            session, reply = ChatSession.resume(self.pipeline(row["profile"], "(profile)"), self.store, row["id"])
+            session, reply = ChatSession.resume(self.pipeline(row.profile, "(profile)"), self.store, row.id)
         except AlbumGenError as exc:
             return self._fail(None, error_text(exc), chat)
         chat = [{"role": "assistant", "content": "\n".join(reply.lines)}]
         return self._render(session, reply, chat, f"Resumed session {session.id}.")
 
     def history(self):
-        choices = [f"{r['id']} · {r['kind']} · {r['takes']} takes · {Path(r['cover_path']).name}"
-                   for r in self.store.sessions(50) if r["kind"] == "chat"]
+        choices = [f"{r.id} · {r.kind} · {r.takes} takes · {Path(r.cover_path).name}"
+                   for r in self.store.sessions(50) if r.kind == "chat"]
         return gr.update(choices=choices, value=None)
 
     # -- views ---------------------------------------------------------------------------------
     def _render(self, session: ChatSession, reply: Reply | None, chat: list, status: str):
         takes = session.store.takes(session.id)
-        last_trace = next((t["trace_path"] for t in reversed(session.store.turns(session.id)) if t["trace_path"]), None)
+        last_trace = next((t.trace_path for t in reversed(session.store.turns(session.id)) if t.trace_path), None)
         trace_md = Path(last_trace).with_suffix(".md").read_text(encoding="utf-8") if last_trace else ""
-        prompt = takes[-1]["prompt"] if takes else ""
+        prompt = takes[-1].prompt if takes else ""
         evidence, decisions = grounding_views(session)
         return (session, chat, spec_table(session.spec), prompt, trace_md, take_cards(takes), status, "", evidence,
                 decisions)
@@ -131,7 +131,7 @@ class WebApp:
 def grounding_views(session: ChatSession) -> tuple[str | None, str]:
     """evidence.png and the decisions table of the take planned from the cover (the session's first turn)."""
 
-    first = next((t["trace_path"] for t in session.store.turns(session.id) if t["trace_path"]), None)
+    first = next((t.trace_path for t in session.store.turns(session.id) if t.trace_path), None)
     if not first:
         return None, ""
     picture = Path(first).with_name("evidence.png")
@@ -228,17 +228,17 @@ def _warnings(trace: Path) -> list[str]:
         return []
 
 
-def take_cards(takes: list[dict]) -> list[dict]:
+def take_cards(takes: list[TakeRow]) -> list[dict]:
+    """What each take card shows: the audio, its files, warnings, spectrogram and title."""
     cards = []
     for n, take in enumerate(takes, start=1):
-        audio = Path(take["audio_path"])
-        spec = take["spec"]
+        audio, spec = Path(take.audio_path), take.spec
         extras = sorted(str(p) for p in [audio.with_name("sketch.mid"), *audio.parent.glob("stems/*.wav")] if p.exists())
         trace = audio.with_name("trace.json")
         cards.append({"n": n, "audio": str(audio), "trace": str(trace), "extras": extras, "warnings": _warnings(trace),
                       "spectrogram": str(spectrogram(audio)) if audio.exists() else None,
-                      "title": f"Take {n} · {spec['genre']} · {spec['tempo_bpm']} BPM · {spec['key']} {spec['mode']} "
-                               f"· seed {take['seed']}"})
+                      "title": f"Take {n} · {spec.genre} · {spec.tempo_bpm} BPM · {spec.key} {spec.mode} "
+                               f"· seed {take.seed}"})
     return cards
 
 

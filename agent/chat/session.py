@@ -72,18 +72,17 @@ class ChatSession:
     @classmethod
     def resume(cls, app: AlbumGen, store: RunStore, session_id: str, notify=None) -> tuple[ChatSession, Reply]:
         row = store.session(session_id)
-        if row["kind"] != "chat":
-            raise InputError(f"run {row['id']} is a single generate run, not a chat: use `albumgen runs replay {row['id']}`")
-        cover = load_cover(row["cover_path"])
-        takes = store.takes(row["id"])
-        session = cls(app, store, row["id"], cover, row["description"] or "",
-                      Path(row["out_dir"]) / f"{cover.stem}-chat-{row['id']}",
-                      app.options(seed=takes[0]["seed"] if takes else 0), notify)
-        session.history = [MusicSpec.model_validate(t["spec"]) for t in takes]
+        if row.kind != "chat":
+            raise InputError(f"run {row.id} is a single generate run, not a chat: use `albumgen runs replay {row.id}`")
+        cover = load_cover(row.cover_path)
+        takes = store.takes(row.id)
+        session = cls(app, store, row.id, cover, row.description or "", Path(row.out_dir) / f"{cover.stem}-chat-{row.id}",
+                      app.options(seed=takes[0].seed if takes else 0), notify)
+        session.history = [t.spec for t in takes]
         if not session.history:  # crashed before the first take finished: start the plan again
             return session, session._turn(None, SpecEditor(MusicSpec()))
-        return session, Reply([f"resumed session {row['id']}: {len(takes)} takes; current take {len(takes)}",
-                               f"audio       {takes[-1]['audio_path']}"], {"session": row["id"], "takes": len(takes)})
+        return session, Reply([f"resumed session {row.id}: {len(takes)} takes; current take {len(takes)}",
+                               f"audio       {takes[-1].audio_path}"], {"session": row.id, "takes": len(takes)})
 
     @property
     def spec(self) -> MusicSpec:
@@ -146,15 +145,15 @@ class ChatSession:
             return Reply([json.dumps(self.spec.model_dump(mode="json"), indent=2)], {"spec": self.spec.model_dump(mode="json")})
         if name == "/takes":
             takes = self.store.takes(self.id)
-            lines = [f"{i}. seed {t['seed']} · {t['spec']['tempo_bpm']} BPM · {t['spec']['genre']} · {t['audio_path']}"
+            lines = [f"{i}. seed {t.seed} · {t.spec.tempo_bpm} BPM · {t.spec.genre} · {t.audio_path}"
                      for i, t in enumerate(takes, start=1)]
-            return Reply(lines or ["no takes yet"], {"takes": [t["audio_path"] for t in takes]})
+            return Reply(lines or ["no takes yet"], {"takes": [t.audio_path for t in takes]})
         if name == "/trace":
-            turns = [t for t in self.store.turns(self.id) if t["trace_path"]]
+            turns = [t for t in self.store.turns(self.id) if t.trace_path]
             if not turns:
                 return Reply(["no trace yet"])
-            return Reply([Path(turns[-1]["trace_path"]).with_suffix(".md").read_text(encoding="utf-8")],
-                         {"trace": turns[-1]["trace_path"]})
+            return Reply([Path(turns[-1].trace_path).with_suffix(".md").read_text(encoding="utf-8")],
+                         {"trace": turns[-1].trace_path})
         if name == "/undo":
             if len(self.history) < 2:
                 return Reply(["nothing to undo: this is the first take"], {"undo": False})
@@ -222,7 +221,7 @@ class ChatSession:
             agent.apply(refinement.edits, "the request reader")
             agent.finish()
             return
-        history = "\n".join(f"{m['role']}: {m['content']}" for m in self.store.messages(self.id, MEMORY_MESSAGES))
+        history = "\n".join(f"{m.role}: {m.content}" for m in self.store.messages(self.id, MEMORY_MESSAGES))
         agent.refine(self.description, request, history, suggestions(refinement) if refinement else "")
 
     def _describe(self, result: RunResult, changes: list[str], number: int, first: bool,
@@ -238,14 +237,13 @@ class ChatSession:
 def show_session(store: RunStore, session_id: str) -> str:
     """`runs show`: each turn's trace as markdown."""
     row = store.session(session_id)
-    parts = [f"# Session {row['id']} ({row['kind']}, {row['profile']}, {row['created_at']})", "",
-             f"Cover: `{row['cover_path']}`", ""]
-    for turn in store.turns(row["id"]):
-        parts.append(f"## Turn {turn['idx']}: {turn['request'] or '(from the cover)'} — {turn['status']}")
-        path = Path(turn["trace_path"]) if turn["trace_path"] else None
+    parts = [f"# Session {row.id} ({row.kind}, {row.profile}, {row.created_at})", "", f"Cover: `{row.cover_path}`", ""]
+    for turn in store.turns(row.id):
+        parts.append(f"## Turn {turn.idx}: {turn.request or '(from the cover)'} — {turn.status}")
+        path = Path(turn.trace_path) if turn.trace_path else None
         if path and path.with_suffix(".md").exists():
             parts.append(path.with_suffix(".md").read_text(encoding="utf-8"))
-        elif turn["error"]:
-            parts.append(f"error: {turn['error']}")
+        elif turn.error:
+            parts.append(f"error: {turn.error}")
     return "\n".join(parts)
 

@@ -150,10 +150,10 @@ def _chat(ctx, cover, out_dir, profile, model, duration, seed, resume_id, as_jso
 
     store = RunStore()
     row = store.session(resume_id) if resume_id else None
-    app = AlbumGen(_load(ctx), profile=profile or (row["profile"] if row else None), model=model, catalog=catalog)
+    app = AlbumGen(_load(ctx), profile=profile or (row.profile if row else None), model=model, catalog=catalog)
     notify = None if as_json else (lambda name: click.echo(f"… {name}", err=True))
     if row:
-        session, reply = ChatSession.resume(app, store, row["id"], notify=notify)
+        session, reply = ChatSession.resume(app, store, row.id, notify=notify)
     else:
         session, reply = ChatSession.start(app, store, cover, out_dir, duration, seed, notify=notify)
     _say(reply, as_json)
@@ -190,11 +190,10 @@ def runs_list(limit, as_json):
 
     rows = RunStore().sessions(limit)
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps([r.model_dump() for r in rows]))
         return
     for r in rows:
-        click.echo(f"{r['id']}  {r['created_at']}  {r['kind']:8} {r['profile']:9} {r['takes']} takes  "
-                   f"{r['status']:6} {r['cover_path']}")
+        click.echo(f"{r.id}  {r.created_at}  {r.kind:8} {r.profile:9} {r.takes} takes  {r.status:6} {r.cover_path}")
 
 
 @runs_group.command("show")
@@ -220,8 +219,8 @@ def runs_replay(ctx, run_id, take_no, out_dir):
 
     store = RunStore()
     row = store.session(run_id)
-    app = AlbumGen(_load(ctx), profile=row["profile"])
-    result = replay(app, store, row["id"], take_no, out_dir)
+    app = AlbumGen(_load(ctx), profile=row.profile)
+    result = replay(app, store, row.id, take_no, out_dir)
     click.echo("\n".join(result))
 
 

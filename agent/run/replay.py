@@ -5,14 +5,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from agent.records import MadeWith
 from agent.run.folder import prepare_run_dir, write_take
 from agent.run.pipeline import Pipeline
-from agent.store import RunStore
+from agent.store import RunStore, TakeRow
 from tools.errors import InputError
-from tools.spec import MusicSpec
 
 
-def pick_take(store: RunStore, session_id: str, take_no: int | None) -> tuple[int, dict]:
+def pick_take(store: RunStore, session_id: str, take_no: int | None) -> tuple[int, TakeRow]:
     takes = store.takes(session_id)
     if not takes:
         raise InputError(f"run {session_id} has no finished take to replay")
@@ -28,19 +28,21 @@ def replay(app: Pipeline, store: RunStore, session_id: str, take_no: int | None,
     import soundfile as sf
 
     number, take = pick_take(store, session_id, take_no)
-    spec = MusicSpec.model_validate(take["spec"])
-    stored = take.get("params") or {}
-    params = app.params(app.options(duration=spec.duration_s, seed=take["seed"]))
-    if stored.get("guidance_scale"):
-        params = replace(params, guidance_scale=stored["guidance_scale"])
+    spec = take.spec
+    made = take.params or MadeWith(seed=take.seed, prompt=take.prompt)  # a take logged before v3: its seed
+    params = app.params(app.options(duration=spec.duration_s, seed=take.seed))
+    if made.guidance_scale:
+        params = replace(params, guidance_scale=made.guidance_scale)
+    if made.steps:  # a diffusion engine's repair changed them
+        params = replace(params, steps=made.steps)
     with app.music.exclusive():
-        audio = app.music.generate_takes(spec, take["prompt"], params, stored.get("takes", 1))[stored.get("take", 1) - 1]
+        audio = app.music.generate_takes(spec, take.prompt, params, made.takes)[made.take - 1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = prepare_run_dir(Path(out_dir or app.config.defaults.output_dir),
                               f"replay-{session_id}-take{number}-{stamp}", force=False)
-    original = Path(take["audio_path"])
+    original = Path(take.audio_path)
     path = write_take(run_dir, audio, "audio", original.suffix.lstrip(".") or "wav")
-    lines = [f"replayed take {number} of {session_id} (seed {take['seed']})", f"audio       {path}"]
+    lines = [f"replayed take {number} of {session_id} (seed {take.seed})", f"audio       {path}"]
     if original.exists():
         same = np.array_equal(sf.read(str(original), dtype="int16")[0], sf.read(str(path), dtype="int16")[0])
         lines.append("identical to the original take" if same else "differs from the original take "
