@@ -197,7 +197,7 @@ class Agent:
 
     def refine(self, description: str, request: str, history: str = "", suggestions: str = "") -> None:
         """Free mode: the model changes the spec as the listener asks with the edit tools, given what the
-        request's words suggest (agent/refine.py), then generates. Guided chat never gets here: its edits
+        request's words suggest (agent/chat/refine.py), then generates. Guided chat never gets here: its edits
         come from the request reader, or it asks."""
         self.run_free(description, request, history, suggestions)
         self.finish()
