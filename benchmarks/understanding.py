@@ -12,7 +12,7 @@ tests/data/understanding/, written and split before the reader was tuned:
 
 Prints accuracy on the tuning and the held-out half of each; report the held-out figures.
 
-    .venv/bin/python benchmarks/understanding.py [--show-misses]
+    .venv/bin/python benchmarks/understanding.py [--show-misses] [--split tuning]
 """
 from __future__ import annotations
 
@@ -38,11 +38,16 @@ def _line(name: str, outcomes) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show-misses", action="store_true", help="print every case read wrongly")
+    parser.add_argument("--split", help="score only this split (tuning while tuning: the held-out ones stay unseen)")
     args = parser.parse_args()
     from tools.vision.offline import OfflineDescriber
 
-    phrasings = [phrasing_outcome(row) for row in phrasing_set()["phrasings"]]
-    covers = [cover_outcome(recipe, OfflineDescriber()) for recipe in cover_set()]
+    def wanted(row) -> bool:
+        return args.split is None or row["split"] == args.split
+
+    phrasings = [phrasing_outcome(row) for row in phrasing_set()["phrasings"] if wanted(row)]
+    describer = OfflineDescriber()
+    covers = [cover_outcome(recipe, describer) for recipe in cover_set() if wanted(recipe)]
     print(_line("phrasings", phrasings))
     for tag in ("negation", "too", "idiom", "inflection", "removal", "scene", "null"):
         print(_line(f"  {tag}", [o for o in phrasings if tag in o.tags]))

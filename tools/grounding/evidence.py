@@ -328,8 +328,43 @@ def segment(text: str) -> list[str]:
             out.append(token)
             continue
         ws = _wordsegment()
-        out += ws.segment(token) if ws is not None and token not in ws.UNIGRAMS else [token]
+        if ws is None:
+            out.append(token)
+        else:
+            out += ws.segment(token) if token not in ws.UNIGRAMS else _split_rare(token, ws.UNIGRAMS)
     return out
+
+
+RUN_TOGETHER = 100.0  # a known token is two words run together when both are this many times as frequent
+SUFFIXES = frozenset({"less", "ness", "able", "ible", "ful", "ment", "ship", "hood", "like", "wise", "ward", "some"})
+
+
+@functools.cache
+def _music_words() -> frozenset[str]:
+    """The one-word phrases that state or suggest a genre on their own (associations.yaml `statements`, `words`):
+    'trance', 'hardstyle', 'whiskey'; not the parts of longer ones ('black' of 'black metal')."""
+    data = prompt_table("associations.yaml")
+    tables = [data["statements"]["genres"], data["statements"]["subgenres"], data["words"]["genres"]]
+    return frozenset(str(p).lower() for table in tables for phrases in table.values() for p in phrases
+                     if " " not in str(p))
+
+
+def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
+    """A rare web token that is two common words run together, one of them a word that names music
+    ('trancenation': a club night's name, seen 13 thousand times; 'trance' and 'nation' millions of times
+    each), is read as those words. A word in its own right ('popcorn', 'housewife') is far commoner than that
+    and stays whole; so do a compound that hides no music word ('underworld') and a word and its suffix
+    ('loveless' is not 'love less')."""
+    seen, best, music = counts.get(token, 0.0), None, _music_words()
+    if token in music:
+        return [token]
+    for i in range(3, len(token) - 2):
+        left, right = token[:i], token[i:]
+        common = min(counts.get(left, 0.0), counts.get(right, 0.0))
+        if right not in SUFFIXES and (left in music or right in music) and common >= RUN_TOGETHER * max(seen, 1.0) and \
+                (best is None or common > best[0]):
+            best = (common, [left, right])
+    return best[1] if best else [token]
 
 
 POLARITY_FLIP = {"positive": "negative", "negative": "positive"}

@@ -299,13 +299,25 @@ class Prior:
                 if any(_has_phrase(text, w) for w in words):
                     self._group_cues(group, item, 0.8 * float(item.confidence or 1.0))
 
+    def _stated_words(self, item: Evidence) -> set[str]:
+        """The words of a cover text line that a genre statement of that line already read: each word counts
+        once ('warehouse' states techno; it does not suggest techno again)."""
+        from tools.language import lemma
+
+        return {lemma(w) for s in self.evidence.of_kind("statement") if s.detail.get("field") == "genre"
+                and s.detail.get("line") == item.value for w in str(s.detail.get("phrase", "")).lower().split()}
+
     def _word_cues(self) -> None:
+        from tools.language import lemma
+
         words = self.assoc["words"]
         for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
             text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
+            stated = self._stated_words(item) if item.kind == "text" else set()
             for target, table in (("genre", words["genres"]), ("moods", words["moods"])):
                 for value, phrases in table.items():
-                    hit = next((p for p in phrases if _has_phrase(text, str(p))), None)
+                    hit = next((p for p in phrases if _has_phrase(text, str(p))
+                                and not (target == "genre" and {lemma(w) for w in str(p).lower().split()} <= stated)), None)
                     if hit:
                         weight = 1.5 if target == "genre" and item.kind == "text" else 0.8
                         self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
