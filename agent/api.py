@@ -23,11 +23,11 @@ class AlbumGen(Pipeline):
 
     def generate(self, cover: str | Path, out_dir: str | Path | None = None, duration: float | None = None,
                  seed: int | None = None, force: bool = False, verify: bool | None = None,
-                 audio_format: str | None = None, log: bool = True, takes: int = 1, stream: bool = False,
+                 audio_format: str | None = None, log: bool = True, takes: int = 1, stream: bool | None = None,
                  on_stage: Callable[[str], None] | None = None, genre: str | None = None) -> RunResult:
         """Describe the cover, let the agent plan the music, generate (and verify) it, write the run folder.
         `takes`: that many variations of the plan, made as one batch where the backend can; `stream`: write
-        each take to a growing *.partial.wav while it is made; `genre`: a genre asked for, weighed by the
+        each take to a growing *.partial.wav while it is made (None: config defaults.stream); `genre`: a genre asked for, weighed by the
         prior as decisive evidence (a batch row's hint)."""
         options = self.options(duration=duration, seed=seed, verify=verify, audio_format=audio_format,
                                takes=takes, stream=stream, genre=genre)

@@ -74,6 +74,7 @@ class Defaults(_Strict):
     duration_s: float = Field(30.0, ge=MIN_DURATION_S, le=MAX_DURATION_S)
     output_dir: str = "out"
     audio_format: Literal["wav", "flac"] = "wav"
+    stream: bool = True  # first audio as soon as a take sounds, before verification and the run folder
 
 
 class VerifySettings(_Strict):

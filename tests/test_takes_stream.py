@@ -199,3 +199,19 @@ def test_takes_out_of_range_is_a_one_line_error(tmp_path):
     proc = run_cli("generate", COVER, "-o", str(tmp_path), "--takes", "9")
     assert proc.returncode == 2 and proc.stderr.strip() == "error: --takes 9 is out of range: use 1 to 8"
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_the_offline_default_streams_the_take_before_verifying_it_and_no_stream_turns_it_off(tmp_path):
+    """First audio as soon as the sketch sounds (config defaults.stream), before analysis and the run folder;
+    the partial file is gone once the take is written. --no-stream (stream=False) writes no partial file."""
+    app = AlbumGen(profile="offline")
+    streamed = app.generate(COVER, out_dir=tmp_path / "a", duration=4, seed=2, log=False)
+    stream = streamed.trace.stream
+    assert stream is not None and stream.paths == ["audio.partial.wav"] and stream.first_audio_s is not None
+    music_s = streamed.trace.timings_ms["music"] / 1000
+    assert stream.first_audio_s < music_s  # before verification finished: analysis comes after the first sound
+    assert not list(streamed.run_dir.glob("*.partial.wav")) and streamed.audio_path.exists()
+    quiet = app.generate(COVER, out_dir=tmp_path / "b", duration=4, seed=2, log=False, stream=False)
+    assert quiet.trace.stream is None
+    assert sf.read(str(quiet.audio_path))[0].tolist() == sf.read(str(streamed.audio_path))[0].tolist()

@@ -54,7 +54,8 @@ class Worker:
         try:
             with _deadline(self.spec.timeout_s, clock):
                 result = self.app.generate(task.cover, out_dir=self.spec.out_dir, duration=task.duration,
-                                           seed=task.seed, force=task.redo, takes=self.spec.takes, genre=task.genre)
+                                           seed=task.seed, force=task.redo, takes=self.spec.takes, genre=task.genre,
+                                           stream=False)  # nobody listens to a batch while it runs
         except Exception as exc:  # noqa: BLE001  (isolation: any failure is this row's one line)
             if clock.get("expired"):  # whatever the interrupted library made of it (torch: a RuntimeError)
                 return _failed(task, f"timed out after {self.spec.timeout_s:g} s (batch.timeout_s in config.yaml)",

@@ -68,7 +68,8 @@ def _load(ctx):
 @click.option("--format", "audio_format", type=click.Choice(["wav", "flac"]), help="Audio file format.")
 @click.option("--takes", type=int, default=1, show_default=True,
               help="Variations of the plan, made as one batch; the best is audio, all are take-K files.")
-@click.option("--stream", is_flag=True, help="Write each take to a growing *.partial.wav while it is made.")
+@click.option("--stream/--no-stream", default=None,
+              help="Write each take to a growing *.partial.wav while it is made (default: config defaults.stream).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: audio, trace, spec, prompt (and takes).")
 @click.option("-n", "--no-log", is_flag=True, help="Do not record this run in the run store.")
 @click.option("--catalog", help="Catalogue whose nearest covers become evidence (default: config catalog.default; none: off).")

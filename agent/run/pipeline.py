@@ -76,12 +76,13 @@ class RunOptions:
     @classmethod
     def resolve(cls, config: AppConfig, duration: float | None = None, seed: int | None = None,
                 verify: bool | None = None, audio_format: str | None = None, takes: int = 1,
-                stream: bool = False, genre: str | None = None) -> RunOptions:
+                stream: bool | None = None, genre: str | None = None) -> RunOptions:
         """The options of one run: what was asked, else config.yaml's defaults (and a fresh seed)."""
         return cls(duration_s=float(config.defaults.duration_s if duration is None else duration),
                    seed=fresh_seed() if seed is None else int(seed),
                    verify=config.verify.enabled if verify is None else verify,
-                   audio_format=audio_format or config.defaults.audio_format, takes=takes, stream=stream,
+                   audio_format=audio_format or config.defaults.audio_format, takes=takes,
+                   stream=config.defaults.stream if stream is None else stream,
                    genre=genre)
 
     def for_spec(self, spec: MusicSpec) -> RunOptions:
