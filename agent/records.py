@@ -4,29 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, model_serializer
 
-
-class Measured(BaseModel):
-    """What the analysis heard in a take (tools.analysis.AudioAnalysis): tempo, key and mode (and the second
-    estimator's), loudness, peak, clipping and silence."""
-
-    duration_s: float
-    sample_rate: int
-    tempo_bpm: float | None
-    beats: int
-    key: str | None
-    mode: str | None
-    key_confidence: float
-    loudness_lufs: float | None
-    peak_dbfs: float | None
-    clipped_ratio: float
-    silence_ratio: float
-    key_b: str | None = None
-    mode_b: str | None = None
-    key_b_strength: float | None = None
-
-    @classmethod
-    def of(cls, analysis) -> Measured:
-        return cls(**analysis.to_dict())
+from tools.analysis import AudioAnalysis
+from tools.catalog.rows import Attributes
 
 
 class Wanted(BaseModel):
@@ -47,7 +26,7 @@ class Attempt(BaseModel):
     guidance_scale: float
     steps: int | None = None  # a diffusion engine's denoising steps when a repair changed them
     wanted: Wanted
-    measured: Measured
+    measured: AudioAnalysis
     tempo: str
     tempo_error: float | None
     key: str
@@ -74,7 +53,7 @@ class TakeFile(BaseModel):
 
     take: int
     path: str
-    measured: Measured | None = None
+    measured: AudioAnalysis | None = None
     score: float | None = None
 
 
@@ -179,27 +158,12 @@ class DescriptionRecord(BaseModel):
 
 
 class NeighbourRecord(BaseModel):
-    """A catalogue cover near this one: its file, similarity and known music (tools.catalog.rows.Attributes)."""
+    """A catalogue cover near this one: its file, similarity and known music."""
 
     cover: str
     name: str
     similarity: float
     attributes: Attributes
-
-
-class Attributes(BaseModel):
-    """What a catalogue knows of a cover's music (tools.catalog.rows.Attributes)."""
-
-    genre: str
-    tempo: float
-    key: int | None = None
-    mode: int | None = None
-    energy: float | None = None
-    valence: float | None = None
-    danceability: float | None = None
-    time_signature: str | None = None
-    year: int | None = None
-    source_genre: str | None = None
 
 
 class CatalogRecord(BaseModel):
@@ -242,7 +206,7 @@ class AudioRecord(BaseModel):
     seed: int | None = None
     warning: str | None = None
     files: list[str] = []
-    measured: Measured | None = None
+    measured: AudioAnalysis | None = None
     # the sketch
     soundfont: str | None = None
     instruments: list[str] | None = None

@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
-from agent.records import MadeWith, Measured
+from agent.records import MadeWith
+from tools.analysis import AudioAnalysis
 from tools.errors import InputError, redact
 from tools.files import default_home, utc_now
 from tools.spec import MusicSpec
@@ -67,7 +68,7 @@ class TakeRow(BaseModel):
     duration_s: float
     spec: MusicSpec
     prompt: str
-    measured: Measured | None = None
+    measured: AudioAnalysis | None = None
     created_at: str
     params: MadeWith | None = None
 
@@ -223,12 +224,12 @@ class RunStore:
                                                         step.get("error") and redact(step["error"]), step.get("duration_ms")))
 
     def add_take(self, session_id: str, turn_id: int, audio_path: str, seed: int, duration_s: float, spec: dict,
-                 prompt: str, measured: Measured | None, params: MadeWith | None = None) -> int:
+                 prompt: str, measured: AudioAnalysis | None, params: MadeWith | None = None) -> int:
         with self.tx() as db:
             cur = db.execute("INSERT INTO takes (session_id, turn_id, audio_path, seed, duration_s, spec, prompt, measured, "
                              "created_at, params) VALUES (?,?,?,?,?,?,?,?,?,?)",
                              (session_id, turn_id, audio_path, seed, duration_s, _json(spec), prompt,
-                              _json(measured and measured.model_dump()), _now(), _json(params and params.model_dump())))
+                              _json(measured and measured.to_dict()), _now(), _json(params and params.model_dump())))
         return cur.lastrowid
 
     def add_message(self, session_id: str, role: str, content: str) -> None:

@@ -19,12 +19,12 @@ from agent.records import (
     CoverRecord,
     DescriptionRecord,
     LevelCheck,
-    Measured,
     SectionSpan,
     StreamRecord,
     TakeFile,
     Verification,
 )
+from tools.analysis import AudioAnalysis
 from tools.errors import redact
 from tools.grounding.decide import Decision
 from tools.grounding.evidence import EvidenceRecord
@@ -274,7 +274,7 @@ def _diffusion_lines(a: AudioRecord) -> list[str]:
     return out
 
 
-def _second_key(measured: Measured) -> str:
+def _second_key(measured: AudioAnalysis) -> str:
     return f" / {measured.key_b} {measured.mode_b}" if measured.key_b else ""
 
 

@@ -22,12 +22,12 @@ from agent.records import (
     CatalogRecord,
     DescriptionRecord,
     MadeWith,
-    Measured,
     StreamRecord,
     TakeFile,
 )
 from agent.run.folder import RunWriter, guarded, prepare_run_dir
 from agent.trace import Trace, stage
+from tools.analysis import AudioAnalysis
 from tools.cover import Cover, load_cover
 from tools.errors import BackendError, InputError
 from tools.json_values import as_json
@@ -119,7 +119,7 @@ class RunResult:
     take_paths: list[Path]  # --takes N > 1: all of them; audio_path is the best
 
     @property
-    def measured(self) -> Measured | None:
+    def measured(self) -> AudioAnalysis | None:
         """The kept take's measurement (None unverified)."""
         return next((t.measured for t in self.takes if t.path == self.audio_path.name), None)
 
@@ -436,7 +436,7 @@ class Pipeline:
         with stage(trace, "write"):
             paths = run.writer.write_takes(made.audios, spec, run.options.audio_format)
             takes = [TakeFile(take=k + 1, path=p.name, score=score if len(paths) > 1 else None,
-                              measured=Measured.of(a) if a is not None else None)
+                              measured=a)
                      for k, (p, a, score) in enumerate(zip(paths, made.analyses, made.scores))]
             best = takes[made.best]
             audio = made.audios[made.best]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.records import Measured
+from tools.analysis import AudioAnalysis
 from tools.spec import MusicSpec
 
 
-def tempo_key_line(spec: MusicSpec, measured: Measured | None) -> str:
+def tempo_key_line(spec: MusicSpec, measured: AudioAnalysis | None) -> str:
     """'96 BPM (measured 96.3) · A minor (measured A minor, conf 0.81)'; without measurement, the plan only;
     a take too short to measure says so instead of printing a number that means nothing."""
     from tools.analysis import MIN_KEY_CONFIDENCE, tempo_measurable

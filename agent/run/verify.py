@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.records import Attempt, LevelCheck, Measured, SectionSpan, Verification, Wanted
+from agent.records import Attempt, LevelCheck, SectionSpan, Verification, Wanted
 from agent.trace import Trace
 from tools.analysis import (
     MIN_KEY_CONFIDENCE,
@@ -171,7 +171,7 @@ class Verifier:
         record = Attempt(attempt=attempt, take=take, seed=plan[1].seed, prompt=plan[0],
                          guidance_scale=plan[1].guidance_scale, steps=plan[1].steps,
                          wanted=Wanted(tempo_bpm=spec.tempo_bpm, key=spec.key, mode=spec.mode),
-                         measured=Measured.of(analysis), tempo=verdict.tempo, tempo_error=verdict.tempo_error,
+                         measured=analysis, tempo=verdict.tempo, tempo_error=verdict.tempo_error,
                          key=verdict.key, score=verdict.score, met=verdict.met)
         self.trace.attempts.append(record)  # written as it happens: a failed run keeps what was measured
         return MeasuredTake(audio, analysis, verdict, record)
