@@ -48,7 +48,8 @@ def fact_words(trace: dict) -> set[str]:
     text = (trace.get("description") or {}).get("text", "").lower()
     colours = yaml.safe_load((HERE / "prompts" / "colours.yaml").read_text())
     words = {c for c in colours if c in text}
-    details = (trace.get("description") or {}).get("details") or {}
+    description = trace.get("description") or {}
+    details = description.get("details") or description  # before the typed trace: under "details"
     words |= {d["label"].lower() for d in details.get("labels", [])}
     words |= {w.lower() for d in details.get("cover_text", []) for w in d["text"].split() if len(w) > 2}
     return words

@@ -190,3 +190,20 @@ def test_a_take_card_carries_the_takes_warnings(tmp_path):
                    created_at="now")
     card = take_cards([take])[0]
     assert card["warnings"] == ["tempo 170 BPM is outside synthwave's range"] and card["spectrogram"] is None
+
+
+def test_grounding_views_of_a_trace_written_by_an_older_version_show_the_picture_alone(tmp_path):
+    """An old session's trace that no longer validates (an audio fact the records do not name) still opens."""
+    import json
+    from types import SimpleNamespace
+
+    pytest.importorskip("gradio")
+    from web.app import grounding_views
+
+    trace = tmp_path / "trace.json"
+    trace.write_text(json.dumps({"run_id": "old", "audio": {"path": "audio.wav", "sample_rate": 32000,
+                                                            "duration_s": 4, "channels": 2, "pianoroll": True}}))
+    (tmp_path / "evidence.png").write_bytes(b"png")
+    turn = SimpleNamespace(trace_path=str(trace))
+    session = SimpleNamespace(id="s", store=SimpleNamespace(turns=lambda _id: [turn]))
+    assert grounding_views(session) == (str(tmp_path / "evidence.png"), "")

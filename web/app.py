@@ -135,7 +135,10 @@ def grounding_views(session: ChatSession) -> tuple[str | None, str]:
     if not first:
         return None, ""
     picture = Path(first).with_name("evidence.png")
-    trace = read_trace(first)
+    try:
+        trace = read_trace(first)
+    except (OSError, ValueError):  # a trace from an older version of AlbumGen: the picture alone
+        return (str(picture) if picture.exists() else None), ""
     affect = trace.affect
     lines = [f"Valence {affect.valence}, energy {affect.energy} read from the evidence."] if affect else []
     table = decisions_table(trace.decisions) if trace.decisions else ""
