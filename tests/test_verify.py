@@ -175,12 +175,12 @@ def test_a_take_too_short_for_its_tempo_says_so_and_is_accepted_without_repair()
                                                                         GenerationParams(duration_s=4, seed=1))
     assert best.verdict.tempo == "too short" and best.verdict.tempo_error is None
     assert verification.met and verification.attempts == 1 and len(trace.attempts) == 1
-    line = tempo_key_line(spec, best.analysis.to_dict())
+    line = tempo_key_line(spec, best.analysis)
     assert line.startswith("60 BPM (too short to measure tempo)"), line
     long_trace = Trace(run_id="t2")
     _batch, long_best, _v = Verifier(sketch, long_trace, attempts=3).run(spec, "ambient",
                                                                        GenerationParams(duration_s=20, seed=1))
-    assert long_best.verdict.tempo == "ok" and "(measured " in tempo_key_line(spec, long_best.analysis.to_dict())
+    assert long_best.verdict.tempo == "ok" and "(measured " in tempo_key_line(spec, long_best.analysis)
 
 
 # Every genre of the vocabulary, major and minor, sharps and flats, 3/4 and 4/4, plus minor plans whose
