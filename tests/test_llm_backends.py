@@ -148,3 +148,36 @@ def test_a_local_chat_model_serves_one_caller_at_a_time(tiny_causal_lm_dir):
     for t in threads:
         t.join()
     assert len(answers) == 4 and most[0] == 1
+
+
+@pytest.mark.slow
+def test_smollm2_scores_are_kept_on_disk_and_read_back_by_a_fresh_process(tmp_path, monkeypatch):
+    """A second process with the same model file reads the persisted (calibration) scores back instead of
+    evaluating anything; scores about a cover are not kept; a damaged cache file is recomputed; the file is
+    named by the model file and the llama.cpp build."""
+    from langchain_core.messages import HumanMessage
+
+    from agent.planning import score_cache
+    from agent.planning.chat_models import LlamaCppChatModel
+
+    monkeypatch.setenv("ALBUMGEN_HOME", str(tmp_path))
+    monkeypatch.setattr(score_cache, "_OPEN", {})
+    backend = LLM_BACKENDS.create("llama-cpp", {"model": "smollm2"})
+    question = [HumanMessage("<cover>\n(no cover)\n</cover>\nWhich genre fits?")]
+    first = backend.chat_model().score_continuations(question, ["jazz", "metal", "ambient"], persist=True)
+    backend.chat_model().score_continuations([HumanMessage("<cover>\nA red barn\n</cover>\nWhich genre fits?")], ["folk"])
+    files = list((tmp_path / "cache" / "scores").glob("*.json"))
+    assert len(files) == 1 and len(json.loads(files[0].read_text())["scores"]) == 3  # not the barn's
+
+    monkeypatch.setattr(score_cache, "_OPEN", {})  # as a fresh process: nothing in memory
+    evaluated = []
+    real = LlamaCppChatModel._score
+    monkeypatch.setattr(LlamaCppChatModel, "_score", lambda self, p, c: evaluated.append(list(c)) or real(self, p, c))
+    again = backend.chat_model().score_continuations(question, ["metal", "jazz", "ambient", "folk"], persist=True)
+    assert again[:3] == [first[1], first[0], first[2]] and evaluated == [["folk"]]
+
+    files[0].write_text("{not json")
+    monkeypatch.setattr(score_cache, "_OPEN", {})
+    assert backend.chat_model().score_continuations(question, ["jazz"], persist=True) == [first[0]]
+    assert evaluated[-1] == ["jazz"]
+    assert score_cache.llama_identity(backend.llama()).endswith(f"llama-cpp-python {__import__('llama_cpp').__version__}")

@@ -47,6 +47,10 @@ class Backend:
         """What the trace records about this backend (never secrets)."""
         return {"backend": self.name, "model": self.model_id}
 
+    def warm(self) -> None:
+        """Load what the first use would (libraries, weights), so that a run can do it in the background
+        while an earlier stage works. Errors are left for the first real use to report."""
+
 
 class Registry:
     """Maps backend names to 'module:Class' so that looking one up imports only that module."""

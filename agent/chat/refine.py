@@ -53,7 +53,7 @@ def request_preference(model, request: str):
         texts = [str(v) for v in values]
         # calibration first: memoised per process, so the request's own prefix stays in llama.cpp's cache
         # from one field to the next
-        without = scorer(question(field_name, "(nothing)"), texts)
+        without = scorer(question(field_name, "(nothing)"), texts, persist=True)
         return calibrated_preference(values, scorer(question(field_name, request), texts), without)
 
     return prefer

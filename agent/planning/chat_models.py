@@ -90,7 +90,17 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     temperature: float = 0.2
     max_tokens: int = 256
     _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
-    _scores: dict = {}  # (prompt, candidate) -> log-prob: scores are deterministic, so each is computed once
+    _cache: Any = None
+
+    @property
+    def score_cache(self):
+        """(prompt, candidate) -> log-prob: deterministic, so each is computed once, and kept on disk
+        (agent.planning.score_cache) for every later process with the same model file."""
+        if self._cache is None:
+            from agent.planning.score_cache import ScoreCache, llama_identity
+
+            self._cache = ScoreCache.for_model(llama_identity(self.llama))
+        return self._cache
 
     @property
     def _llm_type(self) -> str:
@@ -118,8 +128,10 @@ class LlamaCppChatModel(_ToolBindingChatModel):
                                        "total_tokens": usage.get("total_tokens", 0)})
         return ChatResult(generations=[ChatGeneration(message=ai)])
 
-    def score_continuations(self, messages: list[BaseMessage], candidates: list[str]) -> list[float]:
+    def score_continuations(self, messages: list[BaseMessage], candidates: list[str],
+                            persist: bool = False) -> list[float]:
         """log p(candidate | messages) for each candidate as the assistant's answer, summed over its tokens.
+        `persist`: keep the scores on disk for later processes (questions asked in every run, calibration).
 
         Deterministic: the same messages and candidate always give the same number, whatever else was scored
         before or in which order. The prompt is split after its `</cover>` block (shared by every question
@@ -127,13 +139,11 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         else has touched the cache), the rest as a second batch, the last token alone, and each candidate's
         tokens one by one on top, at the same positions for every candidate."""
         with self._in_use:
-            prompt = self._chat_prompt(messages)
-            missing = [c for c in dict.fromkeys(candidates) if (prompt, c) not in self._scores]
-            if missing:  # the "(no cover)" calibration questions repeat in every run: only the first pays
-                if len(self._scores) > 4096:
-                    self._scores.clear()
-                self._scores.update({(prompt, c): s for c, s in zip(missing, self._score(prompt, missing))})
-            return [self._scores[(prompt, c)] for c in candidates]
+            prompt, cache = self._chat_prompt(messages), self.score_cache
+            missing = cache.missing(prompt, candidates)
+            if missing:  # the "(no cover)" calibration questions repeat in every run: only the first ever pays
+                cache.put(prompt, dict(zip(missing, self._score(prompt, missing))), persist)
+            return cache.get(prompt, candidates)
 
     def _score(self, prompt: str, candidates: list[str]) -> list[float]:
         llama = self.llama

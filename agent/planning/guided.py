@@ -79,6 +79,28 @@ def field_values(field: str, texts: list[str]) -> list[str]:
     return list(dict.fromkeys([*texts, *(str(v) for v in every)]))
 
 
+NO_COVER = "(no cover)"
+
+
+def question(field: str, cover: str) -> list:
+    """The preference question about one field of a plan for `cover` (the compact evidence, or NO_COVER)."""
+    from agent.planning.prompting import agent_prompts
+
+    prompts = agent_prompts()
+    return [SystemMessage(prompts["system"].strip()),
+            HumanMessage(f"<cover>\n{cover}\n</cover>\n{prompts['preference_questions'][field]}")]
+
+
+def calibrate(model) -> int:
+    """Scores every field's calibration question (about no cover, every value the field can take) and keeps
+    the scores on disk, as the first run would: `make setup` does it once. Returns the count of scores."""
+    from agent.planning.prompting import agent_prompts
+
+    fields = list(agent_prompts()["preference_questions"])
+    return sum(len(model.score_continuations(question(f, NO_COVER), field_values(f, []), persist=True))
+               for f in fields)
+
+
 class GuidedPlanner:
     """Decides each field of a plan for the agent (`agent.planning.loop.Agent`), one setter at a time."""
 
@@ -175,20 +197,16 @@ class GuidedPlanner:
             return self._logprob(field, [o.value for o in options], scorer)
         return self._two_orderings(tool, field, ranking, [o.value for o in options])
 
-    def _question(self, field: str, cover: str) -> list:
-        ask = self.prompts["preference_questions"][field]
-        return [SystemMessage(self.prompts["system"].strip()),
-                HumanMessage(f"<cover>\n{cover}\n</cover>\n{ask}")]
-
     def _logprob(self, field: str, values: list[Any], scorer) -> Preference:
         texts = [str(v) for v in values]
         start = self.agent.trace.now_ms()
-        # calibration: every value the field can take, scored once per process (memoised by the scorer), so a
-        # later cover never evaluates the "(no cover)" prompt and the cover's own prefix stays in the cache
-        calibration = dict(zip(field_values(field, texts), scorer(self._question(field, "(no cover)"),
-                                                                   field_values(field, texts))))
+        # calibration: every value the field can take, scored once for this model file and kept on disk by the
+        # scorer, so a later cover (or process) never evaluates the "(no cover)" prompt, and the cover's own
+        # prefix stays in llama.cpp's cache
+        every = field_values(field, texts)
+        calibration = dict(zip(every, scorer(question(field, NO_COVER), every, persist=True)))
         without = [calibration[t] for t in texts]
-        with_cover = scorer(self._question(field, self.compact), texts)  # last: explain reuses its prefix
+        with_cover = scorer(question(field, self.compact), texts)  # last: explain reuses its prefix
         pref = calibrated_preference(values, with_cover, without)
         self.agent.trace.add("llm_call", "preference", start, detail={
             "field": field, "method": "logprob", "candidates": texts, **pref.detail})

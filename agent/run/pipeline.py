@@ -166,6 +166,7 @@ class Pipeline:
         self.rationale_tries = self.config.agent.rationale_tries if setup.llm.rationale_tries is None \
             else setup.llm.rationale_tries
         self._chat_model, self._chat_lock = chat_model, threading.Lock()
+        self._preloading: threading.Thread | None = None
         self.catalog = None
         if setup.catalog is not None:
             from tools.catalog.lookup import Catalog
@@ -178,6 +179,25 @@ class Pipeline:
             if self._chat_model is None:
                 self._chat_model = self.llm.chat_model()
             return self._chat_model
+
+    def preload(self) -> None:
+        """Loads the agent's model, the music backend and the audio analysis libraries in a background thread,
+        once per pipeline, while the cover is being read: in a fresh process they are ready when their stage
+        starts (llama.cpp, numpy and onnxruntime release the interpreter while they work)."""
+        with self._chat_lock:
+            if self._preloading is not None:
+                return
+            self._preloading = threading.Thread(target=self._preload, name="albumgen-preload", daemon=True)
+        self._preloading.start()
+
+    def _preload(self) -> None:
+        from tools.analysis import preload as analysis_libraries
+
+        for load in (lambda: self.chat_model, self.music.warm, analysis_libraries):
+            try:
+                load()
+            except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error
+                continue
 
     # -- a run's identity and parameters ---------------------------------------------------------
     def options(self, **asked: Any) -> RunOptions:
@@ -230,6 +250,7 @@ class Pipeline:
     def describe(self, cover: Cover, run: Run):
         """The cover's description and numbered evidence, saved in the trace before anything else runs."""
         run.writer.save()
+        self.preload()
         run.notify("describing")
         with stage(run.trace, "vision"), self.vision.exclusive():
             description = self.vision.describe(cover)

@@ -72,6 +72,10 @@ class MusicGen(MusicBackend):
                                "give a hub id you have cached or a local folder saved with save_pretrained") from None
         return model, processor, device
 
+    def warm(self) -> None:
+        with self.exclusive():  # generate runs under the same lock: the model is loaded once
+            self._loaded  # noqa: B018
+
     def quantized(self, device: str) -> bool:
         q = self.options.quantize
         return q == "int8" or (q == "auto" and device == "cpu")

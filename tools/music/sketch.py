@@ -117,6 +117,25 @@ class SketchRenderer(MusicBackend):
             return {"warning": "sketch: rendered with the small TimGM6mb soundfont: apt-get install fluid-soundfont-gm"}
         return {}
 
+    def warm(self) -> None:
+        """Imports the arranger, the mix bus and the mastering chain, and asks the kernel to read the soundfont
+        ahead (each fluidsynth process maps the whole file)."""
+        import os
+
+        import pedalboard  # noqa: F401
+        import pretty_midi  # noqa: F401
+        import pyloudnorm  # noqa: F401
+
+        import tools.music.arranger  # noqa: F401
+        import tools.music.mix  # noqa: F401
+
+        if self._renderer() == "fluidsynth" and hasattr(os, "posix_fadvise"):
+            fd = os.open(self.soundfont(), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
+
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
         """Each track rendered alone, in parallel (one fluidsynth process each), to the take's length."""
         from tools.music.mix import Stem
