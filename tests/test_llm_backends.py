@@ -1,6 +1,9 @@
 """Agent LLM backends for real: SmolLM2 GGUF through llama-cpp, ChatOpenAI against a loopback server
 (scripted tool calls incl. invalid ones) through the whole API, and a tiny transformers causal LM."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -9,7 +12,7 @@ from agent.config import load_config
 from agent.planning.llm import LLM_BACKENDS, builtin_gguf
 from agent.planning.loop import Agent, ToolBox
 from agent.trace import Trace
-from tests.conftest import DATA
+from tests.conftest import DATA, ROOT
 from tests.fakes import LoopbackOpenAI, openai_tool_call
 from tools.spec import SETTERS, SpecEditor
 
@@ -181,3 +184,25 @@ def test_smollm2_scores_are_kept_on_disk_and_read_back_by_a_fresh_process(tmp_pa
     assert backend.chat_model().score_continuations(question, ["jazz"], persist=True) == [first[0]]
     assert evaluated[-1] == ["jazz"]
     assert score_cache.llama_identity(backend.llama()).endswith(f"llama-cpp-python {__import__('llama_cpp').__version__}")
+
+
+TURN = """
+import sys, time
+from tools.registry import cores_in_turn, limit_threads
+if sys.argv[1] == "share":
+    limit_threads(1)
+with cores_in_turn():
+    start = time.monotonic()
+    time.sleep(1.5)
+    print(start, time.monotonic())
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a worker's share is the whole of one core")
+@pytest.mark.parametrize(("mode", "overlap"), [("all", False), ("share", True)])
+def test_processes_that_use_every_core_take_turns_and_batch_workers_do_not_wait(mode, overlap):
+    procs = [subprocess.Popen([sys.executable, "-c", TURN, mode], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    (a0, a1), (b0, b1) = sorted(tuple(map(float, p.communicate(timeout=60)[0].split())) for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    assert (b0 < a1) is overlap, (a0, a1, b0, b1)

