@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages AlbumGen uses beside Python: fluidsynth (the sketch renderer's synthesiser),
+# Installs the Debian packages AlbumGen uses beside Python: fluidsynth (the sketch renderer's synthesiser: its library,
+# played in the process through pyfluidsynth, and the program),
 # fluid-soundfont-gm (FluidR3_GM, the General MIDI soundfont it plays; pretty_midi's small TimGM6mb is the
 # last fallback) and chromium (the web app's browser tests). Without fluidsynth AlbumGen still runs on its numpy fallback
 # synth (the trace says so); without chromium only the browser tests cannot run.

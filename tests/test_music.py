@@ -185,3 +185,38 @@ def test_preallocated_kv_cache_computes_what_a_growing_cache_does(tiny_musicgen_
     assert reference.shape == (1, 2, 4, 37)
     assert torch.equal(codes(preallocated_cache(model, 41)), reference)
     assert torch.equal(codes(preallocated_cache(model, 3)), reference)  # outgrown: it doubles, same values
+
+
+def test_in_process_fluidsynth_plays_each_track_as_the_fluidsynth_program_does():
+    from tools.music import fluid
+    from tools.music.arranger import Arranger
+    from tools.music.base import with_form
+    from tools.music.sketch import SketchRenderer, fit_length, render_fluidsynth
+
+    assert fluid.available(), "pyfluidsynth and libfluidsynth are part of the sketch extra"
+    sketch = SketchRenderer()
+    sf, sr, frames = sketch.soundfont(), sketch.options.sample_rate, 10 * sketch.options.sample_rate
+
+    def level_db(x):
+        return 10 * np.log10(np.mean(x ** 2) + 1e-12)
+
+    def envelope(x):  # 100 ms RMS of the mono sum
+        return np.sqrt(np.mean(x.mean(0).reshape(-1, sr // 10) ** 2, axis=1))
+
+    def octaves_db(x):  # energy per octave band from 100 Hz
+        power, freq = np.abs(np.fft.rfft(x.mean(0))) ** 2, np.fft.rfftfreq(x.shape[1], 1 / sr)
+        return np.array([10 * np.log10(power[(freq >= lo) & (freq < 2 * lo)].sum() + 1e-12)
+                         for lo in 100 * 2.0 ** np.arange(7)])
+
+    for spec in (ROCK, AMBIENT):
+        _, tracks = Arranger(with_form(spec, 10.0), 3, sketch.options.humanise_ms, end_s=10.0).build()
+        for name, pm in tracks.items():
+            ours, program = fluid.render(pm, sf, sr, frames), fit_length(render_fluidsynth(pm, sf, sr), frames)
+            assert ours.shape == program.shape == (2, frames) and ours.dtype == np.float32
+            assert abs(level_db(ours) - level_db(program)) < 0.25, (spec.genre, name)
+            assert np.corrcoef(envelope(ours), envelope(program))[0, 1] > 0.99, (spec.genre, name)
+            # the same spectrum wherever the track has energy (the program's 16-bit file adds dither noise
+            # 60 dB and more below, where the in-process float render is silent)
+            bands, heard = octaves_db(ours) - octaves_db(program), octaves_db(program) > octaves_db(program).max() - 30
+            assert np.all(np.abs(bands[heard]) < 1.0), (spec.genre, name, bands.round(1))
+            assert np.array_equal(ours, fluid.render(pm, sf, sr, frames)), "a track plays the same every time"

@@ -118,8 +118,8 @@ class SketchRenderer(MusicBackend):
         return {}
 
     def warm(self) -> None:
-        """Imports the arranger, the mix bus and the mastering chain, and asks the kernel to read the soundfont
-        ahead (each fluidsynth process maps the whole file)."""
+        """Imports the arranger, the mix bus and the mastering chain, and loads the in-process synths (or,
+        with the fluidsynth program, asks the kernel to read the soundfont ahead)."""
         import os
 
         import pedalboard  # noqa: F401
@@ -128,8 +128,13 @@ class SketchRenderer(MusicBackend):
 
         import tools.music.arranger  # noqa: F401
         import tools.music.mix  # noqa: F401
+        from tools.music import fluid
 
-        if self._renderer() == "fluidsynth" and hasattr(os, "posix_fadvise"):
+        if self._renderer() != "fluidsynth":
+            return
+        if fluid.available():  # the soundfont loaded once, kept for the new synth of every track
+            fluid.warm(self.soundfont(), self.options.sample_rate)
+        elif hasattr(os, "posix_fadvise"):
             fd = os.open(self.soundfont(), os.O_RDONLY)
             try:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
@@ -137,13 +142,18 @@ class SketchRenderer(MusicBackend):
                 os.close(fd)
 
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
-        """Each track rendered alone, in parallel (one fluidsynth process each), to the take's length."""
+        """Each track rendered alone, in parallel (a new in-process synth or a fluidsynth process each), to the
+        take's length."""
+        from tools.music import fluid
         from tools.music.mix import Stem
 
         renderer, soundfont, sr = self._renderer(), self.soundfont(), self.options.sample_rate
+        in_process = renderer == "fluidsynth" and fluid.available()
 
         def one(name: str):
             pm = tracks[name]
+            if in_process:  # the same engine and settings, the soundfont loaded once per kept synth
+                return Stem(name, parts[name], fluid.render(pm, soundfont, sr, frames))
             audio = render_fluidsynth(pm, soundfont, sr) if renderer == "fluidsynth" else render_numpy(pm, sr)
             return Stem(name, parts[name], fit_length(audio, frames))
 
