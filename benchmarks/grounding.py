@@ -5,9 +5,13 @@ and tempo with the sweep's pleasure and arousal indices.
 
     .venv/bin/python benchmarks/grounding.py [--covers DIR] [--root CHECKOUT] [--profile offline]
 
+    .venv/bin/python benchmarks/grounding.py --plans after.json; ... --root OLD --plans before.json
+    .venv/bin/python benchmarks/grounding.py --compare before.json after.json
+
 --covers: a folder of images (default: the eight scikit-image photographs: portrait, cat, coffee, deep
 space, motorcycle, rocket, black-and-white camera man, tiny GIF). --root: measure another checkout of
-AlbumGen (e.g. the commit before the grounding change) with this same script.
+AlbumGen (e.g. the commit before the grounding change) with this same script. --plans: also write every
+cover's whole plan (the spec) to a JSON file; --compare: list the fields in which two such files differ.
 """
 from __future__ import annotations
 
@@ -90,7 +94,11 @@ def main() -> None:
     parser.add_argument("--covers", type=Path)
     parser.add_argument("--root", type=Path, default=HERE)
     parser.add_argument("--profile", default="offline")
+    parser.add_argument("--plans", type=Path, help="write each cover's plan (spec) to this JSON file")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args()
+    if args.compare:
+        return compare(*args.compare)
     images = _load(HERE / "tests" / "images.py", "bench_images")
     sys.path.insert(0, str(args.root.resolve()))
     os.environ.setdefault("ALBUMGEN_HOME", tempfile.mkdtemp(prefix="albumgen-bench-"))
@@ -124,11 +132,26 @@ def main() -> None:
           f"({100 * cited / max(len(rationales), 1):.0f} %) |")
     print(f"| decisions by | {', '.join(f'{k} {v}' for k, v in sorted(who.items()))} |")
     print(f"| agent time, median / max | {agent_s[len(agent_s) // 2]:.1f} s / {agent_s[-1]:.1f} s |")
-    sweep(app, images, out)
+    plans = {cover.name: t["spec"] for cover, t in zip(covers, traces)}
+    plans.update(sweep(app, images, out))
+    if args.plans:
+        args.plans.write_text(json.dumps(plans, indent=1, sort_keys=True))
 
 
-def sweep(app, images, out: Path) -> None:
-    rows = []
+def compare(before: Path, after: Path) -> None:
+    old, new = json.loads(before.read_text()), json.loads(after.read_text())
+    changed = 0
+    for cover in sorted(set(old) | set(new)):
+        a, b = old.get(cover, {}), new.get(cover, {})
+        fields = [f for f in sorted(set(a) | set(b)) if a.get(f) != b.get(f)]
+        changed += bool(fields)
+        for f in fields:
+            print(f"{cover}: {f} {a.get(f)!r} -> {b.get(f)!r}")
+    print(f"{changed} of {len(set(old) | set(new))} plans differ")
+
+
+def sweep(app, images, out: Path) -> dict:
+    rows, plans = [], {}
     folder = out / "sweep"
     folder.mkdir(exist_ok=True)
     for k, (design, image) in enumerate(images.colour_sweep()):
@@ -136,6 +159,7 @@ def sweep(app, images, out: Path) -> None:
         image.save(path)
         s = run(app, path, out)["spec"]
         rows.append((images.pleasure_index(design), images.arousal_index(design), s))
+        plans[path.name] = s
     p, a = [r[0] for r in rows], [r[1] for r in rows]
     print("\nColour sweep (12 covers: L* 25/50/75 x C* 12/45 x blue/yellow), Spearman rho\n")
     print("| spec field | vs pleasure index | vs arousal index |\n| --- | --- | --- |")
@@ -144,6 +168,7 @@ def sweep(app, images, out: Path) -> None:
                          ("energy", [r[2]["energy"] for r in rows]), ("tempo", [r[2]["tempo_bpm"] for r in rows])):
         print(f"| {name} | {spearman(values, p)} | {spearman(values, a)} |")
     print(f"| distinct genres | {len({r[2]['genre'] for r in rows})} of {len(rows)} | |")
+    return plans
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ class LlamaCppChatModel(_ToolBindingChatModel):
     llama: Any
     temperature: float = 0.2
     max_tokens: int = 256
-    _scored_prefix: tuple | None = None  # the prompt prefix score_continuations evaluated into the cache
+    _scored_prefix: tuple | None = None  # the (head, cover) tokens score_continuations left in the cache
     _cache: Any = None
 
     @property
@@ -101,7 +101,8 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         if self._cache is None:
             from agent.planning.score_cache import ScoreCache, llama_identity
 
-            self._cache = ScoreCache.for_model(llama_identity(self.llama))
+            identity = llama_identity(self.llama)
+            self._cache = ScoreCache.for_model(identity and f"{identity}|layout {SCORE_LAYOUT}")
         return self._cache
 
     @property
@@ -138,10 +139,10 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         `persist`: keep the scores on disk for later processes (questions asked in every run, calibration).
 
         Deterministic: the same messages and candidate always give the same number, whatever else was scored
-        before or in which order. The prompt is split after its `</cover>` block (shared by every question
-        about one cover): that prefix is evaluated as one batch from an empty cache (and reused while nothing
-        else has touched the cache), the rest as a second batch, the last token alone, and each candidate's
-        tokens one by one on top, at the same positions for every candidate."""
+        before or in which order. The prompt is split around its `<cover>` block: the head before it (the
+        system prompt, the same for every cover) and the block itself are each evaluated as one batch, at the
+        same positions, and reused while nothing else has touched the cache; then the rest as a batch, the last
+        token alone, and each candidate's tokens one by one on top, at the same positions for every candidate."""
         with self._in_use:
             prompt, cache = self._chat_prompt(messages), self.score_cache
             missing = cache.missing(prompt, candidates)
@@ -153,22 +154,25 @@ class LlamaCppChatModel(_ToolBindingChatModel):
 
     def _score(self, prompt: str, candidates: list[str]) -> list[float]:
         llama = self.llama
-        cut = prompt.find("</cover>")
-        cut = cut + len("</cover>") if cut >= 0 else 0
-        prefix = llama.tokenize(prompt[:cut].encode("utf-8"), add_bos=False, special=True) if cut else []
-        rest = llama.tokenize(prompt[cut:].encode("utf-8"), add_bos=False, special=True)
-        first = self._eval_prompt(prefix, rest)
+        parts = _layout(prompt)
+        tokens = [llama.tokenize(part.encode("utf-8"), add_bos=False, special=True) if part else [] for part in parts]
+        first = self._eval_prompt(*tokens)
+        end = sum(map(len, tokens))
+        after: dict[tuple[int, ...], Any] = {(): first}  # log-probs after each candidate prefix, evaluated once
+        held: list[int] = []  # the candidate tokens now in the cache after the prompt
         scores = []
         for text in candidates:
             cand = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-            total, logprobs = 0.0, first
-            for k, token in enumerate(cand):
-                total += float(logprobs[token])
-                if k + 1 < len(cand):
-                    llama.eval([token])
-                    logprobs = _last_logprobs(llama)
-            llama.n_tokens = len(prefix) + len(rest)  # back to the prompt; the next eval drops the candidate
-            scores.append(total)
+            for k in range(1, len(cand)):  # a prefix another candidate shares ("14" of 146 and 148) is not redone
+                if tuple(cand[:k]) not in after:
+                    same = next((j for j, (a, b) in enumerate(zip(held, cand[:k])) if a != b), min(len(held), k - 1))
+                    llama.n_tokens = end + same  # the tokens before are in the cache: one by one from there
+                    for j in range(same, k):
+                        llama.eval([cand[j]])
+                        after[tuple(cand[: j + 1])] = _last_logprobs(llama)
+                    held = cand[:k]
+            scores.append(sum(float(after[tuple(cand[:k])][token]) for k, token in enumerate(cand)))
+        llama.n_tokens = end  # back to the prompt; the next eval drops the candidates
         return scores
 
     def _chat_prompt(self, messages: list[BaseMessage]) -> str:
@@ -183,21 +187,41 @@ class LlamaCppChatModel(_ToolBindingChatModel):
         bos = llama.detokenize([llama.token_bos()], special=True).decode("utf-8", "ignore")
         return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=plain).prompt
 
-    def _eval_prompt(self, prefix: list[int], rest: list[int]):
-        """Evaluate prefix + rest in the fixed layout described above; the log-probs of the next token."""
+    def _eval_prompt(self, head: list[int], cover: list[int], rest: list[int]):
+        """Evaluate head + cover + rest in the fixed layout described above; the log-probs of the next token.
+        The head (the system prompt, the same for every cover) and the cover stay in the cache while they are
+        what the next prompt starts with: a new cover evaluates only its own block and the question."""
         llama = self.llama
-        cached = self._scored_prefix == tuple(prefix) and llama.n_tokens >= len(prefix) and \
-            llama.input_ids[: len(prefix)].tolist() == prefix
-        if not cached:
+        kept = self._scored_prefix or ((), ())
+        have = llama.input_ids[: llama.n_tokens].tolist() if llama.n_tokens else []
+        if kept[0] != tuple(head) or have[: len(head)] != head:
+            kept = ((), ())
             llama.n_tokens = 0
-            if prefix:
-                llama.eval(prefix)
-            self._scored_prefix = tuple(prefix)
-        llama.n_tokens = len(prefix)
+            if head:
+                llama.eval(head)
+        if kept[1] != tuple(cover) or have[len(head): len(head) + len(cover)] != cover:
+            llama.n_tokens = len(head)
+            if cover:
+                llama.eval(cover)
+        self._scored_prefix = (tuple(head), tuple(cover))
+        llama.n_tokens = len(head) + len(cover)
         if len(rest) > 1:
             llama.eval(rest[:-1])
         llama.eval(rest[-1:])
         return _last_logprobs(llama)
+
+
+SCORE_LAYOUT = 2  # scores kept on disk are of this layout: a new layout starts new files
+
+
+def _layout(prompt: str) -> tuple[str, str, str]:
+    """A scoring prompt as (head, cover, rest): the text before its `<cover>` block, the block through
+    `</cover>`, and the question after it (head and cover empty without a block)."""
+    start, end = prompt.find("<cover>"), prompt.find("</cover>")
+    if start < 0 or end < start:
+        return "", "", prompt
+    end += len("</cover>")
+    return prompt[:start], prompt[start:end], prompt[end:]
 
 
 def _last_logprobs(llama):
