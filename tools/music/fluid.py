@@ -2,9 +2,9 @@
 process per track played it with `-R 0 -C 0 -g 0.5` (reverb and chorus off, gain 0.5), without starting a
 process that reads the 141 MB soundfont each time. One synth per soundfont and rate stays loaded: FluidSynth
 shares a loaded soundfont's samples with every new synth of the same file, so a new synth takes about 35 ms
-instead of 110 ms. A synth is never reused: its voices keep their last levels and ramp from them, so a track
-played after another differed from the same track played first (by up to -48 dB) and takes with one seed
-would not be the same.
+instead of 110 ms, and new synths are made ahead between takes. A synth is never reused: its voices keep
+their last levels and ramp from them, so a track played after another differed from the same track played
+first (by up to -48 dB) and takes with one seed would not be the same.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 GAIN = 0.5
 BLOCK = 64  # FluidSynth renders in blocks of 64 samples; an event takes effect at the next block's start
 _KEPT: dict[tuple[str, int], Synth] = {}
+_SPARE: dict[tuple[str, int], list[Synth]] = {}  # new synths made ahead, never used yet
 _LOCK = threading.Lock()  # FluidSynth sets up its global tables and default modulators on the first new synth
 # without a lock: two made at once added the default modulators twice (warnings, and louder, different notes)
 
@@ -95,19 +96,31 @@ class Synth:
 
 
 def render(pm, soundfont: Path, sample_rate: int, frames: int):
-    """A track played by a new synth of this soundfont and rate, deleted after it."""
+    """A track played by a new synth of this soundfont and rate (one made ahead when there is one), deleted
+    after it."""
     warm(soundfont, sample_rate)
-    synth = Synth(soundfont, sample_rate)
+    with _LOCK:
+        spares = _SPARE.get((str(soundfont), sample_rate))
+        synth = spares.pop() if spares else None
+    synth = synth or Synth(soundfont, sample_rate)
     try:
         return synth.render(pm, frames)
     finally:
         synth.fs.delete()
 
 
-def warm(soundfont: Path, sample_rate: int) -> None:
-    """Loads the soundfont once and keeps it loaded for the new synths of every later track."""
+def warm(soundfont: Path, sample_rate: int, spares: int = 0) -> None:
+    """Loads the soundfont once and keeps it loaded for the new synths of every later track, and makes new
+    synths ahead until `spares` wait (about 30 ms each, saved when a take starts)."""
     key = (str(soundfont), sample_rate)
     if key not in _KEPT:
         made = Synth(soundfont, sample_rate)
         with _LOCK:
             _KEPT.setdefault(key, made)
+    while True:
+        with _LOCK:
+            if len(_SPARE.setdefault(key, [])) >= spares:
+                return
+        made = Synth(soundfont, sample_rate)
+        with _LOCK:
+            _SPARE[key].append(made)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from tools.spec import MusicSpec
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf3/MuseScore_General.sf3",
               "/usr/share/sounds/sf2/MuseScore_General.sf2")
 
+SPARE_SYNTHS = 6  # in-process synths made ahead of a take: about one per track of an arrangement
 
 class SketchOptions(BackendOptions):
     sample_rate: int = 44100
@@ -133,13 +135,22 @@ class SketchRenderer(MusicBackend):
         if self._renderer() != "fluidsynth":
             return
         if fluid.available():  # the soundfont loaded once, kept for the new synth of every track
-            fluid.warm(self.soundfont(), self.options.sample_rate)
+            fluid.warm(self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
         elif hasattr(os, "posix_fadvise"):
             fd = os.open(self.soundfont(), os.O_RDONLY)
             try:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
             finally:
                 os.close(fd)
+
+    def _make_synths_ahead(self) -> None:
+        """The next take's in-process synths are made while this one is verified and written (made while it
+        was mixed, they slowed the mix by as much as they saved)."""
+        from tools.music import fluid
+
+        if self._renderer() == "fluidsynth" and fluid.available():
+            args = (self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
+            threading.Thread(target=fluid.warm, args=args, name="albumgen-synths", daemon=True).start()
 
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
         """Each track rendered alone, in parallel (a new in-process synth or a fluidsynth process each), to the
@@ -177,6 +188,7 @@ class SketchRenderer(MusicBackend):
         samples, loudness = master(bus(stems, sr, spec.space), sr, self.options.loudness_lufs)
         if sink is not None:
             sink.write(0, 0, samples, sr)
+        self._make_synths_ahead()
         midi = io.BytesIO()
         pm.write(midi)
         extra = {"sketch.mid": midi.getvalue()}
