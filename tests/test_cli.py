@@ -23,6 +23,8 @@ def test_generate_offline_writes_the_run_folder_and_explains_itself(tmp_path):
     proc = run_cli("generate", COVER, "-o", str(tmp_path), "--duration", "6", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     assert "hint: this is the offline profile" in proc.stderr and "--profile musicgen" in proc.stderr
+    noise = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith(("… ", "warning: ", "hint: "))]
+    assert noise == [], f"libraries printed into the run's stderr: {noise}"  # e.g. essentia's import-time INFO
     (run_dir,) = list(tmp_path.iterdir())
     assert run_dir.name.startswith("midnight-orbit-")
     assert {"audio.wav", "trace.json", "trace.md", "spec.json", "sketch.mid", "evidence.png", "stems"} == \

@@ -154,6 +154,9 @@ def preload() -> None:
     import scipy.stats  # noqa: F401
 
     if importlib.util.find_spec("essentia") is not None:
+        import essentia
+
+        essentia.log.infoActive = False  # as estimate_key_b: no import-time INFO lines in a run's stderr
         import essentia.standard  # noqa: F401
 
 

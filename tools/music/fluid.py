@@ -15,6 +15,7 @@ GAIN = 0.5
 BLOCK = 64  # FluidSynth renders in blocks of 64 samples; an event takes effect at the next block's start
 _KEPT: dict[tuple[str, int], Synth] = {}
 _SPARE: dict[tuple[str, int], list[Synth]] = {}  # new synths made ahead, never used yet
+_LATER: list[threading.Thread] = []  # the threads making them
 _LOCK = threading.Lock()  # FluidSynth sets up its global tables and default modulators on the first new synth
 # without a lock: two made at once added the default modulators twice (warnings, and louder, different notes)
 
@@ -107,6 +108,19 @@ def render(pm, soundfont: Path, sample_rate: int, frames: int):
         return synth.render(pm, frames)
     finally:
         synth.fs.delete()
+
+
+def warm_later(soundfont: Path, sample_rate: int, spares: int) -> None:
+    """`warm` in a background thread, which the process waits for when it exits (a synth half made in a
+    thread the interpreter froze at exit could crash it)."""
+    thread = threading.Thread(target=warm, args=(soundfont, sample_rate, spares), name="albumgen-synths", daemon=True)
+    with _LOCK:
+        if not _LATER:
+            import atexit
+
+            atexit.register(lambda: [t.join(timeout=5) for t in list(_LATER)])
+        _LATER[:] = [t for t in _LATER if t.is_alive()] + [thread]
+    thread.start()
 
 
 def warm(soundfont: Path, sample_rate: int, spares: int = 0) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -149,8 +148,7 @@ class SketchRenderer(MusicBackend):
         from tools.music import fluid
 
         if self._renderer() == "fluidsynth" and fluid.available():
-            args = (self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
-            threading.Thread(target=fluid.warm, args=args, name="albumgen-synths", daemon=True).start()
+            fluid.warm_later(self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
 
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
         """Each track rendered alone, in parallel (a new in-process synth or a fluidsynth process each), to the
