@@ -4,8 +4,9 @@ tests/data/understanding/, written and split before the reader was tuned:
 - 149 chat phrasings (negations, "too X", idioms, inflections, instruments removed, scenes), each read against
   its starting plan exactly as chat reads it (no model preference: the reader alone), right when every field
   moves the way its listener meant; inverted negations are counted separately;
-- 58 covers drawn in a genre's visual idiom with words on them (a second held-out set of 12 written before the
-  subgenre table, a third of 16 written before the reader's changes of 2026-12-04), read by the offline
+- 90 covers drawn in a genre's visual idiom with words on them (a second held-out set of 12 written before the
+  subgenre table, a third of 16 written before the reader's changes of 2026-12-04, a fourth of 16 written on
+  2026-12-05 and run once as the reader then stood), read by the offline
   describer (PP-OCRv4)
   into the prior, right when the prior's genre is one a listener accepts and every stated key, mode, tempo
   and instrument is obeyed.
@@ -27,7 +28,7 @@ from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phra
 
 def _line(name: str, outcomes) -> str:
     parts = []
-    for split in ("tuning", "held_out", "held_out_2", "held_out_3"):
+    for split in ("tuning", "held_out", "held_out_2", "held_out_3", "held_out_4"):
         if not any(o.split == split for o in outcomes):
             continue
         right, total = score(outcomes, split)
