@@ -158,6 +158,7 @@ STDIO_SWAP = threading.RLock()
 
 _TURN = threading.RLock()
 _TURN_STATE: dict[str, Any] = {"fd": None, "depth": 0}
+TURN_WAIT_S = 120.0  # the longest a model waits for its turn before it runs anyway
 
 
 @contextmanager
@@ -181,8 +182,9 @@ def cores_in_turn() -> Iterator[None]:
                     _TURN_STATE["fd"] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
                 except OSError:
                     _TURN_STATE["fd"] = -1  # no shared temp folder: threads of this process still take turns
-            if _TURN_STATE["fd"] >= 0:
-                fcntl.flock(_TURN_STATE["fd"], fcntl.LOCK_EX)
+            if _TURN_STATE["fd"] >= 0 and not _wait_for_turn(_TURN_STATE["fd"]):
+                os.close(_TURN_STATE["fd"])
+                _TURN_STATE["fd"] = -1  # a holder that never lets go (a stopped process): stop waiting for it
         _TURN_STATE["depth"] += 1
         try:
             yield
@@ -190,3 +192,19 @@ def cores_in_turn() -> Iterator[None]:
             _TURN_STATE["depth"] -= 1
             if _TURN_STATE["depth"] == 0 and _TURN_STATE["fd"] >= 0:
                 fcntl.flock(_TURN_STATE["fd"], fcntl.LOCK_UN)
+
+
+def _wait_for_turn(fd: int) -> bool:
+    """Takes the machine's lock file, waiting at most TURN_WAIT_S; False when it could not."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + TURN_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
