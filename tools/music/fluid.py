@@ -8,6 +8,7 @@ first (by up to -48 dB) and takes with one seed would not be the same.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 
@@ -33,12 +34,24 @@ def available() -> bool:
     return True
 
 
+@functools.cache
+def _write_float():
+    """libfluidsynth's fluid_synth_write_float, typed once (pyfluidsynth renders only 16-bit)."""
+    import ctypes
+
+    import fluidsynth
+
+    write = ctypes.CDLL(fluidsynth.lib).fluid_synth_write_float
+    write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    write.restype = ctypes.c_int
+    return write
+
+
 class Synth:
     """One FluidSynth synthesizer with a soundfont loaded, rendering float32 stereo."""
 
     def __init__(self, soundfont: Path, sample_rate: int):
-        import ctypes
-
         import fluidsynth
 
         self.sample_rate = sample_rate
@@ -50,11 +63,7 @@ class Synth:
             from tools.errors import BackendError
 
             raise BackendError(f"sketch: FluidSynth cannot load the soundfont {soundfont}")
-        lib = ctypes.CDLL(fluidsynth.lib)
-        self._write = lib.fluid_synth_write_float
-        self._write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        self._write.restype = ctypes.c_int
+        self._write = _write_float()
 
     def render(self, pm, frames: int):
         """The instruments of a pretty_midi track played by this new synth; float32 (2, frames)."""
@@ -130,7 +139,9 @@ def warm(soundfont: Path, sample_rate: int, spares: int = 0) -> None:
     if key not in _KEPT:
         made = Synth(soundfont, sample_rate)
         with _LOCK:
-            _KEPT.setdefault(key, made)
+            kept = _KEPT.setdefault(key, made)
+        if kept is not made:  # another thread kept one first
+            made.fs.delete()
     while True:
         with _LOCK:
             if len(_SPARE.setdefault(key, [])) >= spares:

@@ -24,6 +24,7 @@ SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf3/Mus
 
 SPARE_SYNTHS = 6  # in-process synths made ahead of a take: about one per track of an arrangement
 
+
 class SketchOptions(BackendOptions):
     sample_rate: int = 44100
     soundfont: str | None = None  # default: the best General MIDI soundfont present (SOUNDFONTS, then TimGM6mb)
@@ -131,23 +132,27 @@ class SketchRenderer(MusicBackend):
         import tools.music.mix  # noqa: F401
         from tools.music import fluid
 
-        if self._renderer() != "fluidsynth":
-            return
-        if fluid.available():  # the soundfont loaded once, kept for the new synth of every track
+        if self._in_process():  # the soundfont loaded once, kept for the new synth of every track
             fluid.warm(self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
-        elif hasattr(os, "posix_fadvise"):
+        elif self._renderer() == "fluidsynth" and hasattr(os, "posix_fadvise"):
             fd = os.open(self.soundfont(), os.O_RDONLY)
             try:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
             finally:
                 os.close(fd)
 
+    def _in_process(self) -> bool:
+        """Whether FluidSynth plays in this process (pyfluidsynth and libfluidsynth present), not as a program."""
+        from tools.music import fluid
+
+        return self._renderer() == "fluidsynth" and fluid.available()
+
     def _make_synths_ahead(self) -> None:
         """The next take's in-process synths are made while this one is verified and written (made while it
         was mixed, they slowed the mix by as much as they saved)."""
         from tools.music import fluid
 
-        if self._renderer() == "fluidsynth" and fluid.available():
+        if self._in_process():
             fluid.warm_later(self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
 
     def render_stems(self, tracks: dict, parts: dict[str, str], frames: int) -> list:
@@ -157,11 +162,11 @@ class SketchRenderer(MusicBackend):
         from tools.music.mix import Stem
 
         renderer, soundfont, sr = self._renderer(), self.soundfont(), self.options.sample_rate
-        in_process = renderer == "fluidsynth" and fluid.available()
+        in_process = self._in_process()
 
         def one(name: str):
             pm = tracks[name]
-            if in_process:  # the same engine and settings, the soundfont loaded once per kept synth
+            if in_process:  # the same engine and settings as the program, a new synth per track
                 return Stem(name, parts[name], fluid.render(pm, soundfont, sr, frames))
             audio = render_fluidsynth(pm, soundfont, sr) if renderer == "fluidsynth" else render_numpy(pm, sr)
             return Stem(name, parts[name], fit_length(audio, frames))
