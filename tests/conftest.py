@@ -128,5 +128,9 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
                           env=full_env, cwd=cwd or ROOT, timeout=timeout)
 
 
+# CI sets CI=1, and some libraries print when it is set (pyfluidsynth's import wrote "'fluidsynth' was found at ..."
+# into stdout, before `--json`'s object): every test runs as it would in CI.
+os.environ.setdefault("CI", "1")
+
 # Runs are logged to the run store by default: keep the tests' store out of the user's data dir.
 os.environ["ALBUMGEN_HOME"] = str(Path(__import__("tempfile").mkdtemp(prefix="albumgen-home-")))

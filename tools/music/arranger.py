@@ -96,9 +96,9 @@ class Arranger:
     """Builds a pretty_midi.PrettyMIDI of the spec's whole form; `parts` names the instrument of each track."""
 
     def __init__(self, spec: MusicSpec, seed: int, humanise_ms: float = 6.0, end_s: float | None = None):
-        import pretty_midi
+        from tools.music.fluid import pretty_midi
 
-        self.pm_lib, self.spec, self.rng = pretty_midi, spec, random.Random(seed)
+        self.pm_lib, self.spec, self.rng = pretty_midi(), spec, random.Random(seed)
         num, den = (int(x) for x in spec.time_signature.split("/"))
         self.grid = Grid(spec.tempo_bpm, num, den)
         self.sections = spec.sections

@@ -28,10 +28,40 @@ def available() -> bool:
     if importlib.util.find_spec("fluidsynth") is None:
         return False
     try:
-        import fluidsynth  # noqa: F401 - raises ImportError when libfluidsynth is missing
+        _fluidsynth()  # raises ImportError when libfluidsynth is missing
     except (ImportError, OSError):
         return False
     return True
+
+
+@functools.cache
+def _fluidsynth():
+    """The pyfluidsynth module. Its import prints "'fluidsynth' was found at ..." to stdout when the environment has
+    CI set, which broke `--json` output in CI: CI is hidden from it for the import (and only for the import)."""
+    import os
+    import sys
+
+    if "fluidsynth" in sys.modules:
+        return sys.modules["fluidsynth"]
+    with _LOCK:
+        ci = os.environ.pop("CI", None)
+        try:
+            import fluidsynth
+        finally:
+            if ci is not None:
+                os.environ["CI"] = ci
+    return fluidsynth
+
+
+def pretty_midi():
+    """pretty_midi, imported after pyfluidsynth (which pretty_midi imports when it can) so that import is quiet."""
+    try:
+        _fluidsynth()
+    except (ImportError, OSError):
+        pass
+    import pretty_midi
+
+    return pretty_midi
 
 
 @functools.cache
@@ -39,9 +69,7 @@ def _write_float():
     """libfluidsynth's fluid_synth_write_float, typed once (pyfluidsynth renders only 16-bit)."""
     import ctypes
 
-    import fluidsynth
-
-    write = ctypes.CDLL(fluidsynth.lib).fluid_synth_write_float
+    write = ctypes.CDLL(_fluidsynth().lib).fluid_synth_write_float
     write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     write.restype = ctypes.c_int
@@ -52,8 +80,7 @@ class Synth:
     """One FluidSynth synthesizer with a soundfont loaded, rendering float32 stereo."""
 
     def __init__(self, soundfont: Path, sample_rate: int):
-        import fluidsynth
-
+        fluidsynth = _fluidsynth()
         self.sample_rate = sample_rate
         with _LOCK:
             self.fs = fluidsynth.Synth(gain=GAIN, samplerate=float(sample_rate), channels=16,

@@ -125,12 +125,13 @@ class SketchRenderer(MusicBackend):
         import os
 
         import pedalboard  # noqa: F401
-        import pretty_midi  # noqa: F401
         import pyloudnorm  # noqa: F401
 
         import tools.music.arranger  # noqa: F401
         import tools.music.mix  # noqa: F401
         from tools.music import fluid
+
+        fluid.pretty_midi()
 
         if self._in_process():  # the soundfont loaded once, kept for the new synth of every track
             fluid.warm(self.soundfont(), self.options.sample_rate, SPARE_SYNTHS)
