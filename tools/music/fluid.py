@@ -37,19 +37,23 @@ def available() -> bool:
 @functools.cache
 def _fluidsynth():
     """The pyfluidsynth module. Its import prints "'fluidsynth' was found at ..." to stdout when the environment has
-    CI set, which broke `--json` output in CI: CI is hidden from it for the import (and only for the import)."""
-    import os
+    CI set, which broke `--json` output in CI. The import's stdout is caught, and whatever else a thread printed
+    meanwhile is passed on."""
+    import contextlib
+    import io
     import sys
 
     if "fluidsynth" in sys.modules:
         return sys.modules["fluidsynth"]
     with _LOCK:
-        ci = os.environ.pop("CI", None)
-        try:
-            import fluidsynth
-        finally:
-            if ci is not None:
-                os.environ["CI"] = ci
+        out = sys.stdout
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            try:
+                import fluidsynth
+            finally:
+                others = [line for line in said.getvalue().splitlines(keepends=True) if "' was found at " not in line]
+                if others and out is not None:
+                    out.write("".join(others))
     return fluidsynth
 
 
