@@ -221,6 +221,7 @@ class AudioRecord(BaseModel):
     top_k: int | None = None
     melody: str | None = None
     quantized: str | None = None
+    decoder_step: str | None = None  # "lean" (tools/music/musicgen_step.py) or "transformers"
     # the diffusion engines
     steps: int | None = None
     seconds: float | None = None

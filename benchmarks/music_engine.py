@@ -4,8 +4,10 @@ tool against plain `model.generate`, same seed, side by side in one process.
     .venv/bin/python benchmarks/music_engine.py [--size small|medium] [--runs 3] [--seconds 2]
                                                 [--device cpu|cuda] [--dtype float32|bfloat16] [--profile]
 
-Prints seconds per second of audio, ms per decoder step, the ratio, and the per-step memory-bandwidth floor
-(decoder weight bytes / measured copy bandwidth).
+Prints seconds per second of audio, ms per decoder step (median time from one decoder call to the next), the
+ratios to plain generate, and the per-step memory-bandwidth floor (decoder weight bytes / measured copy
+bandwidth). Three engines: plain generate, the tool with transformers' decoder step, the tool as configured
+(on CPU: int8 weights and the lean decoder step of tools/music/musicgen_step.py).
 """
 from __future__ import annotations
 
@@ -101,11 +103,12 @@ def main() -> None:
     plain = MusicgenForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(args.device).eval()
     processor = AutoProcessor.from_pretrained(folder)
     inputs = processor(text=[prompt], return_tensors="pt").to(args.device)
-    tool = MUSIC_BACKENDS.create("musicgen", {"model": str(folder), "device": args.device, "dtype": args.dtype,
-                                              "quantize": args.quantize})
+    options = {"model": str(folder), "device": args.device, "dtype": args.dtype, "quantize": args.quantize}
+    tool = MUSIC_BACKENDS.create("musicgen", options)
+    hf_step = MUSIC_BACKENDS.create("musicgen", {**options, "decoder_step": "transformers"})
     spec = MusicSpec(genre="jazz", moods=("calm",), tempo_bpm=96, key="A", mode="minor", time_signature="4/4",
                      instruments=("piano",))
-    _ = tool._loaded  # load outside the timing, as a chat session or the web app does
+    _ = tool._loaded, hf_step._loaded  # load outside the timing, as a chat session or the web app does
 
     def run_plain():
         torch.manual_seed(0)
@@ -114,6 +117,9 @@ def main() -> None:
 
     def run_tool():
         tool.generate(spec, prompt, GenerationParams(duration_s=args.seconds, seed=0, guidance_scale=3.0))
+
+    def run_hf_step():
+        hf_step.generate(spec, prompt, GenerationParams(duration_s=args.seconds, seed=0, guidance_scale=3.0))
 
     def sync():
         if args.device.startswith("cuda"):
@@ -126,30 +132,46 @@ def main() -> None:
             plain.generate(**inputs, max_new_tokens=10, do_sample=True, guidance_scale=3.0)
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
-    run_plain(), run_tool(), sync()  # warm-up
-    times = {"plain generate": [], "AlbumGen music tool": []}
-    for _ in range(args.runs):  # interleaved: both see the same machine load
-        for name, fn in (("plain generate", run_plain), ("AlbumGen music tool", run_tool)):
+    engines = (("plain generate", run_plain, plain), ("AlbumGen, transformers decoder step", run_hf_step,
+                                                        hf_step._loaded[0]),
+               ("AlbumGen music tool", run_tool, tool._loaded[0]))
+    for _, fn, _model in engines:  # warm-up
+        fn()
+    sync()
+    times = {name: [] for name, _, _ in engines}
+    step_times = {name: [] for name, _, _ in engines}
+    for _ in range(args.runs):  # interleaved: all see the same machine load
+        for name, fn, model in engines:
+            calls = []
+            hook = model.decoder.register_forward_pre_hook(lambda *_, calls=calls: calls.append(time.perf_counter()))
             sync()
             t = time.perf_counter()
-            fn()
-            sync()
+            try:
+                fn()
+                sync()
+            finally:
+                hook.remove()
             times[name].append(time.perf_counter() - t)
-    base = median(times["plain generate"])
-    rows = [(name, f"{median(t):.2f} s", f"{median(t) / args.seconds:.2f}", f"{median(t) / steps * 1000:.0f}",
-             f"{base / median(t):.2f}x") for name, t in times.items()]
-    quant = "int8 decoder" if tool.quantized(args.device) else "no quantisation"
+            # a decoder step: from one decoder call to the next (the model, then generate's sampling between)
+            step_times[name] += [b - a for a, b in zip(calls[1:], calls[2:])]
+    base, base_step = median(times["plain generate"]), median(step_times["plain generate"])
+    rows = [(name, f"{median(t):.2f} s", f"{median(t) / args.seconds:.2f}", f"{median(step_times[name]) * 1000:.1f}",
+             f"{base_step / median(step_times[name]):.2f}x", f"{base / median(t):.2f}x") for name, t in times.items()]
+    quant = ("int8 decoder" if tool.quantized(args.device) else "no quantisation") + \
+        (", lean decoder step" if tool.lean(args.device) else "")
     print(f"\nmusicgen-{args.size} architecture, random weights, {params / 1e6:.0f} M decoder parameters, "
           f"{args.device} {args.dtype}, tool: {quant}, {steps} decoder steps ({args.seconds:g} s), guidance 3.0, "
           f"sampling, median of {args.runs}")
-    print(table(rows, ("engine", "wall", "s per s of audio", "ms per step", "speed vs plain")))
+    print(table(rows, ("engine", "wall", "s per s of audio", "ms per decoder step", "step vs plain", "wall vs plain")))
+    print("ms per decoder step: median time from one decoder call to the next; the wall adds the text encoder, "
+          "EnCodec's decoding and, for the tool, mastering")
     print_equivalence(plain, tool, inputs, steps)
     if args.device == "cpu":
         bw = copy_bandwidth_gbs()
         for name, nbytes in (("fp32", 4), ("bf16", 2), ("int8", 1)):
             floor = params * nbytes / (bw * 1e9) * 1000
-            print(f"bandwidth floor ({name} weights, copy {bw:.1f} GB/s): {floor:.0f} ms per step; "
-                  f"AlbumGen is {median(times['AlbumGen music tool']) / steps * 1000 / floor:.1f}x that")
+            print(f"bandwidth floor ({name} weights, copy {bw:.1f} GB/s): {floor:.1f} ms per step; "
+                  f"AlbumGen's decoder step is {median(step_times['AlbumGen music tool']) * 1000 / floor:.2f}x that")
 
 
 if __name__ == "__main__":

@@ -71,8 +71,8 @@ def test_form_sizes_add_up_and_no_section_follows_itself():
     assert [n for n, _ in section_lengths("verse-chorus", 22, 0.7)][:3] == ["intro", "verse", "chorus"]
 
 
-def _musicgen(path):
-    return MUSIC_BACKENDS.create("musicgen", {"model": str(path), "device": "cpu"})
+def _musicgen(path, **options):
+    return MUSIC_BACKENDS.create("musicgen", {"model": str(path), "device": "cpu", **options})
 
 
 def test_musicgen_by_local_path_writes_requested_duration(tiny_musicgen_dir):
@@ -165,7 +165,7 @@ def test_preallocated_kv_cache_computes_what_a_growing_cache_does(tiny_musicgen_
 
     from tools.music.musicgen import preallocated_cache
 
-    model, processor, _ = _musicgen(tiny_musicgen_dir)._loaded
+    model, processor, _ = _musicgen(tiny_musicgen_dir, decoder_step="transformers")._loaded
     inputs = processor(text=["calm jazz"] * 2, return_tensors="pt")
 
     def codes(cache):
@@ -185,6 +185,64 @@ def test_preallocated_kv_cache_computes_what_a_growing_cache_does(tiny_musicgen_
     assert reference.shape == (1, 2, 4, 37)
     assert torch.equal(codes(preallocated_cache(model, 41)), reference)
     assert torch.equal(codes(preallocated_cache(model, 3)), reference)  # outgrown: it doubles, same values
+
+
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_lean_decoder_step_computes_what_the_transformers_decoder_does(tiny_musicgen_dir, quantize):
+    """Teacher-forced: the logits of every step, from a prompt of several positions (an audio prompt's) and
+    then one position at a time, against the transformers decoder on the whole sequence; guidance's zeroed
+    unconditional half included."""
+    import torch
+
+    from tools.music import musicgen_step
+    from tools.music.musicgen import preallocated_cache
+
+    model, processor, _ = _musicgen(tiny_musicgen_dir, quantize=quantize, decoder_step="transformers")._loaded
+    enc = processor(text=["calm jazz", "loud rock anthem"], padding=True, return_tensors="pt")
+    mask = torch.cat([enc["attention_mask"], torch.zeros_like(enc["attention_mask"])])
+    assert not bool(mask[:2].all())  # the shorter prompt is padded: the cross-attention mask matters
+    with torch.inference_mode():
+        states = model.text_encoder(**enc).last_hidden_state
+        states = model.enc_to_dec_proj(torch.cat([states, torch.zeros_like(states)])) * mask[..., None]
+        ids = torch.randint(0, 64, (4 * 4, 12))
+        # as generate calls it: the prompt, then one position at a time (int8 quantises each call's activations
+        # with that call's own scale, so a whole-sequence forward would differ in rounding)
+        cache, prompt = preallocated_cache(model, 12), 5
+        reference = [model.decoder(input_ids=ids[:, :prompt], encoder_hidden_states=states,
+                                   encoder_attention_mask=mask, cache=cache).logits[:, -1]]
+        reference += [model.decoder(input_ids=ids[:, t: t + 1], encoder_hidden_states=states,
+                                    encoder_attention_mask=mask, cache=cache).logits[:, -1] for t in range(prompt, 12)]
+        step = musicgen_step.LeanStep(model.decoder)
+        state = musicgen_step._State()
+        got = [step.step(state, ids[:, :prompt], states, mask, 6)]  # capacity 6: it grows on the way
+        got += [step.step(state, ids[:, t: t + 1], states, mask, None) for t in range(prompt, 12)]
+    assert len(got) == len(reference) == 8 and state.kv.shape[4] >= 12
+    for logits, expected in zip(got, reference):
+        assert logits.shape == (16, 1, 64) and expected.shape == (16, 64)
+        torch.testing.assert_close(logits[:, 0], expected, atol=2e-5, rtol=1e-4)
+    cache = preallocated_cache(model, 8)
+    cache._lean_state = state
+    musicgen_step.release(cache)
+    with pytest.raises(RuntimeError, match="after the window's last one"):
+        step.step(state, ids[:, :1], states, mask, None)
+
+
+@pytest.mark.slow
+def test_lean_decoder_step_makes_the_same_takes_as_transformers(tiny_musicgen_dir):
+    """Same seed, same audio: a take that fits one window, a long take whose windows continue the audio before
+    them, and two takes in one batch; the trace says which step made them."""
+    spec = ROCK.model_copy(update={"tempo_bpm": 150})
+    windows = {"window_s": 2.0, "context_s": 0.5}
+    lean = _musicgen(tiny_musicgen_dir, **windows)
+    plain = _musicgen(tiny_musicgen_dir, decoder_step="transformers", **windows)
+    for params, takes in ((GenerationParams(duration_s=1.0, seed=2), 1), (GenerationParams(duration_s=4.0, seed=5), 1),
+                          (GenerationParams(duration_s=1.0, seed=7), 2)):
+        a, b = lean.generate_takes(spec, "rock", params, takes), plain.generate_takes(spec, "rock", params, takes)
+        for x, y in zip(a, b):
+            assert x.details["decoder_step"] == "lean" and y.details["decoder_step"] == "transformers"
+            assert x.samples.shape == y.samples.shape and np.array_equal(x.samples, y.samples)
+    assert len(a[0].details["windows"]) == 1 and len(lean.generate(spec, "rock", GenerationParams(
+        duration_s=4.0, seed=5)).details["windows"]) > 1
 
 
 def test_in_process_fluidsynth_plays_each_track_as_the_fluidsynth_program_does():

@@ -34,6 +34,9 @@ class MusicGenOptions(BackendOptions):
     # weights, and int8 reads a quarter of fp32's bytes (benchmarks/music_engine.py: about 6x faster).
     # auto = int8 on CPU, none on GPU.
     quantize: Literal["auto", "none", "int8"] = "auto"
+    # the decoder step generate calls: "lean" (tools/music/musicgen_step.py: same weights and arithmetic, without
+    # transformers' per-step masks, cache objects and module calls) or "transformers". auto = lean on CPU.
+    decoder_step: Literal["auto", "lean", "transformers"] = "auto"
     guidance_scale: float = DEFAULT_GUIDANCE
     temperature: float = 1.0
     top_k: int = 250
@@ -67,6 +70,10 @@ class MusicGen(MusicBackend):
             processor = transformers.AutoProcessor.from_pretrained(self.options.model)
             if self.quantized(device):
                 quantize_decoder(model)
+            if self.lean(device):
+                from tools.music import musicgen_step
+
+                musicgen_step.install(model)
         except (OSError, ValueError) as exc:
             raise BackendError(f"musicgen: cannot load {self.options.model!r} ({str(exc).splitlines()[0][:160]}): "
                                "give a hub id you have cached or a local folder saved with save_pretrained") from None
@@ -79,6 +86,10 @@ class MusicGen(MusicBackend):
     def quantized(self, device: str) -> bool:
         q = self.options.quantize
         return q == "int8" or (q == "auto" and device == "cpu")
+
+    def lean(self, device: str) -> bool:
+        step = self.options.decoder_step
+        return step == "lean" or (step == "auto" and device == "cpu")
 
     @property
     def frame_rate(self) -> int:
@@ -136,6 +147,7 @@ class MusicGen(MusicBackend):
                               "temperature": params.temperature, "top_k": params.top_k,
                               "loudness_lufs": loudness, "melody": melody,
                               "quantized": "int8" if self.quantized(self._loaded[2]) else None,
+                              "decoder_step": "lean" if getattr(model.decoder, "_lean_step", None) else "transformers",
                               **({"take": k + 1, "batch": takes} if takes > 1 else {})})
 
     def _continue(self, prompt: str, params: GenerationParams, seconds: float, context, melody, takes: int,
@@ -383,7 +395,9 @@ def preallocated_cache(model, length: int):
 
     self_attention = DynamicCache(config=model.decoder.config)  # with the model's layer count
     self_attention.layers = [PreallocatedLayer() for _ in self_attention.layers]
-    return EncoderDecoderCache(self_attention, DynamicCache(config=model.decoder.config))
+    cache = EncoderDecoderCache(self_attention, DynamicCache(config=model.decoder.config))
+    cache.capacity = length  # the lean decoder step's buffer size (tools/music/musicgen_step.py)
+    return cache
 
 
 class StepCount(StepWatcher):
@@ -422,7 +436,10 @@ class ReleaseCache(StepWatcher):
 
     def watch(self, input_ids) -> None:
         if input_ids.shape[-1] >= self.final_length:
+            from tools.music import musicgen_step
+
             self.cache.self_attention_cache.reset()
+            musicgen_step.release(self.cache)
 
 
 def quantize_decoder(model) -> None:
