@@ -323,6 +323,10 @@ class Prior:
                         self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
             if item.kind == "mood":
                 self._cue("moods", {m: 0.8 for m in _words(text) & set(vocabulary().moods)}, 1.0, item, "named mood")
+        for item, cue in self.scenes:  # moods only: a scene's genres are chat's alternatives ('morning': folk or
+            if cue.scale > 0:  # pop), too loose for a cover; its valence and energy move the affect (_affect)
+                self._cue("moods", {m: 0.6 for m in cue.effects.get("moods") or []}, cue.scale, item,
+                          f'the scene "{cue.phrase}"')
         for item in self.evidence.of_kind("era"):
             for decade in re.findall(r"(?:19|20)?([0-9])0s", str(item.value)):
                 era = ("20" if decade in "012" else "19") + decade + "0s"
@@ -335,6 +339,17 @@ class Prior:
                 nrc = self.assoc["nrc"]
                 self._cue("genre", {g: 0.5 for g in nrc["genres"].get(emotion, [])}, share, item, f"{emotion} words")
                 self._cue("moods", {m: 0.6 for m in nrc["moods"].get(emotion, [])}, share, item, f"{emotion} words")
+
+    @functools.cached_property
+    def scenes(self) -> list[tuple[Evidence, Any]]:
+        """Scenes, occasions and intensity words on the cover ('sleep', 'yoga', 'loud'), found by the reader chat
+        uses, with chat's cue table (prompts/requests.yaml): one table and one reader for both. Each cue keeps
+        the reader's sense: 'NO SLEEP' reads as the opposite of sleep."""
+        from tools.grounding.request import find_cues, request_table
+
+        table = request_table()["cues"]
+        return [(item, cue) for item in self.evidence.of_kind("text")
+                for cue in find_cues(" ".join(item.detail.get("words") or [str(item.value)])) if cue.name in table]
 
     def _grain_cue(self) -> None:
         texture = self.evidence.first("texture")
@@ -353,6 +368,13 @@ class Prior:
         used = [i for i in (e_light, e_chroma, e_warm, e_con, e_tex) if i]
         notes = [f"L* {light:.0f}, C* {chroma:.0f}, b* {warmth:+.0f} → pleasure index {pleasure:.2f}, arousal index {arousal:.2f}"]
         dv, da = self._text_shift(used, notes)
+        for item, cue in self.scenes:
+            share = self.assoc["scene_affect"] * cue.scale
+            sv, se = share * cue.effects.get("valence", 0.0), share * cue.effects.get("energy", 0.0)
+            if sv or se:
+                dv, da = dv + sv, da + se
+                used.append(item.id)
+                notes.append(f'{item.id}: the scene "{cue.phrase}" shifts valence {sv:+.2f}, energy {se:+.2f}')
         shift = self.assoc["affect_shift"]["label"]
         for (lv, la), strength, ident in self.label_affect:
             dv, da = dv + shift * lv * strength / 0.15, da + shift * la * strength / 0.15
