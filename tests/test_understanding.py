@@ -162,6 +162,21 @@ def test_music_words_carry_no_feeling_and_emotion_words_move_energy():
     assert angry.affect.valence < plain.affect.valence
 
 
+def test_scene_words_on_a_cover_are_read_with_chats_cue_table_by_the_same_reader():
+    grey = colour_field(50, 20, 200)
+    plain = prior_of(grey, [])
+    sleep, awake = prior_of(grey, [("sounds for deep sleep", 0.99)]), prior_of(grey, [("no sleep tonight", 0.99)])
+    loud = prior_of(grey, [("fast and loud", 0.99)])
+    assert [c.name for _, c in sleep.scenes] == ["sleep"] and sleep.scenes[0][1].scale > 0
+    assert awake.scenes[0][1].name == "sleep" and awake.scenes[0][1].scale < 0  # negated over its clause, as in chat
+    assert sleep.affect.energy < plain.affect.energy < awake.affect.energy
+    assert plain.affect.energy < loud.affect.energy
+    assert any('the scene "sleep"' in note for note in sleep.affect.notes)  # the trace says which words moved it
+    assert "peaceful" in [o.value for o in sleep.rank("moods").options[:4]]
+    yoga = prior_of(grey, [("YOGA", 0.99), ("morning flow", 0.99)])  # the wellness shelf is a statement
+    assert yoga.rank("genre").top.value == "ambient"
+
+
 def test_palette_idioms_are_cited_when_they_decide():
     p = prior_of(idiom_cover({"title": "x", "style": "stripes", "lines": [], "ink": [0, 0, 0],
                               "colours": [[200, 30, 30], [240, 190, 20], [20, 130, 50]]}), [])
