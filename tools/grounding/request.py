@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.grounding.coherence import AFFECT_SLACK, compatible
+from tools.grounding.cues import Cue, match_cues, mood_cues, request_table
 from tools.grounding.decide import (
     ModelView,
     Preference,
@@ -25,28 +26,13 @@ from tools.grounding.decide import (
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip
 from tools.json_values import as_json
-from tools.language import read
-from tools.vocab import prompt_table, vocabulary
+from tools.vocab import vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
 MAX_TEMPO_CHANGE = 0.35  # ... and the tempo by at most this fraction
 LIST_DECAY = 0.15       # each later alternative of a cue's list is supported this much less
 FILLERS = ("strings", "electric guitar", "synth pad", "brass", "pad")  # a fuller line-up beyond the genre's own
 KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to the new valence and energy
-
-
-@functools.cache
-def request_table() -> dict[str, Any]:
-    """prompts/requests.yaml, its moods, genres and instruments checked against the vocabulary."""
-    data = prompt_table("requests.yaml")
-    vocab = vocabulary()
-    known = {"moods": vocab.moods, "genres": vocab.genres, "add": vocab.instruments, "remove": vocab.instruments}
-    for name, cue in data["cues"].items():
-        for key, names in known.items():
-            unknown = set(cue.get(key) or []) - set(names)
-            if unknown:
-                raise ValueError(f"prompts/requests.yaml: cue {name!r} names unknown {key}: {sorted(unknown)}")
-    return data
 
 
 @functools.cache
@@ -59,70 +45,10 @@ def genre_cues() -> dict[str, dict[str, Any]]:
             for g in vocabulary().genres}
 
 
-MOOD_PULL = 0.6  # a mood named in a request moves valence and energy this share of its offset from the middle
-
-
-@functools.cache
-def mood_cues() -> dict[str, dict[str, Any]]:
-    """A cue per mood of the vocabulary ('melancholic', 'tense'): it moves valence and energy toward the mood's
-    own place in the vocabulary's valence-energy plane, or away from it when negated ('less melancholic')."""
-    out = {}
-    for mood, hint in vocabulary().moods.items():
-        effects = {"valence": round(MOOD_PULL * (hint["valence"] - 0.5), 2),
-                   "energy": round(MOOD_PULL * (hint["energy"] - 0.5), 2), "moods": [mood]}
-        out[f"mood:{mood}"] = {"words": [mood], **effects}
-    return out
-
-
-@dataclass(frozen=True)
-class Cue:
-    """One cue found in a request: the phrase, its scale (the reader's sense: 'much' 1.6, 'a bit' 0.5, 'less' -1)."""
-
-    name: str
-    phrase: str
-    scale: float
-    effects: dict[str, Any]
-
-    def describe(self) -> str:
-        parts = []
-        for key, up, down in (("valence", "happier", "sadder"), ("energy", "more energy", "calmer"),
-                              ("tempo", "faster", "slower")):
-            value = self.effects.get(key, 0) * self.scale
-            if abs(value) >= 0.05:
-                parts.append(up if value > 0 else down)
-        if self.effects.get("mode"):
-            parts.append(self._mode())
-        if self.effects.get("density"):
-            parts.append("fuller" if self.effects["density"] * self.scale > 0 else "sparser")
-        for key in ("moods", "genres", "add"):
-            if self.effects.get(key) and self.scale > 0:
-                parts.append("/".join(self.effects[key][:3]))
-        if self.effects.get("era") and self.scale > 0:
-            parts.append(f"{self.effects['era']} feel")
-        return ", ".join(parts) or "no change"
-
-    def _mode(self) -> str:
-        mode = self.effects["mode"]
-        return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
-
-
 def find_cues(text: str) -> list[Cue]:
-    """Every cue of the table the request contains, once each, in the order they come, each scaled by the
-    language reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'),
-    'too X' as less X, 'not X enough' as more X, 'much' / 'a bit' as stronger / weaker. Words match by lemma
-    ('gloomier' finds 'gloomy')."""
-    utterance = read(text)
-    found, used = [], set()
-    for name, cue in {**request_table()["cues"], **genre_cues(), **mood_cues()}.items():
-        for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
-            match = utterance.find(str(phrase))
-            span = set(range(match.start, match.end + 1)) if match is not None else set()
-            if match is not None and match.sense and not (":" in name and span & used):  # a word a table cue
-                effects = {k: v for k, v in cue.items() if k != "words"}  # read is not read again by name
-                found.append((match.start, Cue(name, str(phrase), round(match.sense, 2), effects)))
-                used |= span
-                break
-    return [cue for _start, cue in sorted(found, key=lambda f: f[0])]
+    """Every cue a request contains: the table's, then each genre and mood of the vocabulary by its own name
+    (tools.grounding.cues.match_cues reads them)."""
+    return match_cues(text, {**request_table()["cues"], **genre_cues(), **mood_cues()})
 
 
 def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:

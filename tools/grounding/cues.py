@@ -1,0 +1,94 @@
+"""The cue table of prompts/requests.yaml and the matcher that finds its cues in a text with the language reader.
+
+Chat requests (tools.grounding.request) and the words on a cover (tools.grounding.prior) are read by this one
+matcher over the one table, so 'NO SLEEP' on a cover and "no sleep" in chat mean the same thing.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from tools.language import read
+from tools.vocab import prompt_table, vocabulary
+
+
+@functools.cache
+def request_table() -> dict[str, Any]:
+    """prompts/requests.yaml, its moods, genres and instruments checked against the vocabulary."""
+    data = prompt_table("requests.yaml")
+    vocab = vocabulary()
+    known = {"moods": vocab.moods, "genres": vocab.genres, "add": vocab.instruments, "remove": vocab.instruments}
+    for name, cue in data["cues"].items():
+        for key, names in known.items():
+            unknown = set(cue.get(key) or []) - set(names)
+            if unknown:
+                raise ValueError(f"prompts/requests.yaml: cue {name!r} names unknown {key}: {sorted(unknown)}")
+    return data
+
+
+MOOD_PULL = 0.6  # a mood named in a request moves valence and energy this share of its offset from the middle
+
+
+@functools.cache
+def mood_cues() -> dict[str, dict[str, Any]]:
+    """A cue per mood of the vocabulary ('melancholic', 'tense'): it moves valence and energy toward the mood's
+    own place in the vocabulary's valence-energy plane, or away from it when negated ('less melancholic')."""
+    out = {}
+    for mood, hint in vocabulary().moods.items():
+        effects = {"valence": round(MOOD_PULL * (hint["valence"] - 0.5), 2),
+                   "energy": round(MOOD_PULL * (hint["energy"] - 0.5), 2), "moods": [mood]}
+        out[f"mood:{mood}"] = {"words": [mood], **effects}
+    return out
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue found in a request: the phrase, its scale (the reader's sense: 'much' 1.6, 'a bit' 0.5, 'less' -1)."""
+
+    name: str
+    phrase: str
+    scale: float
+    effects: dict[str, Any]
+
+    def describe(self) -> str:
+        parts = []
+        for key, up, down in (("valence", "happier", "sadder"), ("energy", "more energy", "calmer"),
+                              ("tempo", "faster", "slower")):
+            value = self.effects.get(key, 0) * self.scale
+            if abs(value) >= 0.05:
+                parts.append(up if value > 0 else down)
+        if self.effects.get("mode"):
+            parts.append(self._mode())
+        if self.effects.get("density"):
+            parts.append("fuller" if self.effects["density"] * self.scale > 0 else "sparser")
+        for key in ("moods", "genres", "add"):
+            if self.effects.get(key) and self.scale > 0:
+                parts.append("/".join(self.effects[key][:3]))
+        if self.effects.get("era") and self.scale > 0:
+            parts.append(f"{self.effects['era']} feel")
+        return ", ".join(parts) or "no change"
+
+    def _mode(self) -> str:
+        mode = self.effects["mode"]
+        return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
+
+
+def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
+    """Every cue of `table` the text contains, once each, in the order they come, each scaled by the language
+    reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'), 'too X'
+    as less X, 'not X enough' as more X, 'much' / 'a bit' as stronger / weaker. Words match by lemma
+    ('gloomier' finds 'gloomy'). A cue named 'kind:name' (a genre or mood by its own name) is skipped where
+    an earlier table cue already read its words."""
+    utterance = read(text)
+    found, used = [], set()
+    for name, cue in table.items():
+        for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
+            match = utterance.find(str(phrase))
+            span = set(range(match.start, match.end + 1)) if match is not None else set()
+            if match is not None and match.sense and not (":" in name and span & used):  # a word a table cue
+                effects = {k: v for k, v in cue.items() if k != "words"}  # read is not read again by name
+                found.append((match.start, Cue(name, str(phrase), round(match.sense, 2), effects)))
+                used |= span
+                break
+    return [cue for _start, cue in sorted(found, key=lambda f: f[0])]
