@@ -124,6 +124,18 @@ def test_run_together_ocr_words_are_split():
     assert ("genre", "techno") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
 
 
+def test_a_music_word_ocr_misread_by_one_letter_is_read_as_that_word_and_the_correction_is_cited():
+    assert segment("PUNKIS NOTDE") == ["punks", "notde"] and segment("orchestar") == ["orchestra"]
+    assert segment("classcal") == ["classical"]  # one misread word, not 'class cal'
+    # words in their own right, one letter from a music word, stay as they are
+    for word in ("rapper", "rocky", "poppy", "houses", "dancer", "folks", "metals", "lover", "stills"):
+        assert segment(word) == [word], word
+    assert segment("jaz") == ["jaz"]  # too short to tell a misreading from a word
+    items = EvidenceSet.number(text_evidence([("PUNKIS", 0.87)]))
+    assert ("genre", "punk") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
+    assert '"punkis" read as "punks"' in items.first("text").text
+
+
 def prior_of(image, lines) -> Prior:
     return Prior(EvidenceSet.number(colour_evidence(image) + text_evidence(lines)))
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 
 from tools.json_values import as_json
-from tools.vocab import prompt_table
+from tools.vocab import prompt_table, vocabulary
 
 EVIDENCE_ID = re.compile(r"\bE(\d{1,3})\b")
 
@@ -314,25 +314,65 @@ def _wordsegment():
     return wordsegment
 
 
-def segment(text: str) -> list[str]:
+def segment(text: str, correct: bool = True) -> list[str]:
     """Words of a cover text, splitting the run-together lines OCR often returns ('NECROTICDAWN' -> 'necrotic
     dawn', 'bloodandiron' -> 'blood and iron'): a token that is neither in AlbumGen's tables nor an English word
-    is split where word frequencies make the likeliest sentence (wordsegment)."""
+    is split where word frequencies make the likeliest sentence (wordsegment). `correct`: a token one letter
+    from a music word and no word itself is read as that word (`misread`)."""
     out: list[str] = []
     known = _known_words()
     for token in WORD.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
-            out += segment(token.replace("&", " & ").replace(" & ", " "))  # 'roots&culture'; 'r&b' stays
+            out += segment(token.replace("&", " & ").replace(" & ", " "), correct)  # 'roots&culture'; 'r&b' stays
             continue
         if token in known or len(token) < 7 or "'" in token or "-" in token or "&" in token:
             out.append(token)
             continue
         ws = _wordsegment()
-        if ws is None:
-            out.append(token)
+        if ws is None or (correct and misread(token)):
+            out.append(token)  # one misread word, not two ('synthwav' is not 'synth wav')
         else:
             out += ws.segment(token) if token not in ws.UNIGRAMS else _split_rare(token, ws.UNIGRAMS)
-    return out
+    return [misread(w) or w for w in out] if correct else out
+
+
+MISREAD_MIN = 5         # shorter tokens are one letter from too many words to be corrected
+MISREAD_RARITY = 1000   # ... and a token is a misreading only when the word is this many times commoner on the web
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether b is a one letter away: one letter dropped, added, changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    k = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[k:] == long_[k + 1:]
+
+
+def misread(token: str) -> str | None:
+    """The music word an OCR token misreads by one letter ('punkis' -> 'punks', 'orchestar' -> 'orchestra'), when
+    exactly one music word or its plural is one letter away and is a thousand times commoner on the web
+    (wordsegment's counts: 'housse' is a typo of 'house', 'rapper' is a word); else None. Cut-out and
+    hand-drawn lettering loses and gains letters."""
+    ws = _wordsegment()
+    if len(token) < MISREAD_MIN or not token.isalpha() or ws is None or token in _known_words():
+        return None
+    seen = ws.UNIGRAMS.get(token, 0.0)
+    near = {w for w in _misread_targets() if _one_edit(token, w) and seen * MISREAD_RARITY < ws.UNIGRAMS.get(w, 0.0)}
+    words = {_misread_targets()[w] for w in near}  # 'housse' is one letter from 'house' and from 'houses'
+    return (near.pop() if len(near) == 1 else words.pop()) if len(words) == 1 else None
+
+
+@functools.cache
+def _misread_targets() -> dict[str, str]:
+    """The words `misread` corrects toward, each with its word: the one-word music phrases (genres, their
+    idioms, instruments) of four letters or more, and their plurals."""
+    words = {w for w in _music_words() | {i for i in vocabulary().instruments if " " not in i} if len(w) >= 4 and w.isalpha()}
+    return {w + "s": w for w in words} | {w: w for w in words}
 
 
 RUN_TOGETHER = 100.0  # a known token is two words run together when both are this many times as frequent
@@ -393,14 +433,20 @@ def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: boo
     return {"emotions": counts, "words": list(dict.fromkeys(words))}
 
 
+def _misreads(text: str) -> str:
+    """'; "punkis" read as "punks"': the letters OCR got wrong that `segment` corrected, for the evidence text."""
+    tokens = dict.fromkeys([*WORD.findall(text.lower()), *segment(text, correct=False)])
+    return "".join(f'; "{w}" read as "{m}"' for w in tokens if (m := misread(w)))
+
+
 def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
     """Cover text read by OCR; what its words state about the music (key, mode, tempo, genre, instruments);
     then the affect of its other words from the NRC lexicon."""
     from tools.grounding.statements import music_words, statements
 
     lines, boxes = list(lines), list(boxes or [])
-    out = [_item("text", f'cover text "{text}" (OCR {conf:.2f})', text, conf, box=boxes[k] if k < len(boxes) else None,
-                 words=segment(text)) for k, (text, conf) in enumerate(lines)]
+    out = [_item("text", f'cover text "{text}" (OCR {conf:.2f}{_misreads(text)})', text, conf,
+                 box=boxes[k] if k < len(boxes) else None, words=segment(text)) for k, (text, conf) in enumerate(lines)]
     stated = []
     for text, conf in lines:
         for found in statements(text, segment(text)):
