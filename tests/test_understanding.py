@@ -120,6 +120,7 @@ def test_run_together_ocr_words_are_split():
     assert segment("bloodandiron") == ["blood", "and", "iron"]
     assert segment("warehouserave") == ["warehouse", "rave"]
     assert segment("ROOTS&CULTURE") == ["roots", "culture"] and segment("R&B") == ["r&b"]
+    assert segment("RETROWAVENIGHTS") == ["retrowave", "nights"]  # newer than the web counts: not 'retro wave'
     items = EvidenceSet.number(text_evidence([("WAREHOUSERAVE", 0.97)]))
     assert ("genre", "techno") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
 

@@ -330,9 +330,11 @@ def segment(text: str, correct: bool = True) -> list[str]:
             continue
         ws = _wordsegment()
         if ws is None or (correct and misread(token)):
-            out.append(token)  # one misread word, not two ('synthwav' is not 'synth wav')
+            out.append(token)  # one misread word, not two ('orchestar' is not 'or che star')
+        elif token not in ws.UNIGRAMS:
+            out += _split_at_music_word(token, ws) or ws.segment(token)
         else:
-            out += ws.segment(token) if token not in ws.UNIGRAMS else _split_rare(token, ws.UNIGRAMS)
+            out += _split_rare(token, ws.UNIGRAMS)
     return [misread(w) or w for w in out] if correct else out
 
 
@@ -373,6 +375,32 @@ def _misread_targets() -> dict[str, str]:
     idioms, instruments) of four letters or more, and their plurals."""
     words = {w for w in _music_words() | {i for i in vocabulary().instruments if " " not in i} if len(w) >= 4 and w.isalpha()}
     return {w + "s": w for w in words} | {w: w for w in words}
+
+
+@functools.cache
+def _run_together_music() -> dict[str, tuple[str, ...]]:
+    """Every music phrase of AlbumGen's tables (genres, subgenres, idiom words) of five letters or more as OCR
+    returns it without its spaces, with its words: 'bossanova' -> ('bossa', 'nova'), 'blackgaze' ->
+    ('blackgaze',). Longest first."""
+    data = prompt_table("associations.yaml")
+    tables = [data["statements"]["genres"], data["statements"]["subgenres"], data["words"]["genres"]]
+    phrases = {str(p).lower() for table in tables for ps in table.values() for p in ps}
+    joined = {re.sub(r"[^a-z]", "", p): tuple(p.split()) for p in phrases if re.fullmatch(r"[a-z][a-z ]*", p)}
+    return dict(sorted(((k, v) for k, v in joined.items() if len(k) >= 5), key=lambda kv: -len(kv[0])))
+
+
+def _split_at_music_word(token: str, ws) -> list[str] | None:
+    """A run-together token that is, begins or ends with a music phrase of AlbumGen's tables, split there: the
+    web counts wordsegment splits by predate 'retrowave' and 'blackgaze', and would read 'retrowavenights' as
+    'retro wave nights'. The longest phrase wins; the rest is segmented as usual."""
+    for joined, words in _run_together_music().items():
+        if token == joined:
+            return list(words)
+        if token.startswith(joined) and len(token) - len(joined) >= 3:
+            return [*words, *ws.segment(token[len(joined):])]
+        if token.endswith(joined) and len(token) - len(joined) >= 3:
+            return [*ws.segment(token[:-len(joined)]), *words]
+    return None
 
 
 RUN_TOGETHER = 100.0  # a known token is two words run together when both are this many times as frequent

@@ -73,16 +73,68 @@ class OfflineDescriber(VisionBackend):
 
     def read_text(self, image) -> tuple[list[tuple[str, float]], list[list[list[float]]]]:
         """Lines of text on the cover read by PP-OCRv4, in reading order, above the confidence floor, with
-        their boxes as four corners in fractions of the image size."""
+        their boxes as four corners in fractions of the image size; pieces of one row are one line (`join_rows`)."""
         import numpy as np
 
         result, _ = self._ocr(np.asarray(image)[:, :, ::-1].copy())  # RapidOCR expects BGR like OpenCV
-        lines = sorted(result or [], key=lambda r: (r[0][0][1], r[0][0][0]))
-        kept = [(box, " ".join(str(text).split()), round(float(score), 2)) for box, text, score in lines
-                if float(score) >= self.options.min_ocr_confidence and str(text).strip()]
+        kept = join_rows([(box, " ".join(str(text).split()), float(score)) for box, text, score in result or []
+                          if float(score) >= self.options.min_ocr_confidence and str(text).strip()])
         w, h = image.size
         return ([(t, c) for _b, t, c in kept],
                 [[[round(float(x) / w, 4), round(float(y) / h, 4)] for x, y in box] for box, _t, _c in kept])
+
+
+ROW_OVERLAP = 0.5   # two boxes are on one row when their heights overlap by half the shorter one
+ROW_GAP = 1.5       # ... and pieces of a row closer than this many row heights are one line
+TIGHT_GAP = 0.15    # ... joined without a space when closer than this (one word, letters cut apart)
+
+
+def join_rows(pieces: list[tuple[list, str, float]]) -> list[tuple[list, str, float]]:
+    """OCR pieces (box as four corners in pixels, text, confidence) as lines in reading order: rows top to
+    bottom, pieces of a row left to right, and pieces of one row that sit close together joined into one line
+    with one box and their length-weighted confidence. Cut-out and spaced lettering comes back from the
+    detector as fragments ('SMASH', 'THE', 'SYS'); sorting them by their top corners alone reads a row out of
+    order when one fragment sits a little higher ('heart' before 'teenage')."""
+    def span(box, axis):
+        values = [float(p[axis]) for p in box]
+        return min(values), max(values)
+
+    rows: list[list[tuple[list, str, float]]] = []
+    for piece in sorted(pieces, key=lambda p: span(p[0], 1)[0]):
+        top, bottom = span(piece[0], 1)
+        for row in rows:
+            r_top, r_bottom = span(row[0][0], 1)
+            overlap = min(bottom, r_bottom) - max(top, r_top)
+            if overlap >= ROW_OVERLAP * min(bottom - top, r_bottom - r_top):
+                row.append(piece)
+                break
+        else:
+            rows.append([piece])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda p: span(p[0], 0)[0])
+        height = max(span(p[0], 1)[1] - span(p[0], 1)[0] for p in row)
+        group = [row[0]]
+        for piece in row[1:]:
+            if span(piece[0], 0)[0] - span(group[-1][0], 0)[1] <= ROW_GAP * height:
+                group.append(piece)
+            else:
+                lines.append(_joined(group, height))
+                group = [piece]
+        lines.append(_joined(group, height))
+    return lines
+
+
+def _joined(group: list[tuple[list, str, float]], height: float) -> tuple[list, str, float]:
+    text = group[0][1]
+    for prev, piece in zip(group, group[1:]):
+        gap = min(float(p[0]) for p in piece[0]) - max(float(p[0]) for p in prev[0])
+        text += ("" if gap < TIGHT_GAP * height else " ") + piece[1]
+    xs = [float(p[0]) for piece in group for p in piece[0]]
+    ys = [float(p[1]) for piece in group for p in piece[0]]
+    box = [[min(xs), min(ys)], [max(xs), min(ys)], [max(xs), max(ys)], [min(xs), max(ys)]]
+    confidence = sum(c * len(t) for _b, t, c in group) / sum(len(t) for _b, t, _c in group)
+    return box, text, round(confidence, 2)
 
 
 @functools.cache
