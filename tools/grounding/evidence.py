@@ -382,10 +382,7 @@ def _run_together_music() -> dict[str, tuple[str, ...]]:
     """Every music phrase of AlbumGen's tables (genres, subgenres, idiom words) of five letters or more as OCR
     returns it without its spaces, with its words: 'bossanova' -> ('bossa', 'nova'), 'blackgaze' ->
     ('blackgaze',). Longest first."""
-    data = prompt_table("associations.yaml")
-    tables = [data["statements"]["genres"], data["statements"]["subgenres"], data["words"]["genres"]]
-    phrases = {str(p).lower() for table in tables for ps in table.values() for p in ps}
-    joined = {re.sub(r"[^a-z]", "", p): tuple(p.split()) for p in phrases if re.fullmatch(r"[a-z][a-z ]*", p)}
+    joined = {p.replace(" ", ""): tuple(p.split()) for p in _music_phrases() if re.fullmatch(r"[a-z][a-z ]*", p)}
     return dict(sorted(((k, v) for k, v in joined.items() if len(k) >= 5), key=lambda kv: -len(kv[0])))
 
 
@@ -408,13 +405,19 @@ SUFFIXES = frozenset({"less", "ness", "able", "ible", "ful", "ment", "ship", "ho
 
 
 @functools.cache
-def _music_words() -> frozenset[str]:
-    """The one-word phrases that state or suggest a genre on their own (associations.yaml `statements`, `words`):
-    'trance', 'hardstyle', 'whiskey'; not the parts of longer ones ('black' of 'black metal')."""
+def _music_phrases() -> frozenset[str]:
+    """The phrases that state or suggest a genre (associations.yaml `statements` genres and subgenres, `words`
+    genres), lower case."""
     data = prompt_table("associations.yaml")
     tables = [data["statements"]["genres"], data["statements"]["subgenres"], data["words"]["genres"]]
-    return frozenset(str(p).lower() for table in tables for phrases in table.values() for p in phrases
-                     if " " not in str(p))
+    return frozenset(str(p).lower() for table in tables for phrases in table.values() for p in phrases)
+
+
+@functools.cache
+def _music_words() -> frozenset[str]:
+    """The one-word music phrases: 'trance', 'hardstyle', 'whiskey'; not the parts of longer ones ('black' of
+    'black metal')."""
+    return frozenset(p for p in _music_phrases() if " " not in p)
 
 
 def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
@@ -473,11 +476,12 @@ def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | Non
     from tools.grounding.statements import music_words, statements
 
     lines, boxes = list(lines), list(boxes or [])
+    words = [segment(text) for text, _conf in lines]
     out = [_item("text", f'cover text "{text}" (OCR {conf:.2f}{_misreads(text)})', text, conf,
-                 box=boxes[k] if k < len(boxes) else None, words=segment(text)) for k, (text, conf) in enumerate(lines)]
+                 box=boxes[k] if k < len(boxes) else None, words=words[k]) for k, (text, conf) in enumerate(lines)]
     stated = []
-    for text, conf in lines:
-        for found in statements(text, segment(text)):
+    for (text, conf), line_words in zip(lines, words):
+        for found in statements(text, line_words):
             stated.append(found)
             out.append(_item("statement", f"{found.describe(text)} (OCR {conf:.2f})", found.value, conf,
                              field=found.field, phrase=found.phrase, line=text, mode=found.mode))
