@@ -28,7 +28,8 @@ from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phra
 
 def _line(name: str, outcomes) -> str:
     parts = []
-    for split in ("tuning", "held_out", "held_out_2", "held_out_3", "held_out_4", "held_out_5", "held_out_6", "held_out_7"):
+    splits = sorted({o.split for o in outcomes}, key=lambda s: (s != "tuning", len(s), s))
+    for split in splits:
         if not any(o.split == split for o in outcomes):
             continue
         right, total = score(outcomes, split)
