@@ -247,3 +247,67 @@ def test_subgenres_and_scenes_name_their_genre():
     assert genre("NEW JACK SWING") == {"r&b"}  # the longer name wins over jazz's 'swing'
     assert genre("deep house classics") == {"house"} and genre("PSYCHEDELIC ROCK") == {"rock"}
     assert genre("lo-fi hip hop radio") == {"lo-fi"} and genre("LIVE AT THE JUNGLE GYM") == set()
+
+
+# -- the cover's words read as a whole (all-MiniLM-L6-v2) and named instruments voting for genres ---------------
+def test_the_lean_bert_forward_gives_transformers_vectors():
+    """The plain-torch BERT the encoder runs equals transformers' BertModel on the real all-MiniLM-L6-v2 weights
+    (padding, a masked batch and a long line included)."""
+    import torch
+    import transformers
+
+    from tools.grounding.encoder import SentenceEncoder
+
+    ours = SentenceEncoder()
+    texts = ["BARN DANCE / fiddles and banjo", "mosh pit", "music for empty rooms, late at night, rain on the glass"]
+    _tokenizer, forward = ours._load()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(ours.path)
+    model = transformers.AutoModel.from_pretrained(ours.path).eval()
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        want = model(**batch).last_hidden_state
+        got, mask = forward(texts)
+    assert got.shape == want.shape and torch.equal(mask, batch["attention_mask"])
+    assert (got - want)[mask.bool()].abs().max() < 1e-3
+    vectors = ours.encode(texts)
+    assert vectors.shape == (3, 384) and abs(float((vectors ** 2).sum(1).mean()) - 1) < 1e-5
+
+
+def test_the_encoder_reads_scene_words_and_the_prior_cites_it():
+    from tools.vision.offline import OfflineDescriber
+
+    words = text_evidence([("BARN DANCE", 0.98), ("fiddles and banjo", 0.97)])
+    read = OfflineDescriber().read_words(words)
+    assert [e.kind for e in read] == ["text_genre"]
+    genres = [g for g, _cos, _name in read[0].detail["scores"][:3]]
+    assert {"folk", "country"} <= set(genres), read[0].text
+    assert "barn dance / fiddles and banjo" in read[0].text and "cosine" in read[0].text
+    prior = Prior(EvidenceSet.number(words + read))
+    top = prior.rank("genre").top
+    assert top.value in ("country", "folk"), prior.rank("genre").options[:3]
+    why = " | ".join(top.why)
+    assert "the words sit near" in why and "(banjo: country)" in prior.rank("genre").option("country").why[0] + why
+    # the same words with no encoder: no reading, and nothing cites one
+    off = OfflineDescriber(OfflineDescriber.Options(text_encoder=None))
+    assert off.read_words(words) == [] and off.model_id == "efficientnet-lite0+pp-ocrv4+cielab"
+    assert OfflineDescriber().read_words([]) == []
+
+
+def test_a_named_instrument_votes_for_the_genres_that_use_it_split_between_them():
+    prior = Prior(EvidenceSet.number(text_evidence([("banjo", 1.0)])))
+    country = [p for p in prior.rank("genre").option("country").why if "banjo" in p]
+    assert country and "+1.00" in country[0]
+    prior = Prior(EvidenceSet.number(text_evidence([("piano", 1.0)])))
+    shares = [w for o in prior.rank("genre").options for w in o.why if "(piano:" in w]
+    assert len(shares) == 6 and all("+0.17" in w for w in shares)  # six genres play the piano: a sixth each
+
+
+def test_an_encoder_that_cannot_be_loaded_says_what_to_do(tmp_path):
+    from tools.errors import BackendError
+    from tools.grounding.encoder import SentenceEncoder
+
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(BackendError) as err:
+        SentenceEncoder(str(tmp_path)).encode(["x"])
+    message = str(err.value)
+    assert "\n" not in message and str(tmp_path) in message and "text_encoder to null" in message

@@ -173,6 +173,7 @@ class Prior:
         self._palette_cues()
         self._label_cues()
         self._word_cues()
+        self._encoder_cues()
         self._grain_cue()
         self._catalog_cues()
         self._hint_cues()
@@ -190,10 +191,20 @@ class Prior:
                 self._cue("genre", {item.value: weight}, strength, item, why)
             elif target == "instruments":
                 self._cue("instruments", {i: weight for i in item.value}, strength, item, why)
+                self._instrument_genre_cues(item, strength)
             else:
                 self.stated.setdefault(target, (item.value, item))
                 if item.detail.get("mode"):
                     self.stated.setdefault("mode", (item.detail["mode"], item))
+
+    def _instrument_genre_cues(self, item: Evidence, strength: float) -> None:
+        """A named instrument votes for the genres whose arrangement has it (prompts/vocabulary.yaml), the vote
+        split between them: a banjo says country, a piano hardly anything."""
+        weight = self.assoc["statements"]["instrument_genre"]
+        for instrument in item.value:
+            genres = [g.name for g in vocabulary().genres.values() if instrument in g.instruments]
+            self._cue("genre", {g: weight / len(genres) for g in genres}, strength, item,
+                      f'states "{item.detail["phrase"]}" ({instrument}: {", ".join(genres)})')
 
     def stated_value(self, field_name: str) -> Any:
         """The value the cover's words state for key, mode or tempo_bpm, or None."""
@@ -339,6 +350,19 @@ class Prior:
                 nrc = self.assoc["nrc"]
                 self._cue("genre", {g: 0.5 for g in nrc["genres"].get(emotion, [])}, share, item, f"{emotion} words")
                 self._cue("moods", {m: 0.6 for m in nrc["moods"].get(emotion, [])}, share, item, f"{emotion} words")
+
+    def _encoder_cues(self) -> None:
+        """The sentence encoder's reading of the cover's words: its nearest genres share the weight by a softmax
+        of their cosines (prompts/associations.yaml, text_encoder)."""
+        rule = self.assoc["text_encoder"]
+        for item in self.evidence.of_kind("text_genre"):
+            scores = [(str(g), float(c), str(n)) for g, c, n in item.detail.get("scores") or []]
+            if not scores:
+                continue
+            exps = [math.exp((c - scores[0][1]) / rule["temperature"]) for _g, c, _n in scores]
+            for (genre, cos, name), e in list(zip(scores, exps))[:rule["top"]]:
+                self._cue("genre", {genre: rule["weight"] * e / sum(exps)}, 1.0, item,
+                          f'the words sit near "{name} music" (cosine {cos:.2f})')
 
     @functools.cached_property
     def scenes(self) -> list[tuple[Evidence, Any]]:

