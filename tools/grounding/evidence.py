@@ -290,7 +290,7 @@ def nrc_lexicon() -> dict[str, list[str]]:
     return json.loads(found[0].read_text(encoding="utf-8")) if found else {}
 
 
-WORD = re.compile(r"[a-z][a-z'&-]*")
+WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")  # digits too: '8-bit', '4am', '808', '2-step' are words on covers
 
 
 @functools.cache

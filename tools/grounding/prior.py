@@ -330,7 +330,7 @@ class Prior:
                     hit = next((p for p in phrases if _has_phrase(text, str(p))
                                 and not (target == "genre" and {lemma(w) for w in str(p).lower().split()} <= stated)), None)
                     if hit:
-                        weight = 1.5 if target == "genre" and item.kind == "text" else 0.8
+                        weight = self.assoc["word_weight"] if target == "genre" and item.kind == "text" else 0.8
                         self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
             if item.kind == "mood":
                 self._cue("moods", {m: 0.8 for m in _words(text) & set(vocabulary().moods)}, 1.0, item, "named mood")
