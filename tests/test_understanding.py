@@ -123,6 +123,22 @@ def test_run_together_ocr_words_are_split():
     assert segment("RETROWAVENIGHTS") == ["retrowave", "nights"]  # newer than the web counts: not 'retro wave'
     items = EvidenceSet.number(text_evidence([("WAREHOUSERAVE", 0.97)]))
     assert ("genre", "techno") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
+    assert segment("rollersat174BPM") == ["rollers", "at", "174", "bpm"]
+    assert segment("8-bit adventure") == ["8-bit", "adventure"] and segment("BERLIN 4AM") == ["berlin", "4am"]
+
+
+@pytest.mark.parametrize("line, field, value, mode", [
+    ("rollersat174BPM", "tempo_bpm", 174, None), ("jungle pressure170BPM", "tempo_bpm", 170, None),
+    ("inDminor", "key", "D", "minor"), ("SYMPHONYNO.3inCminor", "key", "C", "minor"),
+    ("Op.9inEflat", "key", "Eb", None), ("inEflatmajor", "key", "Eb", "major"), ("in Bflatminor", "key", "Bb", "minor")])
+def test_a_key_or_tempo_ocr_ran_together_is_still_stated(line, field, value, mode):
+    found = [s for s in statements(line, segment(line)) if s.field == field]
+    assert found and (found[0].value, found[0].mode) == (value, mode), (line, found)
+
+
+def test_no_key_is_read_into_words_that_only_run_together():
+    for line in ("BERLIN 4AM", "palm trees and a DeLorean", "LIVE IN A CAVE", "flattened in Cabo"):
+        assert not [s for s in statements(line, segment(line)) if s.field in ("key", "tempo_bpm")], line
 
 
 def test_a_music_word_ocr_misread_by_one_letter_is_read_as_that_word_and_the_correction_is_cited():

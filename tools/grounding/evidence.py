@@ -325,6 +325,10 @@ def segment(text: str, correct: bool = True) -> list[str]:
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
             out += segment(token.replace("&", " & ").replace(" & ", " "), correct)  # 'roots&culture'; 'r&b' stays
             continue
+        pieces = re.findall(r"[a-z'&]+|[0-9]+", token)
+        if len(token) >= 7 and len(pieces) > 1 and "-" not in token:  # 'rollersat174bpm': words beside a number
+            out += [w for piece in pieces for w in segment(piece, correct)]
+            continue
         if token in known or len(token) < 7 or "'" in token or "-" in token or "&" in token:
             out.append(token)
             continue
