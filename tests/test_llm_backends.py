@@ -195,13 +195,14 @@ if sys.argv[1] == "impatient":
     registry.TURN_WAIT_S = 0.3
 with registry.cores_in_turn():
     print(time.monotonic(), flush=True)
-    time.sleep(1.5)
+    time.sleep(float(sys.argv[2]))
     print(time.monotonic(), flush=True)
 """
 
 
-def _turn(mode: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", TURN, mode], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+def _turn(mode: str, hold_s: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", TURN, mode, str(hold_s)], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True)
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a worker's share is the whole of one core")
@@ -209,9 +210,10 @@ def _turn(mode: str) -> subprocess.Popen:
 def test_processes_that_use_every_core_take_turns_and_batch_workers_do_not_wait(mode, overlap):
     """Two processes' models never run at once; batch workers (a share of the cores) do not wait, and a
     holder that never lets go (here: one told to wait only 0.3 s) is waited for TURN_WAIT_S at most."""
-    first = _turn("share" if mode == "share" else "all")
+    # the first holds its turn long enough for the second to start (limit_threads imports torch: ~2 s here)
+    first = _turn("share" if mode == "share" else "all", 5.0)
     first_start = float(first.stdout.readline())  # it holds its turn now
-    second = _turn(mode)
+    second = _turn(mode, 0.5)
     second_start, _ = map(float, second.communicate(timeout=60)[0].split())
     first_end = float(first.communicate(timeout=60)[0])
     assert first.returncode == second.returncode == 0
