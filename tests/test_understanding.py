@@ -289,6 +289,33 @@ def test_the_lean_bert_forward_gives_transformers_vectors():
     assert vectors.shape == (3, 384) and abs(float((vectors ** 2).sum(1).mean()) - 1) < 1e-5
 
 
+@pytest.mark.parametrize("head", ["BertModel", "BertForMaskedLM"])
+def test_any_bert_checkpoint_runs_the_lean_forward_or_falls_back_to_transformers(tmp_path, head):
+    """A tiny random BERT of another shape (2 layers, 4 heads, width 32), saved as transformers saves it: its
+    vectors are transformers' own, whether the weights carry BertModel's names or a 'bert.' prefix."""
+    import shutil
+
+    import torch
+    import transformers
+
+    from tools.grounding.encoder import SentenceEncoder, model_path
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+    getattr(transformers, head)(config).eval().save_pretrained(tmp_path)
+    shutil.copy(f"{model_path('sentence-transformers/all-MiniLM-L6-v2')}/tokenizer.json", tmp_path)
+    texts = ["SAWDUST FLOOR / two-step and a jukebox", "cello"]
+    ours = SentenceEncoder(str(tmp_path)).encode(texts)
+    model = transformers.BertModel.from_pretrained(tmp_path).eval()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_file=str(tmp_path / "tokenizer.json"), pad_token="[PAD]")
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    want = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    assert ours.shape == (2, 32) and abs(ours - want).max() < 1e-4
+
+
 def test_the_encoder_reads_scene_words_and_the_prior_cites_it():
     from tools.vision.offline import OfflineDescriber
 

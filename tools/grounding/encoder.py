@@ -46,9 +46,6 @@ class GenreReading:
     def top(self) -> tuple[str, float, str]:
         return self.scores[0]
 
-    def margin(self) -> float:
-        return self.scores[0][1] - self.scores[1][1] if len(self.scores) > 1 else self.scores[0][1]
-
 
 class SentenceEncoder:
     """Mean-pooled, unit-length sentence vectors (the sentence-transformers recipe for all-MiniLM-L6-v2: mean
@@ -83,23 +80,16 @@ class SentenceEncoder:
         import json
 
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        if config.get("model_type") == "bert" and (folder / "model.safetensors").is_file():
+        if config.get("model_type") == "bert" and all((folder / f).is_file() for f in ("model.safetensors", "tokenizer.json")):
             from safetensors.torch import load_file
             from tokenizers import Tokenizer
 
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             tokenizer.enable_truncation(max_length=MAX_TOKENS)
             tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
-            weights = load_file(str(folder / "model.safetensors"))
-
-            def forward(texts):
-                import torch
-
-                batch = tokenizer.encode_batch(texts)
-                ids = torch.tensor([b.ids for b in batch])
-                mask = torch.tensor([b.attention_mask for b in batch])
-                return bert_forward(weights, config, ids, mask), mask
-            return tokenizer, forward
+            weights = {k.removeprefix("bert."): v for k, v in load_file(str(folder / "model.safetensors")).items()}
+            if "embeddings.word_embeddings.weight" in weights:  # else not BertModel's layout: transformers reads it
+                return tokenizer, _bert(weights, config, tokenizer)
         transformers = require("transformers", "offline", "transformers")
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         model = transformers.AutoModel.from_pretrained(folder).eval()
@@ -122,6 +112,18 @@ class SentenceEncoder:
 
 
 MAX_TOKENS = 128  # cover text is a few lines; all-MiniLM-L6-v2 was trained on 128-token inputs
+
+
+def _bert(weights: dict, config: dict, tokenizer):
+    """texts -> (last hidden states, attention mask) through `bert_forward`."""
+    def forward(texts):
+        import torch
+
+        batch = tokenizer.encode_batch(texts)
+        ids = torch.tensor([b.ids for b in batch])
+        mask = torch.tensor([b.attention_mask for b in batch])
+        return bert_forward(weights, config, ids, mask), mask
+    return forward
 
 
 def bert_forward(w: dict, config: dict, ids, mask):
