@@ -354,3 +354,15 @@ def test_an_encoder_that_cannot_be_loaded_says_what_to_do(tmp_path):
         SentenceEncoder(str(tmp_path)).encode(["x"])
     message = str(err.value)
     assert "\n" not in message and str(tmp_path) in message and "text_encoder to null" in message
+
+
+def test_chat_reads_a_genre_by_the_idiom_words_a_cover_states_it_by():
+    """One table for a cover and a request: 'rave', 'riddim', 'requiem', 'bluegrass' name their genres in chat."""
+    for request, genre in (("like a rave in a warehouse", "techno"), ("give it a riddim", "reggae"),
+                           ("like a bluegrass jam", "country"), ("make it a waltz", "classical")):
+        assert after(request).genre == genre, request
+    assert after("less like a rave").genre == "jazz"  # negated: away from it, never toward
+    # a word the request table reads keeps that sense: 'minimal' is sparser, not 'minimalism' (classical)
+    for request in ("make it more minimal", "strip it back, more minimal"):
+        got = after(request)
+        assert got.genre == "jazz" and len(got.instruments) < len(JAZZ.instruments), (request, got)

@@ -37,12 +37,23 @@ KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to th
 
 @functools.cache
 def genre_cues() -> dict[str, dict[str, Any]]:
-    """A cue per genre of the vocabulary, named by the genre and its adjectives ('jazzy'): affirmed it proposes
-    the genre; negated ('less jazzy', 'no jazz', 'too jazzy') it moves the plan away from it."""
+    """A cue per genre of the vocabulary, named by the genre, its adjectives ('jazzy') and the names and idiom
+    words a cover states it by (associations.yaml `statements`: 'rave', 'riddim', 'requiem', 'bluegrass'): one
+    table for a cover and a request. Affirmed it proposes the genre; negated ('less jazzy', 'no jazz', 'less
+    like a rave') it moves the plan away from it. A word the request table reads ('minimal': sparser) keeps
+    that sense and is not also read as a genre ('minimalism')."""
     from tools.edit_requests import GENRE_WORDS
+    from tools.grounding.statements import statement_table
+    from tools.language import key
 
-    return {f"genre:{g}": {"words": [g, *(w for w, to in GENRE_WORDS.items() if to == g)], "genres": [g]}
-            for g in vocabulary().genres}
+    table = statement_table()
+    taken = {key(w) for cue in request_table()["cues"].values() for w in cue.get("words", []) if " " not in str(w)}
+    cues = {}
+    for g in vocabulary().genres:
+        stated = [str(p) for p in (*table["genres"].get(g, []), *table["subgenres"].get(g, []))]
+        words = [g, *(w for w, to in GENRE_WORDS.items() if to == g), *(p for p in stated if " " in p or key(p) not in taken)]
+        cues[f"genre:{g}"] = {"words": list(dict.fromkeys(words)), "genres": [g]}
+    return cues
 
 
 def find_cues(text: str) -> list[Cue]:
