@@ -53,7 +53,7 @@ def main() -> None:
     print(_line("phrasings", phrasings))
     for tag in ("negation", "too", "idiom", "inflection", "removal", "scene", "null"):
         print(_line(f"  {tag}", [o for o in phrasings if tag in o.tags]))
-    for split in ("tuning", "held_out"):
+    for split in sorted({o.split for o in phrasings}, key=lambda s: (s != "tuning", len(s), s)):
         bad = [o.text for o in phrasings if o.split == split and "negation" in o.tags and o.inverted]
         print(f"  negations inverted, {split}: {len(bad)}" + (f" ({'; '.join(bad)})" if bad else ""))
     print(_line("idiom covers", covers))
