@@ -1,15 +1,15 @@
 """Does AlbumGen read words as a musician would? Scores the language reader on the sets of
 tests/data/understanding/, written and split before the reader was tuned:
 
-- 149 chat phrasings (negations, "too X", idioms, inflections, instruments removed, scenes), each read against
-  its starting plan exactly as chat reads it (no model preference: the reader alone), right when every field
-  moves the way its listener meant; inverted negations are counted separately;
-- 90 covers drawn in a genre's visual idiom with words on them (a second held-out set of 12 written before the
-  subgenre table, a third of 16 written before the reader's changes of 2026-12-04, a fourth of 16 written on
-  2026-12-05 and run once as the reader then stood), read by the offline
-  describer (PP-OCRv4)
-  into the prior, right when the prior's genre is one a listener accepts and every stated key, mode, tempo
-  and instrument is obeyed.
+- chat phrasings (negations, "too X", idioms, inflections, instruments removed, scenes, named styles), each
+  read against its starting plan exactly as chat reads it (no model preference: the reader alone), right when
+  every field moves the way its listener meant; inverted negations are counted separately;
+- covers drawn in a genre's visual idiom with words on them, read by the offline describer (PP-OCRv4) into
+  the prior, right when the prior's genre is one a listener accepts and every stated key, mode, tempo and
+  instrument is obeyed.
+
+Each held-out set (held_out, held_out_2, ...) was written and committed before it was first run; the README
+gives each set's first-run figure, as the reader then stood.
 
 Prints accuracy on the tuning and the held-out half of each; report the held-out figures.
 

@@ -230,22 +230,40 @@ def _idiom_ground(style: str, colours: list, size: int, rng: random.Random) -> I
     return img
 
 
-def _ransom(draw: ImageDraw.ImageDraw, text: str, y: float, size: int, colours: list, rng: random.Random) -> None:
-    """Cut-out letters: each on its own scrap of paper, its own size, tilted by a different baseline."""
-    x = size * 0.06
+def _ransom(draw: ImageDraw.ImageDraw, text: str, y: float, size: int, colours: list, rng: random.Random) -> float:
+    """Cut-out letters: each on its own scrap of paper, its own size, tilted by a different baseline; a word
+    that would run off the cover starts a new row, as a person pasting them would. Returns the y below."""
+    letters = []  # (char, font, box, dy, paper), drawn from rng in the order the letters come
     for ch in text:
         if ch == " ":
-            x += size * 0.04
+            letters.append((ch, None, None, 0.0, None))
             continue
         font = ImageFont.load_default(size=int(size / rng.uniform(9, 12)))
-        box = draw.textbbox((0, 0), ch, font=font)
-        w, h = box[2] - box[0], box[3] - box[1]
         dy = rng.uniform(-size * 0.015, size * 0.015)
         paper = tuple(rng.choice(colours + [[255, 255, 255], [20, 20, 20]]))
-        ink = (255, 255, 255) if sum(paper) < 200 else (10, 10, 10)
-        draw.rectangle((x - 4, y + dy + box[1] - 4, x + w + 4, y + dy + box[1] + h + 6), fill=paper)
-        draw.text((x - box[0], y + dy), ch, font=font, fill=ink)
-        x += w + size * 0.02
+        letters.append((ch, font, draw.textbbox((0, 0), ch, font=font), dy, paper))
+    words, word = [], []
+    for letter in letters + [(" ", None, None, 0.0, None)]:
+        if letter[0] == " ":
+            words, word = (words + [word] if word else words), []
+        else:
+            word.append(letter)
+
+    def width(w: list) -> float:
+        return sum(box[2] - box[0] + size * 0.02 for _ch, _f, box, _dy, _p in w)
+
+    left = x = size * 0.06
+    for w in words:
+        if x > left and x + width(w) > size * 0.96:
+            x, y = left, y + size * 0.12
+        for ch, font, box, dy, paper in w:
+            cw, ch_h = box[2] - box[0], box[3] - box[1]
+            ink = (255, 255, 255) if sum(paper) < 200 else (10, 10, 10)
+            draw.rectangle((x - 4, y + dy + box[1] - 4, x + cw + 4, y + dy + box[1] + ch_h + 6), fill=paper)
+            draw.text((x - box[0], y + dy), ch, font=font, fill=ink)
+            x += cw + size * 0.02
+        x += size * 0.04
+    return y
 
 
 def idiom_cover(recipe: dict, size: int = 512) -> Image.Image:
@@ -257,8 +275,7 @@ def idiom_cover(recipe: dict, size: int = 512) -> Image.Image:
     y = size * 0.08
     for k, line in enumerate(recipe["lines"]):
         if recipe["style"] == "ransom":
-            _ransom(draw, str(line), y, size, recipe["colours"], rng)
-            y += size * 0.2
+            y = _ransom(draw, str(line), y, size, recipe["colours"], rng) + size * 0.2
             continue
         font = ImageFont.load_default(size=int(size / (10 if k == 0 else 17)))
         box = draw.textbbox((0, 0), str(line), font=font)

@@ -366,3 +366,32 @@ def test_chat_reads_a_genre_by_the_idiom_words_a_cover_states_it_by():
     for request in ("make it more minimal", "strip it back, more minimal"):
         got = after(request)
         assert got.genre == "jazz" and len(got.instruments) < len(JAZZ.instruments), (request, got)
+
+
+# -- the genre tree (prompts/genre_tree.yaml, beets' lastgenre) ---------------------------------------------------
+def test_genre_tree_names_state_the_genre_of_their_branch_and_are_cited():
+    from tools.grounding.statements import tree_names
+
+    def stated(line):
+        return [(s.value, s.source) for s in statements(line, segment(line)) if s.field == "genre"]
+
+    assert stated("BAYOU ZYDECO NIGHTS") == [("country", "genre tree: country > zydeco")]
+    assert stated("happy hardcore forever") == [("electronic", "genre tree: electronic > hardcore > happy hardcore")]
+    assert stated("GRINDCORE") == [("metal", None)]  # AlbumGen's own table comes first (the tree says punk)
+    assert stated("sega") == [] and stated("CHUTNEY") == [] and stated("LIVE AT THE JUNGLE GYM") == []  # ordinary words
+    names = tree_names()
+    assert names["cowboy music"][0] == names["western music"][0] == "country"  # 'cowboy/western music'
+    assert "highlife" not in names and "brass band" not in names  # no genre of ours; an ensemble states who plays
+    line = "zydeco party"
+    item = next(e for e in text_evidence([(line, 0.98)]) if e.kind == "statement")
+    assert "genre tree: country > zydeco" in item.text and item.value == "country"
+
+
+def test_chat_reads_tree_names_longest_first_and_anything_but_negates():
+    assert after("make it zydeco").genre == "country"
+    assert after("make it a happy hardcore banger").genre == "electronic"  # not happy, not hardcore punk
+    assert after("make it witch house").genre == "techno" and after("make it pop punk").genre == "punk"  # the longer name takes the bare one
+    assert after("anything but polka", start_spec("rock")).genre != "folk"
+    assert read("everything but jazz").find("jazz").sense < 0
+    assert read("nothing but jazz").find("jazz").sense > 0  # 'nothing but' means only
+    assert read("more jazz but slower").find("jazz").sense > 0  # 'but' still ends a clause

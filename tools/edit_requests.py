@@ -138,8 +138,25 @@ def _genre(text: str) -> str | None:
             return genre
     for genre in sorted(vocabulary().genres, key=len, reverse=True):
         if _affirmed(text, genre):
-            return genre
+            return _named_around(text, genre) or genre
     return None
+
+
+def _named_around(text: str, genre: str) -> str | None:
+    """The genre of a longer name the text holds around a bare genre name: 'witch house' is techno, 'pop punk'
+    punk, 'folk rock' folk (the names a cover states a genre by, tools.grounding.request.genre_cues)."""
+    from tools.grounding.request import genre_cues
+
+    utterance = read(text)
+    bare = utterance.find(genre)
+    best: tuple[int, str] | None = None
+    for cue in genre_cues().values():
+        for phrase in cue["words"]:
+            match = utterance.find(str(phrase)) if len(str(phrase)) > len(genre) and genre in str(phrase) else None
+            if match and match.start <= bare.start and bare.end <= match.end and match.end - match.start > bare.end - bare.start \
+                    and (best is None or match.end - match.start > best[0]):
+                best = (match.end - match.start, cue["genres"][0])
+    return best[1] if best else None
 
 
 def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:

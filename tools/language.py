@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
-                      "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks"})
+                      "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
+                      "anything but", "everything but", "except"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -130,14 +131,14 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
-            if (tok in PUNCTUATION or tok in BOUNDARY) and f"{tok} {after}" not in NEGATORS:
+            before = toks[i - 1] if i else ""
+            if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
                 clause, negated, too_left, scale = clause + 1, False, 0, 1.0
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
             enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough))
-            before = toks[i - 1] if i else ""
             split_nt = tok == "t" and before.endswith("n")  # "don t": apostrophes already taken out
             if tok in NEGATORS or CONTRACTED.match(tok) or split_nt or f"{before} {tok}" in NEGATORS:
                 negated = True

@@ -78,17 +78,23 @@ def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
     """Every cue of `table` the text contains, once each, in the order they come, each scaled by the language
     reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'), 'too X'
     as less X, 'not X enough' as more X, 'much' / 'a bit' as stronger / weaker. Words match by lemma
-    ('gloomier' finds 'gloomy'). A cue named 'kind:name' (a genre or mood by its own name) is skipped where
-    an earlier table cue already read its words."""
+    ('gloomier' finds 'gloomy'). A longer phrase takes its words first ('happy hardcore' is a genre, not a
+    happy one; 'witch house' is not house); a cue named 'kind:name' (a genre or mood by its own name) is
+    skipped where another cue already read its words."""
     utterance = read(text)
-    found, used = [], set()
-    for name, cue in table.items():
+    candidates = []
+    for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
             match = utterance.find(str(phrase))
-            span = set(range(match.start, match.end + 1)) if match is not None else set()
-            if match is not None and match.sense and not (":" in name and span & used):  # a word a table cue
-                effects = {k: v for k, v in cue.items() if k != "words"}  # read is not read again by name
-                found.append((match.start, Cue(name, str(phrase), round(match.sense, 2), effects)))
-                used |= span
+            if match is not None and match.sense:
+                candidates.append((order, name, str(phrase), match, cue))
                 break
-    return [cue for _start, cue in sorted(found, key=lambda f: f[0])]
+    found, taken = [], []  # taken: (span, its length in words)
+    for order, name, phrase, match, cue in sorted(candidates, key=lambda c: (c[3].start - c[3].end, c[0])):
+        span, size = set(range(match.start, match.end + 1)), match.end - match.start + 1
+        if any(span & other and (":" in name or other_size > size) for other, other_size in taken):
+            continue
+        effects = {k: v for k, v in cue.items() if k != "words"}
+        found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects)))
+        taken.append((span, size))
+    return [cue for _start, _order, cue in sorted(found, key=lambda f: f[:2])]

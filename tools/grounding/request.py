@@ -38,12 +38,12 @@ KEEP_MOOD = 0.25        # a mood of the plan stays when it sits this close to th
 @functools.cache
 def genre_cues() -> dict[str, dict[str, Any]]:
     """A cue per genre of the vocabulary, named by the genre, its adjectives ('jazzy') and the names and idiom
-    words a cover states it by (associations.yaml `statements`: 'rave', 'riddim', 'requiem', 'bluegrass'): one
-    table for a cover and a request. Affirmed it proposes the genre; negated ('less jazzy', 'no jazz', 'less
-    like a rave') it moves the plan away from it. A word the request table reads ('minimal': sparser) keeps
+    words a cover states it by (associations.yaml `statements`: 'rave', 'riddim', 'requiem', 'bluegrass'; the
+    genre tree's names: 'zydeco', 'happy hardcore'): one table for a cover and a request. Affirmed it proposes
+    the genre; negated ('less jazzy', 'no jazz', 'less like a rave') it moves the plan away from it. A word the request table reads ('minimal': sparser) keeps
     that sense and is not also read as a genre ('minimalism')."""
     from tools.edit_requests import GENRE_WORDS
-    from tools.grounding.statements import statement_table
+    from tools.grounding.statements import statement_table, tree_names
     from tools.language import key
 
     table = statement_table()
@@ -51,6 +51,7 @@ def genre_cues() -> dict[str, dict[str, Any]]:
     cues = {}
     for g in vocabulary().genres:
         stated = [str(p) for p in (*table["genres"].get(g, []), *table["subgenres"].get(g, []))]
+        stated += [name for name, (genre, _branch) in tree_names().items() if genre == g]
         words = [g, *(w for w, to in GENRE_WORDS.items() if to == g), *(p for p in stated if " " in p or key(p) not in taken)]
         cues[f"genre:{g}"] = {"words": list(dict.fromkeys(words)), "genres": [g]}
     return cues
@@ -247,6 +248,9 @@ class EditChooser:
     def _genre(self) -> str:
         options, current = self.plan.genres, self.spec.genre
         away, away_ids = self._away()
+        named = {g for cue in self.cues if cue.name.startswith("genre:") and cue.scale > 0 for g in cue.effects["genres"]}
+        if named - away:  # a genre named outright outranks those a scene or groove word suggests ('a krautrock groove')
+            options = [o for o in options if o.value in named - away] or options
         if current in away:  # away from the plan's genre: to the proposed one, else the nearest in affect
             anchors = associations()["genre_affect"]
             options = [o for o in options if o.value not in away] or [

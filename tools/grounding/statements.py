@@ -38,13 +38,15 @@ class Statement:
     value: Any
     phrase: str
     mode: str | None = None  # a key's mode, when the words name it ("in D minor")
+    source: str | None = None  # where a name's genre comes from, when not AlbumGen's own tables
 
     def describe(self, line: str) -> str:
-        """'the cover states key D minor ("in D minor")': the words as read, once."""
+        """'the cover states key D minor ("in D minor")': the words as read, once; a name from the genre tree
+        with its branch ('genre tree: electronic > hardcore > happy hardcore')."""
         shown = ", ".join(self.value) if isinstance(self.value, (list, tuple)) else self.value
         shown = f"{shown} {self.mode}" if self.mode else shown
         where = f'"{line}"' if self.phrase.lower() == line.strip().lower() else f'"{self.phrase}" in "{line}"'
-        return f"the cover states {self.field.replace('_bpm', '')} {shown} ({where})"
+        return f"the cover states {self.field.replace('_bpm', '')} {shown} ({where}{'; ' + self.source if self.source else ''})"
 
 
 @functools.cache
@@ -53,6 +55,7 @@ def statement_table() -> dict[str, Any]:
     table = prompt_table("associations.yaml")["statements"]
     vocab = vocabulary()
     assert set(table["genres"]) | set(table["subgenres"]) <= set(vocab.genres), "statements name unknown genres"
+    assert set(table["tree"]["genres"].values()) <= set(vocab.genres), "statements.tree names unknown genres"
     for name, instruments in table["ensembles"].items():
         assert set(instruments) <= set(vocab.instruments), (name, instruments)
     return table
@@ -85,6 +88,57 @@ def tempo_statements(line: str) -> list[Statement]:
     return [Statement("tempo_bpm", bpm, m.group(0).strip())] if low <= bpm <= high else []
 
 
+@functools.cache
+def tree_names() -> dict[str, tuple[str, str]]:
+    """The genre tree's names (prompts/genre_tree.yaml) that state one of AlbumGen's genres, each with that
+    genre and its branch: {'happy hardcore': ('electronic', 'electronic > hardcore > happy hardcore')}. Read
+    as associations.yaml `statements.tree` says: the nearest listed node decides; a name AlbumGen's own tables
+    hold, an ordinary word, an instrument or ensemble, and a name two listed nodes disagree on are left out."""
+    table, vocab = statement_table(), vocabulary()
+    listed, ordinary = table["tree"]["genres"], {str(w) for w in table["tree"]["ordinary"]}
+    own = {str(p).lower() for group in ("genres", "subgenres") for ps in table[group].values() for p in ps}
+    taken = own | ordinary | set(vocab.instruments) | set(table["ensembles"]) | set(vocab.genres)
+    found: dict[str, set[tuple[str, str]]] = {}
+
+    def walk(node: Any, path: tuple[str, ...], genre: str | None) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child, path, genre)
+        elif isinstance(node, dict):
+            for name, children in node.items():
+                here = listed.get(str(name), genre)
+                _add(str(name), path + (str(name),), here)
+                walk(children, path + (str(name),), here)
+        elif node is not None:
+            _add(str(node), path + (str(node),), listed.get(str(node), genre))
+
+    def _add(name: str, path: tuple[str, ...], genre: str | None) -> None:
+        for alias in _aliases(name):
+            found.setdefault(alias, set()).add((genre, " > ".join(path)) if genre else ("", ""))
+
+    walk(prompt_table("genre_tree.yaml"), (), None)
+    out = {}
+    for name, options in found.items():
+        genres = {g for g, _ in options}
+        if len(genres) == 1 and "" not in genres and name not in taken:
+            out[name] = (genres.pop(), f"genre tree: {min(b for _, b in options)}")
+    return out
+
+
+def _aliases(name: str) -> list[str]:
+    """A tree name as the words a cover would print: 'cowboy/western music' is 'cowboy music' and 'western
+    music'; 'progressive house/trance' is 'progressive house' and 'progressive trance'."""
+    name = name.lower()
+    if "/" not in name:
+        return [name]
+    first, last = name.split("/", 1)
+    if " " in last and " " not in first:
+        first = f"{first} {last.split(' ', 1)[1]}"
+    elif " " in first and " " not in last:
+        last = f"{first.rsplit(' ', 1)[0]} {last}"
+    return [first, last]
+
+
 def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
     """Where the phrase's words occur among a line's word lemmas, not overlapping words a longer phrase took.
     Lemmas, not stems: a name must not match its neighbours ('classics' is not 'classical')."""
@@ -106,16 +160,17 @@ def word_statements(words: list[str]) -> list[Statement]:
     table, vocab = statement_table(), vocabulary()
     keys = [lemma(w) for w in words]
     named = {g: [*table["genres"].get(g, []), *table["subgenres"].get(g, [])] for g in vocab.genres}
-    phrases = [(str(p), "genre", genre) for genre, ps in named.items() for p in ps]
-    phrases += [(name, "instruments", tuple(table["ensembles"][name])) for name in table["ensembles"]]
-    phrases += [(name, "instruments", (name,)) for name in vocab.instruments]
+    phrases = [(str(p), "genre", genre, None) for genre, ps in named.items() for p in ps]
+    phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
+    phrases += [(name, "instruments", tuple(table["ensembles"][name]), None) for name in table["ensembles"]]
+    phrases += [(name, "instruments", (name,), None) for name in vocab.instruments]
     used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
     found: list[tuple[int, Statement]] = []
-    for phrase, field_name, value in sorted(phrases, key=lambda p: -len(p[0].split())):
+    for phrase, field_name, value, source in sorted(phrases, key=lambda p: -len(p[0].split())):
         span = _find(keys, phrase, used[field_name])
         if span is not None and not any(s.field == field_name and s.value == value for _i, s in found):
             used[field_name] |= set(span)
-            found.append((span.start, Statement(field_name, value, phrase)))
+            found.append((span.start, Statement(field_name, value, phrase, source=source)))
     return [s for _i, s in sorted(found, key=lambda f: f[0])]
 
 
