@@ -395,3 +395,29 @@ def test_chat_reads_tree_names_longest_first_and_anything_but_negates():
     assert read("everything but jazz").find("jazz").sense < 0
     assert read("nothing but jazz").find("jazz").sense > 0  # 'nothing but' means only
     assert read("more jazz but slower").find("jazz").sense > 0  # 'but' still ends a clause
+
+
+def test_a_style_named_in_chat_becomes_the_plans_subgenre():
+    for request, genre, style in (("make it zydeco", "country", "zydeco"), ("make it witch house", "techno", "witch house"),
+                                  ("make it bossa nova", "jazz", "bossa nova"), ("make it deep house", "house", "deep house")):
+        got = after(request)
+        assert (got.genre, got.subgenre) == (genre, style), request
+    assert after("make it house").subgenre is None and after("give it a riddim").subgenre is None  # an idiom is no style
+    assert after("make it less bossa nova").subgenre is None
+
+
+@pytest.mark.slow
+def test_a_style_the_cover_names_reaches_the_plan_and_the_prompt(tmp_path):
+    """The real offline default: 'ZYDECO NIGHTS' is country, its style zydeco in the spec and the prompt, cited
+    with the genre tree's branch."""
+    from agent.api import AlbumGen
+
+    path = tmp_path / "zydeco.png"
+    idiom_cover({"title": "ZYDECO NIGHTS", "lines": ["ZYDECO NIGHTS", "live from Lafayette"], "style": "sepia",
+                 "colours": [[170, 120, 70], [70, 50, 25]], "ink": [250, 240, 210]}).save(path)
+    result = AlbumGen(profile="offline").generate(path, out_dir=tmp_path / "out", seed=3, verify=False, log=False)
+    trace = json.loads(result.trace_path.read_text())
+    assert (trace["spec"]["genre"], trace["spec"]["subgenre"]) == ("country", "zydeco")
+    assert "zydeco country" in trace["prompt"]
+    genre_decision = next(d for d in trace["decisions"] if d["field"] == "genre")
+    assert "genre tree: country > zydeco" in genre_decision["rationale"]

@@ -159,6 +159,15 @@ def _named_around(text: str, genre: str) -> str | None:
     return best[1] if best else None
 
 
+def _named_style(text: str, genre: str) -> str | None:
+    """The longest style of `genre` the text asks for by name ('make it witch house': witch house), for the
+    prompt (tools.grounding.statements.subgenre_names)."""
+    from tools.grounding.statements import subgenre_names
+
+    styles = [name for name, g in subgenre_names().items() if g == genre and name in text and _affirmed(text, name)]
+    return max(styles, key=len, default=None)
+
+
 def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
     def clamp(x):
         return round(min(1.0, max(0.0, x)), 2)
@@ -285,7 +294,8 @@ def interpret(request: str, spec: MusicSpec) -> list[Edit]:
     form_edits, text = _form_edits(text, spec, why)
     edits: list[Edit] = []
     if genre := _genre(text):
-        edits.append(Edit("set_genre", {"genre": genre, "rationale": why}))
+        style = _named_style(text, genre)
+        edits.append(Edit("set_genre", {"genre": genre, **({"subgenre": style} if style else {}), "rationale": why}))
     if mood := _mood(text, spec):
         edits.append(Edit("set_mood", {**mood, "rationale": why}))
     if (bpm := _tempo(text, spec)) is not None:

@@ -170,6 +170,8 @@ class GuidedPlanner:
             return out
         if tool == "set_key":
             return {"key": choices["key"], "mode": choices["mode"]}
+        if tool == "set_genre" and (subgenre := self.prior.stated_subgenre(choices["genre"])):
+            return {"genre": choices["genre"], "subgenre": subgenre}  # the style the cover names, for the prompt
         key = {"set_tempo": "bpm"}.get(tool, SETTER_FIELDS[tool][0])
         return {key: choices[SETTER_FIELDS[tool][0]]}
 

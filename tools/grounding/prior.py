@@ -206,6 +206,18 @@ class Prior:
             self._cue("genre", {g: weight / len(genres) for g in genres}, strength, item,
                       f'states "{item.detail["phrase"]}" ({instrument}: {", ".join(genres)})')
 
+    def stated_subgenre(self, genre: str) -> str | None:
+        """The style the cover's words name within `genre`, for the prompt ('zydeco', 'deep house', 'bossa
+        nova'): a statement of the genre by a subgenre's name (associations.yaml `statements.subgenres`, the
+        genre tree), the surest first; not an idiom word ('riddim', 'opus') nor the genre's own name."""
+        from tools.grounding.statements import subgenre_names
+
+        names = subgenre_names()
+        found = [item for item in self.evidence.of_kind("statement") if item.detail.get("field") == "genre"
+                 and item.value == genre and names.get(str(item.detail["phrase"]).lower()) == genre]
+        best = max(found, key=lambda item: float(item.confidence or 1.0), default=None)
+        return str(best.detail["phrase"]).lower() if best is not None else None
+
     def stated_value(self, field_name: str) -> Any:
         """The value the cover's words state for key, mode or tempo_bpm, or None."""
         return self.stated.get(field_name, (None, None))[0]

@@ -257,14 +257,26 @@ class EditChooser:
                 Option(g, _fit(tuple(anchors[g]), self.plan.valence, self.plan.energy), tuple(away_ids))
                 for g in vocabulary().genres if g not in away]
         elif not options or current in {o.value for o in options}:
+            style = self._named_style(current)
+            if style and style != self.spec.subgenre:  # 'make it bossa nova' on a jazz plan: its style
+                ids = next((o.evidence for o in options if o.value == current), ())
+                self._add("set_genre", {"genre": current, "subgenre": style}, "genre", ids)
             return current
         elif max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
             return current  # a passing mention ("a bit like a party") moves the mood, not the genre
         choice, pref = _pick(options, "genre", self.prefer, self.weight)
         ids = next(o.evidence for o in options if o.value == choice)
-        self._add("set_genre", {"genre": choice}, "genre", ids, _table(options, pref, self.weight), pref,
-                  _who(options, pref, choice))
+        args = {"genre": choice, **({"subgenre": sub} if (sub := self._named_style(choice)) else {})}
+        self._add("set_genre", args, "genre", ids, _table(options, pref, self.weight), pref, _who(options, pref, choice))
         return choice
+
+    def _named_style(self, genre: str) -> str | None:
+        """The style the request names within the chosen genre ('make it zydeco': zydeco), for the prompt."""
+        from tools.grounding.statements import subgenre_names
+
+        names = subgenre_names()
+        return next((cue.phrase.lower() for cue in self.cues if cue.name == f"genre:{genre}" and cue.scale > 0
+                     and names.get(cue.phrase.lower()) == genre), None)
 
     def _moods(self) -> None:
         plan, spec = self.plan, self.spec

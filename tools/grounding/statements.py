@@ -89,15 +89,10 @@ def tempo_statements(line: str) -> list[Statement]:
 
 
 @functools.cache
-def tree_names() -> dict[str, tuple[str, str]]:
-    """The genre tree's names (prompts/genre_tree.yaml) that state one of AlbumGen's genres, each with that
-    genre and its branch: {'happy hardcore': ('electronic', 'electronic > hardcore > happy hardcore')}. Read
-    as associations.yaml `statements.tree` says: the nearest listed node decides; a name AlbumGen's own tables
-    hold, an ordinary word, an instrument or ensemble, and a name two listed nodes disagree on are left out."""
-    table, vocab = statement_table(), vocabulary()
-    listed, ordinary = table["tree"]["genres"], {str(w) for w in table["tree"]["ordinary"]}
-    own = {str(p).lower() for group in ("genres", "subgenres") for ps in table[group].values() for p in ps}
-    taken = own | ordinary | set(vocab.instruments) | set(table["ensembles"]) | set(vocab.genres)
+def _tree() -> dict[str, set[tuple[str, str]]]:
+    """Every name of the genre tree (prompts/genre_tree.yaml) with the (genre, branch) of each place it sits:
+    the genre of its nearest node listed in associations.yaml `statements.tree.genres`, '' under none."""
+    listed = statement_table()["tree"]["genres"]
     found: dict[str, set[tuple[str, str]]] = {}
 
     def walk(node: Any, path: tuple[str, ...], genre: str | None) -> None:
@@ -117,12 +112,37 @@ def tree_names() -> dict[str, tuple[str, str]]:
             found.setdefault(alias, set()).add((genre, " > ".join(path)) if genre else ("", ""))
 
     walk(prompt_table("genre_tree.yaml"), (), None)
+    return found
+
+
+@functools.cache
+def tree_names() -> dict[str, tuple[str, str]]:
+    """The genre tree's names that state one of AlbumGen's genres, each with that genre and its branch:
+    {'happy hardcore': ('electronic', 'electronic > hardcore > happy hardcore')}. Read as associations.yaml
+    `statements.tree` says: the nearest listed node decides; a name AlbumGen's own tables hold, an ordinary
+    word, an instrument or ensemble, and a name two listed nodes disagree on are left out."""
+    table, vocab = statement_table(), vocabulary()
+    own = {str(p).lower() for group in ("genres", "subgenres") for ps in table[group].values() for p in ps}
+    taken = own | {str(w) for w in table["tree"]["ordinary"]} | set(vocab.instruments) | set(table["ensembles"]) \
+        | set(vocab.genres)
     out = {}
-    for name, options in found.items():
+    for name, options in _tree().items():
         genres = {g for g, _ in options}
         if len(genres) == 1 and "" not in genres and name not in taken:
             out[name] = (genres.pop(), f"genre tree: {min(b for _, b in options)}")
     return out
+
+
+@functools.cache
+def subgenre_names() -> dict[str, str]:
+    """Every name of a style within a genre, with its genre: associations.yaml `statements.subgenres`, the
+    genre tree's names ('zydeco' -> country), and the names of `statements.genres` the tree lists as genres
+    ('deep house', 'black metal'); a genre's idiom words ('riddim', 'juke joint') and own names are not styles."""
+    table, vocab = statement_table(), vocabulary()
+    named = {str(p).lower(): g for g, ps in table["genres"].items() for p in ps if str(p).lower() in _tree()}
+    own = {str(p).lower(): g for g, ps in table["subgenres"].items() for p in ps}
+    styles = {**named, **{name: genre for name, (genre, _branch) in tree_names().items()}, **own}
+    return {name: genre for name, genre in styles.items() if name not in vocab.genres}
 
 
 def _aliases(name: str) -> list[str]:
