@@ -144,18 +144,17 @@ def _genre(text: str) -> str | None:
 
 def _named_around(text: str, genre: str) -> str | None:
     """The genre of a longer name the text holds around a bare genre name: 'witch house' is techno, 'pop punk'
-    punk, 'folk rock' folk (the names a cover states a genre by, tools.grounding.request.genre_cues)."""
-    from tools.grounding.request import genre_cues
+    punk, 'folk rock' folk (the names a cover states a genre by, tools.grounding.statements.genre_names)."""
+    from tools.grounding.statements import genre_names
 
     utterance = read(text)
     bare = utterance.find(genre)
     best: tuple[int, str] | None = None
-    for cue in genre_cues().values():
-        for phrase in cue["words"]:
-            match = utterance.find(str(phrase)) if len(str(phrase)) > len(genre) and genre in str(phrase) else None
-            if match and match.start <= bare.start and bare.end <= match.end and match.end - match.start > bare.end - bare.start \
-                    and (best is None or match.end - match.start > best[0]):
-                best = (match.end - match.start, cue["genres"][0])
+    for phrase, named in genre_names().items():
+        match = utterance.find(phrase) if len(phrase) > len(genre) and genre in phrase else None
+        if match and match.start <= bare.start and bare.end <= match.end and match.end - match.start > bare.end - bare.start \
+                and (best is None or match.end - match.start > best[0]):
+            best = (match.end - match.start, named)
     return best[1] if best else None
 
 
@@ -164,7 +163,7 @@ def _named_style(text: str, genre: str) -> str | None:
     prompt (tools.grounding.statements.subgenre_names)."""
     from tools.grounding.statements import subgenre_names
 
-    styles = [name for name, g in subgenre_names().items() if g == genre and name in text and _affirmed(text, name)]
+    styles = [name for name, g in subgenre_names().items() if g == genre and _affirmed(text, name)]
     return max(styles, key=len, default=None)
 
 

@@ -134,6 +134,15 @@ def tree_names() -> dict[str, tuple[str, str]]:
 
 
 @functools.cache
+def genre_names() -> dict[str, str]:
+    """Every name a cover or a request states a genre by, with its genre: associations.yaml `statements`
+    genres and subgenres, and the genre tree's names."""
+    table = statement_table()
+    own = {str(p).lower(): g for group in ("genres", "subgenres") for g, ps in table[group].items() for p in ps}
+    return {**{name: genre for name, (genre, _branch) in tree_names().items()}, **own}
+
+
+@functools.cache
 def subgenre_names() -> dict[str, str]:
     """Every name of a style within a genre, with its genre: associations.yaml `statements.subgenres`, the
     genre tree's names ('zydeco' -> country), and the names of `statements.genres` the tree lists as genres
