@@ -255,7 +255,7 @@ def test_ray_gives_the_pool_manifest_and_retries_a_killed_actor(tmp_path, local_
     offline = offline.model_copy(update={"worker": offline.worker.model_copy(update={"num_cpus": 1.0})})
     config = config.model_copy(update={"profiles": {**config.profiles, "offline": offline}})
     pool = Batch(config, folder, tmp_path / "pool", duration=1, seed=3).run(workers=2)
-    assert pool.exit_code == 0
+    assert pool.exit_code == 0, pool.to_dict()["failures"]
 
     ray_out = tmp_path / "ray"
     job = Batch(config, folder, ray_out, duration=1, seed=3)

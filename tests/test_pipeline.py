@@ -115,3 +115,37 @@ def test_concurrent_runs_chat_and_web_sessions_on_one_pipeline_each_get_their_ow
     assert web[1]["spec"]["energy"] > web[0]["spec"]["energy"] and web[0]["spec"]["seed"] == 14
     folders = [str(Path(t["audio"]).parent) for t in chat + web]
     assert len(set(folders)) == 4 and all(Path(t["audio"]).exists() for t in chat + web)
+
+
+def test_the_first_describe_and_the_preloads_imports_take_turns(monkeypatch):
+    """Two threads importing scipy at once left a batch worker with a half-initialised scipy ('cannot import
+    name ... from partially initialized module'), failing every later cover: the first describe holds the
+    import turn, the preload's scientific imports wait for it, and later describes hold nothing."""
+    import threading
+
+    from agent.run import pipeline
+
+    monkeypatch.setattr(pipeline, "_IMPORTED", threading.Event())  # a fresh process: no describe yet
+
+    def turn_free() -> bool:  # asked from another thread, as the preload asks
+        got = []
+
+        def ask():
+            got.append(pipeline._IMPORTS.acquire(blocking=False))
+            if got[0]:
+                pipeline._IMPORTS.release()
+
+        thread = threading.Thread(target=ask)
+        thread.start()
+        thread.join()
+        return got[0]
+
+    with pytest.raises(InputError), pipeline._first_imports():  # a describe that fails keeps the turn for the next
+        assert not turn_free()
+        raise InputError("unreadable cover")
+    assert turn_free() and not pipeline._IMPORTED.is_set()
+    with pipeline._first_imports():
+        assert not turn_free()
+    assert pipeline._IMPORTED.is_set()
+    with pipeline._first_imports():
+        assert turn_free()  # later describes run alongside the preload

@@ -7,9 +7,10 @@ time (`Backend.exclusive`).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,25 @@ from tools.spec import SETTERS, MusicSpec, SpecEditor
 from tools.vision import VISION_BACKENDS
 
 AUDIO_FORMATS = ("wav", "flac")
+# Two threads importing one package graph at once can each be handed the other's half-initialised module
+# (Python's import deadlock avoidance: "cannot import name 'PytestTester' from partially initialized module
+# 'scipy._lib._testutils'"), and the process keeps the broken module, so every later cover of a batch worker
+# failed. A process's first describe (skimage, scipy, onnxruntime, torch) and the preload's imports of the music
+# engine and the analysis libraries (librosa, scipy) take turns; the chat model (llama.cpp: ctypes and numpy,
+# already loaded) loads alongside, and later describes run alongside anything.
+_IMPORTS = threading.RLock()
+_IMPORTED = threading.Event()
+
+
+@contextlib.contextmanager
+def _first_imports() -> Iterator[None]:
+    """Holds the import turn through a process's first describe (until one succeeds)."""
+    if _IMPORTED.is_set():
+        yield
+        return
+    with _IMPORTS:
+        yield
+    _IMPORTED.set()
 Notify = Callable[[str], None]
 
 
@@ -193,9 +213,11 @@ class Pipeline:
     def _preload(self) -> None:
         from tools.analysis import preload as analysis_libraries
 
-        for load in (lambda: self.chat_model, self.music.warm, analysis_libraries):
+        for load, turn in ((lambda: self.chat_model, contextlib.nullcontext()), (self.music.warm, _IMPORTS),
+                           (analysis_libraries, _IMPORTS)):
             try:
-                load()
+                with turn:  # the scientific stack's imports never during the first describe's
+                    load()
             except Exception:  # noqa: BLE001 - the stage that needs it loads it again and reports the error
                 continue
 
@@ -252,7 +274,7 @@ class Pipeline:
         run.writer.save()
         self.preload()
         run.notify("describing")
-        with stage(run.trace, "vision"), self.vision.exclusive():
+        with stage(run.trace, "vision"), self.vision.exclusive(), _first_imports():
             description = self.vision.describe(cover)
         run.trace.description = DescriptionRecord.of(description)
         run.trace.evidence = description.evidence.records()
