@@ -58,6 +58,8 @@ def _first_imports() -> Iterator[None]:
     with _IMPORTS:
         yield
     _IMPORTED.set()
+
+
 Notify = Callable[[str], None]
 
 

@@ -412,11 +412,10 @@ SUFFIXES = frozenset({"less", "ness", "able", "ible", "ful", "ment", "ship", "ho
 def _music_phrases() -> frozenset[str]:
     """The phrases that state or suggest a genre (associations.yaml `statements` genres and subgenres, the
     genre tree's names, `words` genres), lower case."""
-    from tools.grounding.statements import tree_names
+    from tools.grounding.statements import genre_names
 
-    data = prompt_table("associations.yaml")
-    tables = [data["statements"]["genres"], data["statements"]["subgenres"], data["words"]["genres"]]
-    return frozenset(str(p).lower() for table in tables for phrases in table.values() for p in phrases) | set(tree_names())
+    suggest = prompt_table("associations.yaml")["words"]["genres"]
+    return frozenset(str(p).lower() for phrases in suggest.values() for p in phrases) | set(genre_names())
 
 
 @functools.cache

@@ -40,8 +40,8 @@ def genre_cues() -> dict[str, dict[str, Any]]:
     """A cue per genre of the vocabulary, named by the genre, its adjectives ('jazzy') and the names and idiom
     words a cover states it by (associations.yaml `statements`: 'rave', 'riddim', 'requiem', 'bluegrass'; the
     genre tree's names: 'zydeco', 'happy hardcore'): one table for a cover and a request. Affirmed it proposes
-    the genre; negated ('less jazzy', 'no jazz', 'less like a rave') it moves the plan away from it. A word the request table reads ('minimal': sparser) keeps
-    that sense and is not also read as a genre ('minimalism')."""
+    the genre; negated ('less jazzy', 'no jazz', 'less like a rave') it moves the plan away from it. A word the
+    request table reads ('minimal': sparser) keeps that sense and is not also read as a genre ('minimalism')."""
     from tools.edit_requests import GENRE_WORDS
     from tools.grounding.statements import statement_table, tree_names
     from tools.language import key

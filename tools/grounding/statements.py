@@ -116,15 +116,21 @@ def _tree() -> dict[str, set[tuple[str, str]]]:
 
 
 @functools.cache
+def _own_names() -> dict[str, str]:
+    """The names of associations.yaml `statements` genres and subgenres, lower case, with their genre."""
+    table = statement_table()
+    return {str(p).lower(): g for group in ("genres", "subgenres") for g, ps in table[group].items() for p in ps}
+
+
+@functools.cache
 def tree_names() -> dict[str, tuple[str, str]]:
     """The genre tree's names that state one of AlbumGen's genres, each with that genre and its branch:
     {'happy hardcore': ('electronic', 'electronic > hardcore > happy hardcore')}. Read as associations.yaml
     `statements.tree` says: the nearest listed node decides; a name AlbumGen's own tables hold, an ordinary
     word, an instrument or ensemble, and a name two listed nodes disagree on are left out."""
     table, vocab = statement_table(), vocabulary()
-    own = {str(p).lower() for group in ("genres", "subgenres") for ps in table[group].values() for p in ps}
-    taken = own | {str(w) for w in table["tree"]["ordinary"]} | set(vocab.instruments) | set(table["ensembles"]) \
-        | set(vocab.genres)
+    taken = set(_own_names()) | {str(w) for w in table["tree"]["ordinary"]} | set(vocab.instruments) \
+        | set(table["ensembles"]) | set(vocab.genres)
     out = {}
     for name, options in _tree().items():
         genres = {g for g, _ in options}
@@ -137,9 +143,7 @@ def tree_names() -> dict[str, tuple[str, str]]:
 def genre_names() -> dict[str, str]:
     """Every name a cover or a request states a genre by, with its genre: associations.yaml `statements`
     genres and subgenres, and the genre tree's names."""
-    table = statement_table()
-    own = {str(p).lower(): g for group in ("genres", "subgenres") for g, ps in table[group].items() for p in ps}
-    return {**{name: genre for name, (genre, _branch) in tree_names().items()}, **own}
+    return {**{name: genre for name, (genre, _branch) in tree_names().items()}, **_own_names()}
 
 
 @functools.cache
