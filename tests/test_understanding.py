@@ -263,6 +263,7 @@ def test_subgenres_and_scenes_name_their_genre():
     assert genre("NEW JACK SWING") == {"r&b"}  # the longer name wins over jazz's 'swing'
     assert genre("deep house classics") == {"house"} and genre("PSYCHEDELIC ROCK") == {"rock"}
     assert genre("lo-fi hip hop radio") == {"lo-fi"} and genre("LIVE AT THE JUNGLE GYM") == set()
+    assert genre("BLUE CANYON") == set() and genre("the blues") == {"blues"}  # a colour is not the genre's name
 
 
 # -- the cover's words read as a whole (all-MiniLM-L6-v2) and named instruments voting for genres ---------------

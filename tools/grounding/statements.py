@@ -172,15 +172,18 @@ def _aliases(name: str) -> list[str]:
     return [first, last]
 
 
-def _find(keys: list[str], phrase: str, used: set[int]) -> range | None:
+def _find(words: list[str], keys: list[str], phrase: str, used: set[int]) -> range | None:
     """Where the phrase's words occur among a line's word lemmas, not overlapping words a longer phrase took.
-    Lemmas, not stems: a name must not match its neighbours ('classics' is not 'classical')."""
+    Lemmas, not stems: a name must not match its neighbours ('classics' is not 'classical'). A one-word name
+    that is itself an inflected form is matched as written: 'blues' is a genre, 'BLUE CANYON' is a colour."""
     from tools.language import lemma
 
-    want = [lemma(w) for w in phrase.lower().replace(" & ", " and ").split()]
+    written = phrase.lower().replace(" & ", " and ").split()
+    want = [lemma(w) for w in written]
+    exact = len(written) == 1 and want[0] != written[0]
     for i in range(len(keys) - len(want) + 1):
         span = range(i, i + len(want))
-        if keys[i:i + len(want)] == want and not used & set(span):
+        if keys[i:i + len(want)] == want and not used & set(span) and (not exact or words[i].lower() == written[0]):
             return span
     return None
 
@@ -200,7 +203,7 @@ def word_statements(words: list[str]) -> list[Statement]:
     used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
     found: list[tuple[int, Statement]] = []
     for phrase, field_name, value, source in sorted(phrases, key=lambda p: -len(p[0].split())):
-        span = _find(keys, phrase, used[field_name])
+        span = _find(words, keys, phrase, used[field_name])
         if span is not None and not any(s.field == field_name and s.value == value for _i, s in found):
             used[field_name] |= set(span)
             found.append((span.start, Statement(field_name, value, phrase, source=source)))
