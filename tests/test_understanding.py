@@ -422,3 +422,21 @@ def test_a_style_the_cover_names_reaches_the_plan_and_the_prompt(tmp_path):
     assert "zydeco country" in trace["prompt"]
     genre_decision = next(d for d in trace["decisions"] if d["field"] == "genre")
     assert "genre tree: country > zydeco" in genre_decision["rationale"]
+
+
+# -- the scene vocabulary (associations.yaml `words`) ----------------------------------------------------------
+def test_a_longer_scene_phrase_takes_its_words_first():
+    """'blast beats' is metal's, so its 'beats' suggests no hip hop and states no drum machine; 'high lonesome'
+    is bluegrass's, so its 'lonesome' suggests no blues. The words alone still suggest their own genres."""
+    def suggested(line):
+        prior = Prior(EvidenceSet.number(text_evidence([(line, 1.0)])))
+        return {c.value: c.why for c in prior.cues if c.field == "genre" and c.why.startswith("the word")}
+
+    assert suggested("blast beats and corpse paint") == {"metal": 'the word "blast beats"'}
+    assert suggested("fresh beats") == {"hip hop": 'the word "beats"'}
+    assert suggested("HIGH LONESOME") == {"country": 'the word "high lonesome"'}
+    assert suggested("so lonesome") == {"blues": 'the word "lonesome"'}
+    assert suggested("no blast beats") == {}  # negated: nothing, and not the hip hop of its 'beats'
+    line = "blast beats and a drum machine"
+    assert [s.value for s in statements(line, segment(line)) if s.field == "instruments"] == [("drum machine",)]
+    assert [s.value for s in statements("fresh beats", segment("fresh beats"))] == [("drum machine",)]

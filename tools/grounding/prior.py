@@ -115,6 +115,25 @@ def _has_phrase(text: str, phrase: str) -> bool:
     return match is not None and match.sense > 0
 
 
+def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tuple[str, str]]:
+    """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value. A
+    longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
+    'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. A phrase whose words a genre statement
+    of the line already read (`stated` lemmas) suggests nothing more."""
+    from tools.language import lemma, read
+
+    utterance, taken, found = read(text), set(), {}
+    phrases = sorted(((str(p), value) for value, ps in table.items() for p in ps), key=lambda p: -len(p[0].split()))
+    for phrase, value in phrases:
+        match = utterance.find(phrase)
+        if match is None or set(range(match.start, match.end + 1)) & taken:
+            continue
+        taken |= set(range(match.start, match.end + 1))
+        if match.sense > 0 and value not in found and not {lemma(w) for w in phrase.lower().split()} <= stated:
+            found[value] = phrase
+    return list(found.items())
+
+
 class CatalogView:
     """The catalogue evidence of one cover (neighbour and predicted items), read once: the neighbours'
     vote shares and, per numeric field, one estimate from the neighbours (weight 1) and the predictor
@@ -331,19 +350,14 @@ class Prior:
                 and s.detail.get("line") == item.value for w in str(s.detail.get("phrase", "")).lower().split()}
 
     def _word_cues(self) -> None:
-        from tools.language import lemma
-
         words = self.assoc["words"]
         for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
             text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
             stated = self._stated_words(item) if item.kind == "text" else set()
             for target, table in (("genre", words["genres"]), ("moods", words["moods"])):
-                for value, phrases in table.items():
-                    hit = next((p for p in phrases if _has_phrase(text, str(p))
-                                and not (target == "genre" and {lemma(w) for w in str(p).lower().split()} <= stated)), None)
-                    if hit:
-                        weight = self.assoc["word_weight"] if target == "genre" and item.kind == "text" else 0.8
-                        self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
+                for value, hit in _suggested(text, table, stated if target == "genre" else set()):
+                    weight = self.assoc["word_weight"] if target == "genre" and item.kind == "text" else 0.8
+                    self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
             if item.kind == "mood":
                 self._cue("moods", {m: 0.8 for m in _words(text) & set(vocabulary().moods)}, 1.0, item, "named mood")
         for item, cue in self.scenes:  # moods only: a scene's genres are chat's alternatives ('morning': folk or

@@ -200,10 +200,15 @@ def word_statements(words: list[str]) -> list[Statement]:
     phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
     phrases += [(name, "instruments", tuple(table["ensembles"][name]), None) for name in table["ensembles"]]
     phrases += [(name, "instruments", (name,), None) for name in vocab.instruments]
+    phrases += [(str(p), "scene", None, None) for ps in prompt_table("associations.yaml")["words"]["genres"].values()
+                for p in ps if " " in str(p)]  # a longer scene phrase is not its instrument: 'blast beats', 'slap bass'
     used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
     found: list[tuple[int, Statement]] = []
     for phrase, field_name, value, source in sorted(phrases, key=lambda p: -len(p[0].split())):
-        span = _find(words, keys, phrase, used[field_name])
+        span = _find(words, keys, phrase, used["instruments" if field_name == "scene" else field_name])
+        if field_name == "scene":
+            used["instruments"] |= set(span or ())
+            continue
         if span is not None and not any(s.field == field_name and s.value == value for _i, s in found):
             used[field_name] |= set(span)
             found.append((span.start, Statement(field_name, value, phrase, source=source)))
