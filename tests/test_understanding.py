@@ -28,7 +28,8 @@ def after(request: str, spec=JAZZ):
 # -- the reader -------------------------------------------------------------------------------------------------
 def test_inflections_share_a_key_with_their_dictionary_form():
     for inflected, base in (("gloomier", "gloomy"), ("angrier", "angry"), ("sadness", "sad"), ("drums", "drum"),
-                            ("jazzier", "jazzy"), ("partying", "party")):
+                            ("jazzier", "jazzy"), ("partying", "party"), ("freestyles", "freestyle"),
+                            ("dubplates", "dubplate")):  # the last two: plurals no dictionary lists
         assert key(inflected) == key(base), (inflected, base)
     assert key("dark") != key("light")
 
@@ -125,6 +126,9 @@ def test_run_together_ocr_words_are_split():
     assert ("genre", "techno") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
     assert segment("rollersat174BPM") == ["rollers", "at", "174", "bpm"]
     assert segment("8-bit adventure") == ["8-bit", "adventure"] and segment("BERLIN 4AM") == ["berlin", "4am"]
+    # a music word is split off only where an ordinary word ends: 'gravel road' hides no 'grave' (metal)
+    assert segment("GRAVELROAD") == ["gravel", "road"] and segment("deathcorekids") == ["deathcore", "kids"]
+    assert segment("BORED&") == ["bored"]  # OCR kept the ampersand and lost the space
 
 
 @pytest.mark.parametrize("line, field, value, mode", [
@@ -437,6 +441,8 @@ def test_a_longer_scene_phrase_takes_its_words_first():
     assert suggested("HIGH LONESOME") == {"country": 'the word "high lonesome"'}
     assert suggested("so lonesome") == {"blues": 'the word "lonesome"'}
     assert suggested("no blast beats") == {}  # negated: nothing, and not the hip hop of its 'beats'
+    assert suggested("a beat-up Gibson") == {}  # 'beats' is matched as written: a worn guitar is no hip hop
+    assert suggested("soulful vocals") == {"r&b": 'the word "soulful"'}
     line = "blast beats and a drum machine"
     assert [s.value for s in statements(line, segment(line)) if s.field == "instruments"] == [("drum machine",)]
     assert [s.value for s in statements("fresh beats", segment("fresh beats"))] == [("drum machine",)]

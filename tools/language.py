@@ -68,6 +68,8 @@ def lemma(word: str) -> str:
             return found[pos][0]
     if word.endswith(("ier", "iest", "er", "est")):  # an unlisted comparative: 'jazzier' -> 'jazzy'
         return one(word, upos="ADJ")[0]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):  # an unlisted plural: 'freestyles'
+        return one(word, upos="NOUN")[0]
     return word
 
 

@@ -322,6 +322,7 @@ def segment(text: str, correct: bool = True) -> list[str]:
     out: list[str] = []
     known = _known_words()
     for token in WORD.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
+        token = token.rstrip("&-")  # 'BORED&' (OCR kept the ampersand, not the space) is 'bored'
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
             out += segment(token.replace("&", " & ").replace(" & ", " "), correct)  # 'roots&culture'; 'r&b' stays
             continue
@@ -394,14 +395,29 @@ def _split_at_music_word(token: str, ws) -> list[str] | None:
     """A run-together token that is, begins or ends with a music phrase of AlbumGen's tables, split there: the
     web counts wordsegment splits by predate 'retrowave' and 'blackgaze', and would read 'retrowavenights' as
     'retro wave nights'. The longest phrase wins; the rest is segmented as usual."""
+    plain = None
     for joined, words in _run_together_music().items():
         if token == joined:
             return list(words)
-        if token.startswith(joined) and len(token) - len(joined) >= 3:
-            return [*words, *ws.segment(token[len(joined):])]
-        if token.endswith(joined) and len(token) - len(joined) >= 3:
-            return [*ws.segment(token[:-len(joined)]), *words]
+        cut = len(joined) if token.startswith(joined) else len(token) - len(joined) if token.endswith(joined) else 0
+        if not 3 <= cut <= len(token) - 3:
+            continue
+        plain = plain if plain is not None else ws.segment(token)
+        if cut not in _boundaries(plain):  # the phrase ends inside an ordinary word: 'gravelroad' hides no 'grave'
+            continue
+        return [*words, *ws.segment(token[cut:])] if cut == len(joined) else [*ws.segment(token[:cut]), *words]
     return None
+
+
+def _boundaries(words: list[str]) -> set[int]:
+    """Where a segmentation's words meet, as offsets in the joined token: every boundary of 'retro wave nights'
+    (5 and 9) but the ones within words. A music phrase is split off only where a word boundary falls: the
+    phrase itself may be newer than the web counts ('retrowave'), its edge is not."""
+    ends, total = set(), 0
+    for word in words[:-1]:
+        total += len(word)
+        ends.add(total)
+    return ends
 
 
 RUN_TOGETHER = 100.0  # a known token is two words run together when both are this many times as frequent

@@ -119,7 +119,8 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value. A
     longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
     'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. A phrase whose words a genre statement
-    of the line already read (`stated` lemmas) suggests nothing more."""
+    of the line already read (`stated` lemmas) suggests nothing more. A one-word phrase that is itself an
+    inflected form is matched as written, as a statement's name is: 'beats' are not 'BEAT-UP'."""
     from tools.language import lemma, read
 
     utterance, taken, found = read(text), set(), {}
@@ -127,6 +128,8 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     for phrase, value in phrases:
         match = utterance.find(phrase)
         if match is None or set(range(match.start, match.end + 1)) & taken:
+            continue
+        if " " not in phrase and lemma(phrase) != phrase and utterance.words[match.start].text != phrase:
             continue
         taken |= set(range(match.start, match.end + 1))
         if match.sense > 0 and value not in found and not {lemma(w) for w in phrase.lower().split()} <= stated:
