@@ -446,3 +446,18 @@ def test_a_longer_scene_phrase_takes_its_words_first():
     line = "blast beats and a drum machine"
     assert [s.value for s in statements(line, segment(line)) if s.field == "instruments"] == [("drum machine",)]
     assert [s.value for s in statements("fresh beats", segment("fresh beats"))] == [("drum machine",)]
+
+
+def test_a_stated_tempo_moves_energy_and_the_affect_notes_say_so():
+    grey = colour_field(25, 5, 0)  # dark grey: calm by the colours alone
+    plain, fast, slow = (prior_of(grey, lines) for lines in ([], [("140 BPM", 0.99)], [("60 BPM", 0.99)]))
+    assert slow.affect.energy < plain.affect.energy < fast.affect.energy
+    assert any("states 140 BPM: energy" in note for note in fast.affect.notes)
+
+
+def test_an_instrument_the_line_up_lacks_suggests_the_genres_that_feature_it():
+    prior = Prior(EvidenceSet.number(text_evidence([("harmonica and a hobo's lament", 1.0)])))
+    suggested = {c.value for c in prior.cues if c.field == "genre" and c.why == 'the word "harmonica"'}
+    assert suggested == {"blues", "folk", "country"}
+    prior = Prior(EvidenceSet.number(text_evidence([("a beat-up Telecaster", 1.0)])))
+    assert {c.value for c in prior.cues if c.field == "genre" and "Telecaster".lower() in c.why} == {"country", "rock"}

@@ -296,8 +296,11 @@ WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")  # digits too: '8-bit', '4am', '808',
 @functools.cache
 def _known_words() -> frozenset[str]:
     """Words worth finding inside run-together cover text: the NRC lexicon and the associations' words."""
+    from tools.grounding.statements import suggestive_words
+
     data = prompt_table("associations.yaml")
-    extra = {str(w) for table in data["words"].values() for words in table.values() for w in words}
+    extra = {str(w) for words in data["words"]["moods"].values() for w in words}
+    extra |= {w for words in suggestive_words().values() for w in words}
     extra |= {w for words in data["group_keywords"].values() for w in words}
     return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)
 
@@ -427,11 +430,10 @@ SUFFIXES = frozenset({"less", "ness", "able", "ible", "ful", "ment", "ship", "ho
 @functools.cache
 def _music_phrases() -> frozenset[str]:
     """The phrases that state or suggest a genre (associations.yaml `statements` genres and subgenres, the
-    genre tree's names, `words` genres), lower case."""
-    from tools.grounding.statements import genre_names
+    genre tree's names, `words` genres and the instruments they name), lower case."""
+    from tools.grounding.statements import genre_names, suggestive_words
 
-    suggest = prompt_table("associations.yaml")["words"]["genres"]
-    return frozenset(str(p).lower() for phrases in suggest.values() for p in phrases) | set(genre_names())
+    return frozenset(p.lower() for phrases in suggestive_words().values() for p in phrases) | set(genre_names())
 
 
 @functools.cache

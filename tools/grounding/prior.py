@@ -124,16 +124,20 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     from tools.language import lemma, read
 
     utterance, taken, found = read(text), set(), {}
-    phrases = sorted(((str(p), value) for value, ps in table.items() for p in ps), key=lambda p: -len(p[0].split()))
-    for phrase, value in phrases:
+    owners: dict[str, list[str]] = {}  # a phrase may suggest several genres: 'harmonica' blues, folk, country
+    for value, ps in table.items():
+        for p in ps:
+            owners.setdefault(str(p), []).append(value)
+    for phrase in sorted(owners, key=lambda p: -len(p.split())):
         match = utterance.find(phrase)
         if match is None or set(range(match.start, match.end + 1)) & taken:
             continue
         if " " not in phrase and lemma(phrase) != phrase and utterance.words[match.start].text != phrase:
             continue
         taken |= set(range(match.start, match.end + 1))
-        if match.sense > 0 and value not in found and not {lemma(w) for w in phrase.lower().split()} <= stated:
-            found[value] = phrase
+        if match.sense > 0 and not {lemma(w) for w in phrase.lower().split()} <= stated:
+            for value in owners[phrase]:
+                found.setdefault(value, phrase)
     return list(found.items())
 
 
@@ -353,11 +357,12 @@ class Prior:
                 and s.detail.get("line") == item.value for w in str(s.detail.get("phrase", "")).lower().split()}
 
     def _word_cues(self) -> None:
-        words = self.assoc["words"]
+        from tools.grounding.statements import suggestive_words
+
         for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
             text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
             stated = self._stated_words(item) if item.kind == "text" else set()
-            for target, table in (("genre", words["genres"]), ("moods", words["moods"])):
+            for target, table in (("genre", suggestive_words()), ("moods", self.assoc["words"]["moods"])):
                 for value, hit in _suggested(text, table, stated if target == "genre" else set()):
                     weight = self.assoc["word_weight"] if target == "genre" and item.kind == "text" else 0.8
                     self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
@@ -436,6 +441,7 @@ class Prior:
         valence = clip(0.05 + 0.9 * pleasure + dv, 0.05, 0.95)
         energy = clip(0.05 + 0.9 * arousal + da, 0.05, 0.95)
         valence, energy = self._stated_genre_pull(valence, energy, used, notes)
+        energy = self._stated_tempo_pull(energy, used, notes)
         valence, energy = self._catalog_affect(valence, energy, used, notes)
         return Affect(round(valence, 2), round(energy, 2), round(pleasure, 3), round(arousal, 3),
                       tuple(dict.fromkeys(used)), tuple(notes))
@@ -484,6 +490,20 @@ class Prior:
         notes.append(f"{top.evidence} states {top.value}: valence {valence:.2f} → {moved[0]:.2f}, "
                      f"energy {energy:.2f} → {moved[1]:.2f} (toward {top.value}'s {anchor[0]}, {anchor[1]})")
         used.append(top.evidence)
+        return moved
+
+    def _stated_tempo_pull(self, energy: float, used: list[str], notes: list[str]) -> float:
+        """A tempo the cover states pulls energy toward that tempo's arousal (associations.yaml
+        `affect_shift.statement_tempo`): '140 BPM' is loud whatever the colours say."""
+        bpm, item = self.stated.get("tempo_bpm", (None, None))
+        if item is None:
+            return energy
+        rule = self.assoc["affect_shift"]["statement_tempo"]
+        (slow, fast), low, high = rule["bpm"], rule["low"], rule["high"]
+        target = clip(low + (high - low) * (float(bpm) - slow) / (fast - slow), low, high)
+        moved = energy + rule["share"] * (target - energy)
+        notes.append(f"{item.id} states {bpm} BPM: energy {energy:.2f} → {moved:.2f} (toward {target:.2f})")
+        used.append(item.id)
         return moved
 
     # -- rankings ----------------------------------------------------------------------------------------

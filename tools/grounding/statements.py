@@ -61,6 +61,20 @@ def statement_table() -> dict[str, Any]:
     return table
 
 
+@functools.cache
+def suggestive_words() -> dict[str, list[str]]:
+    """Each genre's suggestive words (associations.yaml `words.genres`), with the instruments the line-up lacks
+    that its records feature (`words.played`: 'harmonica' is blues', folk's and country's)."""
+    words = prompt_table("associations.yaml")["words"]
+    vocab = vocabulary()
+    table = {g: [str(p) for p in ps] for g, ps in words["genres"].items()}
+    for name, genres in words["played"].items():
+        assert set(genres) <= set(vocab.genres) and name not in vocab.instruments, (name, genres)
+        for genre in genres:
+            table.setdefault(genre, []).append(str(name))
+    return table
+
+
 def _tonic(letter: str, accidental: str) -> str:
     return PITCHES[(NATURAL[letter.upper()] + ACCIDENTAL[(accidental or "").lower()]) % 12]
 
@@ -200,8 +214,8 @@ def word_statements(words: list[str]) -> list[Statement]:
     phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
     phrases += [(name, "instruments", tuple(table["ensembles"][name]), None) for name in table["ensembles"]]
     phrases += [(name, "instruments", (name,), None) for name in vocab.instruments]
-    phrases += [(str(p), "scene", None, None) for ps in prompt_table("associations.yaml")["words"]["genres"].values()
-                for p in ps if " " in str(p)]  # a longer scene phrase is not its instrument: 'blast beats', 'slap bass'
+    phrases += [(p, "scene", None, None) for ps in suggestive_words().values() for p in dict.fromkeys(ps)
+                if " " in p]  # a longer scene phrase is not its instrument: 'blast beats', 'slap bass'
     used: dict[str, set[int]] = {"genre": set(), "instruments": set()}  # a phrase may state both
     found: list[tuple[int, Statement]] = []
     for phrase, field_name, value, source in sorted(phrases, key=lambda p: -len(p[0].split())):
