@@ -461,3 +461,16 @@ def test_an_instrument_the_line_up_lacks_suggests_the_genres_that_feature_it():
     assert suggested == {"blues", "folk", "country"}
     prior = Prior(EvidenceSet.number(text_evidence([("a beat-up Telecaster", 1.0)])))
     assert {c.value for c in prior.cues if c.field == "genre" and "Telecaster".lower() in c.why} == {"country", "rock"}
+
+
+def test_a_plan_never_sounds_like_a_decade_before_its_genre_began():
+    grey = colour_field(45, 3, 0)  # a greyscale cover: the palette says 1950s
+    blues = prior_of(grey, [("DELTA BLUES", 0.99)])
+    assert blues.rank("genre").top.value == "blues" and blues.rank("era").top.value == "1950s"
+    metal = prior_of(grey, [("DEATH METAL", 0.99)])
+    era = metal.rank("era")
+    assert metal.rank("genre").top.value == "metal" and era.top.value in ("1970s", "1980s", "1990s", "2000s",
+                                                                               "2010s", "modern")
+    assert "metal began in the 1970s: no 1950s metal" in " ".join(era.option("1950s").why)
+    spec = type("S", (), {"genre": "synthwave"})()  # the decided genre, not the prior's, decides
+    assert metal.rank("era", spec=spec).option("1970s").score < metal.rank("era").option("1970s").score

@@ -511,7 +511,7 @@ class Prior:
         """Every option of `field_name`, best first. `spec` (the decisions so far) gives the genre that
         tempo, meter and instruments depend on."""
         genre = getattr(spec, "genre", None) or self.rank("genre").top.value if field_name in (
-            "tempo_bpm", "time_signature", "instruments", "mode") else None
+            "tempo_bpm", "time_signature", "instruments", "mode", "era") else None
         method = getattr(self, f"_rank_{field_name}")
         options = self._obey(field_name, method(genre) if genre is not None else method())
         ordered = sorted(options, key=lambda o: (-o.score, str(o.value)))  # ties: alphabetical, never list order
@@ -646,13 +646,18 @@ class Prior:
         busy = 1 if texture >= self.assoc["busy_edges"] else 0
         return int(clip(2 + round(self.affect.energy * self.assoc["instrument_energy"]) + busy, 2, 5))
 
-    def _rank_era(self) -> list[Option]:
+    def _rank_era(self, genre: str | None = None) -> list[Option]:
+        eras, since = self.assoc["eras"], self.assoc["genre_since"].get(genre)
         out = []
-        for era in self.assoc["eras"]:
+        for era in eras:
             base = float(self.assoc["era_default"].get(era, 0.0))
             seen = self._context("palette", "texture") if base else ()
             why = f"no era cue in {', '.join(seen)}: contemporary" if base else ""
-            out.append(self._option(era, [(base, seen, why), *self._cue_parts("era", era)]))
+            parts = [(base, seen, why), *self._cue_parts("era", era)]
+            if since and eras.index(era) < eras.index(since):
+                penalty = self.assoc["era_too_early"]
+                parts.append((penalty, (), f"{genre} began in the {since}: no {era} {genre} {penalty:+.2f}"))
+            out.append(self._option(era, parts))
         return out
 
     def supports(self, field_name: str, value: Any) -> list[str]:
