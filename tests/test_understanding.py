@@ -474,3 +474,13 @@ def test_a_plan_never_sounds_like_a_decade_before_its_genre_began():
     assert "metal began in the 1970s: no 1950s metal" in " ".join(era.option("1950s").why)
     spec = type("S", (), {"genre": "synthwave"})()  # the decided genre, not the prior's, decides
     assert metal.rank("era", spec=spec).option("1970s").score < metal.rank("era").option("1970s").score
+
+
+def test_a_word_a_statement_read_suggests_nothing_more():
+    """'soul' states r&b once; its stem is also the adjective 'soulful' of the scene vocabulary, which must not
+    count it a second time (found on held_out_15: DETROIT FUTURE / machines and soul)."""
+    prior = Prior(EvidenceSet.number(text_evidence([("machines and soul", 1.0)])))
+    rnb = prior.rank("genre").option("r&b").why
+    assert any('states "soul"' in w for w in rnb) and not any("soulful" in w for w in rnb)
+    prior = Prior(EvidenceSet.number(text_evidence([("soulful vocals", 1.0)])))
+    assert any('the word "soulful"' in w for w in prior.rank("genre").option("r&b").why)

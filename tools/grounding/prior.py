@@ -118,9 +118,10 @@ def _has_phrase(text: str, phrase: str) -> bool:
 def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tuple[str, str]]:
     """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value. A
     longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
-    'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. A phrase whose words a genre statement
-    of the line already read (`stated` lemmas) suggests nothing more. A one-word phrase that is itself an
-    inflected form is matched as written, as a statement's name is: 'beats' are not 'BEAT-UP'."""
+    'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. Words a genre statement of the line
+    already read (`stated` lemmas) suggest nothing more: 'soul' states r&b, it is not also the word 'soulful'.
+    A one-word phrase that is itself an inflected form is matched as written, as a statement's name is: 'beats'
+    are not 'BEAT-UP'."""
     from tools.language import lemma, read
 
     utterance, taken, found = read(text), set(), {}
@@ -135,7 +136,8 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
         if " " not in phrase and lemma(phrase) != phrase and utterance.words[match.start].text != phrase:
             continue
         taken |= set(range(match.start, match.end + 1))
-        if match.sense > 0 and not {lemma(w) for w in phrase.lower().split()} <= stated:
+        read_words = {lemma(w.text) for w in utterance.words[match.start:match.end + 1]}  # as the line has them
+        if match.sense > 0 and not read_words <= stated:
             for value in owners[phrase]:
                 found.setdefault(value, phrase)
     return list(found.items())
