@@ -73,6 +73,14 @@ def lemma(word: str) -> str:
     return word
 
 
+def as_written(phrase: str) -> str | None:
+    """The word a one-word table phrase must be matched as, when the phrase is itself an inflected form: 'blues'
+    is a genre and 'BLUE CANYON' a colour, 'beats' are not 'BEAT-UP'. None for any other phrase (matched by
+    lemma or key)."""
+    written = phrase.lower().split()
+    return written[0] if len(written) == 1 and lemma(written[0]) != written[0] else None
+
+
 @functools.lru_cache(maxsize=65536)
 def key(word: str) -> str:
     """What two words must share to count as one: the stem of the lemma ('gloomier' and 'gloomy' -> 'gloomi',

@@ -122,7 +122,7 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     already read (`stated` lemmas) suggest nothing more: 'soul' states r&b, it is not also the word 'soulful'.
     A one-word phrase that is itself an inflected form is matched as written, as a statement's name is: 'beats'
     are not 'BEAT-UP'."""
-    from tools.language import lemma, read
+    from tools.language import as_written, lemma, read
 
     utterance, taken, found = read(text), set(), {}
     owners: dict[str, list[str]] = {}  # a phrase may suggest several genres: 'harmonica' blues, folk, country
@@ -133,7 +133,7 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
         match = utterance.find(phrase)
         if match is None or set(range(match.start, match.end + 1)) & taken:
             continue
-        if " " not in phrase and lemma(phrase) != phrase and utterance.words[match.start].text != phrase:
+        if as_written(phrase) not in (None, utterance.words[match.start].text):
             continue
         taken |= set(range(match.start, match.end + 1))
         read_words = {lemma(w.text) for w in utterance.words[match.start:match.end + 1]}  # as the line has them

@@ -190,14 +190,13 @@ def _find(words: list[str], keys: list[str], phrase: str, used: set[int]) -> ran
     """Where the phrase's words occur among a line's word lemmas, not overlapping words a longer phrase took.
     Lemmas, not stems: a name must not match its neighbours ('classics' is not 'classical'). A one-word name
     that is itself an inflected form is matched as written: 'blues' is a genre, 'BLUE CANYON' is a colour."""
-    from tools.language import lemma
+    from tools.language import as_written, lemma
 
-    written = phrase.lower().replace(" & ", " and ").split()
-    want = [lemma(w) for w in written]
-    exact = len(written) == 1 and want[0] != written[0]
+    want = [lemma(w) for w in phrase.lower().replace(" & ", " and ").split()]
+    exact = as_written(phrase)
     for i in range(len(keys) - len(want) + 1):
         span = range(i, i + len(want))
-        if keys[i:i + len(want)] == want and not used & set(span) and (not exact or words[i].lower() == written[0]):
+        if keys[i:i + len(want)] == want and not used & set(span) and exact in (None, words[i].lower()):
             return span
     return None
 
