@@ -105,8 +105,8 @@ def plan_of_cover(recipe: dict[str, Any], describer) -> tuple[Any, Any]:
 
 
 def cover_outcome(recipe: dict[str, Any], describer) -> Outcome:
-    """Whether the prior's genre is one a listener accepts and every stated key, mode, tempo and instrument is
-    the prior's top choice."""
+    """Whether the prior's genre is one a listener accepts, every stated key, mode, tempo and instrument is the
+    prior's top choice, and no instrument the cover rules out ('NO GUITARS': `absent`) is among its five."""
     description, prior = plan_of_cover(recipe, describer)
     genre = prior.rank("genre").top.value
     misses = [] if genre in recipe["accept"] else [f"genre {genre} (accept {', '.join(recipe['accept'])})"]
@@ -117,6 +117,8 @@ def cover_outcome(recipe: dict[str, Any], describer) -> Outcome:
             got = prior.rank({"tempo": "tempo_bpm"}.get(key, key)).top.value
         if got != want:
             misses.append(f"{key} {got} (stated {want})")
+    played = [o.value for o in prior.rank("instruments").options if o.score > 0][:5]
+    misses += [f"instrument {name} (the cover rules it out)" for name in recipe.get("absent") or [] if name in played]
     return Outcome(recipe["title"], recipe["split"], ["cover"], not misses, misses)
 
 
