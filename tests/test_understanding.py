@@ -484,3 +484,68 @@ def test_a_word_a_statement_read_suggests_nothing_more():
     assert any('states "soul"' in w for w in rnb) and not any("soulful" in w for w in rnb)
     prior = Prior(EvidenceSet.number(text_evidence([("soulful vocals", 1.0)])))
     assert any('the word "soulful"' in w for w in prior.rank("genre").option("r&b").why)
+
+
+def _played(prior: Prior) -> list[str]:
+    return [o.value for o in prior.rank("instruments").options if o.score > 0][:5]
+
+
+def test_an_instrument_or_genre_the_cover_negates_is_ruled_out_and_the_rationale_says_so():
+    ev = EvidenceSet.number(text_evidence([("NO GUITARS", 0.99), ("just a piano", 0.99)]))
+    ruled = [e for e in ev.items if e.kind == "statement" and e.detail.get("negated")]
+    assert [e.text.split(" (")[0] for e in ruled] == [
+        "the cover rules out instruments electric guitar, acoustic guitar, distorted guitar"], ruled
+    prior = Prior(ev)
+    played = _played(prior)
+    assert played[0] == "piano" and not {"electric guitar", "acoustic guitar", "distorted guitar"} & set(played)
+    assert "bass guitar" not in ruled[0].value  # 'no guitars' keeps the bass
+    assert any('rules out "guitar"' in why for why in prior.rank("instruments").option("electric guitar").why)
+    # one word names a family; a longer name only itself: 'no drum machines, real drums'
+    prior = Prior(EvidenceSet.number(text_evidence([("NO DRUM MACHINES, REAL DRUMS", 0.99)])))
+    assert "drums" in _played(prior) and "drum machine" not in _played(prior)
+    prior = Prior(EvidenceSet.number(text_evidence([("no synths, only strings", 0.99)])))
+    assert prior.rank("genre").top.value in ("classical", "cinematic", "ambient"), prior.rank("genre").options[:3]
+    assert not {"synth lead", "synth pad", "synth bass"} & set(_played(prior)) and _played(prior)[0] == "strings"
+    # a negated genre: black and blood red say metal; the words say otherwise
+    ground = colour_evidence(idiom_cover({"title": "", "lines": [], "style": "splatter", "colours": [[10, 10, 10], [150, 10, 10]],
+                                          "ink": [240, 240, 240]}))
+    metal = Prior(EvidenceSet.number(ground + text_evidence([("METAL", 0.99)])))
+    not_metal = Prior(EvidenceSet.number(ground + text_evidence([("NOT METAL", 0.99)])))
+    assert metal.rank("genre").top.value == "metal" and not_metal.rank("genre").top.value != "metal"
+    assert any('rules out "metal"' in why for why in not_metal.rank("genre").option("metal").why)
+
+
+def test_a_negation_on_a_cover_ends_with_its_clause_and_its_line():
+    assert segment("NO BLAST BEATS, JUST BRUSHES") == ["no", "blast", "beats", ",", "just", "brushes"]
+    prior = Prior(EvidenceSet.number(text_evidence([("no blast beats, just brushes", 0.99)])))
+    assert prior.rank("genre").top.value == "jazz" and prior.rank("genre").option("metal").score < 0.5
+    assert any('"brushes"' in why for why in prior.rank("genre").option("jazz").why)
+    # 'NO FUTURE' does not negate the next line's words
+    affect = [e for e in text_evidence([("NO FUTURE", 0.99), ("happy songs", 0.99)]) if e.kind == "text_affect"][0]
+    assert "happy" in affect.detail["words"] and "not happy" not in affect.detail["words"]
+    assert affect.value.get("joy", 0) >= 1
+
+
+def test_the_encoder_does_not_read_the_words_a_negation_rules_out():
+    from tools.vision.offline import OfflineDescriber
+
+    read = OfflineDescriber().read_words(text_evidence([("NOT METAL", 0.99), ("soft acoustic songs", 0.99)]))
+    assert "metal" not in read[0].text.split(" sit nearest")[0] and "soft acoustic songs" in read[0].text
+    assert read[0].value != "metal", read[0].text
+
+
+def test_the_encoder_anchors_hold_each_genres_scene_and_are_cached_on_disk(tmp_path, monkeypatch):
+    from tools.grounding import encoder as E
+    from tools.grounding.statements import suggestive_words
+
+    names, vectors = E._anchors(E.DEFAULT_MODEL)
+    assert len(names) == vectors.shape[0] and ("punk", "stage dive") in names and ("metal", "blast beats") in names
+    assert {name for genre, name in names if genre == "jazz"} >= set(suggestive_words()["jazz"])
+    # a word no table holds lands near a scene word: 'graveyard' near metal's 'grave'
+    assert E.read_genre("a graveyard at midnight").scores[0][:1] == ("metal",), E.read_genre("a graveyard at midnight")
+    monkeypatch.setenv("ALBUMGEN_HOME", str(tmp_path))
+    first = E._vectors(E.DEFAULT_MODEL, ["mosh pit, punk music", "cellar door"])
+    stored = list((tmp_path / "cache" / "anchors").glob("*.npy"))
+    assert len(stored) == 1 and first.shape == (2, 384)
+    monkeypatch.setattr(E, "encoder", lambda model: pytest.fail("the cached vectors were not used"))
+    assert (E._vectors(E.DEFAULT_MODEL, ["mosh pit, punk music", "cellar door"]) == first).all()

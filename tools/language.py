@@ -107,6 +107,7 @@ class Word:
     too: bool
     scale: float
     enough: bool = False
+    at: int = 0  # the token's place in what was read (punctuation and clause words counted)
 
     @property
     def sense(self) -> float:
@@ -132,10 +133,10 @@ class Match:
 class Utterance:
     """A text read once: its words with their keys, clauses, negation, 'too' and intensity."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, toks: list[str] | None = None):
         self.text = text
         self.words: list[Word] = []
-        self._read(tokens(text))
+        self._read(tokens(text) if toks is None else [t.lower() for t in toks])
 
     def _read(self, toks: list[str]) -> None:
         clause, negated, too_left, scale = 0, False, 0, 1.0
@@ -148,7 +149,7 @@ class Utterance:
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
             enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
-            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough))
+            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i))
             split_nt = tok == "t" and before.endswith("n")  # "don t": apostrophes already taken out
             if tok in NEGATORS or CONTRACTED.match(tok) or split_nt or f"{before} {tok}" in NEGATORS:
                 negated = True
@@ -205,6 +206,15 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
             return None
         pos += 1
     return pos - 1
+
+
+def negated(toks: list[str]) -> list[bool]:
+    """For words already split (a cover line's words, its clause marks kept: 'no', 'guitars', ',', 'just'),
+    whether each stands under a negation, by the same reader as typed text."""
+    flags = [False] * len(toks)
+    for word in Utterance(" ".join(toks), toks).words:
+        flags[word.at] = word.negated
+    return flags
 
 
 @functools.lru_cache(maxsize=1024)

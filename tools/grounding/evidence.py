@@ -291,6 +291,8 @@ def nrc_lexicon() -> dict[str, list[str]]:
 
 
 WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")  # digits too: '8-bit', '4am', '808', '2-step' are words on covers
+CLAUSE_MARKS = frozenset(",;:.!?")
+WORD_OR_MARK = re.compile(WORD.pattern + r"|[,;:.!?]")
 
 
 @functools.cache
@@ -324,7 +326,10 @@ def segment(text: str, correct: bool = True) -> list[str]:
     from a music word and no word itself is read as that word (`misread`)."""
     out: list[str] = []
     known = _known_words()
-    for token in WORD.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
+    for token in WORD_OR_MARK.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
+        if token in CLAUSE_MARKS:  # kept, so a negation ends with its clause ('no blast beats, just brushes')
+            out.append(token)
+            continue
         token = token.rstrip("&-")  # 'BORED&' (OCR kept the ampersand, not the space) is 'bored'
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
             out += segment(token.replace("&", " & ").replace(" & ", " "), correct)  # 'roots&culture'; 'r&b' stays
@@ -507,9 +512,10 @@ def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | Non
         for found in statements(text, line_words):
             stated.append(found)
             out.append(_item("statement", f"{found.describe(text)} (OCR {conf:.2f})", found.value, conf,
-                             field=found.field, phrase=found.phrase, line=text, mode=found.mode))
+                             field=found.field, phrase=found.phrase, line=text, mode=found.mode,
+                             **({"negated": True} if found.negated else {})))
     if lines:
-        affect = text_affect(" ".join(t for t, _ in lines), skip=music_words(stated))
+        affect = text_affect(" . ".join(t for t, _ in lines), skip=music_words(stated))  # a line is a clause
         if affect["emotions"]:
             top = sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{e} {n}" for e, n in top if e not in ("positive", "negative"))

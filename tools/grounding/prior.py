@@ -215,7 +215,10 @@ class Prior:
         for item in self.evidence.of_kind("statement"):
             target, why = str(item.detail["field"]), f'states "{item.detail["phrase"]}"'
             strength = float(item.confidence or 1.0)
-            if target == "genre":
+            if item.detail.get("negated"):  # 'NO GUITARS', 'NOT METAL': ruled out, and nothing else follows
+                values = item.value if target == "instruments" else [item.value]
+                self._cue(target, {v: -weight for v in values}, strength, item, f'rules out "{item.detail["phrase"]}"')
+            elif target == "genre":
                 self._cue("genre", {item.value: weight}, strength, item, why)
             elif target == "instruments":
                 self._cue("instruments", {i: weight for i in item.value}, strength, item, why)
@@ -242,7 +245,8 @@ class Prior:
 
         names = subgenre_names()
         found = [item for item in self.evidence.of_kind("statement") if item.detail.get("field") == "genre"
-                 and item.value == genre and names.get(str(item.detail["phrase"]).lower()) == genre]
+                 and not item.detail.get("negated") and item.value == genre
+                 and names.get(str(item.detail["phrase"]).lower()) == genre]
         best = max(found, key=lambda item: float(item.confidence or 1.0), default=None)
         return str(best.detail["phrase"]).lower() if best is not None else None
 
@@ -481,7 +485,7 @@ class Prior:
 
     def _stated_genre_pull(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
         """A genre the cover states pulls valence and energy toward the genre's place ('blood and iron' is loud)."""
-        stated = [c for c in self.cues if c.field == "genre" and self.evidence.get(c.evidence) is not None
+        stated = [c for c in self.cues if c.field == "genre" and c.weight > 0 and self.evidence.get(c.evidence) is not None
                   and self.evidence.get(c.evidence).kind == "statement"]
         if not stated:
             return valence, energy

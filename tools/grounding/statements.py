@@ -39,6 +39,7 @@ class Statement:
     phrase: str
     mode: str | None = None  # a key's mode, when the words name it ("in D minor")
     source: str | None = None  # where a name's genre comes from, when not AlbumGen's own tables
+    negated: bool = False  # the words rule it out ('NO GUITARS', 'NOT METAL', 'without drums')
 
     def describe(self, line: str) -> str:
         """'the cover states key D minor ("in D minor")': the words as read, once; a name from the genre tree
@@ -46,7 +47,8 @@ class Statement:
         shown = ", ".join(self.value) if isinstance(self.value, (list, tuple)) else self.value
         shown = f"{shown} {self.mode}" if self.mode else shown
         where = f'"{line}"' if self.phrase.lower() == line.strip().lower() else f'"{self.phrase}" in "{line}"'
-        return f"the cover states {self.field.replace('_bpm', '')} {shown} ({where}{'; ' + self.source if self.source else ''})"
+        says = "rules out" if self.negated else "states"
+        return f"the cover {says} {self.field.replace('_bpm', '')} {shown} ({where}{'; ' + self.source if self.source else ''})"
 
 
 @functools.cache
@@ -203,11 +205,12 @@ def _find(words: list[str], keys: list[str], phrase: str, used: set[int]) -> ran
 
 def word_statements(words: list[str]) -> list[Statement]:
     """Genres named or evoked by their idiom words, and instruments or ensembles named, in a line's words; a
-    longer phrase takes its words first ('string quartet' is classical strings, not a jazz quartet)."""
-    from tools.language import lemma
+    longer phrase takes its words first ('string quartet' is classical strings, not a jazz quartet). A phrase
+    under a negation is ruled out ('NO GUITARS, JUST A PIANO': guitar out, piano in)."""
+    from tools.language import lemma, negated
 
     table, vocab = statement_table(), vocabulary()
-    keys = [lemma(w) for w in words]
+    keys, negations = [lemma(w) for w in words], negated(words)
     named = {g: [*table["genres"].get(g, []), *table["subgenres"].get(g, [])] for g in vocab.genres}
     phrases = [(str(p), "genre", genre, None) for genre, ps in named.items() for p in ps]
     phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
@@ -224,8 +227,27 @@ def word_statements(words: list[str]) -> list[Statement]:
             continue
         if span is not None and not any(s.field == field_name and s.value == value for _i, s in found):
             used[field_name] |= set(span)
-            found.append((span.start, Statement(field_name, value, phrase, source=source)))
+            ruled_out = negations[span.start]
+            if ruled_out and field_name == "instruments":
+                value = _family(phrase, value)
+            found.append((span.start, Statement(field_name, value, phrase, source=source, negated=ruled_out)))
     return [s for _i, s in sorted(found, key=lambda f: f[0])]
+
+
+def _family(phrase: str, named: tuple[str, ...]) -> tuple[str, ...]:
+    """What a one-word instrument name rules out: every instrument of the line-up named by that word ('no
+    guitars': electric, acoustic and distorted guitar; 'no synths': lead, pad and bass; 'no drums': the kit and the
+    machine). A longer name rules out itself ('no drum machines, real drums')."""
+    from tools.language import lemma
+
+    if " " in phrase.strip():
+        return named
+    word = lemma(phrase.lower())
+    kinds = {i: KINDS.get(i, tuple(i.split())) for i in vocabulary().instruments}
+    return tuple(dict.fromkeys([*named, *(i for i, ks in kinds.items() if word in {lemma(k) for k in ks})]))
+
+
+KINDS = {"bass guitar": ("bass",)}  # what a name is a kind of, where not every word of it: 'no guitars' keeps the bass
 
 
 def statements(line: str, words: list[str]) -> list[Statement]:

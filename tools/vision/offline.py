@@ -64,9 +64,17 @@ class OfflineDescriber(VisionBackend):
                             cover_text=[{"text": t, "confidence": c} for t, c in texts])
 
     def read_words(self, words: list) -> list:
-        """The text encoder's reading of every line OCR found, as one text (none without text or encoder)."""
-        lines = [" ".join(e.detail.get("words") or [str(e.value)]) for e in words if e.kind == "text"]
-        if not lines or not self.options.text_encoder:
+        """The text encoder's reading of every line OCR found, as one text (none without text or encoder). Words
+        under a negation are left out: a sentence encoder places 'NOT METAL' beside metal, and the statement
+        reader has ruled metal out. (The instruments a statement read stay: leaving them out too lost 6 of 414
+        idiom covers, 'steel drums' among them, to win 1.)"""
+        from tools.language import negated
+
+        lines = []
+        for item in (e for e in words if e.kind == "text"):
+            tokens = item.detail.get("words") or [str(item.value)]
+            lines.append(" ".join(t for t, ruled_out in zip(tokens, negated(tokens)) if not ruled_out))
+        if not any(line.strip() for line in lines) or not self.options.text_encoder:
             return []
         from tools.grounding.encoder import encoder_evidence
 
