@@ -506,6 +506,8 @@ def test_an_instrument_or_genre_the_cover_negates_is_ruled_out_and_the_rationale
     prior = Prior(EvidenceSet.number(text_evidence([("no synths, only strings", 0.99)])))
     assert prior.rank("genre").top.value in ("classical", "cinematic", "ambient"), prior.rank("genre").options[:3]
     assert not {"synth lead", "synth pad", "synth bass"} & set(_played(prior)) and _played(prior)[0] == "strings"
+    assert any(why.startswith("E2 rules out \"synths\" (synth lead:") for why in prior.rank("genre").option("synthwave").why)
+    assert prior.rank("genre").option("synthwave").score < 0  # the genres whose line-up it takes out lose its vote
     # a negated genre: black and blood red say metal; the words say otherwise
     ground = colour_evidence(idiom_cover({"title": "", "lines": [], "style": "splatter", "colours": [[10, 10, 10], [150, 10, 10]],
                                           "ink": [240, 240, 240]}))

@@ -151,7 +151,7 @@ class Utterance:
             enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i))
             split_nt = tok == "t" and before.endswith("n")  # "don t": apostrophes already taken out
-            if tok in NEGATORS or CONTRACTED.match(tok) or split_nt or f"{before} {tok}" in NEGATORS:
+            if negator(tok) or split_nt or f"{before} {tok}" in NEGATORS:
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1
@@ -206,6 +206,12 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
             return None
         pos += 1
     return pos - 1
+
+
+def negator(word: str) -> bool:
+    """Whether the word opens a negation ('no', 'without', "don't")."""
+    word = word.lower()
+    return word in NEGATORS or CONTRACTED.match(word) is not None
 
 
 def negated(toks: list[str]) -> list[bool]:

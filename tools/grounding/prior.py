@@ -215,9 +215,11 @@ class Prior:
         for item in self.evidence.of_kind("statement"):
             target, why = str(item.detail["field"]), f'states "{item.detail["phrase"]}"'
             strength = float(item.confidence or 1.0)
-            if item.detail.get("negated"):  # 'NO GUITARS', 'NOT METAL': ruled out, and nothing else follows
+            if item.detail.get("negated"):  # 'NO GUITARS', 'NOT METAL': ruled out
                 values = item.value if target == "instruments" else [item.value]
                 self._cue(target, {v: -weight for v in values}, strength, item, f'rules out "{item.detail["phrase"]}"')
+                if target == "instruments":
+                    self._instrument_genre_cues(item, strength, sign=-1.0)
             elif target == "genre":
                 self._cue("genre", {item.value: weight}, strength, item, why)
             elif target == "instruments":
@@ -228,14 +230,16 @@ class Prior:
                 if item.detail.get("mode"):
                     self.stated.setdefault("mode", (item.detail["mode"], item))
 
-    def _instrument_genre_cues(self, item: Evidence, strength: float) -> None:
+    def _instrument_genre_cues(self, item: Evidence, strength: float, sign: float = 1.0) -> None:
         """A named instrument votes for the genres whose arrangement has it (prompts/vocabulary.yaml), the vote
-        split between them: a banjo says country, a piano hardly anything."""
-        weight = self.assoc["statements"]["instrument_genre"]
+        split between them: a banjo says country, a piano hardly anything. A ruled-out one (`sign` -1) votes
+        against them: 'NO SYNTHS' is not synthwave."""
+        weight, says = sign * self.assoc["statements"]["instrument_genre"], "states" if sign > 0 else "rules out"
         for instrument in item.value:
             genres = [g.name for g in vocabulary().genres.values() if instrument in g.instruments]
-            self._cue("genre", {g: weight / len(genres) for g in genres}, strength, item,
-                      f'states "{item.detail["phrase"]}" ({instrument}: {", ".join(genres)})')
+            if genres:
+                self._cue("genre", {g: weight / len(genres) for g in genres}, strength, item,
+                          f'{says} "{item.detail["phrase"]}" ({instrument}: {", ".join(genres)})')
 
     def stated_subgenre(self, genre: str) -> str | None:
         """The style the cover's words name within `genre`, for the prompt ('zydeco', 'deep house', 'bossa
