@@ -200,7 +200,7 @@ def _vectors(model: str, texts: list[str]):
 
     folder = Path(model_path(model))
     weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) if folder.is_dir() else []
-    stamp = [model_path(model)] + [f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights]
+    stamp = [str(folder)] + [f"{w.name}:{(st := w.stat()).st_size}:{st.st_mtime_ns}" for w in weights]
     key = hashlib.sha256("\n".join(stamp + texts).encode()).hexdigest()[:20]
     path = default_home() / "cache" / "anchors" / f"{short_name(model)}-{key}.npy"
     try:

@@ -234,6 +234,9 @@ def word_statements(words: list[str]) -> list[Statement]:
     return [s for _i, s in sorted(found, key=lambda f: f[0])]
 
 
+KINDS = {"bass guitar": ("bass",)}  # what a name is a kind of, where not every word of it: 'no guitars' keeps the bass
+
+
 def _family(phrase: str, named: tuple[str, ...]) -> tuple[str, ...]:
     """What a one-word instrument name rules out: every instrument of the line-up named by that word ('no
     guitars': electric, acoustic and distorted guitar; 'no synths': lead, pad and bass; 'no drums': the kit and the
@@ -245,9 +248,6 @@ def _family(phrase: str, named: tuple[str, ...]) -> tuple[str, ...]:
     word = lemma(phrase.lower())
     kinds = {i: KINDS.get(i, tuple(i.split())) for i in vocabulary().instruments}
     return tuple(dict.fromkeys([*named, *(i for i, ks in kinds.items() if word in {lemma(k) for k in ks})]))
-
-
-KINDS = {"bass guitar": ("bass",)}  # what a name is a kind of, where not every word of it: 'no guitars' keeps the bass
 
 
 def statements(line: str, words: list[str]) -> list[Statement]:

@@ -68,13 +68,14 @@ class OfflineDescriber(VisionBackend):
         under a negation are left out: a sentence encoder places 'NOT METAL' beside metal, and the statement
         reader has ruled metal out. (The instruments a statement read stay: leaving them out too lost 6 of 414
         idiom covers, 'steel drums' among them, to win 1.)"""
+        from tools.grounding.evidence import CLAUSE_MARKS
         from tools.language import negated, negator
 
         lines = []
         for item in (e for e in words if e.kind == "text"):
             tokens = item.detail.get("words") or [str(item.value)]
             lines.append(" ".join(t for t, ruled_out in zip(tokens, negated(tokens))
-                                  if not ruled_out and not negator(t) and t not in ",;:.!?"))
+                                  if not ruled_out and not negator(t) and t not in CLAUSE_MARKS))
         if not any(line.strip() for line in lines) or not self.options.text_encoder:
             return []
         from tools.grounding.encoder import encoder_evidence
