@@ -218,6 +218,31 @@ def test_palette_idioms_are_cited_when_they_decide():
     assert p.rank("genre").top.value == "reggae"
 
 
+def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_photographs_have_none():
+    from PIL import Image
+    from skimage import data
+
+    from tools.grounding.evidence import lettering_evidence
+
+    words = {"title": "WORK SHIFT", "lines": ["WORK SHIFT", "monday again"], "colours": [[245, 240, 230], [30, 30, 30]],
+             "ink": [20, 20, 20]}  # words that say no genre: only the look of the letters differs
+    cut, plain = idiom_cover({**words, "style": "ransom"}), idiom_cover({**words, "style": "flat"})
+    [item] = lettering_evidence(cut)
+    assert item.value == "cut_out" and item.detail["scraps"] >= 8 and "cut-out lettering" in item.text
+    assert lettering_evidence(plain) == []
+    photos = [Image.open(f"tests/data/{name}.png") for name in ("chelsea", "coffee")]
+    photos += [Image.fromarray(data.astronaut()), Image.fromarray(data.brick()).convert("RGB")]  # bricks: rectangles
+    assert [lettering_evidence(photo) for photo in photos] == [[], [], [], []]
+    p_cut, p_plain = prior_of(cut, []), prior_of(plain, [])
+    punk = p_cut.rank("genre").option("punk")
+    assert any("cut-out lettering" in why for why in punk.why)
+    assert punk.score > p_plain.rank("genre").option("punk").score + 0.5
+    assert "punk" in p_cut.rank("genre").values()[:2] and p_cut.rank("genre").top.value in ("punk", "rock", "hip hop")
+    assert any("greyscale palette read as a photocopy's" in why for why in punk.why)  # not a jazz photograph
+    assert not any("greyscale palette" in why for o in p_cut.rank("genre").options for why in o.why
+                   if "lettering" not in why)
+    assert p_cut.affect.energy > p_plain.affect.energy  # a clash of scraps is not calm
+
 # -- the drawn idiom covers through the real offline describer (PP-OCRv4) --------------------------------------------
 @pytest.fixture(scope="module")
 def describer():

@@ -243,7 +243,20 @@ def colour_evidence(image) -> list[Evidence]:
                          f" surface (edge density {m['edge_density']:.3f})", m["edge_density"], noise=m["noise"]),
         _item("composition", _composition(m), m["detail_centre"], symmetry=m["symmetry"]),
     ]
-    return items
+    return items + lettering_evidence(image)
+
+
+def lettering_evidence(image) -> list[Evidence]:
+    """Cut-out lettering (letters on scraps of paper, tools/grounding/lettering.py), when the cover has it."""
+    from tools.grounding.lettering import cut_out_scraps
+
+    scraps = cut_out_scraps(image)
+    if len(scraps) < prompt_table("associations.yaml")["lettering"]["cut_out"]["min_scraps"]:
+        return []
+    papers = len({tuple(v // 48 for v in s["rgb"]) for s in scraps})
+    return [_item("lettering", f"cut-out lettering: {len(scraps)} letters pasted on scraps of paper "
+                               f"({papers} paper colour{'s' if papers > 1 else ''})", "cut_out",
+                  scraps=len(scraps), papers=papers)]
 
 
 def _hue_rgb(hue: float, chroma: float):

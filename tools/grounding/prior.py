@@ -21,7 +21,7 @@ def associations() -> dict[str, Any]:
     data = prompt_table("associations.yaml")
     vocab = vocabulary()
     names = {"genres": set(vocab.genres), "moods": set(vocab.moods), "instruments": set(vocab.instruments)}
-    for group in list(data["groups"].values()) + list(data["palettes"].values()):
+    for group in list(data["groups"].values()) + list(data["palettes"].values()) + list(data["lettering"].values()):
         for kind in ("genres", "moods"):
             bad = set(group.get(kind) or {}) - names[kind]
             assert not bad, f"associations.yaml names unknown {kind}: {bad}"
@@ -183,6 +183,7 @@ class Prior:
         self.evidence = evidence
         self.assoc = associations()
         self.cues: list[Cue] = []
+        self.palettes_overridden: list[str] = []  # palettes a look of the letters reads otherwise (not counted)
         self.catalog = CatalogView(evidence)
         self._collect_cues()
         self.affect = self._affect()
@@ -200,6 +201,7 @@ class Prior:
     def _collect_cues(self) -> None:
         self._palette_cues()
         self._label_cues()
+        self._lettering_cues()
         self._word_cues()
         self._encoder_cues()
         self._grain_cue()
@@ -299,10 +301,28 @@ class Prior:
         warmth, _ = self._value("warmth", 0.0)
         hue = self.evidence.first("hue")
         vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
+        # a palette the look of the letters reads otherwise: under cut-out letters black and white is a photocopy's
+        overrides = {name for item in self.evidence.of_kind("lettering")
+                     for name in (self.assoc["lettering"].get(str(item.value)) or {}).get("overrides") or []}
         for name, rule in self.assoc["palettes"].items():
             if self._palette_matches(rule, shares, light, chroma, warmth, vivid):
+                if name in overrides:
+                    self.palettes_overridden.append(name)
+                    continue
                 for target, key in (("genre", "genres"), ("moods", "moods"), ("era", "era")):
                     self._cue(target, rule.get(key) or {}, 1.0, palette, f"{name} palette")
+
+    def _lettering_cues(self) -> None:
+        """A look of the letters ('cut-out lettering': punk's ransom note), measured on the image; it leans affect
+        as a pictured label group does (after `_label_cues`, whose list it joins)."""
+        for item in self.evidence.of_kind("lettering"):
+            rule = self.assoc["lettering"].get(str(item.value)) or {}
+            why = f"{str(item.value).replace('_', '-')} lettering"
+            if self.palettes_overridden:
+                why += f" (its {', '.join(self.palettes_overridden)} palette read as a photocopy's: not counted)"
+            for target, key in (("genre", "genres"), ("moods", "moods")):
+                self._cue(target, rule.get(key) or {}, 1.0, item, why)
+            self.label_affect.append((rule.get("affect") or [0.0, 0.0], 1.0, item.id))
 
     @staticmethod
     def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float) -> bool:
@@ -331,9 +351,10 @@ class Prior:
                 out.append(name)
         return out
 
-    def _group_cues(self, group_name: str, item: Evidence, strength: float) -> None:
+    def _group_cues(self, group_name: str, item: Evidence, strength: float, word: str | None = None) -> None:
+        """A label group's leanings; `word`: the cover's words named it ('boys'), nothing was seen pictured."""
         group = self.assoc["groups"][group_name]
-        why = f"{group_name} pictured"
+        why = f'{group_name} named ("{word}")' if word else f"{group_name} pictured"
         self._cue("genre", group.get("genres") or {}, strength, item, why)
         self._cue("moods", group.get("moods") or {}, strength, item, why)
         self._cue("instruments", {i: 0.6 for i in group.get("instruments") or []}, strength, item, why)
@@ -355,8 +376,11 @@ class Prior:
         for item in self.evidence.of_kind("subject", "setting", "style", "text"):
             text = " ".join(item.detail.get("words") or [str(item.value)])
             for group, words in self.assoc["group_keywords"].items():
-                if any(_has_phrase(text, w) for w in words):
-                    self._group_cues(group, item, 0.8 * float(item.confidence or 1.0))
+                named = next((w for w in words if _has_phrase(text, w)), None)
+                if named is not None:
+                    # a describer's subject or setting is what it saw pictured; the cover's own words name it
+                    self._group_cues(group, item, 0.8 * float(item.confidence or 1.0),
+                                     named if item.kind == "text" else None)
 
     def _stated_words(self, item: Evidence) -> set[str]:
         """The words of a cover text line that a genre statement of that line already read: each word counts
