@@ -241,7 +241,9 @@ def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_p
     assert any("greyscale palette read as a photocopy's" in why for why in punk.why)  # not a jazz photograph
     assert not any("greyscale palette" in why for o in p_cut.rank("genre").options for why in o.why
                    if "lettering" not in why)
-    assert p_cut.affect.energy > p_plain.affect.energy  # a clash of scraps is not calm
+    assert p_plain.affect.energy < p_cut.affect.energy < 0.95  # a clash of scraps is not calm, and not pinned
+    seen = p_cut.evidence.first("lettering").id
+    assert any(note.startswith(f"{seen}: cut-out lettering pulls valence") for note in p_cut.affect.notes)
 
 # -- the drawn idiom covers through the real offline describer (PP-OCRv4) --------------------------------------------
 @pytest.fixture(scope="module")

@@ -313,8 +313,8 @@ class Prior:
                     self._cue(target, rule.get(key) or {}, 1.0, palette, f"{name} palette")
 
     def _lettering_cues(self) -> None:
-        """A look of the letters ('cut-out lettering': punk's ransom note), measured on the image; it leans affect
-        as a pictured label group does (after `_label_cues`, whose list it joins)."""
+        """A look of the letters ('cut-out lettering': punk's ransom note), measured on the image; its pull on
+        valence and energy is applied with the affect (`_look_pull`)."""
         for item in self.evidence.of_kind("lettering"):
             rule = self.assoc["lettering"].get(str(item.value)) or {}
             why = f"{str(item.value).replace('_', '-')} lettering"
@@ -322,7 +322,6 @@ class Prior:
                 why += f" (its {', '.join(self.palettes_overridden)} palette read as a photocopy's: not counted)"
             for target, key in (("genre", "genres"), ("moods", "moods")):
                 self._cue(target, rule.get(key) or {}, 1.0, item, why)
-            self.label_affect.append((rule.get("affect") or [0.0, 0.0], 1.0, item.id))
 
     @staticmethod
     def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float) -> bool:
@@ -469,16 +468,34 @@ class Prior:
                 notes.append(f'{item.id}: the scene "{cue.phrase}" shifts valence {sv:+.2f}, energy {se:+.2f}')
         shift = self.assoc["affect_shift"]["label"]
         for (lv, la), strength, ident in self.label_affect:
-            dv, da = dv + shift * lv * strength / 0.15, da + shift * la * strength / 0.15
+            sv, se = shift * lv * strength / 0.15, shift * la * strength / 0.15
+            dv, da = dv + sv, da + se
             if lv or la:
                 used.append(ident)
+                notes.append(f"{ident}: what is pictured shifts valence {sv:+.2f}, energy {se:+.2f}")
         valence = clip(0.05 + 0.9 * pleasure + dv, 0.05, 0.95)
         energy = clip(0.05 + 0.9 * arousal + da, 0.05, 0.95)
+        valence, energy = self._look_pull(valence, energy, used, notes)
         valence, energy = self._stated_genre_pull(valence, energy, used, notes)
         energy = self._stated_tempo_pull(energy, used, notes)
         valence, energy = self._catalog_affect(valence, energy, used, notes)
         return Affect(round(valence, 2), round(energy, 2), round(pleasure, 3), round(arousal, 3),
                       tuple(dict.fromkeys(used)), tuple(notes))
+
+    def _look_pull(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
+        """A look of the letters pulls valence and energy a share of the way toward its place (`lettering.*.pull`):
+        a cut-out title is agitated whatever its paper's colours, and a pull, unlike a shift, never runs past it."""
+        for item in self.evidence.of_kind("lettering"):
+            pull = (self.assoc["lettering"].get(str(item.value)) or {}).get("pull")
+            if not pull:
+                continue
+            v = valence + pull["share"] * (pull["valence"] - valence)
+            e = energy + pull["share"] * (pull["energy"] - energy)
+            notes.append(f"{item.id}: {str(item.value).replace('_', '-')} lettering pulls valence {valence:.2f} → {v:.2f}, "
+                         f"energy {energy:.2f} → {e:.2f} (toward {pull['valence']}, {pull['energy']})")
+            used.append(item.id)
+            valence, energy = v, e
+        return valence, energy
 
     def _catalog_affect(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
         share = self.catalog.settings["prior"]["affect"]
