@@ -375,6 +375,12 @@ def test_a_named_instrument_votes_for_the_genres_that_use_it_split_between_them(
     prior = Prior(EvidenceSet.number(text_evidence([("piano", 1.0)])))
     shares = [w for o in prior.rank("genre").options for w in o.why if "(piano:" in w]
     assert len(shares) == 6 and all("+0.17" in w for w in shares)  # six genres play the piano: a sixth each
+    # no genre's core line-up has a choir: the genres whose wider palette holds one share its vote
+    prior = Prior(EvidenceSet.number(text_evidence([("St. Cecilia Boys Choir", 1.0)])))
+    voted = {o.value for o in prior.rank("genre").options for w in o.why if "(choir:" in w}
+    assert voted == {"ambient", "cinematic", "classical", "metal"}, voted
+    named = [w for o in prior.rank("genre").options for w in o.why if "people" in w]
+    assert named and all('people named ("boy")' in w for w in named)  # the words name them; nothing is pictured
 
 
 def test_an_encoder_that_cannot_be_loaded_says_what_to_do(tmp_path):
