@@ -229,6 +229,17 @@ def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_p
     cut, plain = idiom_cover({**words, "style": "ransom"}), idiom_cover({**words, "style": "flat"})
     [item] = lettering_evidence(cut)
     assert item.value == "cut_out" and item.detail["scraps"] >= 8 and "cut-out lettering" in item.text
+    assert len(item.detail["boxes"]) == item.detail["scraps"]  # evidence.png outlines each scrap it counted
+    import io
+
+    import numpy as np
+
+    from tools.grounding.picture import PAD, SIDE, evidence_picture
+
+    drawn = np.asarray(Image.open(io.BytesIO(evidence_picture(cut, EvidenceSet.number(colour_evidence(cut))))))
+    left, top = item.detail["boxes"][0][:2]
+    x, y = PAD + int(left * SIDE), PAD + int(top * SIDE) + 8  # on the scrap's left edge, below the id
+    assert (np.abs(drawn[y, x - 1:x + 2].astype(int) - (30, 110, 230)).sum(axis=1) < 30).any()
     assert lettering_evidence(plain) == []
     photos = [Image.open(f"tests/data/{name}.png") for name in ("chelsea", "coffee")]
     photos += [Image.fromarray(data.astronaut()), Image.fromarray(data.brick()).convert("RGB")]  # bricks: rectangles

@@ -256,7 +256,7 @@ def lettering_evidence(image) -> list[Evidence]:
     papers = len({tuple(v // 48 for v in s["rgb"]) for s in scraps})
     return [_item("lettering", f"cut-out lettering: {len(scraps)} letters pasted on scraps of paper "
                                f"({papers} paper colour{'s' if papers > 1 else ''})", "cut_out",
-                  scraps=len(scraps), papers=papers)]
+                  scraps=len(scraps), papers=papers, boxes=[s["box"] for s in scraps])]
 
 
 def _hue_rgb(hue: float, chroma: float):

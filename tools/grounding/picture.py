@@ -1,5 +1,5 @@
 """evidence.png: the cover's evidence as a picture a person can check against the cover: the cover with the
-boxes of the text OCR read, the palette swatches with their shares, the labels with their confidence (the
+boxes of the text OCR read and of the paper scraps cut-out lettering counted, the palette swatches with their shares, the labels with their confidence (the
 uncertain ones greyed) and the measured lightness, chroma and warmth."""
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ def evidence_picture(image, evidence: EvidenceSet) -> bytes:
             pts = [(PAD + x * cover.width, PAD + y * cover.height) for x, y in box]
             draw.polygon(pts, outline=(255, 40, 40), width=3)
             draw.text((pts[0][0], max(PAD, pts[0][1] - 16)), item.id, fill=(255, 40, 40), font=_font(14))
+    for item in evidence.of_kind("lettering"):  # each scrap counted, so the count can be checked by eye
+        boxes = item.detail.get("boxes") or []
+        for left, top, right, bottom in boxes:
+            draw.rectangle((PAD + left * cover.width, PAD + top * cover.height, PAD + right * cover.width,
+                            PAD + bottom * cover.height), outline=(30, 110, 230), width=2)
+        if boxes:
+            left, top = boxes[0][:2]
+            draw.text((PAD + left * cover.width, PAD + top * cover.height + 2), item.id, fill=(30, 110, 230),
+                      font=_font(12))
     x0, y = SIDE + 2 * PAD, PAD
     y = _swatches(draw, evidence, x0, y)
     y = _labels(draw, evidence, x0, y + 10)
@@ -59,7 +68,7 @@ def _swatches(draw, evidence: EvidenceSet, x0: int, y: int) -> int:
 
 def _labels(draw, evidence: EvidenceSet, x0: int, y: int) -> int:
     labels = evidence.of_kind("label", certain=False)
-    texts = evidence.of_kind("text", "text_affect", certain=False)
+    texts = evidence.of_kind("text", "text_affect", "lettering", certain=False)
     answers = evidence.of_kind("subject", "setting", "style", "era", "mood")
     if labels:
         draw.text((x0, y), "what is pictured (ImageNet, confidence)", fill=(20, 20, 20), font=_font(16))
@@ -75,7 +84,8 @@ def _labels(draw, evidence: EvidenceSet, x0: int, y: int) -> int:
     import textwrap
 
     for item in texts + answers:
-        colour = (120, 30, 30) if item.kind.startswith("text") else (30, 30, 120)
+        colour = (120, 30, 30) if item.kind.startswith("text") else (30, 110, 230) if item.kind == "lettering" \
+            else (30, 30, 120)
         for line in textwrap.wrap(f"{item.id} {item.text}", 62)[:3]:
             draw.text((x0, y + 4), line, fill=colour, font=_font(14))
             y += 20
