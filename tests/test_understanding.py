@@ -595,3 +595,10 @@ def test_the_encoder_anchors_hold_each_genres_scene_and_are_cached_on_disk(tmp_p
     assert len(stored) == 1 and first.shape == (2, 384)
     monkeypatch.setattr(E, "encoder", lambda model: pytest.fail("the cached vectors were not used"))
     assert (E._vectors(E.DEFAULT_MODEL, ["mosh pit, punk music", "cellar door"]) == first).all()
+    monkeypatch.undo()
+    monkeypatch.setenv("ALBUMGEN_HOME", str(tmp_path))
+    for k in range(E.KEEP_ANCHOR_FILES + 2):  # the tables edited again and again: old caches are pruned
+        E._vectors(E.DEFAULT_MODEL, [f"edit {k}, punk music"])
+    stored = list((tmp_path / "cache" / "anchors").glob("*.npy"))
+    assert len(stored) == E.KEEP_ANCHOR_FILES
+    assert E._vectors(E.DEFAULT_MODEL, [f"edit {E.KEEP_ANCHOR_FILES + 1}, punk music"]).shape == (1, 384)

@@ -188,6 +188,9 @@ def _anchors(model: str) -> tuple[list[tuple[str, str]], object]:
     return [(genre, name) for genre, name, _text in anchors], _vectors(model, [text for *_, text in anchors])
 
 
+KEEP_ANCHOR_FILES = 3  # anchor caches kept per model: two checkouts sharing a home do not re-encode each run
+
+
 def _vectors(model: str, texts: list[str]):
     """The texts' vectors, kept in AlbumGen's cache folder under a key of the weights and the texts: encoding
     the ~700 anchors takes about 1.8 s on two cores, loading them a millisecond. A cache that cannot be read
@@ -214,6 +217,11 @@ def _vectors(model: str, texts: list[str]):
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, vectors)
+        # each edit of the tables writes a new file (1.1 MB for MiniLM): keep this model's newest few only
+        others = sorted((f for f in path.parent.glob(f"{short_name(model)}-*.npy") if f != path),
+                        key=lambda f: f.stat().st_mtime_ns, reverse=True)
+        for old in others[KEEP_ANCHOR_FILES - 1:]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass
     return vectors
