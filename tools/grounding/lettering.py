@@ -37,7 +37,7 @@ def cut_out_scraps(image, min_side: float = 0.015, max_side: float = 0.2, min_fi
     areas = np.bincount(regions.ravel())
     scraps = []
     for number in np.nonzero(areas >= lo * lo / 2)[0]:  # a photograph has thousands of specks: skip them first
-        box = boxes[number - 1] if number else None
+        box = boxes[number - 1] if number > 0 else None  # regions are numbered from 1
         if box is None:
             continue
         h, w = box[0].stop - box[0].start, box[1].stop - box[1].start

@@ -1,6 +1,7 @@
 """evidence.png: the cover's evidence as a picture a person can check against the cover: the cover with the
-boxes of the text OCR read and of the paper scraps cut-out lettering counted, the palette swatches with their shares, the labels with their confidence (the
-uncertain ones greyed) and the measured lightness, chroma and warmth."""
+boxes of the text OCR read and of the paper scraps cut-out lettering counted, the palette swatches with their
+shares, the labels with their confidence (the uncertain ones greyed) and the measured lightness, chroma and
+warmth."""
 from __future__ import annotations
 
 import io

@@ -235,8 +235,8 @@ class Prior:
     def _instrument_genre_cues(self, item: Evidence, strength: float, sign: float = 1.0) -> None:
         """A named instrument votes for the genres whose arrangement has it (prompts/vocabulary.yaml), the vote
         split between them: a banjo says country, a piano hardly anything; one no arrangement has ('choir')
-        votes for the genres whose wider palette holds it (associations.yaml `instrument_palettes`). A ruled-out one (`sign` -1) votes
-        against them: 'NO SYNTHS' is not synthwave."""
+        votes for the genres whose wider palette holds it (associations.yaml `instrument_palettes`). A ruled-out
+        one (`sign` -1) votes against them: 'NO SYNTHS' is not synthwave."""
         weight, says = sign * self.assoc["statements"]["instrument_genre"], "states" if sign > 0 else "rules out"
         for instrument in item.value:
             genres = [g.name for g in vocabulary().genres.values() if instrument in g.instruments] or \
