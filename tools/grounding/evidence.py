@@ -305,7 +305,7 @@ def nrc_lexicon() -> dict[str, list[str]]:
 
 WORD = re.compile(r"[a-z0-9][a-z0-9'&-]*")  # digits too: '8-bit', '4am', '808', '2-step' are words on covers
 CLAUSE_MARKS = frozenset(",;:.!?")
-WORD_OR_MARK = re.compile(WORD.pattern + r"|[,;:.!?]")
+WORD_OR_MARK = re.compile(WORD.pattern + "|[" + re.escape("".join(sorted(CLAUSE_MARKS))) + "]")
 
 
 @functools.cache

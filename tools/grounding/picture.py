@@ -9,6 +9,7 @@ import io
 from tools.grounding.evidence import EvidenceSet
 
 WIDTH, SIDE, PAD = 960, 420, 16
+LETTERING = (30, 110, 230)  # the scraps cut-out lettering counted, and its line
 
 
 def _font(size: int):
@@ -36,10 +37,10 @@ def evidence_picture(image, evidence: EvidenceSet) -> bytes:
         boxes = item.detail.get("boxes") or []
         for left, top, right, bottom in boxes:
             draw.rectangle((PAD + left * cover.width, PAD + top * cover.height, PAD + right * cover.width,
-                            PAD + bottom * cover.height), outline=(30, 110, 230), width=2)
+                            PAD + bottom * cover.height), outline=LETTERING, width=2)
         if boxes:
             left, top = boxes[0][:2]
-            draw.text((PAD + left * cover.width, PAD + top * cover.height + 2), item.id, fill=(30, 110, 230),
+            draw.text((PAD + left * cover.width, PAD + top * cover.height + 2), item.id, fill=LETTERING,
                       font=_font(12))
     x0, y = SIDE + 2 * PAD, PAD
     y = _swatches(draw, evidence, x0, y)
@@ -85,7 +86,7 @@ def _labels(draw, evidence: EvidenceSet, x0: int, y: int) -> int:
     import textwrap
 
     for item in texts + answers:
-        colour = (120, 30, 30) if item.kind.startswith("text") else (30, 110, 230) if item.kind == "lettering" \
+        colour = (120, 30, 30) if item.kind.startswith("text") else LETTERING if item.kind == "lettering" \
             else (30, 30, 120)
         for line in textwrap.wrap(f"{item.id} {item.text}", 62)[:3]:
             draw.text((x0, y + 4), line, fill=colour, font=_font(14))

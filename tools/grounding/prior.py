@@ -40,8 +40,6 @@ def soft_bound(x: float, lo: float = 0.05, hi: float = 0.95, knee: float = 0.1) 
     """`x` as it is inside [lo + knee, hi - knee], and beyond it bending toward the bound without reaching it
     (same slope at the knee): a cover with every loud cue is louder than one with most of them, not pinned
     at the same 0.95. A hard clip put 24 of 510 drawn covers' energy on a bound."""
-    import math
-
     top, bottom = hi - knee, lo + knee
     if x > top:
         return top + knee * (1.0 - math.exp(-(x - top) / knee))
@@ -318,8 +316,7 @@ class Prior:
         hue = self.evidence.first("hue")
         vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
         # a palette the look of the letters reads otherwise: under cut-out letters black and white is a photocopy's
-        overrides = {name for item in self.evidence.of_kind("lettering")
-                     for name in (self.assoc["lettering"].get(str(item.value)) or {}).get("overrides") or []}
+        overrides = {name for _item, _look, rule in self._lettering for name in rule.get("overrides") or []}
         for name, rule in self.assoc["palettes"].items():
             if self._palette_matches(rule, shares, light, chroma, warmth, vivid):
                 if name in overrides:
@@ -328,12 +325,18 @@ class Prior:
                 for target, key in (("genre", "genres"), ("moods", "moods"), ("era", "era")):
                     self._cue(target, rule.get(key) or {}, 1.0, palette, f"{name} palette")
 
+    @functools.cached_property
+    def _lettering(self) -> list[tuple[Evidence, str, dict]]:
+        """Each look of the letters the cover has, with its name as the rationale says it ('cut-out') and its
+        rule (associations.yaml `lettering`)."""
+        return [(item, str(item.value).replace("_", "-"), self.assoc["lettering"].get(str(item.value)) or {})
+                for item in self.evidence.of_kind("lettering")]
+
     def _lettering_cues(self) -> None:
         """A look of the letters ('cut-out lettering': punk's ransom note), measured on the image; its pull on
         valence and energy is applied with the affect (`_look_pull`)."""
-        for item in self.evidence.of_kind("lettering"):
-            rule = self.assoc["lettering"].get(str(item.value)) or {}
-            why = f"{str(item.value).replace('_', '-')} lettering"
+        for item, look, rule in self._lettering:
+            why = f"{look} lettering"
             if self.palettes_overridden:
                 why += f" (its {', '.join(self.palettes_overridden)} palette read as a photocopy's: not counted)"
             for target, key in (("genre", "genres"), ("moods", "moods")):
@@ -501,13 +504,13 @@ class Prior:
     def _look_pull(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
         """A look of the letters pulls valence and energy a share of the way toward its place (`lettering.*.pull`):
         a cut-out title is agitated whatever its paper's colours, and a pull, unlike a shift, never runs past it."""
-        for item in self.evidence.of_kind("lettering"):
-            pull = (self.assoc["lettering"].get(str(item.value)) or {}).get("pull")
+        for item, look, rule in self._lettering:
+            pull = rule.get("pull")
             if not pull:
                 continue
             v = valence + pull["share"] * (pull["valence"] - valence)
             e = energy + pull["share"] * (pull["energy"] - energy)
-            notes.append(f"{item.id}: {str(item.value).replace('_', '-')} lettering pulls valence {valence:.2f} → {v:.2f}, "
+            notes.append(f"{item.id}: {look} lettering pulls valence {valence:.2f} → {v:.2f}, "
                          f"energy {energy:.2f} → {e:.2f} (toward {pull['valence']}, {pull['energy']})")
             used.append(item.id)
             valence, energy = v, e
