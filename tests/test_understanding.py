@@ -15,7 +15,7 @@ from tools.grounding.coherence import check_tempo, rationale_problem
 from tools.grounding.decide import compose_rationale
 from tools.grounding.evidence import EvidenceSet, colour_evidence, segment, text_evidence
 from tools.grounding.prior import Prior
-from tools.grounding.statements import key_statements, statements, tempo_statements
+from tools.grounding.statements import band_name, key_statements, statements, tempo_statements
 from tools.language import key, read
 
 JAZZ = start_spec("jazz")
@@ -528,6 +528,25 @@ def test_a_word_a_statement_read_suggests_nothing_more():
     assert any('states "soul"' in w for w in rnb) and not any("soulful" in w for w in rnb)
     prior = Prior(EvidenceSet.number(text_evidence([("soulful vocals", 1.0)])))
     assert any('the word "soulful"' in w for w in prior.rank("genre").option("r&b").why)
+
+
+def test_a_band_name_leans_the_plan_to_the_genres_whose_groups_name_themselves_so():
+    """'THE REVOLVERS' over a love-song title: the band's name is cited, and a name OCR broke over two lines is
+    read whole; a singular ('THE VOLTAGE'), a possessive and a line of other words are no band."""
+    def lines(*texts):
+        return [t.lower().split() for t in texts]
+
+    assert band_name(lines("THE REVOLVERS", "Loud Guitars, Louder Hearts")) == "the revolvers"
+    assert band_name(lines("THE PARKING", "TICKETS", "fine, whatever")) == "the parking tickets"
+    for texts in (("THE VOLTAGE",), ("the boss's",), ("songs of the valleys",), ("THE", "BOYS"),
+                  ("the very long list of names",)):
+        assert band_name(lines(*texts)) is None, texts
+    ev = text_evidence([("THE REVOLVERS", 0.97), ("Loud Guitars, Louder Hearts", 0.99)])
+    prior = Prior(EvidenceSet.number(ev))
+    assert prior.rank("genre").top.value == "rock", prior.rank("genre").options[:3]
+    assert any('a band\'s name ("the revolvers")' in w for w in prior.rank("genre").option("rock").why)
+    without = Prior(EvidenceSet.number(text_evidence([("Loud Guitars, Louder Hearts", 0.99)])))
+    assert without.rank("genre").option("rock").score < prior.rank("genre").option("rock").score
 
 
 def _played(prior: Prior) -> list[str]:

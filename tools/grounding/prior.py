@@ -215,6 +215,7 @@ class Prior:
         self._label_cues()
         self._lettering_cues()
         self._word_cues()
+        self._band_cue()
         self._encoder_cues()
         self._grain_cue()
         self._catalog_cues()
@@ -436,6 +437,18 @@ class Prior:
                 nrc = self.assoc["nrc"]
                 self._cue("genre", {g: 0.5 for g in nrc["genres"].get(emotion, [])}, share, item, f"{emotion} words")
                 self._cue("moods", {m: 0.6 for m in nrc["moods"].get(emotion, [])}, share, item, f"{emotion} words")
+
+    def _band_cue(self) -> None:
+        """A band's name on the cover ('THE REVOLVERS') leans toward the genres whose groups name themselves so
+        (associations.yaml `band_name`)."""
+        from tools.grounding.statements import band_name
+
+        items = list(self.evidence.of_kind("text"))
+        name = band_name([[w.lower() for w in item.detail.get("words") or str(item.value).split()] for item in items])
+        if name is not None:
+            item = next(i for i in items if name.split()[1] in [w.lower() for w in i.detail.get("words") or
+                                                                  str(i.value).split()])
+            self._cue("genre", self.assoc["band_name"]["genres"], 1.0, item, f'a band\'s name ("{name}")')
 
     def _encoder_cues(self) -> None:
         """The sentence encoder's reading of the cover's words: its nearest genres share the weight by a softmax
