@@ -129,6 +129,8 @@ def test_run_together_ocr_words_are_split():
     # a music word is split off only where an ordinary word ends: 'gravel road' hides no 'grave' (metal)
     assert segment("GRAVELROAD") == ["gravel", "road"] and segment("deathcorekids") == ["deathcore", "kids"]
     assert segment("BORED&") == ["bored"]  # OCR kept the ampersand and lost the space
+    # a music word that ends the token as far in as it is long ('weekend': 7 of 14) is still the end
+    assert segment("RainbowWeekend") == ["rainbow", "weekend"] and segment("nightblues") == ["night", "blues"]
 
 
 @pytest.mark.parametrize("line, field, value, mode", [
@@ -538,8 +540,9 @@ def test_a_band_name_leans_the_plan_to_the_genres_whose_groups_name_themselves_s
 
     assert band_name(lines("THE REVOLVERS", "Loud Guitars, Louder Hearts")) == "the revolvers"
     assert band_name(lines("THE PARKING", "TICKETS", "fine, whatever")) == "the parking tickets"
-    for texts in (("THE VOLTAGE",), ("the boss's",), ("songs of the valleys",), ("THE", "BOYS"),
-                  ("the very long list of names",)):
+    assert band_name(lines("THE", "DIRTBAGS", "Mom's Car")) == "the dirtbags"
+    for texts in (("THE VOLTAGE",), ("the boss's",), ("songs of the valleys",), ("THE", "Mom's Car"),
+                  ("the very long list of names",), ("the long", "road home", "songs")):
         assert band_name(lines(*texts)) is None, texts
     ev = text_evidence([("THE REVOLVERS", 0.97), ("Loud Guitars, Louder Hearts", 0.99)])
     prior = Prior(EvidenceSet.number(ev))

@@ -407,9 +407,9 @@ def _misread_targets() -> dict[str, str]:
 def _run_together_music() -> dict[str, tuple[str, ...]]:
     """Every music phrase of AlbumGen's tables (genres, subgenres, idiom words) of five letters or more as OCR
     returns it without its spaces, with its words: 'bossanova' -> ('bossa', 'nova'), 'blackgaze' ->
-    ('blackgaze',). Longest first."""
+    ('blackgaze',). Longest first, then alphabetical: the same split in every process (a set's order is not)."""
     joined = {p.replace(" ", ""): tuple(p.split()) for p in _music_phrases() if re.fullmatch(r"[a-z][a-z ]*", p)}
-    return dict(sorted(((k, v) for k, v in joined.items() if len(k) >= 5), key=lambda kv: -len(kv[0])))
+    return dict(sorted(((k, v) for k, v in joined.items() if len(k) >= 5), key=lambda kv: (-len(kv[0]), kv[0])))
 
 
 def _split_at_music_word(token: str, ws) -> list[str] | None:
@@ -420,13 +420,15 @@ def _split_at_music_word(token: str, ws) -> list[str] | None:
     for joined, words in _run_together_music().items():
         if token == joined:
             return list(words)
-        cut = len(joined) if token.startswith(joined) else len(token) - len(joined) if token.endswith(joined) else 0
+        first = token.startswith(joined)  # the phrase begins the token (else it ends it)
+        cut = len(joined) if first else len(token) - len(joined) if token.endswith(joined) else 0
         if not 3 <= cut <= len(token) - 3:
             continue
         plain = plain if plain is not None else ws.segment(token)
         if cut not in _boundaries(plain):  # the phrase ends inside an ordinary word: 'gravelroad' hides no 'grave'
             continue
-        return [*words, *ws.segment(token[cut:])] if cut == len(joined) else [*ws.segment(token[:cut]), *words]
+        # which end, by the match, not the cut: 'wipeoutweekend' ends with 'weekend' seven letters in
+        return [*words, *ws.segment(token[cut:])] if first else [*ws.segment(token[:cut]), *words]
     return None
 
 

@@ -265,8 +265,8 @@ def music_words(found: list[Statement]) -> frozenset[str]:
 
 def band_name(lines: list[list[str]]) -> str | None:
     """The name of a band, as groups have named themselves since the beat groups: "the" and a plural noun, two to
-    four words ('THE REVOLVERS', 'The Groove Merchants'), on one line or with the plural on the next line alone,
-    where OCR broke the name ('THE PARKING' / 'TICKETS'). `lines`: each text line's words, lower case. A title
+    four words ('THE REVOLVERS', 'The Groove Merchants'), on one line or over two where OCR broke the name ('THE
+    PARKING' / 'TICKETS', 'THE' / 'DIRTBAGS'). `lines`: each text line's words, lower case. A title
     made the same way ('THE FOUR SEASONS') reads as one too; the lean it carries is small (associations.yaml
     `band_name`), and a statement outweighs it."""
     from tools.language import lemma
@@ -275,10 +275,10 @@ def band_name(lines: list[list[str]]) -> str | None:
         return word.endswith("s") and not word.endswith(("ss", "'s")) and lemma(word) != word
 
     for i, words in enumerate(lines):
-        if not words or words[0] != "the" or not 2 <= len(words) <= 4:
+        if not words or words[0] != "the" or len(words) > 4:
             continue
-        if not plural(words[-1]) and i + 1 < len(lines) and len(lines[i + 1]) == 1 and len(words) < 4:
-            words = [*words, *lines[i + 1]]
-        if plural(words[-1]):
+        if not plural(words[-1]) and i + 1 < len(lines) and len(words) + len(lines[i + 1]) <= 4:
+            words = [*words, *lines[i + 1]]  # 'THE PARKING' / 'TICKETS', 'THE' / 'DIRTBAGS'
+        if len(words) >= 2 and plural(words[-1]):
             return " ".join(words)
     return None
