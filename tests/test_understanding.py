@@ -218,6 +218,16 @@ def test_palette_idioms_are_cited_when_they_decide():
     reggae = p.rank("genre").option("reggae")
     assert any("pan_african palette" in why for why in reggae.why)
     assert p.rank("genre").top.value == "reggae"
+    # burnt orange, purple and harvest gold: the seventies' funk sleeve, cited with its decade; cool stripes are not
+    def stripes(*colours):
+        return prior_of(idiom_cover({"title": "x", "style": "stripes", "lines": [], "ink": [255, 255, 255],
+                                     "colours": [list(c) for c in colours]}), [])
+
+    funk = stripes((250, 120, 30), (110, 40, 120), (250, 200, 40))
+    assert any("seventies palette" in why for why in funk.rank("genre").option("funk").why)
+    assert funk.rank("genre").top.value == "funk" and funk.rank("era").top.value == "1970s"
+    cool = stripes((40, 190, 200), (250, 250, 250), (30, 60, 160))
+    assert not any("seventies palette" in why for why in cool.rank("genre").option("funk").why)
 
 
 def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_photographs_have_none():
