@@ -17,7 +17,9 @@ from tools.vocab import vocabulary
 ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
            "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
            "beats": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
-           "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute"}
+           "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute",
+           # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
+           "horns": "brass", "horn section": "brass", "brass section": "brass"}
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal"}
@@ -43,6 +45,8 @@ def _has(text: str, phrase: str) -> bool:
 
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1}
+HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
+                   r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
 TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
 
 
@@ -51,6 +55,8 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         return int(m.group(1))
     utterance = read(text)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
+    if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
+        factor = 0.5 if m.group("half") else 2.0
     if factor is None:
         senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None]
         if not senses or not senses[0]:
@@ -75,9 +81,12 @@ def _named_instruments(clause: str) -> list[str]:
 # Verbs that take an instrument out or bring one in; the nearest one before an instrument's name in its clause
 # decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
-                "take * out", "leave * out", "get rid", "lose", "axe", "delete", "omit")
+                "take * out", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
-             "want", "need", "introduce", "also")
+             "want", "need", "introduce", "also", "get some", "some", "how about", "try")
+# 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
+# verb goes, what follows 'for', 'with' or 'to' comes in
+SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
 
 
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
@@ -110,6 +119,11 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     added: list[str] = []
     removed: list[str] = []
     utterance = read(text)
+    if (swap := SWAP.search(text)) and _named_instruments(swap.group("out")) and _named_instruments(swap.group("in")):
+        removed += [_spec_instrument(n, spec) or n for n in _named_instruments(swap.group("out"))]
+        added += _named_instruments(swap.group("in"))
+        text = text[:swap.start()]  # the rest of the request is read as usual
+        utterance = read(text)
     for index, name in _instrument_mentions(text):
         verb = _verb_before(text, index)
         if utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,14 +64,31 @@ def find_cues(text: str) -> list[Cue]:
     return match_cues(text, {**request_table()["cues"], **genre_cues(), **mood_cues()})
 
 
+# A message that only says how the take landed ('sounds good, thanks!', 'love it', 'perfect') asks for no change:
+# its words' feeling is about the take, not a direction for the next one
+FEEDBACK = re.compile(r"(?:(?:that|this|it)(?:\s+s|\s+is)?\s+|(?:sounds|looks|feels)\s+|(?:i\s+)?(?:really\s+)?(?:love|like)\s+"
+                      r"(?:it|that|this)\s*|so\s+|really\s+|very\s+|pretty\s+|(?:good|great|nice|perfect|fine|awesome|"
+                      r"lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|fantastic|gorgeous|ok|okay|yes|yeah|"
+                      r"thanks|thank\s+you|cheers|wow)\b\s*|[,.!?\s])+")
+
+
+@functools.cache
+def _instrument_words() -> frozenset[str]:
+    """The words of instrument names and their chat aliases: they say what plays, not how it feels ('trumpet' is
+    not a negative word, 'organ' not a joyful one), as on a cover (statements.music_words)."""
+    from tools.edit_requests import ALIASES
+
+    return frozenset(w for name in [*vocabulary().instruments, *ALIASES] for w in name.split())
+
+
 def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:
     """The request's evidence: one item per cue (R1, R2, ...) and the NRC emotions of its words."""
     cues = find_cues(text)
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
-    affect = text_affect(text, run_together=False)
-    if affect["emotions"] and not cues:
+    affect = text_affect(text, skip=_instrument_words(), run_together=False)
+    if affect["emotions"] and not cues and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
                               text=f"words {', '.join(repr(w) for w in affect['words'])} carry {shown} (NRC lexicon)",
