@@ -44,7 +44,9 @@ def _has(text: str, phrase: str) -> bool:
 
 
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
-               "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1}
+               "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1,
+               # a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow
+               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1}
 HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
                    r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
 TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
