@@ -271,8 +271,8 @@ def band_name(lines: list[list[str]]) -> str | None:
     `band_name`), and a statement outweighs it."""
     from tools.language import lemma
 
-    def plural(word: str) -> bool:
-        return word.endswith("s") and not word.endswith(("ss", "'s")) and lemma(word) != word
+    def plural(word: str) -> bool:  # 'revolvers', 'highwaymen'
+        return word.endswith(("s", "men")) and not word.endswith(("ss", "'s")) and lemma(word) != word
 
     for i, words in enumerate(lines):
         if not words or words[0] != "the" or len(words) > 4:
