@@ -85,7 +85,9 @@ def _named_instruments(clause: str) -> list[str]:
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
-             "want", "need", "introduce", "also", "get some", "some", "how about", "try")
+             "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some")
+# 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
+UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
 # verb goes, what follows 'for', 'with' or 'to' comes in
 SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
@@ -128,7 +130,9 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         utterance = read(text)
     for index, name in _instrument_mentions(text):
         verb = _verb_before(text, index)
-        if utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass
+        if UNHEARD.search(" ".join(w.text for w in utterance.words[:index])):
+            added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
+        elif utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add":
             added.append(name)
