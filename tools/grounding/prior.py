@@ -444,11 +444,10 @@ class Prior:
         from tools.grounding.statements import band_name
 
         items = list(self.evidence.of_kind("text"))
-        name = band_name([[w.lower() for w in item.detail.get("words") or str(item.value).split()] for item in items])
-        if name is not None:
-            item = next(i for i in items if name.split()[1] in [w.lower() for w in i.detail.get("words") or
-                                                                  str(i.value).split()])
-            self._cue("genre", self.assoc["band_name"]["genres"], 1.0, item, f'a band\'s name ("{name}")')
+        found = band_name([[w.lower() for w in item.detail.get("words") or str(item.value).split()] for item in items])
+        if found is not None:
+            name, line = found
+            self._cue("genre", self.assoc["band_name"]["genres"], 1.0, items[line], f'a band\'s name ("{name}")')
 
     def _encoder_cues(self) -> None:
         """The sentence encoder's reading of the cover's words: its nearest genres share the weight by a softmax

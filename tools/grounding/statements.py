@@ -263,12 +263,12 @@ def music_words(found: list[Statement]) -> frozenset[str]:
     return frozenset(w for s in found if s.field == "instruments" for w in s.phrase.lower().split())
 
 
-def band_name(lines: list[list[str]]) -> str | None:
-    """The name of a band, as groups have named themselves since the beat groups: "the" and a plural noun, two to
-    four words ('THE REVOLVERS', 'The Groove Merchants'), on one line or over two where OCR broke the name ('THE
-    PARKING' / 'TICKETS', 'THE' / 'DIRTBAGS'). `lines`: each text line's words, lower case. A title
-    made the same way ('THE FOUR SEASONS') reads as one too; the lean it carries is small (associations.yaml
-    `band_name`), and a statement outweighs it."""
+def band_name(lines: list[list[str]]) -> tuple[str, int] | None:
+    """The name of a band and the line it starts on, as groups have named themselves since the beat groups: "the"
+    and a plural noun, two to four words ('THE REVOLVERS', 'The Groove Merchants'), on one line or over two where
+    OCR broke the name ('THE PARKING' / 'TICKETS', 'THE' / 'DIRTBAGS'). `lines`: each text line's words, lower
+    case. A title made the same way ('THE FOUR SEASONS') reads as one too; the lean it carries is small
+    (associations.yaml `band_name`), and a statement outweighs it."""
     from tools.language import lemma
 
     def plural(word: str) -> bool:  # 'revolvers', 'highwaymen'
@@ -280,5 +280,5 @@ def band_name(lines: list[list[str]]) -> str | None:
         if not plural(words[-1]) and i + 1 < len(lines) and len(words) + len(lines[i + 1]) <= 4:
             words = [*words, *lines[i + 1]]  # 'THE PARKING' / 'TICKETS', 'THE' / 'DIRTBAGS'
         if len(words) >= 2 and plural(words[-1]):
-            return " ".join(words)
+            return " ".join(words), i
     return None
