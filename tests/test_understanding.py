@@ -96,6 +96,7 @@ def test_feedback_makes_no_take_and_instrument_names_carry_no_feeling():
     assert "organ" in after("can we get some organ in there").instruments
     assert "brass" in after("add a horn section").instruments and "french horn" in after("add a french horn").instruments
     assert "upright bass" in after("I can't hear the bass").instruments  # a complaint, not a cut
+    assert "piano" not in after("I can't hear the bass so drop the piano").instruments  # ... of that part only
     assert "violin" in after("could we hear a violin").instruments
     assert after("half the tempo").tempo_bpm == JAZZ.tempo_bpm // 2
     assert after("double the tempo").tempo_bpm == min(JAZZ.tempo_bpm * 2, 220)

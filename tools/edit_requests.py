@@ -123,14 +123,17 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     added: list[str] = []
     removed: list[str] = []
     utterance = read(text)
-    if (swap := SWAP.search(text)) and _named_instruments(swap.group("out")) and _named_instruments(swap.group("in")):
-        removed += [_spec_instrument(n, spec) or n for n in _named_instruments(swap.group("out"))]
-        added += _named_instruments(swap.group("in"))
+    swap = SWAP.search(text)
+    out, into = (_named_instruments(swap.group("out")), _named_instruments(swap.group("in"))) if swap else ([], [])
+    if out and into:
+        removed += [_spec_instrument(n, spec) or n for n in out]
+        added += into
         text = text[:swap.start()]  # the rest of the request is read as usual
         utterance = read(text)
     for index, name in _instrument_mentions(text):
         verb = _verb_before(text, index)
-        if UNHEARD.search(" ".join(w.text for w in utterance.words[:index])):
+        clause = utterance.words[index].clause
+        if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
         elif utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
