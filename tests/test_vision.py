@@ -31,7 +31,7 @@ def test_offline_classifier_recognises_real_photos(offline, name, expected):
 @pytest.mark.slow
 def test_offline_description_reads_the_title_and_reports_facts(offline, night_cover_path):
     d = offline.describe(load_cover(night_cover_path))
-    assert d.backend == "offline" and d.model == "efficientnet-lite0+pp-ocrv4+cielab+all-minilm-l6-v2"
+    assert d.backend == "offline" and d.model == "efficientnet-lite0+pp-ocrv4+cielab+all-mpnet-base-v2"
     assert '"MIDNIGHT ORBIT"' in d.text
     assert d.details["cover_text"][0]["text"] == "MIDNIGHT ORBIT" and d.details["cover_text"][0]["confidence"] > 0.8
     text = d.evidence.first("text")

@@ -50,6 +50,17 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("albumgen", appauthor=False))
 
 
+def model_cache() -> Path:
+    """Where AlbumGen keeps model files it assembles from PyPI packages: $ALBUMGEN_MODEL_CACHE, else the platform's
+    user cache folder. Apart from the home, so a run with another $ALBUMGEN_HOME (each test session has its own)
+    does not unpack a model again."""
+    if os.environ.get("ALBUMGEN_MODEL_CACHE"):
+        return Path(os.environ["ALBUMGEN_MODEL_CACHE"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("albumgen", appauthor=False)) / "models"
+
+
 def utc_now() -> str:
     """Now, in UTC, to the second (ISO 8601): the time stamps of the run log and the catalogues."""
     from datetime import datetime, timezone

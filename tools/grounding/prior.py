@@ -460,7 +460,8 @@ class Prior:
             exps = [math.exp((c - scores[0][1]) / rule["temperature"]) for _g, c, _n in scores]
             for (genre, cos, name), e in list(zip(scores, exps))[:rule["top"]]:
                 self._cue("genre", {genre: rule["weight"] * e / sum(exps)}, 1.0, item,
-                          f'the words sit near "{name}", one of {genre}\'s names and scene words (cosine {cos:.2f})')
+                          f'the words sit near "{name}", one of {genre}\'s names and scene words (mean cosine of '
+                          f'the nearest three {cos:.2f})')
 
     @functools.cached_property
     def scenes(self) -> list[tuple[Evidence, Any]]:
@@ -730,11 +731,13 @@ class Prior:
 
     def _rank_era(self, genre: str | None = None) -> list[Option]:
         eras, since = self.assoc["eras"], self.assoc["genre_since"].get(genre)
+        dated = sorted({c.evidence for c in self.cues if c.field == "era" and c.weight > 0})
         out = []
         for era in eras:
             base = float(self.assoc["era_default"].get(era, 0.0))
             seen = self._context("palette", "texture") if base else ()
-            why = f"no era cue in {', '.join(seen)}: contemporary" if base else ""
+            why = "" if not base else (f"contemporary unless the cover is dated (cues in {', '.join(dated)})" if dated
+                                       else f"no era cue in {', '.join(seen)}: contemporary")
             parts = [(base, seen, why), *self._cue_parts("era", era)]
             if since and eras.index(era) < eras.index(since):
                 penalty = self.assoc["era_too_early"]
