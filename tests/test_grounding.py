@@ -126,6 +126,12 @@ def test_degenerate_rationales_are_refused():
               "(E1, E2, E3) | E1 similar cover: metal-1.png is metal, 160 BPM, E minor; E2 similar cover: metal-2.png "
               "is metal, 158 BPM, E minor")
     assert rationale_problem(listed, ev) is None
+    # the cover's words quoted by three items are the cover's words, not repetition ("The Mighty Clouds" once
+    # made the prior's own genre rationale refused); the same unquoted words three times still are
+    quoted = ("rock: E1 a band's name (\"the mighty clouds\") → rock +1.00 | E2 cover text \"The Mighty Clouds\" "
+              "(OCR 1.00); E2 the words \"the mighty clouds / precious lord\" sit nearest rock")
+    assert rationale_problem(quoted, ev) is None
+    assert "repeats itself" in rationale_problem("E1 the mighty clouds, E2 the mighty clouds, E3 the mighty clouds", ev)
 
 
 # -- decisions: no positional bias ---------------------------------------------------------------------------

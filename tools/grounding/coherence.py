@@ -121,8 +121,9 @@ def rationale_problem(text: str, evidence) -> str | None:
     sentences = [s.strip().lower() for s in re.split(r"[!?;]+|\.(?!\d)", text) if s.strip()]  # 0.99 is one number
     if len(sentences) != len(set(sentences)):
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
-    # ids and numbers are not repetition: "(from E2, E3, E5)" or "160 BPM, E minor" twice is two facts
-    words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", re.sub(r"\bE\d+\b", " ", text).lower())
+    # ids and numbers are not repetition: "(from E2, E3, E5)" or "160 BPM, E minor" twice is two facts; nor are
+    # the cover's own words quoted by several evidence items (a band's name, its OCR line, the encoder's reading)
+    words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", re.sub(r"\bE\d+\b|\"[^\"]*\"|“[^”]*”", " ", text).lower())
     grams = [" ".join(words[i:i + 3]) for i in range(len(words) - 2)]
     if grams and max(grams.count(g) for g in set(grams)) >= 3:
         return "the rationale repeats itself: write one sentence on what the cited evidence shows"
