@@ -103,6 +103,30 @@ def test_feedback_makes_no_take_and_instrument_names_carry_no_feeling():
     assert after("double the tempo").tempo_bpm == min(JAZZ.tempo_bpm * 2, 220)
 
 
+def test_music_verbs_and_taking_a_request_back_carry_no_feeling():
+    """The verb 'play' is not the mood 'playful' (Snowball cut '-ful' off: 'play it slower' made the plan playful
+    and 'don't play the organ' made it tense), 'never mind' is not a negated 'mindfulness' (it made the plan
+    aggressive and faster), and an instruction the keyword layer carried out is not read for feeling ('lose' is
+    NRC's anger and sadness, 'don' of "don't" its trust)."""
+    rock = start_spec("rock")
+
+    def on_rock(text):
+        return _tried(read_message(text, rock), rock)[0]
+
+    slower = on_rock("play it slower")
+    assert slower.tempo_bpm < rock.tempo_bpm and (slower.moods, slower.valence) == (rock.moods, rock.valence)
+    assert "playful" in on_rock("make it more playful").moods  # the mood itself is still read
+    for text in ("never mind", "nevermind, it's fine", "forget it"):
+        assert not changes_anything(read_message(text, rock), rock), text
+    for text in ("don't play the organ", "lose the organ", "kill the organ"):
+        cut = on_rock(text)
+        assert "organ" not in cut.instruments, text
+        assert (cut.moods, cut.valence, cut.mode) == (rock.moods, rock.valence, rock.mode), (text, cut)
+    assert on_rock("make it more soulful").genre == "r&b" and on_rock("less soulful").genre == "rock"
+    assert after("bump the tempo").tempo_bpm > JAZZ.tempo_bpm and after("lower the bpm").tempo_bpm < JAZZ.tempo_bpm
+    assert after("cut the tempo in half").tempo_bpm == JAZZ.tempo_bpm // 2
+
+
 def test_held_out_phrasings_move_the_expected_field_and_no_negation_is_inverted():
     rows = [r for r in phrasing_set()["phrasings"] if r["split"] == "held_out"]
     assert len(phrasing_set()["phrasings"]) >= 120 and len(rows) >= 60

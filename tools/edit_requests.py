@@ -22,7 +22,8 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            "horns": "brass", "horn section": "brass", "brass section": "brass"}
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
-               "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal"}
+               "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
+               "soulful": "r&b"}
 MOOD_SHIFTS = {  # word -> (mood, energy change, valence change)
     "darker": ("dark", 0.0, -0.2), "sadder": ("sad", -0.1, -0.25), "happier": ("cheerful", 0.1, 0.25),
     "brighter": ("hopeful", 0.05, 0.2), "calmer": ("calm", -0.25, 0.0), "chill": ("calm", -0.2, 0.0),
@@ -46,8 +47,13 @@ def _has(text: str, phrase: str) -> bool:
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1,
                # a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow
-               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1}
+               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1,
+               # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
+               **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
+                   ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
+                   ("decrease", -1), ("reduce", -1), ("drop", -1), ("cut", -1))}}
 HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
+                   r"|(?P<cut>(?:tempo|speed|bpm)\s+in\s+half)"
                    r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
 TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
 
@@ -58,7 +64,7 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     utterance = read(text)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
-        factor = 0.5 if m.group("half") else 2.0
+        factor = 0.5 if m.group("half") or m.group("cut") else 2.0
     if factor is None:
         senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None]
         if not senses or not senses[0]:

@@ -84,8 +84,11 @@ def as_written(phrase: str) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def key(word: str) -> str:
     """What two words must share to count as one: the stem of the lemma ('gloomier' and 'gloomy' -> 'gloomi',
-    'sadness' and 'sad' -> 'sad')."""
+    'sadness' and 'sad' -> 'sad'), except an adjective in '-ful', which keeps its suffix."""
     base = lemma(word.lower())
+    if base.endswith(("ful", "fully", "fulness")) and len(base) > 6:  # Snowball takes '-ful' off: 'playful' is
+        return base.removesuffix("ly").removesuffix("ness")           # not the verb 'play' ('play it slower'),
+                                                                      # 'mindfulness' not 'mind' ('never mind')
     stemmer = _stemmer()
     return stemmer.stemWord(base) if stemmer is not None and base.isalpha() else base
 

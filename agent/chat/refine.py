@@ -62,7 +62,8 @@ def request_preference(model, request: str):
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
     """Keyword edits first; the request reader adds edits for the fields they leave alone."""
     explicit = interpret(text, spec)
-    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight)
+    # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
+    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=not explicit)
     taken = {e.tool for e in explicit}
     read = [e for e in found if e.tool not in taken]
     edits = explicit + [Edit(e.tool, e.arguments) for e in read]

@@ -484,6 +484,11 @@ def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
 POLARITY_FLIP = {"positive": "negative", "negative": "positive"}
 
 
+# what is left of a negative contraction once its "n't" is read as the negation: not words ('don' is NRC's trust)
+CONTRACTED = frozenset({"don", "won", "isn", "aren", "wasn", "weren", "doesn", "didn", "hasn", "haven", "hadn",
+                        "couldn", "shouldn", "wouldn", "ain", "shan", "mustn", "needn"})
+
+
 def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: bool = True) -> dict[str, Any]:
     """NRC emotions of a text's words (by lemma: 'angrier' is 'angry'), counts per emotion and the words that
     carried them. A negated word ('no future', 'not happy') counts only its polarity, turned around. Words in
@@ -495,7 +500,7 @@ def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: boo
     counts: dict[str, int] = {}
     words: list[str] = []
     for word in read(" ".join(segment(text)) if run_together else text).words:
-        if word.text in skip or lemma(word.text) in skip:
+        if word.text in skip or lemma(word.text) in skip or word.text in CONTRACTED:
             continue
         emotions = lexicon.get(word.text) or lexicon.get(lemma(word.text)) or []
         if word.sense < 0:

@@ -64,12 +64,13 @@ def find_cues(text: str) -> list[Cue]:
     return match_cues(text, {**request_table()["cues"], **genre_cues(), **mood_cues()})
 
 
-# A message that only says how the take landed ('sounds good, thanks!', 'love it', 'perfect') asks for no change:
+# A message that only says how the take landed ('sounds good, thanks!', 'love it', 'perfect') or takes a request
+# back ('never mind') asks for no change:
 # its words' feeling is about the take, not a direction for the next one
 FEEDBACK = re.compile(r"(?:(?:that|this|it)(?:\s+s|\s+is)?\s+|(?:sounds|looks|feels)\s+|(?:i\s+)?(?:really\s+)?(?:love|like)\s+"
                       r"(?:it|that|this)\s*|so\s+|really\s+|very\s+|pretty\s+|(?:good|great|nice|perfect|fine|awesome|"
                       r"lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|fantastic|gorgeous|ok|okay|yes|yeah|"
-                      r"thanks|thank\s+you|cheers|wow)\b\s*|[,.!?\s])+")
+                      r"thanks|thank\s+you|cheers|wow|never\s*mind|forget\s+it|no\s+worries)\b\s*|[,.!?\s])+")
 
 
 @functools.cache
@@ -81,14 +82,16 @@ def _instrument_words() -> frozenset[str]:
     return frozenset(w for name in [*vocabulary().instruments, *ALIASES] for w in name.split())
 
 
-def request_evidence(text: str) -> tuple[EvidenceSet, list[Cue]]:
-    """The request's evidence: one item per cue (R1, R2, ...) and the NRC emotions of its words."""
+def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list[Cue]]:
+    """The request's evidence: one item per cue (R1, R2, ...) and, when no cue was found, the NRC emotions of its
+    words. `feeling` False: the message is an instruction the keyword layer already carried out ('lose the
+    organ', 'give it a rest'), whose verbs are not a feeling ('lose' is NRC's anger and sadness)."""
     cues = find_cues(text)
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
     affect = text_affect(text, skip=_instrument_words(), run_together=False)
-    if affect["emotions"] and not cues and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
+    if feeling and affect["emotions"] and not cues and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
                               text=f"words {', '.join(repr(w) for w in affect['words'])} carry {shown} (NRC lexicon)",
@@ -166,9 +169,10 @@ class Plan:
     adds: list[Option]
 
 
-def read_request(text: str, spec) -> Plan:
-    """Evidence, the new valence/energy and the ranked alternatives of a request for the current plan."""
-    evidence, cues = request_evidence(text)
+def read_request(text: str, spec, feeling: bool = True) -> Plan:
+    """Evidence, the new valence/energy and the ranked alternatives of a request for the current plan
+    (`feeling`: as request_evidence)."""
+    evidence, cues = request_evidence(text, feeling)
     d_val, val_ids = _total(cues, "valence")
     d_en, en_ids = _total(cues, "energy")
     affect = evidence.first("request_affect")
@@ -419,9 +423,11 @@ def rationale(edit: RequestEdit, evidence: EvidenceSet, request: str) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def decide_edits(request: str, spec, prefer: Prefer = None, weight: float = 0.5) -> tuple[Reading, list[RequestEdit]]:
-    """The request's reading and the setter calls it asks for (with rationales), in a fixed field order."""
-    plan = read_request(request, spec)
+def decide_edits(request: str, spec, prefer: Prefer = None, weight: float = 0.5,
+                 feeling: bool = True) -> tuple[Reading, list[RequestEdit]]:
+    """The request's reading and the setter calls it asks for (with rationales), in a fixed field order
+    (`feeling`: as request_evidence)."""
+    plan = read_request(request, spec, feeling)
     edits = EditChooser(plan, prefer, weight).choose()
     edits = [RequestEdit(e.tool, {**e.arguments, "rationale": rationale(e, plan.reading.evidence, request)},
                          e.field, e.evidence, e.options, e.model, e.decided_by) for e in edits]
