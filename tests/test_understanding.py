@@ -28,11 +28,33 @@ def after(request: str, spec=JAZZ):
 
 # -- the reader -------------------------------------------------------------------------------------------------
 def test_inflections_share_a_key_with_their_dictionary_form():
-    for inflected, base in (("gloomier", "gloomy"), ("angrier", "angry"), ("sadness", "sad"), ("drums", "drum"),
+    for inflected, base in (("gloomier", "gloomy"), ("angrier", "angry"), ("drums", "drum"),
                             ("jazzier", "jazzy"), ("partying", "party"), ("freestyles", "freestyle"),
                             ("dubplates", "dubplate")):  # the last two: plurals no dictionary lists
         assert key(inflected) == key(base), (inflected, base)
     assert key("dark") != key("light")
+    # words of other meanings that a stemmer joined: each was read as the other in chat
+    for one, other in (("play", "playful"), ("busy", "business"), ("suits", "suites"), ("classic", "classical"),
+                       ("harder", "hardly"), ("longer", "longing"), ("mind", "mindfulness"), ("current", "currently")):
+        assert key(one) != key(other), (one, other)
+
+
+def test_words_a_stemmer_joined_are_not_read_as_each_other_in_chat():
+    """'make it longer' was nostalgic (longing), 'whatever suits you' classical (suites), 'a classic rock vibe'
+    classical, 'I can hardly hear the bass' harder and faster, 'no funny business' sparser (busier)."""
+    rock = start_spec("rock")
+
+    def on(text, start=rock):
+        return _tried(read_message(text, start), start)[0]
+
+    longer = on("make it longer")
+    assert longer.duration_s > rock.duration_s and (longer.moods, longer.valence) == (rock.moods, rock.valence)
+    assert not changes_anything(read_message("whatever suits you", rock), rock)
+    assert on("give it a classic rock vibe", JAZZ).genre == "rock"
+    hardly = on("I can hardly hear the bass")
+    assert (hardly.energy, hardly.tempo_bpm) == (rock.energy, rock.tempo_bpm)
+    assert not changes_anything(read_message("no funny business", JAZZ), JAZZ)
+    assert on("more sadness", JAZZ).valence < JAZZ.valence  # a derived word the table means is listed
 
 
 def test_negation_holds_over_its_clause_and_stops_at_its_end():

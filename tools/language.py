@@ -3,9 +3,8 @@
 "not X enough" (more X), intensity ("much", "a bit") and phrases matched on lemmas, with gaps for phrasal
 verbs ("tone it down" matches "tone * down").
 
-Lemmas come from lemminflect (its shipped English lemma tables and out-of-vocabulary rules), stems from the
-Snowball English stemmer, so a table lists a word once and every inflection finds it. Both are loaded
-lazily; without them words match only as written.
+Lemmas come from lemminflect (its shipped English lemma tables and out-of-vocabulary rules), so a table lists
+a word once and every inflection finds it. Loaded lazily; without it words match only as written.
 """
 from __future__ import annotations
 
@@ -43,15 +42,6 @@ def _lemma_tables():
     return getAllLemmas, getLemma
 
 
-@functools.cache
-def _stemmer():
-    try:
-        import snowballstemmer
-    except ImportError:
-        return None
-    return snowballstemmer.stemmer("english")
-
-
 POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 
@@ -83,14 +73,12 @@ def as_written(phrase: str) -> str | None:
 
 @functools.lru_cache(maxsize=65536)
 def key(word: str) -> str:
-    """What two words must share to count as one: the stem of the lemma ('gloomier' and 'gloomy' -> 'gloomi',
-    'sadness' and 'sad' -> 'sad'), except an adjective in '-ful', which keeps its suffix."""
-    base = lemma(word.lower())
-    if base.endswith(("ful", "fully", "fulness")) and len(base) > 6:  # Snowball takes '-ful' off: 'playful' is
-        return base.removesuffix("ly").removesuffix("ness")           # not the verb 'play' ('play it slower'),
-                                                                      # 'mindfulness' not 'mind' ('never mind')
-    stemmer = _stemmer()
-    return stemmer.stemWord(base) if stemmer is not None and base.isalpha() else base
+    """What two words must share to count as one: their lemma ('gloomier' and 'gloomy' -> 'gloomy', 'drums' and
+    'drum' -> 'drum'). Not a stem: Snowball's stems join words of other meanings ('play' and 'playful', 'busy' and
+    'business', 'suits' and 'suites', 'classic' and 'classical', 'hardly' and 'harder', 'longer' and 'longing':
+    'make it longer' was read as nostalgic, 'whatever suits you' as classical), and a table that means a derived
+    word lists it ('sadness')."""
+    return lemma(word.lower())
 
 
 def tokens(text: str) -> list[str]:
