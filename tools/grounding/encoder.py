@@ -391,9 +391,11 @@ def read_genre(text: str, model: str = DEFAULT_MODEL) -> GenreReading:
     """How near the cover's words sit to each genre: the mean cosine of its NEAREST anchors; the nearest one is
     named."""
     import numpy as np
+    import torch
 
     names, vectors = _anchors(model)
-    cosines = vectors @ encoder(model).encode([text])[0]
+    # in torch, not numpy: OpenBLAS's threads spin on after a numpy product and halve the next forward's speed
+    cosines = (torch.from_numpy(vectors) @ torch.from_numpy(encoder(model).encode([text])[0])).numpy()
     rows: dict[str, list[int]] = {}
     for k, (genre, _name) in enumerate(names):
         rows.setdefault(genre, []).append(k)
