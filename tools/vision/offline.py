@@ -25,7 +25,7 @@ class OfflineOptions(BackendOptions):
     ocr: bool = True
     min_ocr_confidence: float = 0.6
     # reads the cover's words as a whole (tools/grounding/encoder.py): a hub id or local path; null: off.
-    # sentence-transformers/all-MiniLM-L6-v2 is five times faster and reads names and titles less well
+    # sentence-transformers/all-MiniLM-L6-v2 is about seven times faster and reads names and titles less well
     text_encoder: str | None = "sentence-transformers/all-mpnet-base-v2"
 
 
