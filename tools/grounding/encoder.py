@@ -244,63 +244,74 @@ def _lean(run, weights: dict, config: dict, tokenizer):
     return forward
 
 
+def _norm(w: dict, x, name: str, eps: float):
+    from torch.nn.functional import layer_norm
+
+    return layer_norm(x, x.shape[-1:], w[f"{name}.weight"], w[f"{name}.bias"], eps)
+
+
+def _dense(w: dict, x, name: str):
+    from torch.nn.functional import linear
+
+    return linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
+
+
+# each architecture's names for a layer's attention projections, their output and the LayerNorm after it
+BERT_NAMES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+              "o": "attention.output.dense", "norm": "attention.output.LayerNorm"}
+MPNET_NAMES = {"q": "attention.attn.q", "k": "attention.attn.k", "v": "attention.attn.v", "o": "attention.attn.o",
+               "norm": "attention.LayerNorm"}
+
+
+def _post_ln_layers(w: dict, config: dict, x, bias, eps: float, names: dict[str, str]):
+    """The encoder layers BERT and MPNet share: attention with an additive `bias` (the padding mask, and MPNet's
+    relative positions), then a GELU feed-forward, each added to its input and LayerNorm-ed after."""
+    from torch.nn.functional import gelu, scaled_dot_product_attention
+
+    heads, (b, n, d) = config["num_attention_heads"], x.shape
+    for k in range(config["num_hidden_layers"]):
+        layer = f"encoder.layer.{k}."
+        q, kk, v = (_dense(w, x, layer + names[p]).view(b, n, heads, d // heads).transpose(1, 2) for p in "qkv")
+        context = scaled_dot_product_attention(q, kk, v, attn_mask=bias).transpose(1, 2).reshape(b, n, d)
+        x = _norm(w, _dense(w, context, layer + names["o"]) + x, layer + names["norm"], eps)
+        x = _norm(w, _dense(w, gelu(_dense(w, x, layer + "intermediate.dense")), layer + "output.dense") + x,
+                  layer + "output.LayerNorm", eps)
+    return x
+
+
+def _padding_bias(mask, dtype):
+    import torch
+
+    return torch.zeros(mask.shape, dtype=dtype).masked_fill(mask == 0, torch.finfo(dtype).min)[:, None, None, :]
+
+
 def bert_forward(w: dict, config: dict, ids, mask):
     """BERT's encoder (Devlin et al. 2019) as transformers' BertModel computes it, post-LayerNorm, GELU (erf),
     token type 0: the last hidden states."""
     import torch
-    from torch.nn.functional import gelu, layer_norm, linear, scaled_dot_product_attention
 
-    eps, heads = config.get("layer_norm_eps", 1e-12), config["num_attention_heads"]
-
-    def norm(x, name):
-        return layer_norm(x, x.shape[-1:], w[f"{name}.weight"], w[f"{name}.bias"], eps)
-
-    def dense(x, name):
-        return linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
-
-    e = "embeddings."
-    positions = torch.arange(ids.shape[1])
-    x = w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][positions] \
+    eps, e = config.get("layer_norm_eps", 1e-12), "embeddings."
+    x = w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][torch.arange(ids.shape[1])] \
         + w[e + "token_type_embeddings.weight"][0]
-    x = norm(x, e + "LayerNorm")
-    bias = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(mask == 0, torch.finfo(x.dtype).min)[:, None, None, :]
-    b, n, d = x.shape
-    for k in range(config["num_hidden_layers"]):
-        layer = f"encoder.layer.{k}."
-
-        def split(t):
-            return t.view(b, n, heads, d // heads).transpose(1, 2)
-        q, kk, v = (split(dense(x, layer + f"attention.self.{p}")) for p in ("query", "key", "value"))
-        context = scaled_dot_product_attention(q, kk, v, attn_mask=bias).transpose(1, 2).reshape(b, n, d)
-        x = norm(dense(context, layer + "attention.output.dense") + x, layer + "attention.output.LayerNorm")
-        x = norm(dense(gelu(dense(x, layer + "intermediate.dense")), layer + "output.dense") + x,
-                 layer + "output.LayerNorm")
-    return x
+    x = _norm(w, x, e + "LayerNorm", eps)
+    return _post_ln_layers(w, config, x, _padding_bias(mask, x.dtype), eps, BERT_NAMES)
 
 
 def mpnet_forward(w: dict, config: dict, ids, mask):
     """MPNet's encoder (Song et al. 2020) as transformers' MPNetModel computes it: RoBERTa's position ids (counted
-    from the padding id), post-LayerNorm layers like BERT's, and one table of relative-position biases (T5's
+    from the padding id), BERT's post-LayerNorm layers, and one table of relative-position biases (T5's
     log-spaced buckets) added to every layer's attention scores: the last hidden states."""
     import math
 
     import torch
-    from torch.nn.functional import gelu, layer_norm, linear, scaled_dot_product_attention
 
-    eps, heads, pad = config.get("layer_norm_eps", 1e-5), config["num_attention_heads"], config.get("pad_token_id", 1)
-
-    def norm(x, name):
-        return layer_norm(x, x.shape[-1:], w[f"{name}.weight"], w[f"{name}.bias"], eps)
-
-    def dense(x, name):
-        return linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
-
+    eps, pad, e = config.get("layer_norm_eps", 1e-5), config.get("pad_token_id", 1), "embeddings."
     real = (ids != pad).long()
     positions = torch.cumsum(real, 1) * real + pad
-    x = norm(w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions],
-             "embeddings.LayerNorm")
-    b, n, d = x.shape
+    x = _norm(w, w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][positions],
+              e + "LayerNorm", eps)
     # relative position buckets: 16 per direction, 8 exact, then log-spaced out to 128
+    n = ids.shape[1]
     rel = torch.arange(n)[None, :] - torch.arange(n)[:, None]
     half = config.get("relative_attention_num_buckets", 32) // 2
     exact, far = -rel, half // 2
@@ -309,19 +320,7 @@ def mpnet_forward(w: dict, config: dict, ids, mask):
     large = far + (torch.log(exact.float().clamp(min=1) / far) / math.log(128 / far) * (half - far)).long()
     bucket = bucket + torch.where(exact < far, exact, large.clamp(max=half - 1))
     position_bias = w["encoder.relative_attention_bias.weight"][bucket].permute(2, 0, 1)[None]
-    masked = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(mask == 0, torch.finfo(x.dtype).min)[:, None, None, :]
-    bias = position_bias + masked
-    for k in range(config["num_hidden_layers"]):
-        layer = f"encoder.layer.{k}."
-
-        def split(t):
-            return t.view(b, n, heads, d // heads).transpose(1, 2)
-        q, kk, v = (split(dense(x, layer + f"attention.attn.{p}")) for p in ("q", "k", "v"))
-        context = scaled_dot_product_attention(q, kk, v, attn_mask=bias).transpose(1, 2).reshape(b, n, d)
-        x = norm(dense(context, layer + "attention.attn.o") + x, layer + "attention.LayerNorm")
-        x = norm(dense(gelu(dense(x, layer + "intermediate.dense")), layer + "output.dense") + x,
-                 layer + "output.LayerNorm")
-    return x
+    return _post_ln_layers(w, config, x, position_bias + _padding_bias(mask, x.dtype), eps, MPNET_NAMES)
 
 
 LEAN = {"bert": bert_forward, "mpnet": mpnet_forward}  # run in plain torch: no transformers import (~2.5 s)
