@@ -85,7 +85,7 @@ def _instrument_words() -> frozenset[str]:
 def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list[Cue]]:
     """The request's evidence: one item per cue (R1, R2, ...) and, when no cue was found, the NRC emotions of its
     words. `feeling` False: the message is an instruction the keyword layer already carried out ('lose the
-    organ', 'give it a rest'), whose verbs are not a feeling ('lose' is NRC's anger and sadness)."""
+    organ', "don't play the organ"), whose verbs are not a feeling ('lose' is NRC's anger and sadness)."""
     cues = find_cues(text)
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
