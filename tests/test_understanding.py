@@ -14,12 +14,13 @@ from tests.images import colour_field, idiom_cover
 from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score, start_spec
 from tools.grounding.coherence import check_tempo, rationale_problem
 from tools.grounding.decide import compose_rationale
-from tools.grounding.evidence import EvidenceSet, colour_evidence, segment, text_evidence
+from tools.grounding.evidence import EvidenceSet, colour_evidence, segment, text_affect, text_evidence
 from tools.grounding.prior import Prior
 from tools.grounding.statements import band_name, key_statements, statements, tempo_statements
 from tools.language import key, read
 
 JAZZ = start_spec("jazz")
+ROCK = start_spec("rock")
 
 
 def after(request: str, spec=JAZZ):
@@ -42,19 +43,14 @@ def test_inflections_share_a_key_with_their_dictionary_form():
 def test_words_a_stemmer_joined_are_not_read_as_each_other_in_chat():
     """'make it longer' was nostalgic (longing), 'whatever suits you' classical (suites), 'a classic rock vibe'
     classical, 'I can hardly hear the bass' harder and faster, 'no funny business' sparser (busier)."""
-    rock = start_spec("rock")
-
-    def on(text, start=rock):
-        return _tried(read_message(text, start), start)[0]
-
-    longer = on("make it longer")
-    assert longer.duration_s > rock.duration_s and (longer.moods, longer.valence) == (rock.moods, rock.valence)
-    assert not changes_anything(read_message("whatever suits you", rock), rock)
-    assert on("give it a classic rock vibe", JAZZ).genre == "rock"
-    hardly = on("I can hardly hear the bass")
-    assert (hardly.energy, hardly.tempo_bpm) == (rock.energy, rock.tempo_bpm)
+    longer = after("make it longer", ROCK)
+    assert longer.duration_s > ROCK.duration_s and (longer.moods, longer.valence) == (ROCK.moods, ROCK.valence)
+    assert not changes_anything(read_message("whatever suits you", ROCK), ROCK)
+    assert after("give it a classic rock vibe").genre == "rock"
+    hardly = after("I can hardly hear the bass", ROCK)
+    assert (hardly.energy, hardly.tempo_bpm) == (ROCK.energy, ROCK.tempo_bpm)
     assert not changes_anything(read_message("no funny business", JAZZ), JAZZ)
-    assert on("more sadness", JAZZ).valence < JAZZ.valence  # a derived word the table means is listed
+    assert after("more sadness").valence < JAZZ.valence  # a derived word the table means is listed
 
 
 def test_negation_holds_over_its_clause_and_stops_at_its_end():
@@ -130,21 +126,19 @@ def test_music_verbs_and_taking_a_request_back_carry_no_feeling():
     and 'don't play the organ' made it tense), 'never mind' is not a negated 'mindfulness' (it made the plan
     aggressive and faster), and an instruction the keyword layer carried out is not read for feeling ('lose' is
     NRC's anger and sadness, 'don' of "don't" its trust)."""
-    rock = start_spec("rock")
-
-    def on_rock(text):
-        return _tried(read_message(text, rock), rock)[0]
-
-    slower = on_rock("play it slower")
-    assert slower.tempo_bpm < rock.tempo_bpm and (slower.moods, slower.valence) == (rock.moods, rock.valence)
-    assert "playful" in on_rock("make it more playful").moods  # the mood itself is still read
+    slower = after("play it slower", ROCK)
+    assert slower.tempo_bpm < ROCK.tempo_bpm and (slower.moods, slower.valence) == (ROCK.moods, ROCK.valence)
+    assert "playful" in after("make it more playful", ROCK).moods  # the mood itself is still read
     for text in ("never mind", "nevermind, it's fine", "forget it"):
-        assert not changes_anything(read_message(text, rock), rock), text
+        assert not changes_anything(read_message(text, ROCK), ROCK), text
     for text in ("don't play the organ", "lose the organ", "kill the organ"):
-        cut = on_rock(text)
+        cut = after(text, ROCK)
         assert "organ" not in cut.instruments, text
-        assert (cut.moods, cut.valence, cut.mode) == (rock.moods, rock.valence, rock.mode), (text, cut)
-    assert on_rock("make it more soulful").genre == "r&b" and on_rock("less soulful").genre == "rock"
+        assert (cut.moods, cut.valence, cut.mode) == (ROCK.moods, ROCK.valence, ROCK.mode), (text, cut)
+    assert after("make it more soulful", ROCK).genre == "r&b" and after("less soulful", ROCK).genre == "rock"
+    # the first half of a contraction whose apostrophe was taken out is no word; a don is (NRC: trust)
+    assert "don" not in text_affect("i don t know", run_together=False)["words"]
+    assert text_affect("the don", run_together=False)["words"] == ["don"]
     assert after("bump the tempo").tempo_bpm > JAZZ.tempo_bpm and after("lower the bpm").tempo_bpm < JAZZ.tempo_bpm
     assert after("cut the tempo in half").tempo_bpm == JAZZ.tempo_bpm // 2
 

@@ -71,7 +71,6 @@ def as_written(phrase: str) -> str | None:
     return written[0] if len(written) == 1 and lemma(written[0]) != written[0] else None
 
 
-@functools.lru_cache(maxsize=65536)
 def key(word: str) -> str:
     """What two words must share to count as one: their lemma ('gloomier' and 'gloomy' -> 'gloomy', 'drums' and
     'drum' -> 'drum'). Not a stem: Snowball's stems join words of other meanings ('play' and 'playful', 'busy' and
@@ -141,8 +140,7 @@ class Utterance:
                 negated, scale = False, 1.0
             enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i))
-            split_nt = tok == "t" and before.endswith("n")  # "don t": apostrophes already taken out
-            if negator(tok) or split_nt or f"{before} {tok}" in NEGATORS:
+            if negator(tok) or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS:
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1
@@ -197,6 +195,11 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
             return None
         pos += 1
     return pos - 1
+
+
+def split_contraction(first: str, second: str) -> bool:
+    """Whether two tokens are a negative contraction whose apostrophe was taken out ("don t", "isn t")."""
+    return second == "t" and first.endswith("n")
 
 
 def negator(word: str) -> bool:

@@ -484,24 +484,21 @@ def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
 POLARITY_FLIP = {"positive": "negative", "negative": "positive"}
 
 
-# what is left of a negative contraction once its "n't" is read as the negation: not words ('don' is NRC's trust)
-CONTRACTED = frozenset({"don", "won", "isn", "aren", "wasn", "weren", "doesn", "didn", "hasn", "haven", "hadn",
-                        "couldn", "shouldn", "wouldn", "ain", "shan", "mustn", "needn"})
-
-
 def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: bool = True) -> dict[str, Any]:
     """NRC emotions of a text's words (by lemma: 'angrier' is 'angry'), counts per emotion and the words that
     carried them. A negated word ('no future', 'not happy') counts only its polarity, turned around. Words in
     `skip` (those that name music: 'orchestra', 'choir') carry no feeling here. `run_together`: OCR text,
     whose lines may have lost their spaces (typed text has its spaces: no splitting)."""
-    from tools.language import lemma, read
+    from tools.language import lemma, read, split_contraction
 
     lexicon = nrc_lexicon()
     counts: dict[str, int] = {}
     words: list[str] = []
-    for word in read(" ".join(segment(text)) if run_together else text).words:
-        if word.text in skip or lemma(word.text) in skip or word.text in CONTRACTED:
-            continue
+    read_words = read(" ".join(segment(text)) if run_together else text).words
+    for k, word in enumerate(read_words):
+        following = read_words[k + 1].text if k + 1 < len(read_words) else ""
+        if word.text in skip or lemma(word.text) in skip or split_contraction(word.text, following):
+            continue  # a contraction's first half ('don' of "don t") is not a word: NRC reads 'don' as trust
         emotions = lexicon.get(word.text) or lexicon.get(lemma(word.text)) or []
         if word.sense < 0:
             emotions = [POLARITY_FLIP[e] for e in emotions if e in POLARITY_FLIP]
