@@ -170,10 +170,10 @@ class GenreReading:
 
 
 class SentenceEncoder:
-    """Mean-pooled, unit-length sentence vectors (the sentence-transformers recipe for all-MiniLM-L6-v2: mean
-    over the attention mask, then L2-normalise). A BERT checkpoint runs in `bert_forward` (plain torch, from
-    its safetensors; importing transformers' model stack would cost a cold run about 2.5 s); any other
-    architecture through transformers' AutoModel."""
+    """Mean-pooled, unit-length sentence vectors (the sentence-transformers recipe for all-mpnet-base-v2 and
+    all-MiniLM-L6-v2: mean over the attention mask, then L2-normalise). A BERT or MPNet checkpoint runs in
+    `bert_forward` / `mpnet_forward` (plain torch, from its safetensors; importing transformers' model stack
+    would cost a cold run about 2.5 s); any other architecture through transformers' AutoModel."""
 
     def __init__(self, model: str = DEFAULT_MODEL):
         self.model_id = model
@@ -355,7 +355,7 @@ def _anchors(model: str) -> tuple[list[tuple[str, str]], object]:
     return [(genre, name) for genre, name, _text in anchors], _vectors(model, [text for *_, text in anchors])
 
 
-KEEP_ANCHOR_FILES = 3  # anchor caches kept per model: two checkouts sharing a home do not re-encode each run
+KEEP_ANCHOR_FILES = 3  # anchor caches kept per model: two checkouts sharing a cache do not re-encode each run
 
 
 def _vectors(model: str, texts: list[str]):
@@ -384,7 +384,7 @@ def _vectors(model: str, texts: list[str]):
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, vectors)
-        # each edit of the tables writes a new file (1.1 MB for MiniLM): keep this model's newest few only
+        # each edit of the tables writes a new file (2.2 MB for mpnet): keep this model's newest few only
         others = sorted((f for f in path.parent.glob(f"{short_name(model)}-*.npy") if f != path),
                         key=lambda f: f.stat().st_mtime_ns, reverse=True)
         for old in others[KEEP_ANCHOR_FILES - 1:]:
@@ -392,6 +392,17 @@ def _vectors(model: str, texts: list[str]):
     except OSError:
         pass
     return vectors
+
+
+@functools.cache
+def _anchor_rows(model: str) -> dict[str, object]:
+    """Each genre's rows among the anchors (an index array), found once."""
+    import numpy as np
+
+    rows: dict[str, list[int]] = {}
+    for k, (genre, _name) in enumerate(_anchors(model)[0]):
+        rows.setdefault(genre, []).append(k)
+    return {genre: np.asarray(ks) for genre, ks in rows.items()}
 
 
 NEAREST = 3  # a genre's reading: the mean cosine of its nearest anchors (one alone: 504 of 584 seen covers; three: 522)
@@ -406,12 +417,9 @@ def read_genre(text: str, model: str = DEFAULT_MODEL) -> GenreReading:
     names, vectors = _anchors(model)
     # in torch, not numpy: OpenBLAS's threads spin on after a numpy product and halve the next forward's speed
     cosines = (torch.from_numpy(vectors) @ torch.from_numpy(encoder(model).encode([text])[0])).numpy()
-    rows: dict[str, list[int]] = {}
-    for k, (genre, _name) in enumerate(names):
-        rows.setdefault(genre, []).append(k)
     scores = []
-    for genre, ks in rows.items():
-        near = np.asarray(ks)[np.argsort(-cosines[ks], kind="stable")[:NEAREST]]
+    for genre, rows in _anchor_rows(model).items():
+        near = rows[np.argsort(-cosines[rows], kind="stable")[:NEAREST]]
         scores.append((genre, round(float(cosines[near].mean()), 3), names[near[0]][1]))
     return GenreReading(tuple(sorted(scores, key=lambda s: (-s[1], s[0]))))
 

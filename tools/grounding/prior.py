@@ -452,6 +452,8 @@ class Prior:
     def _encoder_cues(self) -> None:
         """The sentence encoder's reading of the cover's words: its nearest genres share the weight by a softmax
         of their cosines (prompts/associations.yaml, text_encoder)."""
+        from tools.grounding.encoder import NEAREST
+
         rule = self.assoc["text_encoder"]
         for item in self.evidence.of_kind("text_genre"):
             scores = [(str(g), float(c), str(n)) for g, c, n in item.detail.get("scores") or []]
@@ -461,7 +463,7 @@ class Prior:
             for (genre, cos, name), e in list(zip(scores, exps))[:rule["top"]]:
                 self._cue("genre", {genre: rule["weight"] * e / sum(exps)}, 1.0, item,
                           f'the words sit near "{name}", one of {genre}\'s names and scene words (mean cosine of '
-                          f'the nearest three {cos:.2f})')
+                          f'the nearest {NEAREST} {cos:.2f})')
 
     @functools.cached_property
     def scenes(self) -> list[tuple[Evidence, Any]]:
