@@ -90,8 +90,9 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
-    affect = text_affect(text, skip=_instrument_words(), run_together=False)
-    if feeling and affect["emotions"] and not cues and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
+    # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
+    affect = text_affect(text, skip=_instrument_words(), run_together=False) if feeling and not cues else {"emotions": {}}
+    if affect["emotions"] and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
                               text=f"words {', '.join(repr(w) for w in affect['words'])} carry {shown} (NRC lexicon)",
