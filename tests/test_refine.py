@@ -157,3 +157,22 @@ def test_keyword_edits_win_over_the_reader_for_the_same_setting():
     tempo = [e for e in refinement.edits if e.tool == "set_tempo"]
     assert [e.arguments["bpm"] for e in tempo] == [90]
     assert {"set_mood", "set_key"} <= {e.tool for e in refinement.edits}
+
+
+@pytest.mark.parametrize("request_, key, mode", [
+    ("put it in a minor key", "C", "minor"),            # 'a' is the article: the plan's own key, in minor
+    ("just a minor tweak, a bit slower", None, None),   # a minor tweak names no key and no mode
+    ("not in a minor key", "C", "major"),                # a negated mode asks for the other one
+    ("no minor key", "C", "major"),
+    ("don't make it minor", "C", "major"),
+    ("play it in A minor", "A", "minor"),                # the key of A, named
+    ("a minor please", "A", "minor"),
+    ("E flat major", "Eb", "major"),
+    ("not in A minor please", None, None),               # a named key refused says which key it isn't, not which it is
+])
+def test_a_mode_is_read_as_said_and_a_negated_one_turned_around(request_, key, mode):
+    from agent.chat.refine import _tried
+
+    start = BASE.model_copy(update={"mode": "minor"}) if mode == "major" else BASE
+    after = _tried(read_message(request_, start, None), start)[0]
+    assert (after.key, after.mode) == ((key, mode) if key else (start.key, start.mode))

@@ -212,12 +212,27 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
     return None
 
 
+NAMED_KEY = re.compile(r"\b([a-g](?:#|b|♯|♭| sharp| flat)?) (major|minor)\b")
+MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
+ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
+MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of)\s+"
+                              rf"(?:a\s+)?{mode}\b|^\s*{mode}\s*$") for mode in ("major", "minor")}
+OTHER_MODE = {"major": "minor", "minor": "major"}
+
+
 def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
-    if m := re.search(r"\b([a-g](?:#|b|♯|♭| sharp| flat)?) (major|minor)\b", text):
-        return {"key": m.group(1), "mode": m.group(2)}
-    if spec.key and (m := re.search(r"\b(?:in|to|make it) (major|minor)\b", text)):
-        return {"key": spec.key, "mode": m.group(1)}
-    return None
+    """A named key ('in A minor', 'to E flat major'), else a mode asked for by name: 'minor', 'in a minor key',
+    and turned around when negated ('not in a minor key', 'no minor key' ask for major)."""
+    for m in NAMED_KEY.finditer(text):
+        if m.group(1) == "a" and re.match(rf"\s+(?!{ARTICLE_NOT_BEFORE}\b)[a-z]", text[m.end():]):
+            continue  # 'a minor key', 'a minor tweak': the article; 'in a minor', 'a minor please': the key of A
+        return {"key": m.group(1), "mode": m.group(2)} if _affirmed(text, m.group(0).strip()) else None
+    if not spec.key:
+        return None
+    utterance = read(text)
+    wanted = {mode if found.sense > 0 else OTHER_MODE[mode] for mode, said in MODE_SAID.items()
+              if said.search(text) and (found := utterance.find(mode)) is not None}
+    return {"key": spec.key, "mode": wanted.pop()} if len(wanted) == 1 else None
 
 
 DECADE = re.compile(r"\b(?:the|of|from|like)\s+(?:19|20)?\d0'?s\b|\b(?:19|20)\d0'?s\b")  # 'the 80s' is an era

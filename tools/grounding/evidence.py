@@ -384,13 +384,17 @@ def _one_edit(a: str, b: str) -> bool:
 def misread(token: str) -> str | None:
     """The music word an OCR token misreads by one letter ('punkis' -> 'punks', 'orchestar' -> 'orchestra'), when
     exactly one music word or its plural is one letter away and is a thousand times commoner on the web
-    (wordsegment's counts: 'housse' is a typo of 'house', 'rapper' is a word); else None. Cut-out and
-    hand-drawn lettering loses and gains letters."""
+    (wordsegment's counts: 'housse' is a typo of 'house', 'rapper' is a word), or when neither is in those
+    counts: a music word newer than them ('chillhop') is misread into a token no one writes ('chilhop'); else
+    None. Cut-out and hand-drawn lettering loses and gains letters."""
     ws = _wordsegment()
-    if len(token) < MISREAD_MIN or not token.isalpha() or ws is None or token in _known_words():
+    if (len(token) < MISREAD_MIN or not token.isalpha() or ws is None or token in _known_words()
+            or token in _misread_targets()):
         return None
     seen = ws.UNIGRAMS.get(token, 0.0)
-    near = {w for w in _misread_targets() if _one_edit(token, w) and seen * MISREAD_RARITY < ws.UNIGRAMS.get(w, 0.0)}
+    close = [w for w in _misread_targets() if _one_edit(token, w)]
+    near = {w for w in close if seen * MISREAD_RARITY < ws.UNIGRAMS.get(w, 0.0)} or \
+        {w for w in close if seen == 0.0 == ws.UNIGRAMS.get(w, 0.0)}
     words = {_misread_targets()[w] for w in near}  # 'housse' is one letter from 'house' and from 'houses'
     return (near.pop() if len(near) == 1 else words.pop()) if len(words) == 1 else None
 
