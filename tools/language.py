@@ -47,12 +47,19 @@ POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 @functools.lru_cache(maxsize=65536)  # bounded: a long-lived web app reads whatever people type
 def lemma(word: str) -> str:
-    """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party'."""
+    """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party', and a dropped g as
+    covers and lyrics print it: "rockin'", "jackin'", 'movin' -> 'rock', 'jack', 'move'."""
     tables = _lemma_tables()
-    if tables is None or not word.isalpha() or len(word) < 4:
+    if tables is None or len(word) < 4:
+        return word
+    if word.endswith("in'") and word[:-1].isalpha():
+        word = word[:-1]
+    if not word.isalpha():
         return word
     all_lemmas, one = tables
     found = all_lemmas(word)
+    if not found and word.endswith("in") and all_lemmas(word + "g").get("VERB"):  # 'rockin', not 'cabin'
+        return lemma(word + "g")
     for pos in POS_ORDER:
         if found.get(pos):
             return found[pos][0]

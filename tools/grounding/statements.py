@@ -198,7 +198,7 @@ def _find(words: list[str], keys: list[str], phrase: str, used: set[int]) -> ran
     exact = as_written(phrase)
     for i in range(len(keys) - len(want) + 1):
         span = range(i, i + len(want))
-        if keys[i:i + len(want)] == want and not used & set(span) and exact in (None, words[i].lower()):
+        if keys[i:i + len(want)] == want and not used & set(span) and exact in (None, words[i].lower().rstrip("'")):  # "JACKIN'" is 'jackin'
             return span
     return None
 
