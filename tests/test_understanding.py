@@ -143,6 +143,33 @@ def test_music_verbs_and_taking_a_request_back_carry_no_feeling():
     assert after("cut the tempo in half").tempo_bpm == JAZZ.tempo_bpm // 2
 
 
+def test_praise_alone_makes_no_take_and_praise_with_a_request_is_read():
+    """held_out_9's first run: 'honestly, that's lovely', 'not bad at all', 'I can't complain' and 'ok that's enough
+    for today' each made a take (NRC read 'love' as joy; 'today' as a modern era)."""
+    for text in ("honestly, that's lovely", "not bad at all", "I can't complain", "ha, love that",
+                 "ok that's enough for today", "I won't lie, I love it", "give it a rest", "it's not boring"):
+        assert not changes_anything(read_message(text, JAZZ), JAZZ), text
+    assert after("I love it, but can it be slower").tempo_bpm < JAZZ.tempo_bpm
+    assert after("not bad, but I'd like it faster").tempo_bpm > JAZZ.tempo_bpm
+    assert "piano" not in after("love the sax, lose the piano").instruments
+
+
+def test_a_fault_word_asks_for_its_remedy_however_it_is_modified():
+    """'boring', 'too dull' and 'less boring' all ask for more life; 'more lively' too, 'less lively' for less."""
+    for text in ("honestly it's a bit boring", "too dull", "less boring please", "so bland", "more lively", "livelier"):
+        got = after(text)
+        assert got.energy > JAZZ.energy and got.tempo_bpm >= JAZZ.tempo_bpm, (text, got)
+    assert after("less lively").energy < JAZZ.energy
+    assert len(after("let the track breathe a bit").instruments) < len(JAZZ.instruments)
+
+
+def test_chat_reads_a_genre_by_any_name_the_cover_reader_knows():
+    """From rock, 'I want a requiem' chose cinematic (the funeral cue's other genre); the name says classical."""
+    assert after("I want a requiem", ROCK).genre == "classical"
+    assert after("make it bluegrass").genre == "country"  # the genre tree's branch, no longer folk's subgenre too
+    assert after("don't make it a requiem", ROCK).genre == "rock"
+
+
 def test_held_out_phrasings_move_the_expected_field_and_no_negation_is_inverted():
     rows = [r for r in phrasing_set()["phrasings"] if r["split"] == "held_out"]
     assert len(phrasing_set()["phrasings"]) >= 120 and len(rows) >= 60

@@ -86,6 +86,8 @@ def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
     for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
             match = utterance.find(str(phrase))
+            if match is not None and match.sense and cue.get("fault"):
+                match = _remedy(utterance, match)
             if match is not None and match.sense:
                 candidates.append((order, name, str(phrase), match, cue))
                 break
@@ -94,7 +96,19 @@ def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
         span, size = set(range(match.start, match.end + 1)), match.end - match.start + 1
         if any(span & other and (":" in name or other_size > size) for other, other_size in taken):
             continue
-        effects = {k: v for k, v in cue.items() if k != "words"}
+        effects = {k: v for k, v in cue.items() if k not in ("words", "fault")}
         found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects)))
         taken.append((span, size))
     return [cue for _start, _order, cue in sorted(found, key=lambda f: f[:2])]
+
+
+def _remedy(utterance, match):
+    """A fault cue's word names what is wrong with the take ('boring'): 'it's boring', 'too dull' and 'less
+    boring' all ask for its remedy, at their strength; 'not boring' says nothing is wrong (None)."""
+    from dataclasses import replace
+
+    word = utterance.words[match.start]
+    less = match.start > 0 and utterance.words[match.start - 1].key in ("less", "fewer")
+    if word.negated and not less and not word.too:
+        return None
+    return replace(match, sense=abs(match.sense))

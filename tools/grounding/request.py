@@ -64,13 +64,24 @@ def find_cues(text: str) -> list[Cue]:
     return match_cues(text, {**request_table()["cues"], **genre_cues(), **mood_cues()})
 
 
-# A message that only says how the take landed ('sounds good, thanks!', 'love it', 'perfect') or takes a request
-# back ('never mind') asks for no change:
-# its words' feeling is about the take, not a direction for the next one
-FEEDBACK = re.compile(r"(?:(?:that|this|it)(?:\s+s|\s+is)?\s+|(?:sounds|looks|feels)\s+|(?:i\s+)?(?:really\s+)?(?:love|like)\s+"
-                      r"(?:it|that|this)\s*|so\s+|really\s+|very\s+|pretty\s+|(?:good|great|nice|perfect|fine|awesome|"
-                      r"lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|fantastic|gorgeous|ok|okay|yes|yeah|"
-                      r"thanks|thank\s+you|cheers|wow|never\s*mind|forget\s+it|no\s+worries)\b\s*|[,.!?\s])+")
+# A message that only says how the take landed ('sounds good, thanks!', 'honestly, I love it', 'not bad at all',
+# 'that's enough for today') or takes a request back ('never mind') asks for no change: its words' feeling (NRC
+# 'love' is joy) is about the take, not a direction for the next one. Matched whole: 'I love it, but slower' asks.
+FEEDBACK_WORDS = (
+    r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
+    r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
+    r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
+    r"fantastic|gorgeous|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
+    r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
+    r"not\s+(?:bad|boring|dull)(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
+    r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do",
+    r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest")
+FEEDBACK = re.compile(r"(?:(?:" + "|".join(FEEDBACK_WORDS) + r")\b\s*|[,.!?\s])+")
+
+
+def is_feedback(text: str) -> bool:
+    """The message only says how the take landed (FEEDBACK)."""
+    return FEEDBACK.fullmatch(text.lower().replace("'", " ").replace("’", " ").strip()) is not None
 
 
 @functools.cache
@@ -86,13 +97,15 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     """The request's evidence: one item per cue (R1, R2, ...) and, when no cue was found, the NRC emotions of its
     words. `feeling` False: the message is an instruction the keyword layer already carried out ('lose the
     organ', "don't play the organ"), whose verbs are not a feeling ('lose' is NRC's anger and sadness)."""
+    if is_feedback(text):
+        return EvidenceSet(()), []
     cues = find_cues(text)
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
     affect = text_affect(text, skip=_instrument_words(), run_together=False) if feeling and not cues else {"emotions": {}}
-    if affect["emotions"] and not FEEDBACK.fullmatch(text.lower().replace("'", " ").strip()):
+    if affect["emotions"]:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
                               text=f"words {', '.join(repr(w) for w in affect['words'])} carry {shown} (NRC lexicon)",
