@@ -78,6 +78,12 @@ def suggestive_words() -> dict[str, list[str]]:
 
 
 def _tonic(letter: str, accidental: str) -> str:
+    """The tonic as the cover spells it, where the plan's vocabulary has that spelling ('G flat' is Gb, not F#);
+    else the pitch class's one spelling ('E sharp' is F)."""
+    sign = {1: "#", -1: "b", 0: ""}[ACCIDENTAL[(accidental or "").lower()]]
+    spelled = letter.upper() + sign
+    if spelled in vocabulary().tonics:
+        return spelled
     return PITCHES[(NATURAL[letter.upper()] + ACCIDENTAL[(accidental or "").lower()]) % 12]
 
 
