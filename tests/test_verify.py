@@ -254,3 +254,16 @@ def test_a_missing_optional_piece_is_named_by_models_and_in_the_trace(monkeypatc
     monkeypatch.setattr(evidence, "nrc_lexicon", lambda: {})
     assert optional.cover_warnings(words) == [optional.nrc_lexicon().warning()]
     assert "carry no feeling" in optional.cover_warnings(words)[0] and optional.cover_warnings(EvidenceSet()) == []
+
+
+def test_a_measured_key_is_named_in_the_plans_spelling_when_it_is_the_same_pitch():
+    from agent.run.present import tempo_key_line
+    from tools.analysis import AudioAnalysis
+
+    spec = sketch_spec("classical", 80, "Gb", "major", "3/4")
+    measured = AudioAnalysis(duration_s=20.0, sample_rate=44100, tempo_bpm=80.1, beats=26, key="F#", mode="major",
+                             key_confidence=0.5, loudness_lufs=-16.0, peak_dbfs=-1.0, clipped_ratio=0.0,
+                             silence_ratio=0.0, key_b="F#", mode_b="major")
+    assert "Gb major (measured Gb major, conf 0.5; essentia Gb major)" in tempo_key_line(spec, measured)
+    other = AudioAnalysis(**{**measured.to_dict(), "key": "G", "key_b": None})
+    assert "(measured G major, conf 0.5)" in tempo_key_line(spec, other)  # a different pitch keeps its own name

@@ -18,9 +18,18 @@ def tempo_key_line(spec: MusicSpec, measured: AudioAnalysis | None) -> str:
     short = not tempo_measurable(measured.duration_s, spec.tempo_bpm)
     tempo = "too short to measure tempo" if short else f"measured {measured.tempo_bpm}"
     key = "key unclear in so short a take" if short and measured.key_confidence < MIN_KEY_CONFIDENCE else \
-        f"measured {measured.key} {measured.mode}, conf {measured.key_confidence}" + \
-        (f"; essentia {measured.key_b} {measured.mode_b}" if measured.key_b else "")
+        f"measured {spelled(measured.key, spec.key)} {measured.mode}, conf {measured.key_confidence}" + \
+        (f"; essentia {spelled(measured.key_b, spec.key)} {measured.mode_b}" if measured.key_b else "")
     return f"{spec.tempo_bpm} BPM ({tempo}) · {spec.key} {spec.mode} ({key})"
+
+
+def spelled(measured: str | None, planned: str | None) -> str | None:
+    """A measured tonic in the plan's spelling when they are one pitch class: the analysis names F#, a plan
+    in G flat major reads 'Gb', not a key that looks missed."""
+    from tools.vocab import PITCH_CLASS
+
+    same = measured in PITCH_CLASS and planned in PITCH_CLASS and PITCH_CLASS[measured] == PITCH_CLASS[planned]
+    return planned if same else measured
 
 
 def plan_lines(result) -> list[str]:
