@@ -211,7 +211,8 @@ def test_run_together_ocr_words_are_split():
     assert segment("NECROTICDAWN") == ["necrotic", "dawn"]
     assert segment("bloodandiron") == ["blood", "and", "iron"]
     assert segment("warehouserave") == ["warehouse", "rave"]
-    assert segment("ROOTS&CULTURE") == ["roots", "culture"] and segment("R&B") == ["r&b"]
+    assert segment("ROOTS&CULTURE") == ["roots", "and", "culture"] and segment("R&B") == ["r&b"]
+    assert segment("drum&bass") == ["drum", "and", "bass"]  # held_out_34: 'drum bass' had stated no genre
     assert segment("RETROWAVENIGHTS") == ["retrowave", "nights"]  # newer than the web counts: not 'retro wave'
     items = EvidenceSet.number(text_evidence([("WAREHOUSERAVE", 0.97)]))
     assert ("genre", "techno") in {(e.detail["field"], e.value) for e in items.of_kind("statement")}
@@ -226,6 +227,7 @@ def test_run_together_ocr_words_are_split():
 
 @pytest.mark.parametrize("line, field, value, mode", [
     ("rollersat174BPM", "tempo_bpm", 174, None), ("jungle pressure170BPM", "tempo_bpm", 170, None),
+    ("174BPMdrum&bass", "tempo_bpm", 174, None), ("174BPMdrum&bass", "genre", "electronic", None),  # held_out_34
     ("inDminor", "key", "D", "minor"), ("SYMPHONYNO.3inCminor", "key", "C", "minor"),
     ("Op.9inEflat", "key", "Eb", None), ("inEflatmajor", "key", "Eb", "major"), ("in Bflatminor", "key", "Bb", "minor")])
 def test_a_key_or_tempo_ocr_ran_together_is_still_stated(line, field, value, mode):

@@ -345,7 +345,7 @@ def segment(text: str, correct: bool = True) -> list[str]:
             continue
         token = token.rstrip("&-")  # 'BORED&' (OCR kept the ampersand, not the space) is 'bored'
         if "&" in token and token not in known and min(len(p) for p in token.split("&")) >= 3:
-            out += segment(token.replace("&", " & ").replace(" & ", " "), correct)  # 'roots&culture'; 'r&b' stays
+            out += segment(token.replace("&", " and "), correct)  # 'drum&bass' is drum and bass; 'r&b' stays
             continue
         pieces = re.findall(r"[a-z'&]+|[0-9]+", token)
         if len(token) >= 7 and len(pieces) > 1 and "-" not in token:  # 'rollersat174bpm': words beside a number

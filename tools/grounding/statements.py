@@ -27,7 +27,8 @@ KEY = re.compile(r"(?<![A-Za-z0-9])(?P<tonic>[A-G])(?P<acc>\s*-?\s*(?:sharp|flat
 # 'inDminor', 'No.3inCminor'); a key or tempo is looked for with spaces put back there
 SPACE_LOST = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 AFTER_BARE_KEY = re.compile(r"\s*(?:$|[,;:/()]|op\b|no\b|bwv\b|k\.?\s*\d)", re.IGNORECASE)
-TEMPO = re.compile(r"(?<![\d.])(?P<bpm>\d{2,3})\s*(?:bpm|b\.p\.m\.?|beats per minute)\b|♩\s*=\s*(?P<mm>\d{2,3})\b", re.IGNORECASE)
+# 'BPM' needs no word end: OCR runs the next word on ('174BPMdrum&bass'), and a number then 'bpm' is a tempo
+TEMPO = re.compile(r"(?<![\d.])(?P<bpm>\d{2,3})\s*(?:bpm|b\.p\.m\.?|beats per minute\b)|♩\s*=\s*(?P<mm>\d{2,3})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
