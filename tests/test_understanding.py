@@ -163,6 +163,17 @@ def test_a_fault_word_asks_for_its_remedy_however_it_is_modified():
     assert len(after("let the track breathe a bit").instruments) < len(JAZZ.instruments)
 
 
+def test_british_spellings_are_read_as_the_words_the_tables_hold():
+    """held_out_10: 'make it a bit more sombre' changed nothing (NRC and the tables hold 'somber')."""
+    from tools.language import lemma
+
+    assert [lemma(w) for w in ("sombre", "colourful", "theatre", "flavour")] == ["somber", "colorful", "theater", "flavor"]
+    assert [lemma(w) for w in ("timbre", "genre", "tour", "hour", "bizarre")] == ["timbre", "genre", "tour", "hour", "bizarre"]
+    assert after("make it a bit more sombre").valence < JAZZ.valence
+    assert after("give it some punch").energy > JAZZ.energy  # 'punch' is the punchy cue's, not NRC's anger
+    assert not changes_anything(read_message("sweet, that's it", JAZZ), JAZZ)
+
+
 def test_chat_reads_a_genre_by_any_name_the_cover_reader_knows():
     """From rock, 'I want a requiem' chose cinematic (the funeral cue's other genre); the name says classical."""
     assert after("I want a requiem", ROCK).genre == "classical"

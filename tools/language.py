@@ -62,11 +62,28 @@ def lemma(word: str) -> str:
         return lemma(word + "g")
     for pos in POS_ORDER:
         if found.get(pos):
-            return found[pos][0]
+            return _american(found[pos][0], all_lemmas)
     if word.endswith(("ier", "iest", "er", "est")):  # an unlisted comparative: 'jazzier' -> 'jazzy'
         return one(word, upos="ADJ")[0]
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):  # an unlisted plural: 'freestyles'
         return one(word, upos="NOUN")[0]
+    return word
+
+
+# British spellings read as the American ones the NRC lexicon and the tables hold ('sombre' is 'somber', 'colour'
+# 'color'), where lemminflect knows the American word; 'timbre' is no 'timber'. Not '-ise': lemminflect knows
+# 'exercize' and 'surprize' too
+BRITISH = ((re.compile(r"(?<=[^aeiou])re$"), "er"), (re.compile(r"(?<=..[a-z])our(?=ful|s|ed|ing|able|ite|$)"), "or"))
+NOT_BRITISH = frozenset({"timbre", "genre", "acre"})
+
+
+def _american(word: str, all_lemmas) -> str:
+    if word in NOT_BRITISH:
+        return word
+    for pattern, spelling in BRITISH:
+        other = pattern.sub(spelling, word)
+        if other != word and all_lemmas(other):
+            return next(iter(all_lemmas(other).values()))[0]
     return word
 
 

@@ -71,10 +71,10 @@ FEEDBACK_WORDS = (
     r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
-    r"fantastic|gorgeous|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
+    r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
     r"not\s+(?:bad|boring|dull)(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
-    r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do",
+    r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do|that\s+s\s+it",
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest")
 FEEDBACK = re.compile(r"(?:(?:" + "|".join(FEEDBACK_WORDS) + r")\b\s*|[,.!?\s])+")
 
