@@ -104,7 +104,7 @@ def test_natural_requests_change_the_plan_in_the_documented_direction(chat):
 @pytest.mark.slow
 def test_a_request_with_nothing_to_act_on_makes_no_take_and_a_number_picks_a_choice(chat):
     session, store = chat
-    for vague in ("hmm", "ok", "asdf"):
+    for vague in ("hmm", "asdf", "what about it"):  # 'ok' is an acknowledgement: it keeps the take, offers nothing
         takes = len(store.takes(session.id))
         reply = session.handle(vague)
         assert reply.data["take"] is None and len(store.takes(session.id)) == takes
@@ -176,3 +176,17 @@ def test_a_mode_is_read_as_said_and_a_negated_one_turned_around(request_, key, m
     start = BASE.model_copy(update={"mode": "minor"}) if mode == "major" else BASE
     after = _tried(read_message(request_, start, None), start)[0]
     assert (after.key, after.mode) == ((key, mode) if key else (start.key, start.mode))
+
+
+@pytest.mark.slow
+def test_praise_keeps_the_take_and_praise_with_a_request_makes_one(chat):
+    session, store = chat
+    takes = len(store.takes(session.id))
+    for praise in ("honestly, I love it", "ok"):
+        reply = session.handle(praise)
+        assert reply.data["take"] is None and reply.data["choices"] == [] and len(store.takes(session.id)) == takes
+        assert reply.lines == ["keeping this take: say what to change ('slower', 'add saxophone') or ask for another take"]
+    before = session.spec
+    # 'not bad' is praise, not a feeling to weigh against 'sombre' (the two had cancelled: no take)
+    made = session.handle("not bad, but make it a bit more sombre")
+    assert made.data["take"] and session.spec.valence < before.valence

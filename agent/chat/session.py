@@ -26,6 +26,7 @@ from agent.run.present import plan_lines, run_summary
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
 from tools.errors import InputError
+from tools.grounding.request import is_feedback
 from tools.spec import EDIT_TOOLS, MusicSpec, SpecEditor
 
 MEMORY_MESSAGES = 8  # the conversation the model sees is bounded, however long the session runs
@@ -107,6 +108,10 @@ class ChatSession:
                 return Reply([f"choose 1-{len(offered)}, or say what to change"], {"choices": offered, "take": None})
             text = offered[number - 1]
         self.pending = []
+        if is_feedback(text):  # praise alone ('honestly, I love it') asks for no change, from the reader or a model
+            line = "keeping this take: say what to change ('slower', 'add saxophone') or ask for another take"
+            self.store.add_message(self.id, "assistant", line)
+            return Reply([line], {"session": self.id, "take": None, "choices": []})
         refinement = self._read(text)
         guided = self.app.mode == "guided"
         read = refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec)

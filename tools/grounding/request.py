@@ -84,6 +84,15 @@ def is_feedback(text: str) -> bool:
     return FEEDBACK.fullmatch(text.lower().replace("'", " ").replace("’", " ").strip()) is not None
 
 
+CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
+
+
+def without_feedback(text: str) -> str:
+    """The message without its clauses of praise: "not bad, but make it sombre" asks for sombre, and "not bad"
+    is no feeling of the music's (NRC: positive) to weigh against it."""
+    return " ".join(part for part in CLAUSE_END.split(text) if part.strip() and not is_feedback(part)).strip()
+
+
 @functools.cache
 def _instrument_words() -> frozenset[str]:
     """The words of instrument names and their chat aliases: they say what plays, not how it feels ('trumpet' is
@@ -97,7 +106,8 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     """The request's evidence: one item per cue (R1, R2, ...) and, when no cue was found, the NRC emotions of its
     words. `feeling` False: the message is an instruction the keyword layer already carried out ('lose the
     organ', "don't play the organ"), whose verbs are not a feeling ('lose' is NRC's anger and sadness)."""
-    if is_feedback(text):
+    text = without_feedback(text)
+    if not text:
         return EvidenceSet(()), []
     cues = find_cues(text)
     items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
