@@ -78,6 +78,7 @@ NOT_BRITISH = frozenset({"timbre", "genre", "acre"})
 
 
 def _american(word: str, all_lemmas) -> str:
+    """The American spelling's lemma of a British-spelt lemma (BRITISH), else the word."""
     if word in NOT_BRITISH:
         return word
     for pattern, spelling in BRITISH:

@@ -6,7 +6,7 @@ matcher over the one table, so 'NO SLEEP' on a cover and "no sleep" in chat mean
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tools.language import read
@@ -105,8 +105,6 @@ def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
 def _remedy(utterance, match):
     """A fault cue's word names what is wrong with the take ('boring'): 'it's boring', 'too dull' and 'less
     boring' all ask for its remedy, at their strength; 'not boring' says nothing is wrong (None)."""
-    from dataclasses import replace
-
     word = utterance.words[match.start]
     less = match.start > 0 and utterance.words[match.start - 1].key in ("less", "fewer")
     if word.negated and not less and not word.too:

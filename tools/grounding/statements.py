@@ -81,11 +81,9 @@ def suggestive_words() -> dict[str, list[str]]:
 def _tonic(letter: str, accidental: str) -> str:
     """The tonic as the cover spells it, where the plan's vocabulary has that spelling ('G flat' is Gb, not F#);
     else the pitch class's one spelling ('E sharp' is F)."""
-    sign = {1: "#", -1: "b", 0: ""}[ACCIDENTAL[(accidental or "").lower()]]
-    spelled = letter.upper() + sign
-    if spelled in vocabulary().tonics:
-        return spelled
-    return PITCHES[(NATURAL[letter.upper()] + ACCIDENTAL[(accidental or "").lower()]) % 12]
+    shift = ACCIDENTAL[(accidental or "").lower()]
+    spelled = letter.upper() + {1: "#", -1: "b", 0: ""}[shift]
+    return spelled if spelled in vocabulary().tonics else PITCHES[(NATURAL[letter.upper()] + shift) % 12]
 
 
 def key_statements(line: str) -> list[Statement]:
@@ -205,7 +203,8 @@ def _find(words: list[str], keys: list[str], phrase: str, used: set[int]) -> ran
     exact = as_written(phrase)
     for i in range(len(keys) - len(want) + 1):
         span = range(i, i + len(want))
-        if keys[i:i + len(want)] == want and not used & set(span) and exact in (None, words[i].lower().rstrip("'")):  # "JACKIN'" is 'jackin'
+        # as written, but for a dropped g's apostrophe: "JACKIN'" is the table's 'jackin'
+        if keys[i:i + len(want)] == want and not used & set(span) and exact in (None, words[i].lower().rstrip("'")):
             return span
     return None
 
