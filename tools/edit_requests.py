@@ -168,19 +168,7 @@ def _genre(text: str) -> str | None:
     for genre in sorted(vocabulary().genres, key=len, reverse=True):
         if _affirmed(text, genre):
             return _named_around(text, genre) or genre
-    return _named_genre(text)
-
-
-def _named_genre(text: str) -> str | None:
-    """A genre asked for by a name the cover reader knows ('a requiem', 'bossa nova', 'doom metal': the genre
-    tree and associations.yaml `statements`, tools.grounding.statements.genre_names): the longest affirmed
-    name, the first when two are as long."""
-    from tools.grounding.statements import genre_names
-
-    utterance = read(text)
-    found = [(-(m.end - m.start), m.start, genre) for name, genre in genre_names().items()
-             if (m := utterance.find(name)) is not None and m.sense > 0]
-    return min(found)[2] if found else None
+    return None
 
 
 def _named_around(text: str, genre: str) -> str | None:

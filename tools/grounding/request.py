@@ -58,6 +58,23 @@ def genre_cues() -> dict[str, dict[str, Any]]:
     return cues
 
 
+@functools.cache
+def _word_genres() -> dict[str, str]:
+    """The one-word names a cover states a genre by (tools.grounding.statements.genre_names), by the key the
+    reader matches words with; a name that is itself inflected, as written ('blues', so 'blue' is none)."""
+    from tools.grounding.statements import genre_names
+    from tools.language import as_written, key
+
+    return {(as_written(name) or key(name)): genre for name, genre in genre_names().items() if " " not in name}
+
+
+def genre_named_by(phrase: str) -> str | None:
+    """The genre a one-word phrase names ('requiem', 'swinging'), or None."""
+    from tools.language import key
+
+    return _word_genres().get(key(phrase)) or _word_genres().get(phrase.lower())
+
+
 def find_cues(text: str) -> list[Cue]:
     """Every cue a request contains: the table's, then each genre and mood of the vocabulary by its own name
     (tools.grounding.cues.match_cues reads them)."""
@@ -295,6 +312,8 @@ class EditChooser:
         options, current = self.plan.genres, self.spec.genre
         away, away_ids = self._away()
         named = {g for cue in self.cues if cue.name.startswith("genre:") and cue.scale > 0 for g in cue.effects["genres"]}
+        # a scene or groove word that is also a genre's name names it too ('requiem': the funeral cue's, classical's)
+        named |= {g for cue in self.cues if cue.scale > 0 and (g := genre_named_by(cue.phrase))}
         if named - away:  # a genre named outright outranks those a scene or groove word suggests ('a krautrock groove')
             options = [o for o in options if o.value in named - away] or options
         if current in away:  # away from the plan's genre: to the proposed one, else the nearest in affect
