@@ -125,10 +125,36 @@ def _verb_before(text: str, index: int) -> str | None:
     return best[1] if best else None
 
 
+# 'just the piano', 'only piano and bass', 'nothing but strings', 'solo piano', 'piano alone', 'drums and nothing
+# else': the line-up becomes the instruments so named
+ONLY_BEFORE = ("just", "only", "solo")
+ONLY_AFTER = ("only", "alone", "solo", "nothing else")
+ARTICLES = ("the", "a", "an", "some")
+
+
+def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
+    """The request names its instruments as the whole line-up ('just the piano', 'piano only')."""
+    if re.search(r"\bnothing but\b", text):  # 'but' ends a clause: the words list has no 'but'
+        return True
+    words = [w.text for w in read(text).words]
+    for index, _name in mentions:
+        before = [w for w in words[:index] if w not in ARTICLES]
+        if before and before[-1] in ONLY_BEFORE and not read(text).words[index].negated:
+            return True
+    last = mentions[-1][0] if mentions else None
+    after = " ".join(words[last + 1:last + 4]) if last is not None else ""
+    return any(after.startswith(a) or after.startswith(f"and {a}") for a in ONLY_AFTER)
+
+
 def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     added: list[str] = []
     removed: list[str] = []
     utterance = read(text)
+    mentions = _instrument_mentions(text)
+    if mentions and _only(text, mentions):
+        kept = [_spec_instrument(utterance.words[i].text, spec) or name for i, name in mentions
+                if not utterance.words[i].negated]
+        return list(dict.fromkeys(kept))[:6] or None
     swap = SWAP.search(text)
     out, into = (_named_instruments(swap.group("out")), _named_instruments(swap.group("in"))) if swap else ([], [])
     if out and into:
@@ -347,8 +373,10 @@ def interpret(request: str, spec: MusicSpec) -> list[Edit]:
         edits.append(Edit("set_key", {**key, "rationale": why}))
     if m := re.search(r"\b([2-7]/[48])\b", text):
         edits.append(Edit("set_time_signature", {"time_signature": m.group(1), "rationale": why}))
-    elif _has(text, "waltz"):
+    elif _affirmed(text, "waltz"):  # a waltz is a meter in any genre (a jazz waltz, a country waltz)
         edits.append(Edit("set_time_signature", {"time_signature": "3/4", "rationale": why}))
+    elif _has(text, "waltz") and spec.time_signature == "3/4":  # 'not a waltz'
+        edits.append(Edit("set_time_signature", {"time_signature": "4/4", "rationale": why}))
     if (instruments := _instruments(text, spec)) is not None:
         edits.append(Edit("set_instruments", {"instruments": instruments, "rationale": why}))
     if (seconds := _duration(text, spec)) is not None:

@@ -70,6 +70,14 @@ def lemma(word: str) -> str:
     return word
 
 
+def comparative(word: str) -> bool:
+    """A dictionary adjective's comparative or superlative ('thinner', 'duller', 'emptiest'); not a noun that
+    only ends so ('bummer', 'downer')."""
+    tables = _lemma_tables()
+    adjective = tables[0](word).get("ADJ") if tables is not None and word.isalpha() else None
+    return bool(adjective) and adjective[0] != word and word.endswith(("er", "est"))
+
+
 # British spellings read as the American ones the NRC lexicon and the tables hold ('sombre' is 'somber', 'colour'
 # 'color'), where lemminflect knows the American word; 'timbre' is no 'timber'. Not '-ise': lemminflect knows
 # 'exercize' and 'surprize' too

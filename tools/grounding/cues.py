@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tools.language import read
+from tools.language import comparative, read
 from tools.vocab import prompt_table, vocabulary
 
 
@@ -74,20 +74,21 @@ class Cue:
         return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
 
 
-def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
+def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = False) -> list[Cue]:
     """Every cue of `table` the text contains, once each, in the order they come, each scaled by the language
     reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'), 'too X'
     as less X, 'not X enough' as more X, 'much' / 'a bit' as stronger / weaker. Words match by lemma
     ('gloomier' finds 'gloomy'). A longer phrase takes its words first ('happy hardcore' is a genre, not a
     happy one; 'witch house' is not house); a cue named 'kind:name' (a genre or mood by its own name) is
-    skipped where another cue already read its words."""
+    skipped where another cue already read its words. A fault word ('boring', 'thin') in a request asks for its
+    remedy; in words `describing` the music (a cover's), it is the quality itself: 'EMPTY ROOMS' is sparse."""
     utterance = read(text)
     candidates = []
     for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
             match = utterance.find(str(phrase))
             if match is not None and match.sense and cue.get("fault"):
-                match = _remedy(utterance, match)
+                match = replace(match, sense=-match.sense) if describing else _remedy(utterance, match)
             if match is not None and match.sense:
                 candidates.append((order, name, str(phrase), match, cue))
                 break
@@ -104,9 +105,13 @@ def match_cues(text: str, table: dict[str, dict[str, Any]]) -> list[Cue]:
 
 def _remedy(utterance, match):
     """A fault cue's word names what is wrong with the take ('boring'): 'it's boring', 'too dull' and 'less
-    boring' all ask for its remedy, at their strength; 'not boring' says nothing is wrong (None)."""
+    boring' all ask for its remedy, at their strength; 'not boring' says nothing is wrong (None), and a comparative
+    asks for the quality itself, the remedy turned around ('make it thinner': fewer parts)."""
     word = utterance.words[match.start]
-    less = match.start > 0 and utterance.words[match.start - 1].key in ("less", "fewer")
+    if comparative(word.text.lower()):  # 'thinner': asks for it
+        return replace(match, sense=-match.sense)
+    before = [w.key for w in utterance.words[:match.start] if w.key not in ("of", "a", "an")]  # 'less of a downer'
+    less = bool(before) and before[-1] in ("less", "fewer")
     if word.negated and not less and not word.too:
         return None
     return replace(match, sense=abs(match.sense))

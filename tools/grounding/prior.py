@@ -241,9 +241,19 @@ class Prior:
                 self._cue("instruments", {i: weight for i in item.value}, strength, item, why)
                 self._instrument_genre_cues(item, strength)
             else:
+                if target == "tempo_bpm" and target not in self.stated:
+                    self._bpm_cue(item, strength)
                 self.stated.setdefault(target, (item.value, item))
                 if item.detail.get("mode"):
                     self.stated.setdefault("mode", (item.detail["mode"], item))
+
+    def _bpm_cue(self, item: Evidence, strength: float) -> None:
+        """A tempo printed in BPM is a DJ's convention: it suggests the dance and beat genres whose mix tempo holds
+        it (associations.yaml `bpm_genres`), as one suggestive word does."""
+        rule, bpm = self.assoc["bpm_genres"], float(item.value)
+        genres = [g for g, (low, high) in rule["ranges"].items() if low <= bpm <= high]
+        self._cue("genre", {g: rule["weight"] for g in genres}, strength, item,
+                  f'states "{item.detail["phrase"]}": a tempo printed for DJs ({", ".join(genres)} mix at it)')
 
     def _instrument_genre_cues(self, item: Evidence, strength: float, sign: float = 1.0) -> None:
         """A named instrument votes for the genres whose arrangement has it (prompts/vocabulary.yaml), the vote
@@ -474,7 +484,7 @@ class Prior:
 
         table = request_table()["cues"]
         return [(item, cue) for item in self.evidence.of_kind("text")
-                for cue in match_cues(" ".join(item.detail.get("words") or [str(item.value)]), table)]
+                for cue in match_cues(" ".join(item.detail.get("words") or [str(item.value)]), table, describing=True)]
 
     def _grain_cue(self) -> None:
         texture = self.evidence.first("texture")
