@@ -47,11 +47,17 @@ def _has(text: str, phrase: str) -> bool:
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1,
                # a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow
-               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1,
+               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
+               "lethargic": 1, "draggy": 1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
                    ("decrease", -1), ("reduce", -1), ("drop", -1), ("cut", -1))}}
+TEMPO_FAULTS = frozenset({"rushed", "rushing", "hurried", "drags", "dragging", "plodding", "sluggish", "lethargic",
+                          "draggy"})
+# a tempo said as a number that the tempo is moved to: 'take it up to 150', 'bring it down to 90', 'around 100 please'
+TEMPO_TO = re.compile(r"\b(?:up|down|back|it)\s+(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
+                      r"(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|bars?|hz|khz|db|s\b))")
 HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
                    r"|(?P<cut>(?:tempo|speed|bpm)\s+in\s+half)"
                    r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
@@ -61,12 +67,15 @@ TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, '
 def _tempo(text: str, spec: MusicSpec) -> int | None:
     if m := re.search(r"\b(\d{2,3})\s*(bpm|beats per minute)\b", text):
         return int(m.group(1))
+    if (m := TEMPO_TO.search(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:  # 'take it up to 150'
+        return int(m.group(1))
     utterance = read(text)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
         factor = 0.5 if m.group("half") or m.group("cut") else 2.0
     if factor is None:
-        senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None]
+        senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None
+                  and not (w in TEMPO_FAULTS and utterance.find(w).sense < 0)]  # 'not sluggish': nothing wrong
         if not senses or not senses[0]:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
@@ -89,7 +98,7 @@ def _named_instruments(clause: str) -> list[str]:
 # Verbs that take an instrument out or bring one in; the nearest one before an instrument's name in its clause
 # decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
-                "take * out", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
+                "take * out", "take * away", "take * off", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some")
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
@@ -119,7 +128,8 @@ def _verb_before(text: str, index: int) -> str | None:
         for verb in verbs:
             for start in range(len(utterance.words)):
                 match = utterance.find_at(verb, start)
-                if match and match.end < index and utterance.words[match.start].clause == clause:
+                around = "*" in verb and match is not None and match.start < index <= match.end  # 'take the sax out'
+                if match and (match.end < index or around) and utterance.words[match.start].clause == clause:
                     if best is None or match.end > best[0]:
                         best = (match.end, kind)
     return best[1] if best else None

@@ -48,12 +48,15 @@ POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 @functools.lru_cache(maxsize=65536)  # bounded: a long-lived web app reads whatever people type
 def lemma(word: str) -> str:
     """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party', and a dropped g as
-    covers and lyrics print it: "rockin'", "jackin'", 'movin' -> 'rock', 'jack', 'move'."""
+    covers and lyrics print it: "rockin'", "jackin'", 'movin' -> 'rock', 'jack', 'move'; a possessive's owner:
+    "sufferer's" -> 'sufferer'."""
     tables = _lemma_tables()
     if tables is None or len(word) < 4:
         return word
     if word.endswith("in'") and word[:-1].isalpha():
         word = word[:-1]
+    if word.endswith("'s") and word[:-2].isalpha():  # a possessive: "Sufferer's Song" holds 'sufferer'
+        return lemma(word[:-2])
     if not word.isalpha():
         return word
     all_lemmas, one = tables

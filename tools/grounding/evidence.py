@@ -332,6 +332,9 @@ def _wordsegment():
     return wordsegment
 
 
+ACRONYM_THEN_WORD = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z]{2})")  # an all-capitals run, then a capitalised word
+
+
 def segment(text: str, correct: bool = True) -> list[str]:
     """Words of a cover text, splitting the run-together lines OCR often returns ('NECROTICDAWN' -> 'necrotic
     dawn', 'bloodandiron' -> 'blood and iron'): a token that is neither in AlbumGen's tables nor an English word
@@ -339,6 +342,7 @@ def segment(text: str, correct: bool = True) -> list[str]:
     from a music word and no word itself is read as that word (`misread`)."""
     out: list[str] = []
     known = _known_words()
+    text = ACRONYM_THEN_WORD.sub(" ", text)  # 'MCSable' is MC Sable, 'DJShadow' DJ Shadow (not 'mcs able')
     for token in WORD_OR_MARK.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
         if token in CLAUSE_MARKS:  # kept, so a negation ends with its clause ('no blast beats, just brushes')
             out.append(token)

@@ -133,7 +133,7 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. Words a genre statement of the line
     already read (`stated` lemmas) suggest nothing more: 'soul' states r&b, it is not also the word 'soulful'.
     A one-word phrase that is itself an inflected form is matched as written, as a statement's name is: 'beats'
-    are not 'BEAT-UP'."""
+    are not 'BEAT-UP'; it takes its word before its lemma does ('Studies' are études, not the lo-fi of 'study')."""
     from tools.language import as_written, lemma, read
 
     utterance, taken, found = read(text), set(), {}
@@ -141,7 +141,7 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
     for value, ps in table.items():
         for p in ps:
             owners.setdefault(str(p), []).append(value)
-    for phrase in sorted(owners, key=lambda p: -len(p.split())):
+    for phrase in sorted(owners, key=lambda p: (-len(p.split()), as_written(p) is None)):
         match = utterance.find(phrase)
         if match is None or set(range(match.start, match.end + 1)) & taken:
             continue
