@@ -59,12 +59,29 @@ def request_preference(model, request: str):
     return prefer
 
 
+# 'sadder, but keep the tempo', 'same key please', 'don't touch the instruments': a field the listener holds still
+# is one the reader's feeling never moves (an explicit edit of it still counts: 'keep the key, 140 BPM')
+KEEP = re.compile(r"\b(?:keep|same|leave|hold|don\s*'?\s*t\s+(?:change|touch)|do\s+not\s+(?:change|touch))\b"
+                  r"(?:\s+(?:it|the|its|that|this|same|current))*\s+(?P<what>tempo|speed|pace|bpm|key|genre|style|"
+                  r"instruments|line\s*-?\s*up|band|mood|feel)\b")
+KEPT_TOOLS = {"tempo": "set_tempo", "speed": "set_tempo", "pace": "set_tempo", "bpm": "set_tempo", "key": "set_key",
+              "genre": "set_genre", "style": "set_genre", "instruments": "set_instruments", "band": "set_instruments",
+              "mood": "set_mood", "feel": "set_mood"}
+
+
+def kept_fields(text: str) -> set[str]:
+    """The edit tools whose fields the message holds still ('keep the tempo': set_tempo)."""
+    return {KEPT_TOOLS.get(m.group("what").replace(" ", "").replace("-", ""), "set_instruments")
+            for m in KEEP.finditer(text.lower())}
+
+
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
-    """Keyword edits first; the request reader adds edits for the fields they leave alone."""
+    """Keyword edits first; the request reader adds edits for the fields they leave alone and the listener does
+    not hold still (`kept_fields`)."""
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=not explicit)
-    taken = {e.tool for e in explicit}
+    taken = {e.tool for e in explicit} | kept_fields(text)
     read = [e for e in found if e.tool not in taken]
     edits = explicit + [Edit(e.tool, e.arguments) for e in read]
     return Refinement(text, edits, explicit, reading, [_decision(e) for e in read])

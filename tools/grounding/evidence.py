@@ -335,6 +335,16 @@ def _wordsegment():
 ACRONYM_THEN_WORD = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z]{2})")  # an all-capitals run, then a capitalised word
 
 
+def _acronym_split(match: re.Match) -> str:
+    """A space where an all-capitals run meets a capitalised word that is a word ('MCSable': MC Sable); none
+    where the capital belongs to the run ('174BPMdrum': no word 'mdrum')."""
+    tail = re.match(r"[a-z]+", match.string[match.end() + 1:])
+    word = match.string[match.end()].lower() + (tail.group(0) if tail else "")
+    ws = _wordsegment()
+    known = word in _known_words() or (ws is not None and ws.UNIGRAMS.get(word, 0) > 0)
+    return " " if known else ""
+
+
 def segment(text: str, correct: bool = True) -> list[str]:
     """Words of a cover text, splitting the run-together lines OCR often returns ('NECROTICDAWN' -> 'necrotic
     dawn', 'bloodandiron' -> 'blood and iron'): a token that is neither in AlbumGen's tables nor an English word
@@ -342,7 +352,7 @@ def segment(text: str, correct: bool = True) -> list[str]:
     from a music word and no word itself is read as that word (`misread`)."""
     out: list[str] = []
     known = _known_words()
-    text = ACRONYM_THEN_WORD.sub(" ", text)  # 'MCSable' is MC Sable, 'DJShadow' DJ Shadow (not 'mcs able')
+    text = ACRONYM_THEN_WORD.sub(_acronym_split, text)  # 'MCSable' is MC Sable, 'DJShadow' DJ Shadow (not 'mcs able')
     for token in WORD_OR_MARK.findall(re.sub(r"\s&\s", " and ", text.lower())):  # 'DRUM & BASS' is drum and bass
         if token in CLAUSE_MARKS:  # kept, so a negation ends with its clause ('no blast beats, just brushes')
             out.append(token)
