@@ -149,6 +149,12 @@ def test_praise_alone_makes_no_take_and_praise_with_a_request_is_read():
     for text in ("honestly, that's lovely", "not bad at all", "I can't complain", "ha, love that",
                  "ok that's enough for today", "I won't lie, I love it", "give it a rest", "it's not boring"):
         assert not changes_anything(read_message(text, JAZZ), JAZZ), text
+    # a fault word negated is praise: no feeling of the music's (NRC had read 'not boring' as positive)
+    from tools.grounding.request import is_feedback
+
+    for text in ("I don't find it boring at all", "it isn't dull at all", "I don't think it's bad"):
+        assert is_feedback(text) and not changes_anything(read_message(text, JAZZ), JAZZ), text
+    assert not changes_anything(read_message("it is not thin", JAZZ), JAZZ)
     assert after("I love it, but can it be slower").tempo_bpm < JAZZ.tempo_bpm
     assert after("not bad, but I'd like it faster").tempo_bpm > JAZZ.tempo_bpm
     assert "piano" not in after("love the sax, lose the piano").instruments

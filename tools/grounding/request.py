@@ -90,7 +90,8 @@ FEEDBACK_WORDS = (
     r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
-    r"not\s+(?:bad|boring|dull)(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
+    r"(?:(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:find|think)\s+(?:it|that|this)(?:\s+s|\s+is)?\s+|isn\s*t\s+|wasn\s*t\s+|"
+    r"not\s+)(?:bad|boring|dull)(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
     r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do|that\s+s\s+it",
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest",
     r"(?:leave|keep)\s+it\s+(?:just\s+)?(?:like\s+(?:that|this)|as\s+(?:it\s+)?is|the\s+same|there)|"
@@ -121,6 +122,14 @@ def _instrument_words() -> frozenset[str]:
     return frozenset(w for name in [*vocabulary().instruments, *ALIASES] for w in name.split())
 
 
+@functools.cache
+def _fault_words() -> frozenset[str]:
+    """The words of the request table's faults ('boring', 'thin', 'sluggish'): said of the take, they ask for a
+    remedy (the cue); negated ("I don't find it boring") they are praise, no feeling of the music's."""
+    return frozenset(w for cue in request_table()["cues"].values() if cue.get("fault")
+                     for phrase in cue["words"] for w in str(phrase).split())
+
+
 def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list[Cue]]:
     """The request's evidence: one item per cue (R1, R2, ...) and, when no cue was found, the NRC emotions of its
     words. `feeling` False: the message is an instruction the keyword layer already carried out ('lose the
@@ -133,7 +142,7 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
-    affect = text_affect(text, skip=_instrument_words(), run_together=False) if feeling and not cues else {"emotions": {}}
+    affect = text_affect(text, skip=_instrument_words() | _fault_words(), run_together=False) if feeling and not cues else {"emotions": {}}
     if affect["emotions"]:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
