@@ -226,6 +226,18 @@ def test_a_field_the_listener_holds_still_is_not_moved_by_the_feeling_read():
     assert got.instruments == ROCK.instruments and got.valence > ROCK.valence
     assert (after("same key please, but faster").key, after("same key please, but faster").mode) == (JAZZ.key, JAZZ.mode)
     assert after("keep the key, 140 bpm").tempo_bpm == 140  # what is asked outright still holds
+    assert read_message("sadder, but keep the tempo", JAZZ).held == ["tempo"]  # the reply says so
+    assert read_message("keep the key, 140 bpm", JAZZ).held == []
+
+
+def test_a_mood_asked_for_drops_the_moods_that_contradict_it_and_the_affect_fits():
+    """'sadder' on a warm plan kept 'warm' beside 'sad', and chat warned that they contradict each other."""
+    from tools.grounding.coherence import check_moods
+
+    for text, spec in (("sadder", JAZZ), ("happier", ROCK), ("more aggressive", JAZZ), ("make it dreamy", JAZZ)):
+        got = after(text, spec)
+        assert not check_moods(got), (text, got.moods, check_moods(got))
+    assert after("sadder").moods[0] == "sad" and "warm" not in after("sadder").moods
 
 
 def test_british_spellings_are_read_as_the_words_the_tables_hold():

@@ -236,15 +236,22 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
     def clamp(x):
         return round(min(1.0, max(0.0, x)), 2)
 
+    def with_kept(mood: str, energy: float, valence: float) -> dict[str, Any]:
+        """The new mood, the plan's moods that agree with it ('sad' drops 'warm'), and an affect they fit."""
+        from tools.grounding.coherence import compatible, within_moods
+
+        moods = [mood]
+        for m in spec.moods:
+            if m not in moods and len(moods) < 3 and compatible(m, moods):
+                moods.append(m)
+        return {"moods": moods, **within_moods(moods, energy, valence)}
+
     for word, (mood, d_energy, d_valence) in MOOD_SHIFTS.items():
         if _has(text, word) and _affirmed(text, word):
-            moods = [mood] + [m for m in spec.moods if m != mood][:2]
-            return {"moods": moods, "energy": clamp((spec.energy or 0.5) + d_energy),
-                    "valence": clamp((spec.valence or 0.5) + d_valence)}
+            return with_kept(mood, clamp((spec.energy or 0.5) + d_energy), clamp((spec.valence or 0.5) + d_valence))
     for mood, hints in vocabulary().moods.items():
         if _has(text, mood) and _affirmed(text, mood):
-            return {"moods": [mood] + [m for m in spec.moods if m != mood][:2], "energy": hints["energy"],
-                    "valence": hints["valence"]}
+            return with_kept(mood, hints["energy"], hints["valence"])
     return None
 
 

@@ -28,6 +28,7 @@ class Refinement:
     explicit: list[Edit] = field(default_factory=list)  # the keyword edits among them
     reading: Reading | None = None
     decisions: list[Decision] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # fields the reader would have moved but the listener held still
 
     def evidence_lines(self) -> list[str]:
         return [f"{e.id} {e.text}" for e in self.reading.evidence] if self.reading else []
@@ -69,6 +70,10 @@ KEPT_TOOLS = {"tempo": "set_tempo", "speed": "set_tempo", "pace": "set_tempo", "
               "mood": "set_mood", "feel": "set_mood"}
 
 
+HELD_NAMES = {"set_tempo": "tempo", "set_key": "key and mode", "set_genre": "genre", "set_instruments": "instruments",
+              "set_mood": "mood"}
+
+
 def kept_fields(text: str) -> set[str]:
     """The edit tools whose fields the message holds still ('keep the tempo': set_tempo)."""
     return {KEPT_TOOLS.get(m.group("what").replace(" ", "").replace("-", ""), "set_instruments")
@@ -81,10 +86,12 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=not explicit)
-    taken = {e.tool for e in explicit} | kept_fields(text)
+    kept = kept_fields(text)
+    taken = {e.tool for e in explicit} | kept
     read = [e for e in found if e.tool not in taken]
     edits = explicit + [Edit(e.tool, e.arguments) for e in read]
-    return Refinement(text, edits, explicit, reading, [_decision(e) for e in read])
+    held = [HELD_NAMES[e.tool] for e in found if e.tool in kept - {x.tool for x in explicit}]
+    return Refinement(text, edits, explicit, reading, [_decision(e) for e in read], held)
 
 
 def changes_anything(refinement: Refinement, spec: MusicSpec) -> bool:

@@ -34,6 +34,15 @@ def _mood_mean(moods, key: str) -> float:
     return sum(table[m][key] for m in moods) / len(moods)
 
 
+def within_moods(moods, energy: float, valence: float) -> dict[str, float]:
+    """Energy and valence kept within reach of the moods' own (AFFECT_SLACK, less a margin): the coherence rule."""
+    out = {}
+    for key, value in (("energy", energy), ("valence", valence)):
+        mean = _mood_mean(moods, key)
+        out[key] = round(min(max(value, mean - AFFECT_SLACK + 0.05), mean + AFFECT_SLACK - 0.05), 2)
+    return out
+
+
 def check_moods(spec) -> list[str]:
     out = [f"moods {a} and {b} contradict each other: keep one of them" for a, b in mood_conflicts(spec.moods)]
     for key in ("energy", "valence"):

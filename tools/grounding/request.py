@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tools.grounding.coherence import AFFECT_SLACK, compatible
+from tools.grounding.coherence import compatible, within_moods
 from tools.grounding.cues import Cue, match_cues, mood_cues, request_table
 from tools.grounding.decide import (
     ModelView,
@@ -378,11 +378,7 @@ class EditChooser:
 
     def _affect(self, moods: list[str]) -> dict[str, float]:
         """The request's valence and energy, kept within reach of the moods' own (the coherence rule)."""
-        table, out = vocabulary().moods, {}
-        for key, value in (("energy", self.plan.energy), ("valence", self.plan.valence)):
-            mean = sum(table[m][key] for m in moods) / len(moods)
-            out[key] = round(clip(value, mean - AFFECT_SLACK + 0.05, mean + AFFECT_SLACK - 0.05), 2)
-        return out
+        return within_moods(moods, self.plan.energy, self.plan.valence)
 
     def _tempo(self, genre: str) -> None:
         spec, lim = self.spec, self.limits
