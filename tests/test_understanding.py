@@ -240,6 +240,18 @@ def test_a_mood_asked_for_drops_the_moods_that_contradict_it_and_the_affect_fits
     assert after("sadder").moods[0] == "sad" and "warm" not in after("sadder").moods
 
 
+def test_a_style_asked_for_by_a_word_that_names_one_only_when_asked_becomes_the_genre():
+    """held_out_3 and 7: 'make it jungle', 'turn it into an aria', 'turn it into a hoedown' changed no genre:
+    'jungle' is an ordinary word of the genre tree (on a cover as often a place), 'aria' a scene word."""
+    for text, spec, genre in (("make it jungle", JAZZ, "electronic"), ("a jungle version please", ROCK, "electronic"),
+                              ("turn it into an aria", ROCK, "classical"), ("turn it into a hoedown", JAZZ, "country"),
+                              ("make it trap", JAZZ, "hip hop"), ("a trap remix", JAZZ, "hip hop")):
+        assert after(text, spec).genre == genre, text
+    assert after("not a jungle version").genre == "jazz"
+    got = after("make it minimal")  # the request table's word: sparser, no techno
+    assert got.genre == "jazz" and len(got.instruments) < len(JAZZ.instruments)
+
+
 def test_british_spellings_are_read_as_the_words_the_tables_hold():
     """held_out_10: 'make it a bit more sombre' changed nothing (NRC and the tables hold 'somber')."""
     from tools.language import lemma

@@ -197,6 +197,28 @@ def _affirmed(text: str, phrase: str) -> bool:
     return match is not None and match.sense > 0
 
 
+# a style asked for by a word that names one only when asked for ('make it jungle', 'turn it into an aria', 'a
+# hoedown version'): statements.style_words, unless the request table reads the word ('make it minimal' is sparser)
+STYLE_AFTER = ("version", "style", "feel", "vibe", "remix", "track", "tune", "number", "please", "instead", "now",
+               "then", "thing")
+STYLE_ASK = re.compile(r"\b(?:make it|turn it into|change it to|switch it to|switch to|go|do it as|play it as|"
+                       r"(?<!not )(?:a|an))\s+(?:(?:a|an|some|more|proper|full|real|bit of a)\s+)*"
+                       r"(?P<name>[a-z][a-z&-]*(?:\s[a-z][a-z&-]*)?)\s*(?=$|[,.!?]|(?:" + "|".join(STYLE_AFTER) + r")\b)")
+
+
+def _style_asked(text: str) -> str | None:
+    from tools.grounding.cues import match_cues, request_table
+    from tools.grounding.statements import style_words
+
+    words = style_words()
+    for m in STYLE_ASK.finditer(text):
+        name = m.group("name").strip()
+        for candidate in [c for c in dict.fromkeys((name, *name.split())) if c not in STYLE_AFTER]:  # 'jungle version'
+            if candidate in words and not match_cues(candidate, request_table()["cues"]) and _affirmed(text, candidate):
+                return words[candidate]
+    return None
+
+
 def _genre(text: str) -> str | None:
     for word, genre in GENRE_WORDS.items():
         if _affirmed(text, word):
@@ -204,7 +226,7 @@ def _genre(text: str) -> str | None:
     for genre in sorted(vocabulary().genres, key=len, reverse=True):
         if _affirmed(text, genre):
             return _named_around(text, genre) or genre
-    return None
+    return _style_asked(text)
 
 
 def _named_around(text: str, genre: str) -> str | None:

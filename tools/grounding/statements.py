@@ -161,6 +161,26 @@ def tree_names() -> dict[str, tuple[str, str]]:
 
 
 @functools.cache
+def style_words() -> dict[str, str]:
+    """Words that name a style only when a request asks for one ('make it jungle', 'turn it into an aria'): the
+    genre tree's ordinary words ('jungle', 'trap', 'swing'; on a cover they are as often a place or a verb) and
+    the scene words of one genre alone ('aria' is classical's), each with its genre."""
+    table, own = statement_table(), _own_names()
+    ordinary = {str(w) for w in table["tree"]["ordinary"]} - set(own)  # 'trap' states hip hop outright
+    out = {}
+    for name, options in _tree().items():
+        genres = {g for g, _ in options}
+        if name in ordinary and len(genres) == 1 and "" not in genres:
+            out[name] = genres.pop()
+    owners: dict[str, set[str]] = {}
+    for genre, words in suggestive_words().items():
+        for word in words:
+            owners.setdefault(word.lower(), set()).add(genre)
+    out.update({w: next(iter(gs)) for w, gs in owners.items() if len(gs) == 1 and w not in out and w not in own})
+    return out
+
+
+@functools.cache
 def genre_names() -> dict[str, str]:
     """Every name a cover or a request states a genre by, with its genre: associations.yaml `statements`
     genres and subgenres, and the genre tree's names."""
