@@ -140,6 +140,7 @@ def _verb_before(text: str, index: int) -> str | None:
 ONLY_BEFORE = ("just", "only", "solo")
 ONLY_AFTER = ("only", "alone", "solo", "nothing else")
 ARTICLES = ("the", "a", "an", "some")
+ONLY_VERBS = ("keep", "leave", "use", "want", "have", "play", "hear", "to", "i")
 
 
 def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
@@ -148,7 +149,7 @@ def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
         return True
     words = [w.text for w in read(text).words]
     for index, _name in mentions:
-        before = [w for w in words[:index] if w not in ARTICLES]
+        before = [w for w in words[:index] if w not in ARTICLES and w not in ONLY_VERBS]  # 'only keep the bass'
         if before and before[-1] in ONLY_BEFORE and not read(text).words[index].negated:
             return True
     last = mentions[-1][0] if mentions else None

@@ -257,3 +257,56 @@ def negated(toks: list[str]) -> list[bool]:
 def read(text: str) -> Utterance:
     """The text read once (cached: chat reads one message through several readers)."""
     return Utterance(text)
+
+
+# -- typing slips ----------------------------------------------------------------------------------------------
+SLIP_MIN = 5              # shorter words are one letter from too many others to be corrected
+SLIP_COMMON = 100_000     # ... and a slip is corrected only toward a word this common on the web (wordsegment)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+@functools.cache
+def _web_counts() -> dict[str, float] | None:
+    """wordsegment's English unigram counts (Norvig's Google Web Trillion Word Corpus table), or None."""
+    try:
+        import wordsegment
+    except ImportError:
+        return None
+    wordsegment.load()
+    return wordsegment.UNIGRAMS
+
+
+def _one_edit_words(word: str) -> set[str]:
+    splits = [(word[:k], word[k:]) for k in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in LETTERS} | {a + c + b for a, b in splits for c in LETTERS})
+
+
+@functools.lru_cache(maxsize=4096)
+def slip(word: str) -> str | None:
+    """The word a typed word slipped from ('slowerr' -> 'slower', 'happpier' -> 'happier'): only a word the web
+    never writes, whose lemma is no word either ('groovier' is 'groovy', 'synthy' stays), one letter from a common
+    word, the commonest such; else None."""
+    counts = _web_counts()
+    if counts is None or len(word) < SLIP_MIN or not word.isalpha() or counts.get(word, 0.0) > 0:
+        return None
+    if lemma(word) != word and counts.get(lemma(word), 0.0) > 0:
+        return None
+    near = [(counts.get(w, 0.0), w) for w in _one_edit_words(word)]
+    best = max(near, default=(0.0, ""))
+    return best[1] if best[0] >= SLIP_COMMON else None
+
+
+def respelled(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text with its typing slips corrected, and the (slip, word) pairs, for the reply to say."""
+    fixed = []
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        right = slip(word.lower())
+        if right is None:
+            return word
+        fixed.append((word, right))
+        return right
+
+    return re.sub(r"[A-Za-z]+", fix, text), fixed

@@ -14,6 +14,7 @@ from tools.edit_requests import Edit, interpret, without_form_words
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
 from tools.json_values import as_json
+from tools.language import respelled
 from tools.spec import MusicSpec, SpecEditor
 
 GENERIC_CHOICES = ("calmer and slower", "more energy and faster", "darker", "brighter", "another take")
@@ -29,6 +30,7 @@ class Refinement:
     reading: Reading | None = None
     decisions: list[Decision] = field(default_factory=list)
     held: list[str] = field(default_factory=list)  # fields the reader would have moved but the listener held still
+    respelled: list[tuple[str, str]] = field(default_factory=list)  # typing slips read as words ('slowerr': slower)
 
     def evidence_lines(self) -> list[str]:
         return [f"{e.id} {e.text}" for e in self.reading.evidence] if self.reading else []
@@ -83,6 +85,7 @@ def kept_fields(text: str) -> set[str]:
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
     """Keyword edits first; the request reader adds edits for the fields they leave alone and the listener does
     not hold still (`kept_fields`)."""
+    text, slips = respelled(text)
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=not explicit)
@@ -91,7 +94,7 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
     read = [e for e in found if e.tool not in taken]
     edits = explicit + [Edit(e.tool, e.arguments) for e in read]
     held = [HELD_NAMES[e.tool] for e in found if e.tool in kept - {x.tool for x in explicit}]
-    return Refinement(text, edits, explicit, reading, [_decision(e) for e in read], held)
+    return Refinement(text, edits, explicit, reading, [_decision(e) for e in read], held, slips)
 
 
 def changes_anything(refinement: Refinement, spec: MusicSpec) -> bool:

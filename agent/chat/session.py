@@ -236,6 +236,8 @@ class ChatSession:
         else:
             lines = [f"  {c}" for c in changes] or ["  (the plan is unchanged)"]
             lines += [f"  because {line}" for line in (refinement.evidence_lines() if refinement else [])]
+            if refinement is not None and refinement.respelled:
+                lines.append("  read " + ", ".join(f"'{a}' as '{b}'" for a, b in refinement.respelled))
             if refinement is not None and refinement.held:
                 lines.append(f"  kept {', '.join(refinement.held)} as asked")
         return [f"take {number} · session {self.id}"] + lines + [f"audio       {result.audio_path}"]

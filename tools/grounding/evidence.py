@@ -536,6 +536,7 @@ def _misreads(text: str) -> str:
 def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
     """Cover text read by OCR; what its words state about the music (key, mode, tempo, genre, instruments);
     then the affect of its other words from the NRC lexicon."""
+    from tools.grounding.cues import match_cues, request_table
     from tools.grounding.statements import music_words, statements
 
     lines, boxes = list(lines), list(boxes or [])
@@ -550,7 +551,10 @@ def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | Non
                              field=found.field, phrase=found.phrase, line=text, mode=found.mode,
                              **({"negated": True} if found.negated else {})))
     if lines:
-        affect = text_affect(" . ".join(t for t, _ in lines), skip=music_words(stated))  # a line is a clause
+        # a word counts once: one the scene table reads ('stormy', 'lullaby': prior.scenes) moves the affect there
+        scene = {w for line_words in words for cue in match_cues(" ".join(line_words), request_table()["cues"], True)
+                 for w in cue.phrase.lower().split() if w != "*"}
+        affect = text_affect(" . ".join(t for t, _ in lines), skip=music_words(stated) | scene)  # a line is a clause
         if affect["emotions"]:
             top = sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{e} {n}" for e, n in top if e not in ("positive", "negative"))
