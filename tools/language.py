@@ -287,8 +287,13 @@ def slip(word: str) -> str | None:
     """The word a typed word slipped from ('slowerr' -> 'slower', 'happpier' -> 'happier'): only a word the web
     never writes, whose lemma is no word either ('groovier' is 'groovy', 'synthy' stays), one letter from a common
     word, the commonest such; else None."""
+    if len(word) < SLIP_MIN or not word.isalpha():
+        return None
+    tables = _lemma_tables()
+    if tables is not None and tables[0](word):  # a dictionary word (the web's counts need not be loaded)
+        return None
     counts = _web_counts()
-    if counts is None or len(word) < SLIP_MIN or not word.isalpha() or counts.get(word, 0.0) > 0:
+    if counts is None or counts.get(word, 0.0) > 0:
         return None
     if lemma(word) != word and counts.get(lemma(word), 0.0) > 0:
         return None
