@@ -44,17 +44,16 @@ def _has(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
 
 
+# a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow ('not sluggish' is
+# nothing wrong, no request)
+TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
+                "lethargic": 1, "draggy": 1}
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
-               "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1,
-               # a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow
-               "rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
-               "lethargic": 1, "draggy": 1,
+               "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
                    ("decrease", -1), ("reduce", -1), ("drop", -1), ("cut", -1))}}
-TEMPO_FAULTS = frozenset({"rushed", "rushing", "hurried", "drags", "dragging", "plodding", "sluggish", "lethargic",
-                          "draggy"})
 # a tempo said as a number that the tempo is moved to: 'take it up to 150', 'bring it down to 90', 'around 100 please'
 TEMPO_TO = re.compile(r"\b(?:up|down|back|it)\s+(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
                       r"(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|bars?|hz|khz|db|s\b))")
@@ -74,8 +73,8 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
         factor = 0.5 if m.group("half") or m.group("cut") else 2.0
     if factor is None:
-        senses = [utterance.find(w).sense * d for w, d in TEMPO_WORDS.items() if utterance.find(w) is not None
-                  and not (w in TEMPO_FAULTS and utterance.find(w).sense < 0)]  # 'not sluggish': nothing wrong
+        found = ((w, d, utterance.find(w)) for w, d in TEMPO_WORDS.items())
+        senses = [m.sense * d for w, d, m in found if m is not None and not (w in TEMPO_FAULTS and m.sense < 0)]
         if not senses or not senses[0]:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))

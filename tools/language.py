@@ -266,14 +266,15 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 @functools.cache
-def _web_counts() -> dict[str, float] | None:
-    """wordsegment's English unigram counts (Norvig's Google Web Trillion Word Corpus table), or None."""
+def wordsegment():
+    """wordsegment's English unigram and bigram counts (Norvig's Google Web Trillion Word Corpus tables), loaded
+    once, on first use (a run-together cover word, a typing slip); None when the package is missing."""
     try:
-        import wordsegment
+        import wordsegment as ws
     except ImportError:
         return None
-    wordsegment.load()
-    return wordsegment.UNIGRAMS
+    ws.load()
+    return ws
 
 
 def _one_edit_words(word: str) -> set[str]:
@@ -292,7 +293,8 @@ def slip(word: str) -> str | None:
     tables = _lemma_tables()
     if tables is not None and tables[0](word):  # a dictionary word (the web's counts need not be loaded)
         return None
-    counts = _web_counts()
+    ws = wordsegment()
+    counts = ws.UNIGRAMS if ws is not None else None
     if counts is None or counts.get(word, 0.0) > 0:
         return None
     if lemma(word) != word and counts.get(lemma(word), 0.0) > 0:

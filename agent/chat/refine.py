@@ -69,7 +69,7 @@ KEEP = re.compile(r"\b(?:keep|same|leave|hold|don\s*'?\s*t\s+(?:change|touch)|do
                   r"instruments|line\s*-?\s*up|band|mood|feel)\b")
 KEPT_TOOLS = {"tempo": "set_tempo", "speed": "set_tempo", "pace": "set_tempo", "bpm": "set_tempo", "key": "set_key",
               "genre": "set_genre", "style": "set_genre", "instruments": "set_instruments", "band": "set_instruments",
-              "mood": "set_mood", "feel": "set_mood"}
+              "lineup": "set_instruments", "mood": "set_mood", "feel": "set_mood"}
 
 
 HELD_NAMES = {"set_tempo": "tempo", "set_key": "key and mode", "set_genre": "genre", "set_instruments": "instruments",
@@ -78,8 +78,7 @@ HELD_NAMES = {"set_tempo": "tempo", "set_key": "key and mode", "set_genre": "gen
 
 def kept_fields(text: str) -> set[str]:
     """The edit tools whose fields the message holds still ('keep the tempo': set_tempo)."""
-    return {KEPT_TOOLS.get(m.group("what").replace(" ", "").replace("-", ""), "set_instruments")
-            for m in KEEP.finditer(text.lower())}
+    return {KEPT_TOOLS[re.sub(r"[\s-]", "", m.group("what"))] for m in KEEP.finditer(text.lower())}
 
 
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:

@@ -103,6 +103,13 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     return [cue for _start, _order, cue in sorted(found, key=lambda f: f[:2])]
 
 
+@functools.lru_cache(maxsize=1024)
+def scene_cues(line: str) -> tuple[Cue, ...]:
+    """The request table's cues a cover line holds, its words describing the music (`match_cues`): read once
+    for the evidence (a word the scene reads carries no NRC feeling besides) and for the prior's affect."""
+    return tuple(match_cues(line, request_table()["cues"], describing=True))
+
+
 def _remedy(utterance, match):
     """A fault cue's word names what is wrong with the take ('boring'): 'it's boring', 'too dull' and 'less
     boring' all ask for its remedy, at their strength; 'not boring' says nothing is wrong (None), and a comparative

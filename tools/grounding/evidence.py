@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 
 from tools.json_values import as_json
+from tools.language import wordsegment
 from tools.vocab import prompt_table, vocabulary
 
 EVIDENCE_ID = re.compile(r"\bE(\d{1,3})\b")
@@ -320,16 +321,6 @@ def _known_words() -> frozenset[str]:
     return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)
 
 
-@functools.cache
-def _wordsegment():
-    """wordsegment's English unigram and bigram counts (Norvig's Google Web Trillion Word Corpus tables),
-    loaded once, on the first run-together word; None when the package is missing."""
-    try:
-        import wordsegment
-    except ImportError:
-        return None
-    wordsegment.load()
-    return wordsegment
 
 
 ACRONYM_THEN_WORD = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z]{2})")  # an all-capitals run, then a capitalised word
@@ -340,7 +331,7 @@ def _acronym_split(match: re.Match) -> str:
     where the capital belongs to the run ('174BPMdrum': no word 'mdrum')."""
     tail = re.match(r"[a-z]+", match.string[match.end() + 1:])
     word = match.string[match.end()].lower() + (tail.group(0) if tail else "")
-    ws = _wordsegment()
+    ws = wordsegment()
     known = word in _known_words() or (ws is not None and ws.UNIGRAMS.get(word, 0) > 0)
     return " " if known else ""
 
@@ -368,7 +359,7 @@ def segment(text: str, correct: bool = True) -> list[str]:
         if token in known or len(token) < 7 or "'" in token or "-" in token or "&" in token:
             out.append(token)
             continue
-        ws = _wordsegment()
+        ws = wordsegment()
         if ws is None or (correct and misread(token)):
             out.append(token)  # one misread word, not two ('orchestar' is not 'or che star')
         elif token not in ws.UNIGRAMS:
@@ -401,7 +392,7 @@ def misread(token: str) -> str | None:
     (wordsegment's counts: 'housse' is a typo of 'house', 'rapper' is a word), or when neither is in those
     counts: a music word newer than them ('chillhop') is misread into a token no one writes ('chilhop'); else
     None. Cut-out and hand-drawn lettering loses and gains letters."""
-    ws = _wordsegment()
+    ws = wordsegment()
     if (len(token) < MISREAD_MIN or not token.isalpha() or ws is None or token in _known_words()
             or token in _misread_targets()):
         return None
@@ -536,7 +527,7 @@ def _misreads(text: str) -> str:
 def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | None = None) -> list[Evidence]:
     """Cover text read by OCR; what its words state about the music (key, mode, tempo, genre, instruments);
     then the affect of its other words from the NRC lexicon."""
-    from tools.grounding.cues import match_cues, request_table
+    from tools.grounding.cues import scene_cues
     from tools.grounding.statements import music_words, statements
 
     lines, boxes = list(lines), list(boxes or [])
@@ -552,7 +543,7 @@ def text_evidence(lines: Iterable[tuple[str, float]], boxes: Iterable[Any] | Non
                              **({"negated": True} if found.negated else {})))
     if lines:
         # a word counts once: one the scene table reads ('stormy', 'lullaby': prior.scenes) moves the affect there
-        scene = {w for line_words in words for cue in match_cues(" ".join(line_words), request_table()["cues"], True)
+        scene = {w for line_words in words for cue in scene_cues(" ".join(line_words))
                  for w in cue.phrase.lower().split() if w != "*"}
         affect = text_affect(" . ".join(t for t, _ in lines), skip=music_words(stated) | scene)  # a line is a clause
         if affect["emotions"]:

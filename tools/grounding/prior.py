@@ -480,11 +480,10 @@ class Prior:
         """Scenes, occasions and intensity words on the cover ('sleep', 'yoga', 'loud'), found by the reader chat
         uses, with chat's cue table (prompts/requests.yaml): one table and one reader for both. Each cue keeps
         the reader's sense: 'NO SLEEP' reads as the opposite of sleep."""
-        from tools.grounding.cues import match_cues, request_table
+        from tools.grounding.cues import scene_cues
 
-        table = request_table()["cues"]
         return [(item, cue) for item in self.evidence.of_kind("text")
-                for cue in match_cues(" ".join(item.detail.get("words") or [str(item.value)]), table, describing=True)]
+                for cue in scene_cues(" ".join(item.detail.get("words") or [str(item.value)]))]
 
     def _grain_cue(self) -> None:
         texture = self.evidence.first("texture")

@@ -152,12 +152,14 @@ def tree_names() -> dict[str, tuple[str, str]]:
     table, vocab = statement_table(), vocabulary()
     taken = set(_own_names()) | {str(w) for w in table["tree"]["ordinary"]} | set(vocab.instruments) \
         | set(table["ensembles"]) | set(vocab.genres)
-    out = {}
-    for name, options in _tree().items():
-        genres = {g for g, _ in options}
-        if len(genres) == 1 and "" not in genres and name not in taken:
-            out[name] = (genres.pop(), f"genre tree: {min(b for _, b in options)}")
-    return out
+    return {name: (genre, f"genre tree: {min(b for _, b in options)}") for name, options in _tree().items()
+            if name not in taken and (genre := _one_genre(options))}
+
+
+def _one_genre(options: set[tuple[str, str]]) -> str | None:
+    """The genre every place of a tree name agrees on, or None (two genres, or a place under no listed node)."""
+    genres = {g for g, _ in options}
+    return genres.pop() if len(genres) == 1 and "" not in genres else None
 
 
 @functools.cache
@@ -167,11 +169,7 @@ def style_words() -> dict[str, str]:
     the scene words of one genre alone ('aria' is classical's), each with its genre."""
     table, own = statement_table(), _own_names()
     ordinary = {str(w) for w in table["tree"]["ordinary"]} - set(own)  # 'trap' states hip hop outright
-    out = {}
-    for name, options in _tree().items():
-        genres = {g for g, _ in options}
-        if name in ordinary and len(genres) == 1 and "" not in genres:
-            out[name] = genres.pop()
+    out = {name: genre for name, options in _tree().items() if name in ordinary and (genre := _one_genre(options))}
     owners: dict[str, set[str]] = {}
     for genre, words in suggestive_words().items():
         for word in words:
