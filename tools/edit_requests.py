@@ -97,10 +97,11 @@ def _named_instruments(clause: str) -> list[str]:
 # Verbs that take an instrument out or bring one in; the nearest one before an instrument's name in its clause
 # decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
-                "take * out", "take * away", "take * off", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
+                "take * out", "take * away", "take * off", "get * out", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
-             "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak")
+             "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
+             "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking")
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
