@@ -152,8 +152,11 @@ def test_praise_alone_makes_no_take_and_praise_with_a_request_is_read():
     # a fault word negated is praise: no feeling of the music's (NRC had read 'not boring' as positive)
     from tools.grounding.request import is_feedback
 
-    for text in ("I don't find it boring at all", "it isn't dull at all", "I don't think it's bad"):
+    for text in ("I don't find it boring at all", "it isn't dull at all", "I don't think it's bad",
+                 # every fault of the request table, not the three the pattern was written with
+                 "I'm not finding it thin", "it isn't sluggish", "not a downer at all", "I don't find it cluttered"):
         assert is_feedback(text) and not changes_anything(read_message(text, JAZZ), JAZZ), text
+    assert not is_feedback("it's thin") and not is_feedback("not thin, but slower")
     assert not changes_anything(read_message("it is not thin", JAZZ), JAZZ)
     assert after("I love it, but can it be slower").tempo_bpm < JAZZ.tempo_bpm
     assert after("not bad, but I'd like it faster").tempo_bpm > JAZZ.tempo_bpm

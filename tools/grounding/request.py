@@ -82,26 +82,37 @@ def find_cues(text: str) -> list[Cue]:
 
 
 # A message that only says how the take landed ('sounds good, thanks!', 'honestly, I love it', 'not bad at all',
-# 'that's enough for today') or takes a request back ('never mind') asks for no change: its words' feeling (NRC
-# 'love' is joy) is about the take, not a direction for the next one. Matched whole: 'I love it, but slower' asks.
+# 'that's enough for today', a fault denied: "I don't find it thin") or takes a request back ('never mind') asks
+# for no change: its words' feeling (NRC 'love' is joy) is about the take, not a direction for the next one.
+# Matched whole: 'I love it, but slower' asks.
 FEEDBACK_WORDS = (
     r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
-    r"(?:(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:find|think)\s+(?:it|that|this)(?:\s+s|\s+is)?\s+|isn\s*t\s+|wasn\s*t\s+|"
-    r"not\s+)(?:bad|boring|dull)(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
+    r"(?:(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:find|think)\s+(?:it|that|this)(?:\s+s|\s+is)?\s+|"
+    r"(?:i\s+(?:m|am)\s+)?not\s+finding\s+(?:it|that|this)\s+|isn\s*t\s+|wasn\s*t\s+|"
+    r"not\s+)(?:(?:a|an)\s+)?(?:{faults})(?:\s+at\s+all)?|(?:i\s+)?(?:can\s*n?\s*t|cannot)\s+complain", r"nailed\s+it|spot\s+on",
     r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do|that\s+s\s+it",
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest",
     r"(?:leave|keep)\s+it\s+(?:just\s+)?(?:like\s+(?:that|this)|as\s+(?:it\s+)?is|the\s+same|there)|"
     r"(?:don\s*t|do\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+changes?(?:\s+needed)?")
-FEEDBACK = re.compile(r"(?:(?:" + "|".join(FEEDBACK_WORDS) + r")\b\s*|[,.!?\s])+")
+
+
+@functools.cache
+def _feedback() -> re.Pattern:
+    """FEEDBACK_WORDS as one pattern; a fault denied ("not bad", "I don't find it thin", "it isn't sluggish") is
+    praise, for every fault word of the request table (`_fault_words`)."""
+    faults = sorted({"bad", *(str(p) for cue in request_table()["cues"].values() if cue.get("fault")
+                              for p in cue["words"])}, key=len, reverse=True)
+    denied = "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in faults)
+    return re.compile(r"(?:(?:" + "|".join(FEEDBACK_WORDS).replace("{faults}", denied) + r")\b\s*|[,.!?\s])+")
 
 
 def is_feedback(text: str) -> bool:
-    """The message only says how the take landed (FEEDBACK)."""
-    return FEEDBACK.fullmatch(text.lower().replace("'", " ").replace("’", " ").strip()) is not None
+    """The message only says how the take landed (FEEDBACK_WORDS)."""
+    return _feedback().fullmatch(text.lower().replace("'", " ").replace("’", " ").strip()) is not None
 
 
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
