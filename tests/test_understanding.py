@@ -273,6 +273,25 @@ def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():
     assert _suggested("spitting bars all night", suggestive_words(), set()) == [("hip hop", "spit bars")]
 
 
+def test_a_feeling_no_cue_names_moves_energy_in_chat_as_on_a_cover():
+    """Words no table holds are read by the NRC lexicon; its emotions now move energy by the weights a cover's
+    words use (anger up, sadness down), not valence alone, and the decision cites them."""
+    vengeful, weep = after("make it sound vengeful"), after("I want to weep")
+    assert vengeful.energy > JAZZ.energy and vengeful.valence < JAZZ.valence
+    assert weep.energy < JAZZ.energy and weep.valence < JAZZ.valence
+    reading = read_message("make it sound vengeful", JAZZ)
+    assert {d.field: d.evidence for d in reading.decisions}["tempo_bpm"] == ["R1"]  # tempo follows the energy read
+
+
+def test_a_style_asked_for_by_its_whole_name_and_a_hymn_are_read():
+    """'make it speed garage' was rock ('garage'), 'turn it into a hymn' from rock cinematic (a church scene)."""
+    assert after("make it speed garage").genre == "electronic" and after("make it a garage track").genre == "rock"
+    hymn = after("turn it into a hymn", ROCK)
+    assert hymn.genre == "classical" and {"choir", "organ"} <= set(hymn.instruments) and hymn.energy < ROCK.energy
+    slow = after("make it a slow dance", ROCK)  # a slow jam's floor, not a club
+    assert slow.genre == "r&b" and slow.tempo_bpm < ROCK.tempo_bpm and slow.energy < ROCK.energy
+
+
 def test_a_field_the_listener_holds_still_is_not_moved_by_the_feeling_read():
     """'keep it the same tempo but sadder' had slowed the take (sadness lowers the tempo)."""
     for text in ("keep it the same tempo but sadder", "sadder, but keep the tempo"):

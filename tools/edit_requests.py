@@ -209,15 +209,19 @@ STYLE_ASK = re.compile(r"\b(?:make it|turn it into|change it to|switch it to|swi
 
 
 def _style_asked(text: str) -> str | None:
+    """The genre of the style asked for; a genre's whole name before its words ('make it speed garage' is the
+    electronic of the genre tree, not the rock of 'garage')."""
     from tools.grounding.cues import match_cues, request_table
-    from tools.grounding.statements import style_words
+    from tools.grounding.statements import genre_names, style_words
 
-    words = style_words()
+    words, names = style_words(), genre_names()
     for m in STYLE_ASK.finditer(text):
         name = m.group("name").strip()
         for candidate in [c for c in dict.fromkeys((name, *name.split())) if c not in STYLE_AFTER]:  # 'jungle version'
-            if candidate in words and not match_cues(candidate, request_table()["cues"]) and _affirmed(text, candidate):
-                return words[candidate]
+            genre = names.get(candidate) if " " in candidate else None
+            genre = genre or words.get(candidate)
+            if genre and not match_cues(candidate, request_table()["cues"]) and _affirmed(text, candidate):
+                return genre
     return None
 
 

@@ -239,10 +239,17 @@ def read_request(text: str, spec, feeling: bool = True) -> Plan:
     d_val, val_ids = _total(cues, "valence")
     d_en, en_ids = _total(cues, "energy")
     affect = evidence.first("request_affect")
-    if affect is not None:  # no cue, but the words carry feeling: NRC polarity moves valence a little
+    if affect is not None:  # no cue, but the words carry feeling: NRC polarity moves valence a little, and the
+        # emotions' arousal energy, by the weights a cover's words use (associations.yaml nrc.arousal: 'furious' is
+        # anger, up; 'I want to cry' sadness, down)
         polarity = affect.value.get("positive", 0) - affect.value.get("negative", 0)
         d_val += 0.15 * max(-1, min(1, polarity))
         val_ids += [affect.id] if polarity else []
+        emotions = {k: n for k, n in affect.value.items() if k not in ("positive", "negative")}
+        weights = associations()["nrc"]["arousal"]
+        arousal = sum(weights.get(k, 0.0) * n for k, n in emotions.items()) / (sum(emotions.values()) or 1)
+        d_en += 0.15 * arousal
+        en_ids += [affect.id] if abs(arousal) >= 0.1 else []
     valence = shifted(spec.valence, d_val)
     energy = shifted(spec.energy, d_en)
     table, genre_affect = vocabulary().moods, associations()["genre_affect"]
