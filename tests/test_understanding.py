@@ -530,6 +530,10 @@ def test_palette_idioms_are_cited_when_they_decide():
     assert "earthy palette" in palettes(stripes((140, 100, 60), (60, 40, 25)))
     pale = palettes(stripes((255, 215, 190), (250, 235, 220)))
     assert "pastel palette" in pale and not pale & {"sepia palette", "earthy palette"}
+    # pale, greyed and cool is mist (fog, winter sky), ambient's; a warm pale field is not
+    mist = stripes((215, 230, 240), (160, 185, 210))
+    assert "mist palette" in palettes(mist) and mist.rank("genre").top.value in ("ambient", "classical")
+    assert "mist palette" not in pale
 
 
 def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_photographs_have_none():

@@ -360,6 +360,8 @@ class Prior:
             return False
         if "min_warmth" in rule and warmth < rule["min_warmth"]:
             return False
+        if "max_warmth" in rule and warmth > rule["max_warmth"]:
+            return False
         if "min_chroma" in rule and vivid < rule["min_chroma"]:
             return False
         if "max_lightness" in rule and light > rule["max_lightness"]:
