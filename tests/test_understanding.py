@@ -534,6 +534,14 @@ def test_palette_idioms_are_cited_when_they_decide():
     mist = stripes((215, 230, 240), (160, 185, 210))
     assert "mist palette" in palettes(mist) and mist.rank("genre").top.value in ("ambient", "classical")
     assert "mist palette" not in pale
+    # a dark plum-to-violet satin gradient is the slow jam's sleeve; the same colours as a neon grid are not
+    def drawn(style, colours, ink=(255, 220, 240)):
+        return prior_of(idiom_cover({"title": "x", "style": style, "lines": [], "ink": list(ink),
+                                     "colours": [list(c) for c in colours]}), [])
+
+    satin = drawn("gradient", [(120, 40, 140), (30, 5, 40)])
+    assert any("velvet palette" in why for why in satin.rank("genre").option("r&b").why)
+    assert "velvet palette" not in palettes(drawn("neon", [(30, 0, 50), (255, 90, 150)], (90, 240, 255)))
 
 
 def test_cut_out_lettering_is_seen_on_the_image_and_leans_the_plan_to_punk_and_photographs_have_none():

@@ -326,10 +326,12 @@ class Prior:
         warmth, _ = self._value("warmth", 0.0)
         hue = self.evidence.first("hue")
         vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
+        surface = {"hue": float(hue.value) if hue is not None else None, "contrast": self._value("contrast", 15.0)[0],
+                   "texture": self._value("texture", 0.08)[0]}
         # a palette the look of the letters reads otherwise: under cut-out letters black and white is a photocopy's
         overrides = {name for _item, _look, rule in self._lettering for name in rule.get("overrides") or []}
         for name, rule in self.assoc["palettes"].items():
-            if self._palette_matches(rule, shares, light, chroma, warmth, vivid):
+            if self._palette_matches(rule, shares, light, chroma, warmth, vivid, surface):
                 if name in overrides:
                     self.palettes_overridden.append(name)
                     continue
@@ -354,8 +356,19 @@ class Prior:
                 self._cue(target, rule.get(key) or {}, 1.0, item, why)
 
     @staticmethod
-    def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float) -> bool:
-        """`vivid`: the mean chroma of the coloured pixels only (a neon sign on black is vivid, its mean is not)."""
+    def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float,
+                         surface: dict | None = None) -> bool:
+        """`vivid`: the mean chroma of the coloured pixels only (a neon sign on black is vivid, its mean is not).
+        `surface`: the main hue (degrees, None when grey), the contrast and the texture, for `hues` (ranges of
+        degrees) and the bounds `min_` / `max_contrast` and `texture`."""
+        surface = surface or {}
+        if "hues" in rule and (surface.get("hue") is None
+                               or not any(lo <= surface["hue"] <= hi for lo, hi in rule["hues"])):
+            return False
+        for measure in ("contrast", "texture"):
+            value = surface.get(measure)
+            if value is not None and (value > rule.get(f"max_{measure}", math.inf) or value < rule.get(f"min_{measure}", -math.inf)):
+                return False
         if "max_chroma" in rule and chroma > rule["max_chroma"]:
             return False
         if "min_warmth" in rule and warmth < rule["min_warmth"]:
