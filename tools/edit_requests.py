@@ -53,7 +53,9 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
-                   ("decrease", -1), ("reduce", -1), ("drop", -1), ("cut", -1))}}
+                   ("decrease", -1), ("reduce", -1), ("drop", -1), ("cut", -1))},
+               # ... or by its particle: 'bring the tempo up a touch', 'take the bpm down'
+               **{f"{noun} * {particle}": d for noun in ("tempo", "bpm") for particle, d in (("up", 1), ("down", -1))}}
 # a tempo said as a number that the tempo is moved to: 'take it up to 150', 'bring it down to 90', 'around 100 please'
 TEMPO_TO = re.compile(r"\b(?:up|down|back|it)\s+(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
                       r"(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|bars?|hz|khz|db|s\b))")
@@ -101,7 +103,11 @@ REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
-             "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking")
+             "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
+             "like a", "like an", "like some", "love a", "love an", "love some")
+# a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
+ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
+                         "maybe", "perhaps", "now", ",", ".", "!", "?"})
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
@@ -174,8 +180,10 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         added += into
         text = text[:swap.start()]  # the rest of the request is read as usual
         utterance = read(text)
+    named = {i for start, name in _instrument_mentions(text) for i in range(start, start + len(name.split()))}
+    alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
     for index, name in _instrument_mentions(text):
-        verb = _verb_before(text, index)
+        verb = _verb_before(text, index) or ("add" if alone else None)
         clause = utterance.words[index].clause
         if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it

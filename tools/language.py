@@ -42,6 +42,12 @@ def _lemma_tables():
     return getAllLemmas, getLemma
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether lemminflect's English tables hold the word ('smokestack', 'housewife'; not 'trancenation')."""
+    tables = _lemma_tables()
+    return tables is not None and bool(tables[0](word))
+
+
 POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 
@@ -290,8 +296,7 @@ def slip(word: str) -> str | None:
     word, the commonest such; else None."""
     if len(word) < SLIP_MIN or not word.isalpha():
         return None
-    tables = _lemma_tables()
-    if tables is not None and tables[0](word):  # a dictionary word (the web's counts need not be loaded)
+    if in_dictionary(word):  # a dictionary word (the web's counts need not be loaded)
         return None
     ws = wordsegment()
     counts = ws.UNIGRAMS if ws is not None else None

@@ -477,9 +477,11 @@ def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
     ('trancenation': a club night's name, seen 13 thousand times; 'trance' and 'nation' millions of times
     each), is read as those words. A word in its own right ('popcorn', 'housewife') is far commoner than that
     and stays whole; so do a compound that hides no music word ('underworld') and a word and its suffix
-    ('loveless' is not 'love less')."""
+    ('loveless' is not 'love less'), as does a word the dictionary holds ('smokestack' is no jazz 'smoke')."""
+    from tools.language import in_dictionary
+
     seen, best, music = counts.get(token, 0.0), None, _music_words()
-    if token in music:
+    if token in music or in_dictionary(token):  # a dictionary's compound stays whole: 'smokestack' is no smoke
         return [token]
     for i in range(3, len(token) - 2):
         left, right = token[:i], token[i:]

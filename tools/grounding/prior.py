@@ -326,12 +326,18 @@ class Prior:
         warmth, _ = self._value("warmth", 0.0)
         hue = self.evidence.first("hue")
         vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
+        texture = self.evidence.first("texture")
         surface = {"hue": float(hue.value) if hue is not None else None, "contrast": self._value("contrast", 15.0)[0],
-                   "texture": self._value("texture", 0.08)[0]}
+                   "texture": self._value("texture", 0.08)[0],
+                   "noise": float(texture.detail.get("noise", 0.0)) if texture is not None else None}
         # a palette the look of the letters reads otherwise: under cut-out letters black and white is a photocopy's
         overrides = {name for _item, _look, rule in self._lettering for name in rule.get("overrides") or []}
-        for name, rule in self.assoc["palettes"].items():
-            if self._palette_matches(rule, shares, light, chroma, warmth, vivid, surface):
+        palettes = self.assoc["palettes"]
+        matched = {name for name, rule in palettes.items()
+                   if self._palette_matches(rule, shares, light, chroma, warmth, vivid, surface)}
+        for name, rule in palettes.items():
+            # `unless`: a look that reads the same measures otherwise ('concrete' is a flat print, not a photograph)
+            if name in matched and not matched & set(rule.get("unless") or []):
                 if name in overrides:
                     self.palettes_overridden.append(name)
                     continue
@@ -359,13 +365,13 @@ class Prior:
     def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float,
                          surface: dict | None = None) -> bool:
         """`vivid`: the mean chroma of the coloured pixels only (a neon sign on black is vivid, its mean is not).
-        `surface`: the main hue (degrees, None when grey), the contrast and the texture, for `hues` (ranges of
-        degrees) and the bounds `min_` / `max_contrast` and `texture`."""
+        `surface`: the main hue (degrees, None when grey), the contrast, texture and grain, for `hues` (ranges of
+        degrees) and the bounds `min_` / `max_contrast`, `texture` and `noise` (film grain)."""
         surface = surface or {}
         if "hues" in rule and (surface.get("hue") is None
                                or not any(lo <= surface["hue"] <= hi for lo, hi in rule["hues"])):
             return False
-        for measure in ("contrast", "texture"):
+        for measure in ("contrast", "texture", "noise"):
             value = surface.get(measure)
             if value is not None and (value > rule.get(f"max_{measure}", math.inf) or value < rule.get(f"min_{measure}", -math.inf)):
                 return False
@@ -376,6 +382,8 @@ class Prior:
         if "max_warmth" in rule and warmth > rule["max_warmth"]:
             return False
         if "min_chroma" in rule and vivid < rule["min_chroma"]:
+            return False
+        if "max_vivid" in rule and vivid > rule["max_vivid"]:  # a toned print: its coloured pixels are muted too
             return False
         if "max_lightness" in rule and light > rule["max_lightness"]:
             return False

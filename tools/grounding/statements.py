@@ -20,9 +20,11 @@ ACCIDENTAL = {"sharp": 1, "#": 1, "♯": 1, "flat": -1, "b": -1, "♭": -1, "": 
 MODE_WORDS = {"major": "major", "maj": "major", "dur": "major", "minor": "minor", "min": "minor", "moll": "minor"}
 # "in D minor", "E-flat major", "in F♯", "Op. 3 in E flat": any tonic before a mode word, or a capital tonic
 # after "in" that ends the line or comes before a catalogue number ("Op.", "No.", "BWV"). "LIVE IN A CAVE" is
-# not a key.
+# not a key. A mode word as OCR misreads its letters ('minol', 'mlnor', 'maj0r': l for r, l or 1 for i, 0 for o)
+# is the mode; 'manor' is not.
 KEY = re.compile(r"(?<![A-Za-z0-9])(?P<tonic>[A-G])(?P<acc>\s*-?\s*(?:sharp|flat)(?:\b|(?=maj|min|dur|moll))|[#♯♭]|b(?![A-Za-z]))?"
-                 r"(?:\s*(?P<mode>major|minor|maj|min|dur|moll)\b\.?|(?![A-Za-z0-9#♯♭]))", re.IGNORECASE)  # 'Aminor': OCR lost the space
+                 r"(?:\s*(?P<mode>" + "|".join(("major", "minor", "m[il1|][nm][o0][rl]", "ma[jy][o0][rl]", "maj", "min", "dur", "moll"))
+                 + r")\b\.?|(?![A-Za-z0-9#♯♭]))", re.IGNORECASE)  # 'Aminor': OCR lost the space
 # where OCR dropped a space: a small letter before a capital, a letter beside a digit ('rollersat174BPM',
 # 'inDminor', 'No.3inCminor'); a key or tempo is looked for with spaces put back there
 SPACE_LOST = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
@@ -90,6 +92,7 @@ def key_statements(line: str) -> list[Statement]:
     """A key (and mode, when named) stated in one line of cover text."""
     for m in KEY.finditer(line):
         letter, mode = m.group("tonic"), (m.group("mode") or "").lower()
+        mode = mode if mode in MODE_WORDS or not mode else "major" if mode.startswith("ma") else "minor"
         after_in = re.search(r"\bin\s+$", line[:m.start()], re.IGNORECASE) is not None
         bare = after_in and letter.isupper() and AFTER_BARE_KEY.match(line[m.end():]) is not None
         if not (mode or bare):
