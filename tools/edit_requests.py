@@ -50,6 +50,7 @@ TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "draggin
                 "lethargic": 1, "draggy": 1}
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
+               "pump * brakes": -1, "hit * brakes": -1, "brakes on": -1, "step on it": 1, "floor it": 1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
@@ -70,13 +71,15 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         return int(m.group(1))
     if (m := TEMPO_TO.search(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:  # 'take it up to 150'
         return int(m.group(1))
-    utterance = read(text)
+    utterance = read(text, take=True)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
         factor = 0.5 if m.group("half") or m.group("cut") else 2.0
     if factor is None:
-        found = ((w, d, utterance.find(w)) for w, d in TEMPO_WORDS.items())
-        senses = [m.sense * d for w, d, m in found if m is not None and not (w in TEMPO_FAULTS and m.sense < 0)]
+        found = [(w, d, utterance.find(w)) for w, d in TEMPO_WORDS.items()]
+        # a fault asks for its remedy however it is said ('it feels hurried', 'a bit rushed'); denied, for nothing
+        senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
+                  if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated)]
         if not senses or not senses[0]:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
@@ -99,7 +102,8 @@ def _named_instruments(clause: str) -> list[str]:
 # Verbs that take an instrument out or bring one in; the nearest one before an instrument's name in its clause
 # decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
-                "take * out", "take * away", "take * off", "get * out", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
+                "take * out", "take * away", "take * off", "get * out", "pull * out",
+                "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
@@ -117,7 +121,7 @@ SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute)\b(?P<out
 
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
     """(word index, instrument) for each instrument named, longest names first ('electric guitar' before 'guitar')."""
-    utterance, taken, out = read(text), set(), []
+    utterance, taken, out = read(text, take=True), set(), []
     for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
         match = utterance.find(name)
         if match is not None and not taken & set(range(match.start, match.end + 1)):
@@ -126,10 +130,20 @@ def _instrument_mentions(text: str) -> list[tuple[int, str]]:
     return sorted(out)
 
 
+# a verb and its particle around any number of instruments: 'pull the sax and the drums out', 'take the organ and
+# the piano away'
+PARTICLE_REMOVE = {"take": ("out", "away", "off"), "pull": ("out",), "leave": ("out",), "get": ("out",),
+                   "cut": ("out",), "strip": ("out", "away"), "knock": ("out",)}
+
+
 def _verb_before(text: str, index: int) -> str | None:
     """'remove' or 'add': the verb nearest before word `index` in its clause."""
-    utterance = read(text)
+    utterance = read(text, take=True)
     clause = utterance.words[index].clause
+    words = [w for w in utterance.words if w.clause == clause]
+    verbs = [w for w in words if w.index < index and w.text in PARTICLE_REMOVE]
+    if verbs and any(w.index > index and w.text in PARTICLE_REMOVE[verbs[-1].text] for w in words):
+        return "remove"
     best = None
     for verbs, kind in ((REMOVE_VERBS, "remove"), (ADD_VERBS, "add")):
         for verb in verbs:
@@ -154,10 +168,10 @@ def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
     """The request names its instruments as the whole line-up ('just the piano', 'piano only')."""
     if re.search(r"\bnothing but\b", text):  # 'but' ends a clause: the words list has no 'but'
         return True
-    words = [w.text for w in read(text).words]
+    words = [w.text for w in read(text, take=True).words]
     for index, _name in mentions:
         before = [w for w in words[:index] if w not in ARTICLES and w not in ONLY_VERBS]  # 'only keep the bass'
-        if before and before[-1] in ONLY_BEFORE and not read(text).words[index].negated:
+        if before and before[-1] in ONLY_BEFORE and not read(text, take=True).words[index].negated:
             return True
     last = mentions[-1][0] if mentions else None
     after = " ".join(words[last + 1:last + 4]) if last is not None else ""
@@ -167,7 +181,7 @@ def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
 def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     added: list[str] = []
     removed: list[str] = []
-    utterance = read(text)
+    utterance = read(text, take=True)
     mentions = _instrument_mentions(text)
     if mentions and _only(text, mentions):
         kept = [_spec_instrument(utterance.words[i].text, spec) or name for i, name in mentions
@@ -179,7 +193,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         removed += [_spec_instrument(n, spec) or n for n in out]
         added += into
         text = text[:swap.start()]  # the rest of the request is read as usual
-        utterance = read(text)
+        utterance = read(text, take=True)
     named = {i for start, name in _instrument_mentions(text) for i in range(start, start + len(name.split()))}
     alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
     for index, name in _instrument_mentions(text):
@@ -203,7 +217,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
 def _affirmed(text: str, phrase: str) -> bool:
     """The phrase is in the text and asked for: not negated, not 'too ...' ('less jazzy' is not a request for
     jazz; the request reader turns it around)."""
-    match = read(text).find(phrase)
+    match = read(text, take=True).find(phrase)
     return match is not None and match.sense > 0
 
 
@@ -248,7 +262,7 @@ def _named_around(text: str, genre: str) -> str | None:
     punk, 'folk rock' folk (the names a cover states a genre by, tools.grounding.statements.genre_names)."""
     from tools.grounding.statements import genre_names
 
-    utterance = read(text)
+    utterance = read(text, take=True)
     bare = utterance.find(genre)
     best: tuple[int, str] | None = None
     for phrase, named in genre_names().items():
@@ -308,7 +322,7 @@ def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
         return {"key": m.group(1), "mode": m.group(2)} if _affirmed(text, m.group(0).strip()) else None
     if not spec.key:
         return None
-    utterance = read(text)
+    utterance = read(text, take=True)
     wanted = {mode if found.sense > 0 else OTHER_MODE[mode] for mode, said in MODE_SAID.items()
               if said.search(text) and (found := utterance.find(mode)) is not None}
     return {"key": spec.key, "mode": wanted.pop()} if len(wanted) == 1 else None

@@ -28,6 +28,25 @@ SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, 
           "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6}
 TOO = "too"
 ENOUGH = "enough"
+# Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
+# has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
+# quality. Read after a subject and a copula or a verb of perception, across hedges, for the first word and one
+# joined by 'and' ('slow and dull'); not in a message that praises ('it's dark and I love it'), not on a cover.
+SAID_SUBJECTS = frozenset({"it", "this", "that"})
+SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "seems", "seem", "isn't", "isnt", "isn",
+                        "wasn't", "wasnt", "wasn"})
+SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's"})
+HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
+                    "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
+                    "too", "all", "overly", "getting", "far", "much", "abit"})
+# what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
+# not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
+SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
+                       "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but"})
+# a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
+RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
+PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
+                    "brilliant", "fantastic", "excellent", "wonderful", "cool", "good"})
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
 WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
@@ -140,6 +159,7 @@ class Word:
     scale: float
     enough: bool = False
     at: int = 0  # the token's place in what was read (punctuation and clause words counted)
+    said: bool = False  # a quality said of the take in chat ('it's a bit slow'): SAID_VERBS
 
     @property
     def sense(self) -> float:
@@ -149,6 +169,8 @@ class Word:
             return abs(self.scale) if self.negated else 0.0
         if self.too:
             return -0.5 * self.scale if self.negated else -self.scale
+        if self.said:  # 'it's a bit slow' asks for less slow; "it isn't very upbeat" for more
+            return self.scale if self.negated else -self.scale
         return -self.scale if self.negated else self.scale
 
 
@@ -165,23 +187,36 @@ class Match:
 class Utterance:
     """A text read once: its words with their keys, clauses, negation, 'too' and intensity."""
 
-    def __init__(self, text: str, toks: list[str] | None = None):
+    def __init__(self, text: str, toks: list[str] | None = None, take: bool = False):
         self.text = text
         self.words: list[Word] = []
-        self._read(tokens(text) if toks is None else [t.lower() for t in toks])
+        self._read(tokens(text) if toks is None else [t.lower() for t in toks], take)
 
-    def _read(self, toks: list[str]) -> None:
+    def _read(self, toks: list[str], take: bool = False) -> None:
         clause, negated, too_left, scale = 0, False, 0, 1.0
+        said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
+        take = take and not PRAISE & set(toks)
+        start = 0  # the first token of the clause
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
             if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
-                clause, negated, too_left, scale = clause + 1, False, 0, 1.0
+                clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, None, i + 1
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
             enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
-            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i))
+            lead = i - (tok not in SAID_OPENERS and before in SAID_SUBJECTS)  # where the subject starts
+            opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (before in SAID_SUBJECTS or i == start))) \
+                and all(t in SAID_LEAD for t in toks[start:lead])
+            opens = opens or (tok in {"be", "is", "s"} and start < len(toks) and toks[start] in RHETORICAL)
+            hedge = tok in HEDGES or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
+                or (said == "pending" and tok in SAID_SUBJECTS | {"this", "that"})
+            is_said = take and said == "pending" and not opens and not hedge
+            said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
+                    else "and" if is_said else None)
+            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i,
+                                   is_said))
             if negator(tok) or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS:
                 negated = True
             if tok == TOO:
@@ -260,9 +295,10 @@ def negated(toks: list[str]) -> list[bool]:
 
 
 @functools.lru_cache(maxsize=1024)
-def read(text: str) -> Utterance:
-    """The text read once (cached: chat reads one message through several readers)."""
-    return Utterance(text)
+def read(text: str, take: bool = False) -> Utterance:
+    """The text read once (cached: chat reads one message through several readers). `take`: a chat message about
+    the take, where a quality said of it is a complaint (SAID_VERBS); a cover's words describe the music."""
+    return Utterance(text, take=take)
 
 
 # -- typing slips ----------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     happy one; 'witch house' is not house); a cue named 'kind:name' (a genre or mood by its own name) is
     skipped where another cue already read its words. A fault word ('boring', 'thin') in a request asks for its
     remedy; in words `describing` the music (a cover's), it is the quality itself: 'EMPTY ROOMS' is sparse."""
-    utterance = read(text)
+    utterance = read(text, take=not describing)  # in chat, 'it's a bit slow' is said of the take
     candidates = []
     for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
