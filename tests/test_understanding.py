@@ -288,6 +288,9 @@ def test_a_quality_said_of_the_take_asks_for_its_opposite():
     assert len(after("I'd rather it wasn't so busy", ROCK).instruments) < len(ROCK.instruments)
     assert after("it's for a kid's birthday party").valence > JAZZ.valence
     assert after("it's dark and I love it").valence <= JAZZ.valence
+    # the reading says why it asks for less, in the listener's own words
+    assert read_message("it's kind of dark", JAZZ).evidence_lines()[0].startswith("R1 'dark' (said of the take) →")
+    assert read_message("way too gloomy", JAZZ).evidence_lines()[0].startswith("R1 'gloomy' (too much) →")
     # the words on a cover describe the music: 'IT'S SO QUIET' is quiet
     assert read("it's a bit slow", take=True).words[-1].sense < 0 < read("it's a bit slow").words[-1].sense
 

@@ -50,6 +50,8 @@ class Cue:
     phrase: str
     scale: float
     effects: dict[str, Any]
+    turned: str = ""  # why a cue asks for less: 'negated', 'too much', 'said of the take'
+    said: str = ""  # the words as the text has them ('gloomier', where the table lists 'gloomy')
 
     def describe(self) -> str:
         parts = []
@@ -98,7 +100,11 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
         if any(span & other and (":" in name or other_size > size) for other, other_size in taken):
             continue
         effects = {k: v for k, v in cue.items() if k not in ("words", "fault")}
-        found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects)))
+        word = utterance.words[match.start]
+        turned = "" if match.sense >= 0 else "too much" if word.too else "said of the take" if word.said \
+            else "negated" if word.negated else "turned around"
+        said = " ".join(w.text for w in utterance.words[match.start:match.end + 1])
+        found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects, turned, said)))
         taken.append((span, size))
     return [cue for _start, _order, cue in sorted(found, key=lambda f: f[:2])]
 

@@ -149,7 +149,7 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     if not text:
         return EvidenceSet(()), []
     cues = find_cues(text)
-    items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.phrase}'{_scale_word(c.scale)} → {c.describe()}",
+    items = [Evidence(id=f"R{k}", kind="request", text=f"'{c.said or c.phrase}'{_scale_word(c.scale, c.turned)} → {c.describe()}",
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
@@ -162,9 +162,9 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     return EvidenceSet(tuple(items)), cues
 
 
-def _scale_word(scale: float) -> str:
+def _scale_word(scale: float, turned: str = "") -> str:
     if scale < 0:
-        return " (negated)"
+        return f" ({turned or 'negated'})"
     return " (strong)" if scale > 1.2 else " (slight)" if scale < 0.8 else ""
 
 
