@@ -23,7 +23,8 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
-               "soulful": "r&b"}
+               "soulful": "r&b", "punky": "punk", "housey": "house", "grungy": "rock", "proggy": "rock",
+               "twangy": "country"}
 MOOD_SHIFTS = {  # word -> (mood, energy change, valence change)
     "darker": ("dark", 0.0, -0.2), "sadder": ("sad", -0.1, -0.25), "happier": ("cheerful", 0.1, 0.25),
     "brighter": ("hopeful", 0.05, 0.2), "calmer": ("calm", -0.25, 0.0), "chill": ("calm", -0.2, 0.0),
@@ -58,7 +59,9 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                # ... or by its particle: 'bring the tempo up a touch', 'take the bpm down'
                **{f"{noun} * {particle}": d for noun in ("tempo", "bpm") for particle, d in (("up", 1), ("down", -1))}}
 # a tempo said as a number that the tempo is moved to: 'take it up to 150', 'bring it down to 90', 'around 100 please'
-TEMPO_TO = re.compile(r"\b(?:up|down|back|it)\s+(?:to|at)\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
+TEMPO_TO = re.compile(r"(?:\b(?:up|down|back|it)\s+(?:to|at)|\b(?:tempo|bpm|speed)\b[a-z\s]{0,16}?\b(?:around|about|at|to|of)|"
+                      r"\b(?:tempo|bpm|speed)\s+(?:sit|be|stay|sits|is)\s+(?:at\s+)?)"
+                      r"\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
                       r"(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|bars?|hz|khz|db|s\b))")
 HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
                    r"|(?P<cut>(?:tempo|speed|bpm)\s+in\s+half)"
@@ -363,8 +366,14 @@ def _section(word: str) -> str:
     return SECTION_WORDS.get(word, word)
 
 
+KEYBOARDS = ("electric piano", "piano", "organ", "synth pad", "synth lead", "harpsichord", "clavinet")
+
+
 def _spec_instrument(named: str, spec: MusicSpec) -> str | None:
-    """The plan's own instrument a listener named ('bass' is the plan's upright bass, 'drums' its drum machine)."""
+    """The plan's own instrument a listener named ('bass' is the plan's upright bass, 'drums' its drum machine,
+    'the keys' its organ or piano)."""
+    if named.strip() in ("keys", "keyboard", "keyboards"):
+        return next((i for i in spec.instruments if i in KEYBOARDS), None)
     found = _named_instruments(f" {named} ")
     for name in found:
         if name in spec.instruments:

@@ -38,7 +38,7 @@ SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "s
 SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's"})
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
-                    "too", "all", "overly", "getting", "far", "much", "abit"})
+                    "too", "all", "overly", "getting", "far", "much", "abit", "on", "the"})  # 'on the slow side'
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",

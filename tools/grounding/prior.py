@@ -196,6 +196,7 @@ class Prior:
         self.assoc = associations()
         self.cues: list[Cue] = []
         self.palettes_overridden: list[str] = []  # palettes a look of the letters reads otherwise (not counted)
+        self.palettes_read: list[tuple[Evidence, str, dict]] = []  # the palettes that count, with their rules
         self.catalog = CatalogView(evidence)
         self._collect_cues()
         self.affect = self._affect()
@@ -341,6 +342,7 @@ class Prior:
                 if name in overrides:
                     self.palettes_overridden.append(name)
                     continue
+                self.palettes_read.append((palette, f"{name} palette", rule))
                 for target, key in (("genre", "genres"), ("moods", "moods"), ("era", "era")):
                     self._cue(target, rule.get(key) or {}, 1.0, palette, f"{name} palette")
 
@@ -549,15 +551,17 @@ class Prior:
                       tuple(dict.fromkeys(used)), tuple(notes))
 
     def _look_pull(self, valence: float, energy: float, used: list[str], notes: list[str]) -> tuple[float, float]:
-        """A look of the letters pulls valence and energy a share of the way toward its place (`lettering.*.pull`):
-        a cut-out title is agitated whatever its paper's colours, and a pull, unlike a shift, never runs past it."""
-        for item, look, rule in self._lettering:
+        """A look of the letters or a palette idiom pulls valence and energy a share of the way toward its place
+        (`lettering.*.pull`, `palettes.*.pull`): a cut-out title is agitated whatever its paper's colours, a minimal
+        techno sleeve's grey is not calm music; a pull, unlike a shift, never runs past its place."""
+        looks = [(item, f"{look} lettering", rule) for item, look, rule in self._lettering] + self.palettes_read
+        for item, look, rule in looks:
             pull = rule.get("pull")
             if not pull:
                 continue
             v = valence + pull["share"] * (pull["valence"] - valence)
             e = energy + pull["share"] * (pull["energy"] - energy)
-            notes.append(f"{item.id}: {look} lettering pulls valence {valence:.2f} → {v:.2f}, "
+            notes.append(f"{item.id}: {look} pulls valence {valence:.2f} → {v:.2f}, "
                          f"energy {energy:.2f} → {e:.2f} (toward {pull['valence']}, {pull['energy']})")
             used.append(item.id)
             valence, energy = v, e
