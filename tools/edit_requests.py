@@ -111,12 +111,17 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
-             "like a", "like an", "like some", "love a", "love an", "love some")
+             "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?"})
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
+# said after the name: 'the sax isn't working for me', 'the organ has to go', 'the drums get in the way'
+NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|does\s*n\s*t|doesn't|does\s+not|"
+                         r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
+                         r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
+                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
 # verb goes, what follows 'for', 'with' or 'to' comes in
 SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
@@ -204,7 +209,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         clause = utterance.words[index].clause
         if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
-        elif utterance.words[index].negated or verb == "remove":  # the plan's own: 'the bass' is its upright bass
+        elif utterance.words[index].negated or verb == "remove" or _not_working(utterance, index, name):
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add":
             added.append(name)
@@ -215,6 +220,13 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     while len(current) > 6:
         current.pop(0)
     return current or None
+
+
+def _not_working(utterance, index: int, name: str) -> bool:
+    """The words after an instrument's name in its clause say it should go (NOT_WORKING)."""
+    clause = utterance.words[index].clause
+    rest = [w.text for w in utterance.words[index + len(name.split()):] if w.clause == clause]
+    return NOT_WORKING.search(" ".join(rest)) is not None
 
 
 def _affirmed(text: str, phrase: str) -> bool:
