@@ -328,6 +328,11 @@ def test_held_out_19s_requests_are_read():
         assert gone not in after(text, spec).instruments, text
     assert "saxophone" in after("the sax is working great").instruments
     assert after("like a spaghetti western").genre == "cinematic"
+    # 'flat' said of the take is dull (its remedy); after a note letter it is the key's accidental
+    assert after("it's kinda flat").energy > JAZZ.energy
+    eflat = after("put it in E flat")
+    assert (eflat.key, eflat.mode, eflat.energy) == ("Eb", JAZZ.mode, JAZZ.energy)  # a key alone keeps the mode
+    assert after("in the key of G please", ROCK).key == "G" and after("not in E flat").key == JAZZ.key
 
 
 def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():

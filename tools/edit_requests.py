@@ -321,6 +321,9 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
 
 
 NAMED_KEY = re.compile(r"\b([a-g](?:#|b|♯|♭| sharp| flat)?) (major|minor)\b")
+# a key named without its mode keeps the plan's: 'put it in E flat', 'in the key of G', 'up to F sharp'
+KEY_ALONE = re.compile(r"\b(?:in|to|into)\s+(?:(?:the\s+)?key\s+of\s+([a-g](?:#|♯|♭| sharp| flat)?)|"
+                       r"([a-g](?:#|♯|♭| sharp| flat)))(?=\s*(?:$|[,.!?;]|please|instead|then|now|thanks)\b|\s*$)")
 MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
 MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of)\s+"
@@ -335,6 +338,9 @@ def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
         if m.group(1) == "a" and re.match(rf"\s+(?!{ARTICLE_NOT_BEFORE}\b)[a-z]", text[m.end():]):
             continue  # 'a minor key', 'a minor tweak': the article; 'in a minor', 'a minor please': the key of A
         return {"key": m.group(1), "mode": m.group(2)} if _affirmed(text, m.group(0).strip()) else None
+    for m in KEY_ALONE.finditer(text):
+        if spec.mode and _affirmed(text, m.group(0).strip()):
+            return {"key": m.group(1) or m.group(2), "mode": spec.mode}
     if not spec.key:
         return None
     utterance = read(text, take=True)

@@ -76,6 +76,9 @@ class Cue:
         return mode if self.scale > 0 else ("major" if mode == "minor" else "minor")
 
 
+NOTE_LETTERS = frozenset("abcdefg")
+
+
 def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = False) -> list[Cue]:
     """Every cue of `table` the text contains, once each, in the order they come, each scaled by the language
     reader (tools/language.py): negated over its clause ('I don't want it sad', 'less like a party'), 'too X'
@@ -89,6 +92,9 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
             match = utterance.find(str(phrase))
+            if match is not None and match.start and utterance.words[match.start - 1].text in NOTE_LETTERS \
+                    and str(phrase) in ("flat", "sharp"):
+                match = None  # 'in E flat' names a key, not a dull take
             if match is not None and match.sense and cue.get("fault"):
                 match = replace(match, sense=-match.sense) if describing else _remedy(utterance, match)
             if match is not None and match.sense:
