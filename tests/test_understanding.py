@@ -335,6 +335,29 @@ def test_held_out_19s_requests_are_read():
     assert after("in the key of G please", ROCK).key == "G" and after("not in E flat").key == JAZZ.key
 
 
+def test_every_edit_chat_reads_passes_the_edit_tools_own_validation():
+    """Tests apply the reader's edits to a SpecEditor, which normalises a key; the agent's tool layer validates the
+    arguments first. 'in E flat major' and 'in b minor' were read as set_key('e flat') and set_key('b'), which the
+    tool refused in a real chat: the key asked for was not set. Every edit read from every phrasing of the sets
+    (and a few keys) must pass the tool schema the agent loop validates with."""
+    from langchain_core.tools.base import create_schema_from_function
+
+    from tools.spec import SpecEditor
+
+    rows = [(row["text"], row["start"]) for row in phrasing_set()["phrasings"]]
+    rows += [(t, "jazz") for t in ("in E flat major please", "put it in E flat", "in b minor", "in f sharp minor")]
+    checked = 0
+    for text, start in rows:
+        spec = start_spec(start)
+        editor = SpecEditor(spec)
+        for edit in read_message(text, spec).edits:
+            schema = create_schema_from_function(edit.tool, getattr(editor, edit.tool))
+            schema.model_validate(edit.arguments)  # raises ValidationError on a refused argument
+            checked += 1
+    assert checked > 500
+    assert read_message("in b minor", JAZZ).edits[0].arguments["key"] == "B"
+
+
 def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():
     """'SPIT AND SAWDUST' (a rough pub) by The Ratbags was hip hop: 'spit' alone is anyone's; 'spit bars' is rap."""
     from tools.grounding.prior import _suggested

@@ -11,7 +11,7 @@ from typing import Any
 
 from tools.language import read
 from tools.limits import MAX_DURATION_S
-from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec
+from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec, SpecError, normalise_tonic
 from tools.vocab import vocabulary
 
 ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
@@ -331,16 +331,26 @@ MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make 
 OTHER_MODE = {"major": "minor", "minor": "major"}
 
 
+def _tonic(named: str) -> str | None:
+    """The tonic as the plan spells it ('e flat' -> 'Eb', 'f sharp' -> 'F#', 'b' -> 'B'): the edit tools take only
+    those spellings (a lower-case 'e flat' was refused, and the key asked for was not set); None for none."""
+    try:
+        return normalise_tonic(named)
+    except SpecError:
+        return None
+
+
 def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
     """A named key ('in A minor', 'to E flat major'), else a mode asked for by name: 'minor', 'in a minor key',
     and turned around when negated ('not in a minor key', 'no minor key' ask for major)."""
     for m in NAMED_KEY.finditer(text):
         if m.group(1) == "a" and re.match(rf"\s+(?!{ARTICLE_NOT_BEFORE}\b)[a-z]", text[m.end():]):
             continue  # 'a minor key', 'a minor tweak': the article; 'in a minor', 'a minor please': the key of A
-        return {"key": m.group(1), "mode": m.group(2)} if _affirmed(text, m.group(0).strip()) else None
+        tonic = _tonic(m.group(1))
+        return {"key": tonic, "mode": m.group(2)} if tonic and _affirmed(text, m.group(0).strip()) else None
     for m in KEY_ALONE.finditer(text):
-        if spec.mode and _affirmed(text, m.group(0).strip()):
-            return {"key": m.group(1) or m.group(2), "mode": spec.mode}
+        if spec.mode and (tonic := _tonic(m.group(1) or m.group(2))) and _affirmed(text, m.group(0).strip()):
+            return {"key": tonic, "mode": spec.mode}
     if not spec.key:
         return None
     utterance = read(text, take=True)
