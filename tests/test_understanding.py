@@ -372,6 +372,21 @@ def test_held_out_20s_requests_are_read():
     assert after("it's too much", ROCK).energy < ROCK.energy and after("a bit more oomph").energy > JAZZ.energy
 
 
+def test_a_removal_denied_keeps_the_instrument_and_makes_no_take():
+    """"don't drop the sax" took the sax out (the negation fell on the instrument, and a negated instrument is one
+    to remove): a negation inverted that no set held. A removal verb under a negation keeps the instrument, and the
+    message is an instruction with nothing to do ('lose' is no feeling)."""
+    for text in ("don't drop the sax", "I don't want to lose the piano", "I'd hate to lose the piano",
+                 "don't take the sax out", "never cut the piano"):
+        assert not changes_anything(read_message(text, JAZZ), JAZZ), text
+    kept = after("don't remove the drums, but slower")
+    assert "drums" in kept.instruments and kept.tempo_bpm < JAZZ.tempo_bpm
+    for text in ("no sax", "I don't want the sax", "drop the sax"):
+        assert "saxophone" not in after(text).instruments, text
+    # 'a bit much' is a complaint; 'more' stays 'more' ('a bit more oomph' is a wish for energy)
+    assert after("it's a bit much", ROCK).energy < ROCK.energy and after("a bit more oomph").energy > JAZZ.energy
+
+
 def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():
     """'SPIT AND SAWDUST' (a rough pub) by The Ratbags was hip hop: 'spit' alone is anyone's; 'spit bars' is rap."""
     from tools.grounding.prior import _suggested

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tools.language import read
+from tools.language import negator, read
 from tools.limits import MAX_DURATION_S
 from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec, SpecError, normalise_tonic
 from tools.vocab import vocabulary
@@ -145,13 +145,14 @@ PARTICLE_REMOVE = {"take": ("out", "away", "off"), "pull": ("out",), "leave": ("
 
 
 def _verb_before(text: str, index: int) -> str | None:
-    """'remove' or 'add': the verb nearest before word `index` in its clause."""
+    """'remove' or 'add': the verb nearest before word `index` in its clause; 'keep' for a removal verb under a
+    negation."""
     utterance = read(text, take=True)
     clause = utterance.words[index].clause
     words = [w for w in utterance.words if w.clause == clause]
     verbs = [w for w in words if w.index < index and w.text in PARTICLE_REMOVE]
     if verbs and any(w.index > index and w.text in PARTICLE_REMOVE[verbs[-1].text] for w in words):
-        return "remove"
+        return "keep" if _denied(utterance, verbs[-1].index) else "remove"
     best = None
     for verbs, kind in ((REMOVE_VERBS, "remove"), (ADD_VERBS, "add")):
         for verb in verbs:
@@ -160,7 +161,9 @@ def _verb_before(text: str, index: int) -> str | None:
                 around = "*" in verb and match is not None and match.start < index <= match.end  # 'take the sax out'
                 if match and (match.end < index or around) and utterance.words[match.start].clause == clause:
                     if best is None or match.end > best[0]:
-                        best = (match.end, kind)
+                        best = (match.end, kind, _denied(utterance, match.start))
+    if best and best[1] == "remove" and best[2]:
+        return "keep"  # a removal denied: "don't drop the sax", "I'd hate to lose the piano" keep it
     return best[1] if best else None
 
 
@@ -209,6 +212,8 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         clause = utterance.words[index].clause
         if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
+        elif verb == "keep":
+            continue
         elif utterance.words[index].negated or verb == "remove" or _not_working(utterance, index, name):
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add":
@@ -220,6 +225,21 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     while len(current) > 6:
         current.pop(0)
     return current or None
+
+
+def _denied(utterance, start: int) -> bool:
+    """The verb at word `start` is denied by a negation just before it ("don't drop", "never cut", "I'd hate to
+    lose", "don't want to lose"), not by one earlier in its clause ("I can't hear the bass so drop the piano")."""
+    word = utterance.words[start]
+    before = [w for w in utterance.words[max(0, start - 4):start] if w.clause == word.clause]
+    return word.negated and any(negator(w.text) or w.text in ("t", "never", "hate") for w in before)
+
+
+def keeps_instrument(request: str) -> bool:
+    """The request denies taking an instrument out ("don't drop the sax", "I'd hate to lose the piano"): an
+    instruction with nothing to carry out, whose words ('lose' is NRC's sadness) are no feeling of the music's."""
+    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    return any(_verb_before(text, index) == "keep" for index, _name in _instrument_mentions(text))
 
 
 def _not_working(utterance, index: int, name: str) -> bool:

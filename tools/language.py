@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
-                      "anything but", "everything but", "except"})  # 'but' there negates, not a new clause
+                      "anything but", "everything but", "except", "hate to"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -70,13 +70,17 @@ def in_dictionary(word: str) -> bool:
 POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 
+# degree words a table means as written: 'more' is no 'much' ("a bit much" is a complaint, "a bit more oomph" a wish)
+AS_WRITTEN = frozenset({"more", "most"})
+
+
 @functools.lru_cache(maxsize=65536)  # bounded: a long-lived web app reads whatever people type
 def lemma(word: str) -> str:
     """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party', and a dropped g as
     covers and lyrics print it: "rockin'", "jackin'", 'movin' -> 'rock', 'jack', 'move'; a possessive's owner:
     "sufferer's" -> 'sufferer'."""
     tables = _lemma_tables()
-    if tables is None or len(word) < 4:
+    if tables is None or len(word) < 4 or word in AS_WRITTEN:
         return word
     if word.endswith("in'") and word[:-1].isalpha():
         word = word[:-1]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.edit_requests import Edit, interpret, without_form_words
+from tools.edit_requests import Edit, interpret, keeps_instrument, without_form_words
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
 from tools.json_values import as_json
@@ -87,7 +87,8 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
     text, slips = respelled(text)
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
-    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=not explicit)
+    feeling = not explicit and not keeps_instrument(text)
+    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=feeling)
     kept = kept_fields(text)
     taken = {e.tool for e in explicit} | kept
     read = [e for e in found if e.tool not in taken]
