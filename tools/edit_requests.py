@@ -106,7 +106,8 @@ def _named_instruments(clause: str) -> list[str]:
 # decides, and a negation over the name ("no sax", "I don't want any drums", "without strings") takes it out.
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "take * away", "take * off", "get * out", "pull * out",
-                "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "lose", "axe", "delete", "omit", "instead of")
+                "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
+                "delete", "omit", "instead of")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
@@ -205,9 +206,10 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         added += into
         text = text[:swap.start()]  # the rest of the request is read as usual
         utterance = read(text, take=True)
-    named = {i for start, name in _instrument_mentions(text) for i in range(start, start + len(name.split()))}
+    mentions = _instrument_mentions(text)
+    named = {i for start, name in mentions for i in range(start, start + len(name.split()))}
     alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
-    for index, name in _instrument_mentions(text):
+    for index, name in mentions:
         verb = _verb_before(text, index) or ("add" if alone else None)
         clause = utterance.words[index].clause
         if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
@@ -232,13 +234,19 @@ def _denied(utterance, start: int) -> bool:
     lose", "don't want to lose"), not by one earlier in its clause ("I can't hear the bass so drop the piano")."""
     word = utterance.words[start]
     before = [w for w in utterance.words[max(0, start - 4):start] if w.clause == word.clause]
-    return word.negated and any(negator(w.text) or w.text in ("t", "never", "hate") for w in before)
+    return word.negated and any(negator(w.text) or w.text in ("t", "hate") for w in before)  # "don t", "hate to"
+
+
+def _spaced(request: str) -> str:
+    """A request as the keyword layer reads it: lower case, apostrophes as spaces ("don't" is 'don t'), one space
+    between words and one at each end."""
+    return " " + " ".join(request.lower().replace("'", " ").split()) + " "
 
 
 def keeps_instrument(request: str) -> bool:
     """The request denies taking an instrument out ("don't drop the sax", "I'd hate to lose the piano"): an
     instruction with nothing to carry out, whose words ('lose' is NRC's sadness) are no feeling of the music's."""
-    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    text = _spaced(request)
     return any(_verb_before(text, index) == "keep" for index, _name in _instrument_mentions(text))
 
 
@@ -476,13 +484,13 @@ def _space(text: str, spec: MusicSpec) -> str | None:
 def without_form_words(request: str, spec: MusicSpec) -> str:
     """The request with its form phrases taken out: what the scene and mood reader should read ('end on a big
     chorus' is not a cheerful word). Rooms stay: 'in a cathedral' is a room and a scene (organ, choir, slower)."""
-    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    text = _spaced(request)
     return " ".join(_form_edits(text, spec, "")[1].split())
 
 
 def interpret(request: str, spec: MusicSpec) -> list[Edit]:
     """The edits a request asks for explicitly, in a stable order; [] when it needs the LLM."""
-    text = " " + " ".join(request.lower().replace("'", " ").split()) + " "
+    text = _spaced(request)
     why = f"listener asked: {request.strip()[:120]!r}"
     form_edits, text = _form_edits(text, spec, why)
     edits: list[Edit] = []

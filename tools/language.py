@@ -213,9 +213,9 @@ class Utterance:
             lead = i - (tok not in SAID_OPENERS and before in SAID_SUBJECTS)  # where the subject starts
             opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (before in SAID_SUBJECTS or i == start))) \
                 and all(t in SAID_LEAD for t in toks[start:lead])
-            opens = opens or (tok in {"be", "is", "s"} and start < len(toks) and toks[start] in RHETORICAL)
+            opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
             hedge = tok in HEDGES or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
-                or (said == "pending" and tok in SAID_SUBJECTS | {"this", "that"})
+                or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
             is_said = take and said == "pending" and not opens and not hedge
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
                     else "and" if is_said else None)

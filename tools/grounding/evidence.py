@@ -321,8 +321,6 @@ def _known_words() -> frozenset[str]:
     return frozenset(w for w in set(nrc_lexicon()) | extra if len(w) >= 3 and " " not in w)
 
 
-
-
 ACRONYM_THEN_WORD = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z]{2})")  # an all-capitals run, then a capitalised word
 
 

@@ -127,6 +127,15 @@ def _has_phrase(text: str, phrase: str) -> bool:
     return match is not None and match.sense > 0
 
 
+def nrc_mean(emotions: dict[str, float], dimension: str) -> float:
+    """The NRC emotions' mean weight on `dimension` ('arousal' or 'valence', associations.yaml `nrc`), each emotion
+    counted as often as its words carry it; the polarity counts are not emotions. A cover's words and a chat message
+    the cue table cannot read move affect by it."""
+    named = {k: v for k, v in emotions.items() if k not in ("positive", "negative")}
+    weights = associations()["nrc"][dimension]
+    return sum(weights.get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
+
+
 def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tuple[str, str]]:
     """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value. A
     longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
@@ -322,20 +331,18 @@ class Prior:
         if palette is None:
             return
         shares = {s["name"]: s["share"] for s in palette.detail.get("swatches", [])}
-        light, _ = self._value("lightness", 50.0)
-        chroma, _ = self._value("chroma", 20.0)
-        warmth, _ = self._value("warmth", 0.0)
-        hue = self.evidence.first("hue")
-        vivid = float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0
-        texture = self.evidence.first("texture")
-        surface = {"hue": float(hue.value) if hue is not None else None, "contrast": self._value("contrast", 15.0)[0],
-                   "texture": self._value("texture", 0.08)[0],
-                   "noise": float(texture.detail.get("noise", 0.0)) if texture is not None else None}
+        hue, texture = self.evidence.first("hue"), self.evidence.first("texture")
+        measures = {"lightness": self._value("lightness", 50.0)[0], "chroma": self._value("chroma", 20.0)[0],
+                    "warmth": self._value("warmth", 0.0)[0], "contrast": self._value("contrast", 15.0)[0],
+                    "texture": self._value("texture", 0.08)[0],
+                    "vivid": float(hue.detail.get("chroma", 0.0)) if hue is not None else 0.0,
+                    "noise": float(texture.detail.get("noise", 0.0)) if texture is not None else None}
+        main_hue = float(hue.value) if hue is not None else None
         # a palette the look of the letters reads otherwise: under cut-out letters black and white is a photocopy's
         overrides = {name for _item, _look, rule in self._lettering for name in rule.get("overrides") or []}
         palettes = self.assoc["palettes"]
         matched = {name for name, rule in palettes.items()
-                   if self._palette_matches(rule, shares, light, chroma, warmth, vivid, surface)}
+                   if self._palette_matches(rule, shares, measures, main_hue)}
         for name, rule in palettes.items():
             # `unless`: a look that reads the same measures otherwise ('concrete' is a flat print, not a photograph)
             if name in matched and not matched & set(rule.get("unless") or []):
@@ -364,32 +371,16 @@ class Prior:
                 self._cue(target, rule.get(key) or {}, 1.0, item, why)
 
     @staticmethod
-    def _palette_matches(rule: dict, shares: dict, light: float, chroma: float, warmth: float, vivid: float,
-                         surface: dict | None = None) -> bool:
-        """`vivid`: the mean chroma of the coloured pixels only (a neon sign on black is vivid, its mean is not).
-        `surface`: the main hue (degrees, None when grey), the contrast, texture and grain, for `hues` (ranges of
-        degrees) and the bounds `min_` / `max_contrast`, `texture` and `noise` (film grain)."""
-        surface = surface or {}
-        if "hues" in rule and (surface.get("hue") is None
-                               or not any(lo <= surface["hue"] <= hi for lo, hi in rule["hues"])):
-            return False
-        for measure in ("contrast", "texture", "noise"):
-            value = surface.get(measure)
-            if value is not None and (value > rule.get(f"max_{measure}", math.inf) or value < rule.get(f"min_{measure}", -math.inf)):
+    def _palette_matches(rule: dict, shares: dict, measures: dict[str, float | None], main_hue: float | None) -> bool:
+        """A palette rule's bounds on the cover's measures (`min_<measure>`, `max_<measure>`: lightness, chroma,
+        warmth, vivid, contrast, texture, noise; `vivid` is the mean chroma of the coloured pixels only, so a neon
+        sign on black is vivid where its mean is not), its main hue's ranges (`hues`, degrees; a grey cover has
+        none) and the shares of named colours (`colours`, `all_of`)."""
+        for measure, value in measures.items():
+            if value is not None and (value > rule.get(f"max_{measure}", math.inf)
+                                      or value < rule.get(f"min_{measure}", -math.inf)):
                 return False
-        if "max_chroma" in rule and chroma > rule["max_chroma"]:
-            return False
-        if "min_warmth" in rule and warmth < rule["min_warmth"]:
-            return False
-        if "max_warmth" in rule and warmth > rule["max_warmth"]:
-            return False
-        if "min_chroma" in rule and vivid < rule["min_chroma"]:
-            return False
-        if "max_vivid" in rule and vivid > rule["max_vivid"]:  # a toned print: its coloured pixels are muted too
-            return False
-        if "max_lightness" in rule and light > rule["max_lightness"]:
-            return False
-        if "min_lightness" in rule and light < rule["min_lightness"]:
+        if "hues" in rule and (main_hue is None or not any(lo <= main_hue <= hi for lo, hi in rule["hues"])):
             return False
         if "colours" in rule and sum(shares.get(c, 0.0) for c in rule["colours"]) < rule["min_share"]:
             return False
@@ -585,15 +576,12 @@ class Prior:
         """The cover's words move affect: NRC polarity moves valence, the NRC emotions' arousal weights move energy
         (anger and fear up, sadness down)."""
         dv = da = 0.0
-        shift, nrc = self.assoc["affect_shift"], self.assoc["nrc"]
+        shift = self.assoc["affect_shift"]
         for item in self.evidence.of_kind("text_affect"):
             emo = item.value or {}
             pos, neg = emo.get("positive", 0), emo.get("negative", 0)
-            named = {k: v for k, v in emo.items() if k not in ("positive", "negative")}
-            arousal = sum(nrc["arousal"].get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
-            pleasure = sum(nrc["valence"].get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
-            dv += shift["text_valence"] * 0.5 * ((pos - neg) / max(pos + neg, 1) + pleasure)
-            da += shift["text_arousal"] * arousal
+            dv += shift["text_valence"] * 0.5 * ((pos - neg) / max(pos + neg, 1) + nrc_mean(emo, "valence"))
+            da += shift["text_arousal"] * nrc_mean(emo, "arousal")
             used.append(item.id)
             notes.append(f"{item.id}: cover words shift valence {dv:+.2f}, energy {da:+.2f}")
         return dv, da

@@ -25,7 +25,7 @@ from tools.grounding.decide import (
     combined_scores,
 )
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
-from tools.grounding.prior import Option, associations, clip
+from tools.grounding.prior import Option, associations, clip, nrc_mean
 from tools.json_values import as_json
 from tools.vocab import vocabulary
 
@@ -104,9 +104,8 @@ FEEDBACK_WORDS = (
 @functools.cache
 def _feedback() -> re.Pattern:
     """FEEDBACK_WORDS as one pattern; a fault denied ("not bad", "I don't find it thin", "it isn't sluggish") is
-    praise, for every fault word of the request table (`_fault_words`)."""
-    faults = sorted({"bad", *(str(p) for cue in request_table()["cues"].values() if cue.get("fault")
-                              for p in cue["words"])}, key=len, reverse=True)
+    praise, for every fault word of the request table (`_fault_phrases`)."""
+    faults = sorted({"bad", *_fault_phrases()}, key=len, reverse=True)
     denied = "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in faults)
     return re.compile(r"(?:(?:" + "|".join(FEEDBACK_WORDS).replace("{faults}", denied) + r")\b\s*|[,.!?\s])+")
 
@@ -138,8 +137,13 @@ def _instrument_words() -> frozenset[str]:
 def _fault_words() -> frozenset[str]:
     """The words of the request table's faults ('boring', 'thin', 'sluggish'): said of the take, they ask for a
     remedy (the cue); negated ("I don't find it boring") they are praise, no feeling of the music's."""
-    return frozenset(w for cue in request_table()["cues"].values() if cue.get("fault")
-                     for phrase in cue["words"] for w in str(phrase).split())
+    return frozenset(w for phrase in _fault_phrases() for w in phrase.split())
+
+
+@functools.cache
+def _fault_phrases() -> tuple[str, ...]:
+    """The phrases of the request table's fault cues ('boring', 'mood killer', 'lacking energy')."""
+    return tuple(str(p) for cue in request_table()["cues"].values() if cue.get("fault") for p in cue["words"])
 
 
 def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list[Cue]]:
@@ -246,9 +250,7 @@ def read_request(text: str, spec, feeling: bool = True) -> Plan:
         polarity = affect.value.get("positive", 0) - affect.value.get("negative", 0)
         d_val += 0.15 * max(-1, min(1, polarity))
         val_ids += [affect.id] if polarity else []
-        emotions = {k: n for k, n in affect.value.items() if k not in ("positive", "negative")}
-        weights = associations()["nrc"]["arousal"]
-        arousal = sum(weights.get(k, 0.0) * n for k, n in emotions.items()) / (sum(emotions.values()) or 1)
+        arousal = nrc_mean(affect.value, "arousal")
         d_en += 0.15 * arousal
         en_ids += [affect.id] if abs(arousal) >= 0.1 else []
     valence = shifted(spec.valence, d_val)
