@@ -19,7 +19,9 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            "beats": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
            "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute",
            # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
-           "horns": "brass", "horn section": "brass", "brass section": "brass"}
+           "horns": "brass", "horn section": "brass", "brass section": "brass",
+           # 'an upright' is the double bass; an upright piano is a piano
+           "upright": "upright bass", "upright piano": "piano"}
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
@@ -52,6 +54,7 @@ TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "draggin
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
                "pump * brakes": -1, "hit * brakes": -1, "brakes on": -1, "step on it": 1, "floor it": 1,
+               "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
@@ -107,7 +110,7 @@ def _named_instruments(clause: str) -> list[str]:
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "take * away", "take * off", "get * out", "pull * out",
                 "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
-                "delete", "omit", "instead of")
+                "delete", "omit", "instead of", "bin", "nix", "trash", "toss", "junk")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
@@ -126,6 +129,8 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
 # verb goes, what follows 'for', 'with' or 'to' comes in
 SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute|drop|ditch|lose)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
+# one part become another: 'can the bass be an upright instead', 'could the sax become a trumpet'
+BECOME = re.compile(r"(?P<out>.*?)\b(?:be|become)\s+(?:a|an|some|the)\b(?P<in>.*)")
 
 
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
@@ -142,7 +147,8 @@ def _instrument_mentions(text: str) -> list[tuple[int, str]]:
 # a verb and its particle around any number of instruments: 'pull the sax and the drums out', 'take the organ and
 # the piano away'
 PARTICLE_REMOVE = {"take": ("out", "away", "off"), "pull": ("out",), "leave": ("out",), "get": ("out",),
-                   "cut": ("out",), "strip": ("out", "away"), "knock": ("out",)}
+                   "cut": ("out",), "strip": ("out", "away"), "knock": ("out",), "throw": ("out",), "kick": ("out",),
+                   "chuck": ("out",), "boot": ("out",)}
 
 
 def _verb_before(text: str, index: int) -> str | None:
@@ -199,8 +205,10 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         kept = [_spec_instrument(utterance.words[i].text, spec) or name for i, name in mentions
                 if not utterance.words[i].negated]
         return list(dict.fromkeys(kept))[:6] or None
-    swap = SWAP.search(text)
-    out, into = (_named_instruments(swap.group("out")), _named_instruments(swap.group("in"))) if swap else ([], [])
+    out, into, swap = [], [], None
+    for pattern in (SWAP, BECOME):
+        if not (out and into) and (swap := pattern.search(text)):
+            out, into = _named_instruments(swap.group("out")), _named_instruments(swap.group("in"))
     if out and into:
         removed += [_spec_instrument(n, spec) or n for n in out]
         added += into

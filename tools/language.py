@@ -32,10 +32,10 @@ ENOUGH = "enough"
 # has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
 # quality. Read after a subject and a copula or a verb of perception, across hedges, for the first word and one
 # joined by 'and' ('slow and dull'); not in a message that praises ('it's dark and I love it'), not on a cover.
-SAID_SUBJECTS = frozenset({"it", "this", "that"})
+SAID_SUBJECTS = frozenset({"it", "this", "that", "there"})  # "there's a lot going on"
 SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "seems", "seem", "isn't", "isnt", "isn",
                         "wasn't", "wasnt", "wasn"})
-SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's"})
+SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's", "theres"})
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the"})  # 'on the slow side'
@@ -47,6 +47,9 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
                     "brilliant", "fantastic", "excellent", "wonderful", "cool", "good"})
+# a comparative held, not turned around: "don't make it any faster", 'no louder' ask for no change ("don't make it
+# darker" still asks for brighter)
+HOLD_BEFORE = frozenset({"any", "no"})
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
 WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
@@ -164,11 +167,14 @@ class Word:
     enough: bool = False
     at: int = 0  # the token's place in what was read (punctuation and clause words counted)
     said: bool = False  # a quality said of the take in chat ('it's a bit slow'): SAID_VERBS
+    hold: bool = False  # a comparative under a negation after 'any' or 'no': HOLD_BEFORE
 
     @property
     def sense(self) -> float:
         """+scale for an affirmed cue, -scale for a negated one; 'not X enough' asks for more X, and a 'too' under
         a negation ('don't go too slow') still asks for less X, softened."""
+        if self.hold:
+            return 0.0
         if self.enough:
             return abs(self.scale) if self.negated else 0.0
         if self.too:
@@ -209,18 +215,20 @@ class Utterance:
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
-            enough = after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)
+            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)  # 'not enough going on'
             lead = i - (tok not in SAID_OPENERS and before in SAID_SUBJECTS)  # where the subject starts
             opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (before in SAID_SUBJECTS or i == start))) \
                 and all(t in SAID_LEAD for t in toks[start:lead])
             opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
-            hedge = tok in HEDGES or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
+            hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
+                or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
                 or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
             is_said = take and said == "pending" and not opens and not hedge
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
                     else "and" if is_said else None)
+            hold = negated and before in HOLD_BEFORE and tok not in AS_WRITTEN and comparative(tok)
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i,
-                                   is_said))
+                                   is_said, hold))
             if negator(tok) or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS:
                 negated = True
             if tok == TOO:
