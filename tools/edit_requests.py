@@ -55,6 +55,8 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
                "pump * brakes": -1, "hit * brakes": -1, "brakes on": -1, "step on it": 1, "floor it": 1,
                "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
+               "ease back on * tempo": -1, "ease off * tempo": -1, "ease up on * tempo": -1, "back off * tempo": -1,
+               "easy on * tempo": -1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
@@ -85,13 +87,21 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         found = [(w, d, utterance.find(w)) for w, d in TEMPO_WORDS.items()]
         # a fault asks for its remedy however it is said ('it feels hurried', 'a bit rushed'); denied, for nothing
         senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
-                  if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated)]
+                  if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated
+                                            and not _after_less(utterance, m.start))]
         if not senses or not senses[0]:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
     if spec.tempo_bpm is None:
         return None
     return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm * factor)))
+
+
+def _after_less(utterance, start: int) -> bool:
+    """The word at `start` comes just after 'less' or 'fewer' ('less rushed' asks for the remedy of a fault; 'not
+    rushed' says nothing is wrong)."""
+    before = [w.key for w in utterance.words[:start] if w.key not in ("of", "a", "an")]
+    return bool(before) and before[-1] in ("less", "fewer")
 
 
 def _named_instruments(clause: str) -> list[str]:
@@ -125,7 +135,11 @@ UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t
 NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|does\s*n\s*t|doesn't|does\s+not|"
                          r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
                          r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
-                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b")
+                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b"
+                         # 'the sax is getting on my nerves', 'the organ is doing my head in', 'the drums are bugging me'
+                         r"|^\s*(?:is\s+|are\s+|s\s+|re\s+|really\s+)*(?:getting|gets|get|grating|grates|bugging|bugs|annoying|annoys|"
+                         r"irritating|irritates|doing|does|driving|drives)\s+(?:on\s+my\s+nerves|on\s+me|me|my\s+head\s+in|"
+                         r"me\s+(?:mad|crazy|nuts|insane|up\s+the\s+wall))?\b")
 # 'swap the sax for a trumpet', 'replace the organ with strings', 'switch the piano to a rhodes': what follows the
 # verb goes, what follows 'for', 'with' or 'to' comes in
 SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute|drop|ditch|lose)\b(?P<out>.*?)\b(?:for|with|to|by)\b(?P<in>.*)")
@@ -496,9 +510,20 @@ def without_form_words(request: str, spec: MusicSpec) -> str:
     return " ".join(_form_edits(text, spec, "")[1].split())
 
 
+# an instrument's name with '-less' ('drumless', 'guitar-less'): without it
+WITHOUT_SUFFIX = re.compile(r"\b([a-z]+?)-?less\b")
+
+
+def _without_suffix(text: str) -> str:
+    """'drumless please' read as 'no drum please', for every instrument name and alias (not 'endless', 'restless')."""
+    names = set(vocabulary().instruments) | set(ALIASES)
+    return WITHOUT_SUFFIX.sub(lambda m: f"no {m.group(1)}" if m.group(1) in names or f"{m.group(1)}s" in names else m.group(0),
+                              text)
+
+
 def interpret(request: str, spec: MusicSpec) -> list[Edit]:
     """The edits a request asks for explicitly, in a stable order; [] when it needs the LLM."""
-    text = _spaced(request)
+    text = _without_suffix(_spaced(request))
     why = f"listener asked: {request.strip()[:120]!r}"
     form_edits, text = _form_edits(text, spec, why)
     edits: list[Edit] = []

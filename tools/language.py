@@ -26,6 +26,9 @@ INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "l
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
           "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6}
+# said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
+# LIGHT' is dark)
+WANTING = frozenset({"lack", "lacks"})
 TOO = "too"
 ENOUGH = "enough"
 # Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
@@ -229,7 +232,8 @@ class Utterance:
             hold = negated and before in HOLD_BEFORE and tok not in AS_WRITTEN and comparative(tok)
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i,
                                    is_said, hold))
-            if negator(tok) or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS:
+            if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
+                    or f"{before} {tok}" in NEGATORS:
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1
