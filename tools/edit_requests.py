@@ -136,6 +136,9 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
                          r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
                          r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b"
+                         # 'the piano can go', 'the organ could go now', 'the sax can be cut'
+                         r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|be\s+(?:cut|dropped|removed|lost|binned))"
+                         r"(?:\s+(?:now|please|i\s+think|honestly))*\s*$"
                          # 'the sax is getting on my nerves', 'the organ is doing my head in', 'the drums are bugging me'
                          r"|^\s*(?:is\s+|are\s+|s\s+|re\s+|really\s+)*(?:getting|gets|get|grating|grates|bugging|bugs|annoying|annoys|"
                          r"irritating|irritates|doing|does|driving|drives)\s+(?:on\s+my\s+nerves|on\s+me|me|my\s+head\s+in|"

@@ -88,7 +88,8 @@ def find_cues(text: str) -> list[Cue]:
 FEEDBACK_WORDS = (
     r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
-    r"pretty", r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
+    r"pretty", r"interesting|intriguing|fascinating|neat|decent|solid|fair\s+enough|noted|i\s+see|got\s+it|huh|hm+|right|alright",
+    r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
     r"buddy|dude|bro|pal",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
