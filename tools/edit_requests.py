@@ -56,7 +56,8 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                "pump * brakes": -1, "hit * brakes": -1, "brakes on": -1, "step on it": 1, "floor it": 1,
                "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
                "ease back on * tempo": -1, "ease off * tempo": -1, "ease up on * tempo": -1, "back off * tempo": -1,
-               "easy on * tempo": -1,
+               "easy on * tempo": -1, "more pace": 1, "up * pace": 1, "quicken": 1, "hurry * along": 1, "zip along": 1,
+               "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
