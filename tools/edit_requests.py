@@ -121,15 +121,19 @@ def _named_instruments(clause: str) -> list[str]:
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "take * away", "take * off", "get * out", "pull * out",
                 "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
-                "delete", "omit", "instead of", "bin", "nix", "trash", "toss", "junk")
+                "delete", "omit", "instead of", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
+                "get shot of", "hold", "enough with", "enough of", "over the", "give * a rest", "sit * out", "do we need",
+                "do we really need", "pull", "too much")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
-             "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave")
+             "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
+             "drop * in", "slip", "bit of", "touch of", "what about", "where s")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
-                         "maybe", "perhaps", "now", ",", ".", "!", "?"})
+                         "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
+                         "good"})  # 'a cello would be nice'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # said after the name: 'the sax isn't working for me', 'the organ has to go', 'the drums get in the way'
@@ -138,7 +142,10 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
                          r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
-                         r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|be\s+(?:cut|dropped|removed|lost|binned))"
+                         r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
+                         r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"
+                         r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|sit\s+(?:this\s+one\s+)?out|"
+                         r"be\s+(?:cut|dropped|removed|lost|binned))"
                          r"(?:\s+(?:now|please|i\s+think|honestly))*\s*$"
                          # 'the sax is getting on my nerves', 'the organ is doing my head in', 'the drums are bugging me'
                          r"|^\s*(?:is\s+|are\s+|s\s+|re\s+|really\s+)*(?:getting|gets|get|grating|grates|bugging|bugs|annoying|annoys|"
