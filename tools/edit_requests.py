@@ -57,7 +57,8 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
                "ease back on * tempo": -1, "ease off * tempo": -1, "ease up on * tempo": -1, "back off * tempo": -1,
                "easy on * tempo": -1, "more pace": 1, "up * pace": 1, "quicken": 1, "hurry * along": 1, "zip along": 1,
-               "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1,
+               "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1, "less tempo": -1, "less speed": -1,
+               "more tempo": 1, "more speed": 1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
@@ -69,6 +70,9 @@ TEMPO_TO = re.compile(r"(?:\b(?:up|down|back|it)\s+(?:to|at)|\b(?:tempo|bpm|spee
                       r"\b(?:tempo|bpm|speed)\s+(?:sit|be|stay|sits|is)\s+(?:at\s+)?)"
                       r"\s+(?:about\s+|around\s+|roughly\s+)?(\d{2,3})\b"
                       r"(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|bars?|hz|khz|db|s\b))")
+# a message that is only a tempo: '90', 'at 90', 'try 140?', 'how about 100 please'
+TEMPO_ALONE = re.compile(r"^\s*(?:at|around|about|try|maybe|how\s+about|what\s+about|say|let\s+s\s+try)?\s*(\d{2,3})"
+                         r"\s*(?:please|then|instead)?\s*[?.!]?\s*$")
 HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
                    r"|(?P<cut>(?:tempo|speed|bpm)\s+in\s+half)"
                    r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
@@ -78,8 +82,8 @@ TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, '
 def _tempo(text: str, spec: MusicSpec) -> int | None:
     if m := re.search(r"\b(\d{2,3})\s*(bpm|beats per minute)\b", text):
         return int(m.group(1))
-    if (m := TEMPO_TO.search(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:  # 'take it up to 150'
-        return int(m.group(1))
+    if (m := TEMPO_TO.search(text) or TEMPO_ALONE.match(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:
+        return int(m.group(1))  # 'take it up to 150', 'around 90?'
     utterance = read(text, take=True)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
