@@ -200,6 +200,27 @@ def subgenre_names() -> dict[str, str]:
     return {name: genre for name, genre in styles.items() if name not in vocab.genres}
 
 
+@functools.cache
+def artist_names() -> dict[str, str]:
+    """prompts/artists.yaml: each artist's name as a cover prints it or a listener types it (lower case), with the
+    genre they are best known for. A leading 'the' is optional ('Ramones', 'The Ramones'), unless the rest is a
+    dictionary word: 'the clash' names the band, 'clash' does not, and a one-word dictionary name without its
+    'the' (Queen, Drake) is left out. A name two genres claim is left out."""
+    from tools.language import in_dictionary, lemma
+
+    table, genres = prompt_table("artists.yaml")["artists"], set(vocabulary().genres)
+    assert set(table) <= genres, f"artists.yaml names unknown genres: {sorted(set(table) - genres)}"
+    found: dict[str, set[str]] = {}
+    for genre, names in table.items():
+        for name in (" ".join(str(n).lower().split()) for n in names):
+            core = name[4:] if name.startswith("the ") else name
+            common = " " not in core and (in_dictionary(core) or in_dictionary(lemma(core)))
+            for form in {name} if common else {name, core}:
+                if form != core or not common:
+                    found.setdefault(form, set()).add(genre)
+    return {name: next(iter(gs)) for name, gs in found.items() if len(gs) == 1}
+
+
 def _aliases(name: str) -> list[str]:
     """A tree name as the words a cover would print: 'cowboy/western music' is 'cowboy music' and 'western
     music'; 'progressive house/trance' is 'progressive house' and 'progressive trance'."""
@@ -241,6 +262,7 @@ def word_statements(words: list[str]) -> list[Statement]:
     named = {g: [*table["genres"].get(g, []), *table["subgenres"].get(g, [])] for g in vocab.genres}
     phrases = [(str(p), "genre", genre, None) for genre, ps in named.items() for p in ps]
     phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
+    phrases += [(name, "genre", genre, "artist: prompts/artists.yaml") for name, genre in artist_names().items()]
     phrases += [(name, "instruments", tuple(table["ensembles"][name]), None) for name in table["ensembles"]]
     phrases += [(name, "instruments", (name,), None) for name in vocab.instruments]
     phrases += [(p, "scene", None, None) for ps in suggestive_words().values() for p in dict.fromkeys(ps)
