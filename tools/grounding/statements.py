@@ -221,6 +221,31 @@ def artist_names() -> dict[str, str]:
     return {name: next(iter(gs)) for name, gs in found.items() if len(gs) == 1}
 
 
+def _squashed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+@functools.cache
+def _squashed_artists() -> dict[str, tuple[str, str]]:
+    """Each artist name with its spaces and marks taken out ('drdre', 'howlinwolf'), with the name and genre."""
+    return {_squashed(name): (name, genre) for name, genre in artist_names().items() if len(_squashed(name)) >= 5}
+
+
+def artist_statements(line: str, found: list[Statement]) -> list[Statement]:
+    """An artist's name where OCR ran its words together ("DR.DRE", "HOWLIN'WOLF", "JDILLA"): the line, its spaces
+    and marks taken out, is the name, or begins or ends with a name of eight letters or more
+    ("MUSICBYHANSZIMMER"). Nothing where the line's words already named the artist."""
+    squashed, table = _squashed(line), _squashed_artists()
+    if any(s.source and s.source.startswith("artist") for s in found) or len(squashed) < 5:
+        return []
+    hit = table.get(squashed) or next((v for k, v in table.items() if len(k) >= 8 and squashed != k
+                                       and (squashed.startswith(k) or squashed.endswith(k))), None)
+    return [Statement("genre", hit[1], hit[0], source=ARTIST_SOURCE)] if hit else []
+
+
+ARTIST_SOURCE = "artist: prompts/artists.yaml"
+
+
 def _aliases(name: str) -> list[str]:
     """A tree name as the words a cover would print: 'cowboy/western music' is 'cowboy music' and 'western
     music'; 'progressive house/trance' is 'progressive house' and 'progressive trance'."""
@@ -262,7 +287,7 @@ def word_statements(words: list[str]) -> list[Statement]:
     named = {g: [*table["genres"].get(g, []), *table["subgenres"].get(g, [])] for g in vocab.genres}
     phrases = [(str(p), "genre", genre, None) for genre, ps in named.items() for p in ps]
     phrases += [(name, "genre", genre, branch) for name, (genre, branch) in tree_names().items()]
-    phrases += [(name, "genre", genre, "artist: prompts/artists.yaml") for name, genre in artist_names().items()]
+    phrases += [(name, "genre", genre, ARTIST_SOURCE) for name, genre in artist_names().items()]
     phrases += [(name, "instruments", tuple(table["ensembles"][name]), None) for name in table["ensembles"]]
     phrases += [(name, "instruments", (name,), None) for name in vocab.instruments]
     phrases += [(p, "scene", None, None) for ps in suggestive_words().values() for p in dict.fromkeys(ps)
@@ -302,7 +327,8 @@ def _family(phrase: str, named: tuple[str, ...]) -> tuple[str, ...]:
 def statements(line: str, words: list[str]) -> list[Statement]:
     """Everything one line of cover text states: key and mode, tempo, genres, instruments."""
     spaced = SPACE_LOST.sub(" ", line)
-    return key_statements(spaced) + tempo_statements(spaced) + word_statements(words)
+    found = word_statements(words)
+    return key_statements(spaced) + tempo_statements(spaced) + found + artist_statements(line, found)
 
 
 def music_words(found: list[Statement]) -> frozenset[str]:
