@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score  # noqa: E402
+from tests.understanding import cover_outcome, cover_set, phrasing_outcome, phrasing_set, score, sweep_rows  # noqa: E402
 
 
 def _splits(outcomes) -> list[str]:
-    """The splits the outcomes hold: tuning first, then held_out, held_out_2, ... in order."""
-    return sorted({o.split for o in outcomes}, key=lambda s: (s != "tuning", len(s), s))
+    """The splits the outcomes hold: tuning and the sweeps first, then held_out, held_out_2, ... in order."""
+    return sorted({o.split for o in outcomes}, key=lambda s: (s not in ("tuning", "sweep"), len(s), s))
 
 
 def _line(name: str, outcomes) -> str:
@@ -58,6 +58,10 @@ def main() -> None:
     for split in _splits(phrasings):
         bad = [o.text for o in phrasings if o.split == split and "negation" in o.tags and o.inverted]
         print(f"  negations inverted, {split}: {len(bad)}" + (f" ({'; '.join(bad)})" if bad else ""))
+    if args.split in (None, "sweep"):  # the vocabulary sweeps: a tuning set, what the tables cover
+        sweeps = [phrasing_outcome(row) for row in sweep_rows()]
+        phrasings += sweeps
+        print(_line("sweeps (tuning)", sweeps))
     print(_line("idiom covers", covers))
     if args.show_misses:
         for o in phrasings + covers:

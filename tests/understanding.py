@@ -24,6 +24,15 @@ def cover_set() -> list[dict[str, Any]]:
     return yaml.safe_load((DATA / "covers.yaml").read_text(encoding="utf-8"))["covers"]
 
 
+@functools.cache
+def sweep_rows() -> list[dict[str, Any]]:
+    """tests/data/understanding/sweeps.yaml as phrasing rows (split 'sweep', a tuning set: the tables were written
+    from it)."""
+    groups = yaml.safe_load((DATA / "sweeps.yaml").read_text(encoding="utf-8"))["sweeps"]
+    return [{"text": text, "start": g["start"], "expect": g["expect"], "tags": [], "split": "sweep"}
+            for g in groups for text in g["texts"]]
+
+
 def start_spec(name: str):
     from tools.spec import MusicSpec
 

@@ -89,7 +89,8 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
         factor = 0.5 if m.group("half") or m.group("cut") else 2.0
     if factor is None:
-        found = [(w, d, utterance.find(w)) for w, d in TEMPO_WORDS.items()]
+        # the longest phrase first: 'hurry it up' is no 'hurried' take, 'less fast' no 'fast'
+        found = [(w, d, utterance.find(w)) for w, d in sorted(TEMPO_WORDS.items(), key=lambda wd: -len(wd[0].split()))]
         # a fault asks for its remedy however it is said ('it feels hurried', 'a bit rushed'); denied, for nothing
         senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
                   if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated

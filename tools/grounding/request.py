@@ -27,6 +27,7 @@ from tools.grounding.decide import (
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip, nrc_mean
 from tools.json_values import as_json
+from tools.language import read
 from tools.vocab import vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
@@ -160,7 +161,10 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
                       value=c.name, confidence=round(c.scale, 2), detail={"effects": c.effects})
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
-    affect = text_affect(text, skip=_instrument_words() | _fault_words(), run_together=False) if feeling and not cues else {"emotions": {}}
+    # nor where a comparative is held ("I don't want it any darker": 'darker' is no sadness asked for)
+    held = any(w.hold for w in read(text, take=True).words)
+    affect = text_affect(text, skip=_instrument_words() | _fault_words(), run_together=False) \
+        if feeling and not cues and not held else {"emotions": {}}
     if affect["emotions"]:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",
