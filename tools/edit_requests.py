@@ -21,7 +21,9 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
            "horns": "brass", "horn section": "brass", "brass section": "brass",
            # 'an upright' is the double bass; an upright piano is a piano
-           "upright": "upright bass", "upright piano": "piano"}
+           "upright": "upright bass", "upright piano": "piano", "fiddle": "violin", "fiddles": "violin",
+           # the line-up's only voices are the choir's
+           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir", "singers": "choir"}
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
@@ -163,6 +165,12 @@ SWAP = re.compile(r"\b(?:swap|switch|trade|exchange|replace|substitute|drop|ditc
 BECOME = re.compile(r"(?P<out>.*?)\b(?:be|become)\s+(?:a|an|some|the)\b(?P<in>.*)")
 
 
+# a removal said of a part named before it: 'the sax sounds cheesy, lose it', 'the organ? get rid of it'
+PRONOUN_REMOVE = re.compile(r"\b(?:lose|drop|cut|kill|ditch|bin|scrap|remove|axe|nix|mute|delete)\s+(?:it|them|that|those)\b"
+                            r"|\b(?:take|get|pull|cut|leave|kick|throw)\s+(?:it|them|that|those)\s+out\b"
+                            r"|\bget\s+rid\s+of\s+(?:it|them|that|those)\b")
+
+
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
     """(word index, instrument) for each instrument named, longest names first ('electric guitar' before 'guitar')."""
     utterance, taken, out = read(text, take=True), set(), []
@@ -247,8 +255,12 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     mentions = _instrument_mentions(text)
     named = {i for start, name in mentions for i in range(start, start + len(name.split()))}
     alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
+    pronoun = PRONOUN_REMOVE.search(text)
+    before = [i for i, _n in mentions if pronoun and len(" ".join(w.text for w in utterance.words[:i])) < pronoun.start()]
     for index, name in mentions:
         verb = _verb_before(text, index) or ("add" if alone else None)
+        if verb is None and before and index == before[-1]:
+            verb = "remove"  # the part named last before it: 'the drums are fine but the sax, lose it'
         clause = utterance.words[index].clause
         if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
