@@ -130,7 +130,7 @@ REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip
                 "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
                 "delete", "omit", "instead of", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
                 "get shot of", "hold", "enough with", "enough of", "over the", "give * a rest", "sit * out", "do we need",
-                "do we really need", "pull", "too much")
+                "do we really need", "pull", "too much", "too many")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
              "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
@@ -172,13 +172,17 @@ PRONOUN_REMOVE = re.compile(r"\b(?:lose|drop|cut|kill|ditch|bin|scrap|remove|axe
 
 
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
-    """(word index, instrument) for each instrument named, longest names first ('electric guitar' before 'guitar')."""
+    """(word index, instrument) for each place an instrument is named, longest names first ('electric guitar'
+    before 'guitar'); a name said twice twice ('not the piano, the sax, remove the sax')."""
     utterance, taken, out = read(text, take=True), set(), []
     for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
-        match = utterance.find(name)
-        if match is not None and not taken & set(range(match.start, match.end + 1)):
-            taken |= set(range(match.start, match.end + 1))
-            out.append((match.start, ALIASES.get(name, name)))
+        if utterance.find(name) is None:
+            continue
+        for start in range(len(utterance.words)):
+            match = utterance.find_at(name, start)
+            if match is not None and not taken & set(range(match.start, match.end + 1)):
+                taken |= set(range(match.start, match.end + 1))
+                out.append((match.start, ALIASES.get(name, name)))
     return sorted(out)
 
 
@@ -266,7 +270,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
         elif verb == "keep":
             continue
-        elif utterance.words[index].negated or verb == "remove" or _not_working(utterance, index, name):
+        elif (utterance.words[index].negated and not utterance.words[index].lowered) or verb == "remove" or _not_working(utterance, index, name):
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add":
             added.append(name)

@@ -53,6 +53,14 @@ PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "
 # a comparative held, not turned around: "don't make it any faster", 'no louder' ask for no change ("don't make it
 # darker" still asks for brighter)
 HOLD_BEFORE = frozenset({"any", "no"})
+# a quality between a lowering verb and its particle is asked for less: 'turn the darkness down', 'dial the
+# aggression back' (the verb's own cue, 'turn * down', still reads as calmer)
+LOWER_VERBS = frozenset({"turn", "dial", "tone", "bring", "knock", "cool", "scale", "rein", "pull"})
+LOWER_PARTICLES = frozenset({"down", "back"})
+NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "everything", "the", "a", "some", "them", "its", "tempo", "bpm",
+                           "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing"})
+# said of the take after the quality: 'I hate how slow it is', 'I don't like how busy it sounds'
+HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it", "sounds"), ("it", "feels"), ("it", "gets"))
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
 WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
@@ -171,6 +179,7 @@ class Word:
     at: int = 0  # the token's place in what was read (punctuation and clause words counted)
     said: bool = False  # a quality said of the take in chat ('it's a bit slow'): SAID_VERBS
     hold: bool = False  # a comparative under a negation after 'any' or 'no': HOLD_BEFORE
+    lowered: bool = False  # between a lowering verb and its particle ('turn the darkness down'): LOWER_VERBS
 
     @property
     def sense(self) -> float:
@@ -209,6 +218,7 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
         take = take and not PRAISE & set(toks)
+        lowered = _lowered(toks)
         start = 0  # the first token of the clause
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
@@ -226,12 +236,13 @@ class Utterance:
             hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
                 or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
                 or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
-            is_said = take and said == "pending" and not opens and not hedge
+            is_said = take and ((said == "pending" and not opens and not hedge)
+                                or (before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)))
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
                     else "and" if is_said else None)
             hold = negated and before in HOLD_BEFORE and tok not in AS_WRITTEN and comparative(tok)
-            self.words.append(Word(tok, key(tok), len(self.words), clause, negated, too_left > 0, scale, enough, i,
-                                   is_said, hold))
+            self.words.append(Word(tok, key(tok), len(self.words), clause, negated or i in lowered, too_left > 0, scale,
+                                   enough, i, is_said, hold, i in lowered))
             if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
                     or f"{before} {tok}" in NEGATORS:
                 negated = True
@@ -288,6 +299,22 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
             return None
         pos += 1
     return pos - 1
+
+
+def _lowered(toks: list[str]) -> set[int]:
+    """The places of the words a lowering verb and its particle hold between them ('turn the darkness down'):
+    at most three, none a pronoun or article alone."""
+    out: set[int] = set()
+    for i, tok in enumerate(toks):
+        if tok not in LOWER_VERBS:
+            continue
+        for k in range(i + 2, min(i + 5, len(toks))):
+            if toks[k] in LOWER_PARTICLES:
+                inside = [j for j in range(i + 1, k) if toks[j] not in NOT_A_QUALITY]
+                if inside and not (PUNCTUATION & set(toks[i + 1:k])):
+                    out.update(inside)
+                break
+    return out
 
 
 def split_contraction(first: str, second: str) -> bool:

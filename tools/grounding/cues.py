@@ -100,6 +100,10 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
             if match is not None and match.sense:
                 candidates.append((order, name, str(phrase), match, cue))
                 break
+    # 'turn the darkness down' asks for less darkness, read by its own cue inside the verb's: the verb's gap phrase
+    # ('turn * down') yields to it (kept where nothing inside is a cue: 'bring the energy way down')
+    inner = [c for c in candidates if utterance.words[c[3].start].lowered]
+    candidates = [c for c in candidates if "*" not in c[2] or not any(c[3].start < i[3].start <= c[3].end for i in inner)]
     found, taken = [], []  # taken: (span, its length in words)
     for order, name, phrase, match, cue in sorted(candidates, key=lambda c: (c[3].start - c[3].end, c[0])):
         span, size = set(range(match.start, match.end + 1)), match.end - match.start + 1
