@@ -461,8 +461,22 @@ def test_a_quality_held_by_a_lowering_verb_and_how_x_it_is():
     assert "drums" not in after("too many drums", ROCK).instruments
 
 
+def test_a_removal_verb_negates_a_quality_as_it_takes_out_an_instrument():
+    """Found by the negation sweep, each inverted: "lose the gloom", "get rid of the darkness", "take away the
+    sadness", "enough of the gloom" made it darker (a removal verb negated only instruments); "tone down the
+    aggression" cancelled itself. Settings stay what the verb moves ('drop the key to minor', 'bring back the
+    warmth' restores)."""
+    for text in ("lose the gloom", "get rid of the darkness", "take away the sadness", "enough of the gloom",
+                 "drop the melancholy", "nowhere near as dark"):
+        assert after(text).valence > JAZZ.valence, text
+    assert after("tone down the aggression", ROCK).energy < ROCK.energy
+    assert after("could you drop the key to minor").mode == "minor"
+    assert after("bring back the warmth").valence > JAZZ.valence
+    assert read("the drop needs more bass", take=True).words[-1].negated is False
+
+
 def test_the_vocabulary_sweeps_stay_read():
-    """tests/data/understanding/sweeps.yaml: 823 everyday ways to ask for one thing, the tables written from them
+    """tests/data/understanding/sweeps.yaml: 866 everyday ways to ask for one thing, the tables written from them
     (a tuning set). They stay read, and none moves its field the wrong way."""
     from tests.understanding import sweep_rows
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
-                      "anything but", "everything but", "except", "hate to"})  # 'but' there negates, not a new clause
+                      "anything but", "everything but", "except", "hate to", "nowhere near", "easy on"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -26,6 +26,24 @@ INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "l
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
           "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6}
+# In chat, a removal verb before its object negates it, as 'without' does: "lose the gloom", "get rid of the
+# darkness", "take away the sadness", "enough of the doom" ask for less of a quality, as "drop the sax" takes the
+# sax out (a removal is only read before a determiner: 'the drop' is a dance track's)
+REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "skip", "scrap", "bin", "nix", "axe", "eliminate",
+                           "banish", "ban", "shed", "strip", "minus"})
+DETERMINERS = frozenset({"the", "that", "those", "this", "these", "all", "any", "some", "my", "your", "its", "their"})
+
+
+def _removes(toks: list[str], i: int, start: int) -> bool:
+    """Whether the token at `i` opens a removal of what follows (REMOVAL_VERBS)."""
+    tok, after = toks[i], toks[i + 1] if i + 1 < len(toks) else ""
+    before = toks[i - 1] if i else ""
+    if after not in DETERMINERS or (i + 2 < len(toks) and toks[i + 2] in NOT_A_QUALITY):  # 'drop the key to minor'
+        return False
+    return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"}) or (tok == "of" and before == "rid")
+            or (tok in {"of", "with"} and before == "enough" and i - 1 == start))
+
+
 # said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
 # LIGHT' is dark)
 WANTING = frozenset({"lack", "lacks"})
@@ -55,10 +73,11 @@ PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "
 HOLD_BEFORE = frozenset({"any", "no"})
 # a quality between a lowering verb and its particle is asked for less: 'turn the darkness down', 'dial the
 # aggression back' (the verb's own cue, 'turn * down', still reads as calmer)
-LOWER_VERBS = frozenset({"turn", "dial", "tone", "bring", "knock", "cool", "scale", "rein", "pull"})
-LOWER_PARTICLES = frozenset({"down", "back"})
+LOWER_VERBS = {"turn": ("down",), "dial": ("down", "back"), "tone": ("down",), "bring": ("down",), "knock": ("down", "back"),
+               "cool": ("down",), "scale": ("down", "back"), "rein": ("back", "in"), "pull": ("back",)}  # not 'bring back'
 NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "everything", "the", "a", "some", "them", "its", "tempo", "bpm",
-                           "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing"})
+                           "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing", "key",
+                           "pitch", "mode", "intro", "ending", "end", "outro", "chorus", "verse", "bridge", "drop"})
 # said of the take after the quality: 'I hate how slow it is', 'I don't like how busy it sounds'
 HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it", "sounds"), ("it", "feels"), ("it", "gets"))
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
@@ -244,7 +263,7 @@ class Utterance:
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
-                    or f"{before} {tok}" in NEGATORS:
+                    or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)):
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1
@@ -308,8 +327,16 @@ def _lowered(toks: list[str]) -> set[int]:
     for i, tok in enumerate(toks):
         if tok not in LOWER_VERBS:
             continue
+        if i + 1 < len(toks) and toks[i + 1] in LOWER_VERBS[tok]:  # the object after: 'tone down the aggression'
+            rest = []
+            for j in range(i + 2, min(i + 6, len(toks))):
+                if toks[j] in PUNCTUATION or toks[j] in BOUNDARY or toks[j] in ("and", "a", "bit", "little", "notch"):
+                    break
+                rest.append(j)
+            out.update(j for j in rest if toks[j] not in NOT_A_QUALITY)
+            continue
         for k in range(i + 2, min(i + 5, len(toks))):
-            if toks[k] in LOWER_PARTICLES:
+            if toks[k] in LOWER_VERBS[tok]:
                 inside = [j for j in range(i + 1, k) if toks[j] not in NOT_A_QUALITY]
                 if inside and not (PUNCTUATION & set(toks[i + 1:k])):
                     out.update(inside)
