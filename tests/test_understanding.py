@@ -435,10 +435,11 @@ def test_idioms_a_fresh_set_missed_are_read():
 
 def test_a_part_named_then_removed_by_a_pronoun_and_the_names_of_voices_and_fiddles():
     """held_out_25's misses: 'the sax sounds cheesy, lose it' (the part named last before the pronoun goes, not
-    every part named: 'the drums are fine'), a fiddle is a violin, backing vocals are the choir, 'some oomph'."""
+    every part named: 'the drums are fine'), backing vocals are the choir, 'some oomph'; a fiddle is the vocabulary's
+    own (the set's first expectation, a violin, was the set's error)."""
     assert after("the sax sounds cheesy, lose it").instruments == ("piano", "upright bass", "drums")
     assert after("the drums are fine but the sax, drop it").instruments == ("piano", "upright bass", "drums")
-    assert "violin" in after("add a fiddle", ROCK).instruments
+    assert "fiddle" in after("add a fiddle", ROCK).instruments and "violin" not in after("add a fiddle", ROCK).instruments
     assert "choir" in after("some backing vocals would be nice").instruments
     assert after("give it some oomph in the chorus").energy > JAZZ.energy
 

@@ -21,9 +21,18 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
            "horns": "brass", "horn section": "brass", "brass section": "brass",
            # 'an upright' is the double bass; an upright piano is a piano
-           "upright": "upright bass", "upright piano": "piano", "fiddle": "violin", "fiddles": "violin",
+           "upright": "upright bass", "upright piano": "piano", "fiddles": "fiddle",
            # the line-up's only voices are the choir's
-           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir", "singers": "choir"}
+           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir", "singers": "choir",
+           # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
+           "tuba": "brass", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
+           "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
+           "celesta": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
+           "mandolin": "banjo", "ukulele": "acoustic guitar", "uke": "acoustic guitar", "accordion": "organ",
+           "harmonium": "organ", "congas": "drums", "bongos": "drums", "tabla": "drums", "tambourine": "drums",
+           "cowbell": "drums", "handclaps": "drums", "claps": "drums", "shaker": "drums", "percussion": "drums",
+           "808": "drum machine", "808s": "drum machine", "909": "drum machine", "moog": "synth lead",
+           "theremin": "synth lead", "arpeggiator": "synth lead"}
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
