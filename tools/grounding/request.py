@@ -365,8 +365,9 @@ class EditChooser:
                 ids = next((o.evidence for o in options if o.value == current), ())
                 self._add("set_genre", {"genre": current, "subgenre": style}, "genre", ids)
             return current
-        elif max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
-            return current  # a passing mention ("a bit like a party") moves the mood, not the genre
+        elif not named - away and max(s for s, _ in _alternatives(self.cues, "genres").values()) < self.limits["genre"]:
+            return current  # a passing mention ("a bit like a party") moves the mood, not the genre; a genre named
+            # outright, however softly ('a bit more reggae', 'a touch of Bob Marley'), is asked for
         choice, pref = _pick(options, "genre", self.prefer, self.weight)
         ids = next(o.evidence for o in options if o.value == choice)
         args = {"genre": choice, **({"subgenre": sub} if (sub := self._named_style(choice)) else {})}
