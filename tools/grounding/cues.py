@@ -112,7 +112,7 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
         effects = {k: v for k, v in cue.items() if k not in ("words", "fault")}
         word = utterance.words[match.start]
         turned = "" if match.sense >= 0 else "too much" if word.too else "said of the take" if word.said \
-            else "negated" if word.negated else "turned around"
+            else "turned down" if word.lowered else "negated" if word.negated else "turned around"
         said = " ".join(w.text for w in utterance.words[match.start:match.end + 1])
         found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects, turned, said)))
         taken.append((span, size))
