@@ -476,6 +476,16 @@ def test_a_removal_verb_negates_a_quality_as_it_takes_out_an_instrument():
     assert read("the drop needs more bass", take=True).words[-1].negated is False
 
 
+def test_too_sweet_a_marching_band_and_a_worse_take():
+    """held_out_27's misses: 'too sugary' and 'a bit too syrupy' ask for less sugar, 'soften the edges' for calm,
+    a marching band brings brass; "yeah no, that's worse" says how the take landed and asks for no change."""
+    assert after("too sugary").valence < JAZZ.valence and after("it's a bit too syrupy").valence < JAZZ.valence
+    assert after("soften the edges", ROCK).energy < ROCK.energy
+    assert "brass" in after("more like a marching band").instruments
+    assert not changes_anything(read_message("yeah no, that's worse", JAZZ), JAZZ)
+    assert after("worse, make it faster").tempo_bpm > JAZZ.tempo_bpm
+
+
 def test_the_vocabulary_sweeps_stay_read():
     """tests/data/understanding/sweeps.yaml: 866 everyday ways to ask for one thing, the tables written from them
     (a tuning set). They stay read, and none moves its field the wrong way."""
