@@ -345,7 +345,11 @@ def test_every_edit_chat_reads_passes_the_edit_tools_own_validation():
     from tools.spec import SpecEditor
 
     rows = [(row["text"], row["start"]) for row in phrasing_set()["phrasings"]]
-    rows += [(t, "jazz") for t in ("in E flat major please", "put it in E flat", "in b minor", "in f sharp minor")]
+    rows += [(t, "jazz") for t in ("in E flat major please", "put it in E flat", "in b minor", "in f sharp minor",
+                                   "up a semitone", "the relative minor", "key change", "a fifth higher")]
+    from tests.understanding import sweep_rows
+
+    rows += [(row["text"], row["start"]) for row in sweep_rows()]
     checked = 0
     for text, start in rows:
         spec = start_spec(start)
@@ -484,6 +488,21 @@ def test_too_sweet_a_marching_band_and_a_worse_take():
     assert "brass" in after("more like a marching band").instruments
     assert not changes_anything(read_message("yeah no, that's worse", JAZZ), JAZZ)
     assert after("worse, make it faster").tempo_bpm > JAZZ.tempo_bpm
+
+
+def test_the_key_moved_by_an_interval_to_its_relative_or_named_bare():
+    """A key sweep found these unread: an interval ('up a semitone', 'a fifth higher'), a step ('raise the key', a
+    whole tone; 'key change', the pop modulation's semitone), the relative and parallel keys, a bare letter ('put it
+    in G', 'key of D'), 'less minor'. 'step up the energy' moves no key."""
+    cases = {"up a semitone": ("F#", "major"), "down a tone": ("Eb", "major"), "a fifth higher": ("C", "major"),
+             "transpose it up 2 semitones": ("G", "major"), "raise the key": ("G", "major"),
+             "lower the key": ("Eb", "major"), "key change": ("F#", "major"), "the relative minor": ("D", "minor"),
+             "the parallel minor": ("F", "minor"), "put it in G": ("G", "major"), "key of D": ("D", "major")}
+    for text, (tonic, mode) in cases.items():
+        moved = after(text)
+        assert (moved.key, moved.mode) == (tonic, mode), text
+    assert after("less minor", ROCK).mode == "major"
+    assert after("step up the energy").key == JAZZ.key
 
 
 def test_the_vocabulary_sweeps_stay_read():

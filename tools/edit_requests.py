@@ -413,13 +413,53 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
 
 NAMED_KEY = re.compile(r"\b([a-g](?:#|b|♯|♭| sharp| flat)?) (major|minor)\b")
 # a key named without its mode keeps the plan's: 'put it in E flat', 'in the key of G', 'up to F sharp'
-KEY_ALONE = re.compile(r"\b(?:in|to|into)\s+(?:(?:the\s+)?key\s+of\s+([a-g](?:#|♯|♭| sharp| flat)?)|"
-                       r"([a-g](?:#|♯|♭| sharp| flat)))(?=\s*(?:$|[,.!?;]|please|instead|then|now|thanks)\b|\s*$)")
+KEY_ALONE = re.compile(r"(?:\b(?:in|to|into)\s+(?:the\s+)?|\b)key\s+of\s+([a-g](?:#|♯|♭| sharp| flat)?)"
+                       r"(?=\s*(?:$|[,.!?;]|please|instead|then|now|thanks)\b|\s*$)"
+                       r"|\b(?:in|to|into)\s+([a-g](?:#|♯|♭| sharp| flat)?)(?=\s*(?:$|[,.!?;]|please|instead|then|now|thanks)\b|\s*$)")
+# the key moved by an interval ('up a semitone', 'down a whole step', 'a fifth higher', 'transpose it up 2 semitones',
+# 'raise the key', 'key change'): semitones per interval name
+INTERVALS = {"semitone": 1, "half step": 1, "half-step": 1, "halfstep": 1, "tone": 2, "whole tone": 2, "whole step": 2,
+             "whole-step": 2, "step": 2, "minor third": 3, "major third": 4, "third": 4, "fourth": 5, "fifth": 7}
+COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_INTERVAL = r"(?P<n>a|an|one|two|three|four|five|six|\d)?\s*(?P<iv>" + "|".join(
+    sorted((re.escape(k) for k in INTERVALS), key=len, reverse=True)) + r")s?"
+TRANSPOSE = re.compile(r"\b(?P<dir>up|down|higher|lower)\s+(?:by\s+)?" + _INTERVAL + r"\b|\b" + _INTERVAL.replace("?P<n>", "?P<n2>")
+                       .replace(")?\\s*(?P<iv>", ")\\s*(?P<iv2>") + r"\s+(?P<dir2>up|down|higher|lower)\b")  # 'a fifth up'; not 'step up'
+KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\s+(?P<up2>up|higher)\b|\b(?P<change>key\s+change)\b"
+                      r"|\b(?:lower|drop)\s+(?:the\s+)?key\b(?!\s+to\b)|\bkey\s+(?:down|lower)\b|\blower\s+key\b|\bhigher\s+key\b")
+RELATIVE = re.compile(r"\b(?P<kind>relative|parallel)\s+(?P<mode>major|minor)\b")
 MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
-MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of)\s+"
+MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less)\s+"
                               rf"(?:a\s+)?{mode}\b|^\s*{mode}\s*$") for mode in ("major", "minor")}
 OTHER_MODE = {"major": "minor", "minor": "major"}
+
+
+def _shifted_tonic(tonic: str, semitones: int) -> str:
+    from tools.analysis import PITCHES
+
+    names = {"Db": "C#", "D#": "Eb", "Gb": "F#", "G#": "Ab", "A#": "Bb"}
+    return PITCHES[(PITCHES.index(names.get(tonic, tonic)) + semitones) % 12]
+
+
+def _moved_key(text: str, spec: MusicSpec) -> dict[str, str] | None:
+    """The plan's key moved as asked: by an interval ('up a semitone', 'a fifth higher'), a step ('raise the key':
+    a whole tone; 'key change': the pop modulation, a semitone up), or to its relative or parallel key ('the
+    relative minor' of F major is D minor)."""
+    if m := RELATIVE.search(text):
+        mode, shift = m.group("mode"), 0
+        if m.group("kind") == "relative" and mode != spec.mode:
+            shift = -3 if mode == "minor" else 3
+        return {"key": _shifted_tonic(spec.key, shift), "mode": mode}
+    if m := TRANSPOSE.search(text):
+        count = m.group("n") or m.group("n2") or "1"
+        steps = (int(count) if count.isdigit() else COUNTS.get(count, 1)) * INTERVALS[m.group("iv") or m.group("iv2")]
+        sign = 1 if (m.group("dir") or m.group("dir2")) in ("up", "higher") else -1
+        return {"key": _shifted_tonic(spec.key, sign * steps), "mode": spec.mode}
+    if m := KEY_STEP.search(text):
+        steps = 1 if m.group("change") else 2 if (m.group("up") or m.group("up2") or "higher" in m.group(0)) else -2
+        return {"key": _shifted_tonic(spec.key, steps), "mode": spec.mode}
+    return None
 
 
 def _tonic(named: str) -> str | None:
@@ -444,6 +484,8 @@ def _key(text: str, spec: MusicSpec) -> dict[str, str] | None:
             return {"key": tonic, "mode": spec.mode}
     if not spec.key:
         return None
+    if (moved := _moved_key(text, spec)) is not None:
+        return moved
     utterance = read(text, take=True)
     wanted = {mode if found.sense > 0 else OTHER_MODE[mode] for mode, said in MODE_SAID.items()
               if said.search(text) and (found := utterance.find(mode)) is not None}
