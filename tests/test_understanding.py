@@ -505,6 +505,31 @@ def test_the_key_moved_by_an_interval_to_its_relative_or_named_bare():
     assert after("step up the energy").key == JAZZ.key
 
 
+def test_a_word_the_tables_know_is_no_typing_slip_and_every_cue_word_reads_consistently():
+    """'it's a bit screamy' was respelled 'scream' (a word the web never writes, one letter from a common one) and
+    read by its NRC feeling: wilder and minor. A word the tables know stays as typed; a slip is still corrected.
+    And every cue's own words read the same way in five frames ('make it X', "it's a bit X", 'too X', 'less X',
+    'not X enough'), the direction their table gives."""
+    from tools.grounding.request import request_table
+    from tools.language import comparative
+
+    assert after("it's a bit screamy").energy < JAZZ.energy and read_message("it's a bit screamy", JAZZ).respelled == []
+    assert after("make it slowerr").tempo_bpm < JAZZ.tempo_bpm
+    wrong = []
+    for cue in request_table()["cues"].values():
+        field = "energy" if abs(cue.get("energy") or 0) >= 0.2 else "valence" if abs(cue.get("valence") or 0) >= 0.2 else None
+        if cue.get("fault") or field is None:
+            continue
+        words = [str(w) for w in cue["words"] if str(w).isalpha() and not comparative(str(w))][:3]
+        for word in words:
+            for frame, flip in (("make it {}", 1), ("it's a bit {}", -1), ("too {}", -1), ("less {}", -1), ("not {} enough", 1)):
+                text = frame.format(word)
+                moved = getattr(after(text), field) - getattr(JAZZ, field)
+                if moved * cue[field] * flip <= 0:
+                    wrong.append(text)
+    assert len(wrong) <= 5, wrong
+
+
 def test_the_vocabulary_sweeps_stay_read():
     """tests/data/understanding/sweeps.yaml: 866 everyday ways to ask for one thing, the tables written from them
     (a tuning set). They stay read, and none moves its field the wrong way."""

@@ -415,13 +415,14 @@ def slip(word: str) -> str | None:
     return best[1] if best[0] >= SLIP_COMMON else None
 
 
-def respelled(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """The text with its typing slips corrected, and the (slip, word) pairs, for the reply to say."""
+def respelled(text: str, known: frozenset[str] = frozenset()) -> tuple[str, list[tuple[str, str]]]:
+    """The text with its typing slips corrected, and the (slip, word) pairs, for the reply to say; a word the
+    tables know (`known`, lower case: 'screamy', 'torchy', 'synthy') is no slip, however rare on the web."""
     fixed = []
 
     def fix(m: re.Match) -> str:
         word = m.group(0)
-        right = slip(word.lower())
+        right = None if word.lower() in known else slip(word.lower())
         if right is None:
             return word
         fixed.append((word, right))

@@ -12,7 +12,7 @@ from typing import Any
 
 from tools.edit_requests import Edit, interpret, keeps_instrument, without_form_words
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
-from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table
+from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table, table_words
 from tools.json_values import as_json
 from tools.language import respelled
 from tools.spec import MusicSpec, SpecEditor
@@ -84,7 +84,7 @@ def kept_fields(text: str) -> set[str]:
 def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -> Refinement:
     """Keyword edits first; the request reader adds edits for the fields they leave alone and the listener does
     not hold still (`kept_fields`)."""
-    text, slips = respelled(text)
+    text, slips = respelled(text, table_words())
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     feeling = not explicit and not keeps_instrument(text)

@@ -129,6 +129,17 @@ def without_feedback(text: str) -> str:
 
 
 @functools.cache
+def table_words() -> frozenset[str]:
+    """Every word the chat reader's tables know (the request table's cues, each genre's and mood's names, the
+    instruments and their aliases, the artists'), lower case: a typing-slip corrector must leave them as typed."""
+    from tools.edit_requests import ALIASES
+
+    cues = {**request_table()["cues"], **genre_cues(), **mood_cues()}
+    phrases = [str(p) for cue in cues.values() for p in cue.get("words", [])] + list(vocabulary().instruments) + list(ALIASES)
+    return frozenset(w for p in phrases for w in re.findall(r"[a-z]+", p.lower()))
+
+
+@functools.cache
 def _instrument_words() -> frozenset[str]:
     """The words of instrument names and their chat aliases: they say what plays, not how it feels ('trumpet' is
     not a negative word, 'organ' not a joyful one), as on a cover (statements.music_words)."""
