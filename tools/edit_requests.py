@@ -315,8 +315,10 @@ def keeps_instrument(request: str) -> bool:
 
 def _not_working(utterance, index: int, name: str) -> bool:
     """The words after an instrument's name in its clause say it should go (NOT_WORKING)."""
-    clause = utterance.words[index].clause
-    rest = [w.text for w in utterance.words[index + len(name.split()):] if w.clause == clause]
+    clause, end = utterance.words[index].clause, index + 1
+    while end < len(utterance.words) and utterance.words[end].text in name.split():  # the name as said: 'bass'
+        end += 1
+    rest = [w.text for w in utterance.words[end:] if w.clause == clause]
     return NOT_WORKING.search(" ".join(rest)) is not None
 
 
