@@ -23,7 +23,8 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            # 'an upright' is the double bass; an upright piano is a piano
            "upright": "upright bass", "upright piano": "piano", "fiddles": "fiddle",
            # the line-up's only voices are the choir's
-           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir", "singers": "choir",
+           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir",
+           "singers": "choir",
            # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
            "tuba": "brass", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
            "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
@@ -175,7 +176,8 @@ BECOME = re.compile(r"(?P<out>.*?)\b(?:be|become)\s+(?:a|an|some|the)\b(?P<in>.*
 
 
 # a removal said of a part named before it: 'the sax sounds cheesy, lose it', 'the organ? get rid of it'
-PRONOUN_REMOVE = re.compile(r"\b(?:lose|drop|cut|kill|ditch|bin|scrap|remove|axe|nix|mute|delete)\s+(?:it|them|that|those)\b"
+PRONOUN_REMOVE = re.compile(r"\b(?:lose|drop|cut|kill|ditch|bin|scrap|remove|axe|nix|mute|delete)\s+"
+                            r"(?:it|them|that|those)\b"
                             r"|\b(?:take|get|pull|cut|leave|kick|throw)\s+(?:it|them|that|those)\s+out\b"
                             r"|\bget\s+rid\s+of\s+(?:it|them|that|those)\b")
 
@@ -269,7 +271,8 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     named = {i for start, name in mentions for i in range(start, start + len(name.split()))}
     alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
     pronoun = PRONOUN_REMOVE.search(text)
-    before = [i for i, _n in mentions if pronoun and len(" ".join(w.text for w in utterance.words[:i])) < pronoun.start()]
+    before = [i for i, _n in mentions
+              if pronoun and len(" ".join(w.text for w in utterance.words[:i])) < pronoun.start()]
     for index, name in mentions:
         verb = _verb_before(text, index) or ("add" if alone else None)
         if verb is None and before and index == before[-1]:
@@ -279,7 +282,8 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
         elif verb == "keep":
             continue
-        elif (utterance.words[index].negated and not utterance.words[index].lowered) or verb == "remove" or _not_working(utterance, index, name):
+        elif (utterance.words[index].negated and not utterance.words[index].lowered) or verb == "remove" \
+                or _not_working(utterance, index, name):  # 'tone the drums down' lowers, keeps them
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add":
             added.append(name)
@@ -425,10 +429,13 @@ INTERVALS = {"semitone": 1, "half step": 1, "half-step": 1, "halfstep": 1, "tone
 COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _INTERVAL = r"(?P<n>a|an|one|two|three|four|five|six|\d)?\s*(?P<iv>" + "|".join(
     sorted((re.escape(k) for k in INTERVALS), key=len, reverse=True)) + r")s?"
-TRANSPOSE = re.compile(r"\b(?P<dir>up|down|higher|lower)\s+(?:by\s+)?" + _INTERVAL + r"\b|\b" + _INTERVAL.replace("?P<n>", "?P<n2>")
-                       .replace(")?\\s*(?P<iv>", ")\\s*(?P<iv2>") + r"\s+(?P<dir2>up|down|higher|lower)\b")  # 'a fifth up'; not 'step up'
-KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\s+(?P<up2>up|higher)\b|\b(?P<change>key\s+change)\b"
-                      r"|\b(?:lower|drop)\s+(?:the\s+)?key\b(?!\s+to\b)|\bkey\s+(?:down|lower)\b|\blower\s+key\b|\bhigher\s+key\b")
+# the direction first ('up a semitone') or after a counted interval ('a fifth up', 'two semitones down'; not 'step up')
+_COUNTED = _INTERVAL.replace("?P<n>", "?P<n2>").replace(")?\\s*(?P<iv>", ")\\s*(?P<iv2>")
+TRANSPOSE = re.compile(r"\b(?P<dir>up|down|higher|lower)\s+(?:by\s+)?" + _INTERVAL + r"\b|\b" + _COUNTED
+                       + r"\s+(?P<dir2>up|down|higher|lower)\b")
+KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\s+(?P<up2>up|higher)\b"
+                      r"|\b(?P<change>key\s+change)\b|\b(?:lower|drop)\s+(?:the\s+)?key\b(?!\s+to\b)"
+                      r"|\bkey\s+(?:down|lower)\b|\blower\s+key\b|\bhigher\s+key\b")
 RELATIVE = re.compile(r"\b(?P<kind>relative|parallel)\s+(?P<mode>major|minor)\b")
 MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
@@ -602,8 +609,10 @@ WITHOUT_SUFFIX = re.compile(r"\b([a-z]+?)-?less\b")
 def _without_suffix(text: str) -> str:
     """'drumless please' read as 'no drum please', for every instrument name and alias (not 'endless', 'restless')."""
     names = set(vocabulary().instruments) | set(ALIASES)
-    return WITHOUT_SUFFIX.sub(lambda m: f"no {m.group(1)}" if m.group(1) in names or f"{m.group(1)}s" in names else m.group(0),
-                              text)
+    def without(m: re.Match) -> str:
+        return f"no {m.group(1)}" if m.group(1) in names or f"{m.group(1)}s" in names else m.group(0)
+
+    return WITHOUT_SUFFIX.sub(without, text)
 
 
 def interpret(request: str, spec: MusicSpec) -> list[Edit]:

@@ -1,7 +1,8 @@
 """One reader for the words on a cover and in a chat request: words with their lemmas ('gloomier' ->
-'gloomy'), negation over its clause ("I don't want it sad", "less like a party"), "too X" (less X),
-"not X enough" (more X), intensity ("much", "a bit") and phrases matched on lemmas, with gaps for phrasal
-verbs ("tone it down" matches "tone * down").
+'gloomy'), negation over its clause ("I don't want it sad", "less like a party"; in chat also a removal verb's
+object, "lose the gloom"), "too X" (less X), "not X enough" (more X), a quality said of the take ("it's a bit
+slow") or lowered ("turn the darkness down"), a comparative held ("don't make it any faster"), intensity ("much",
+"a bit") and phrases matched on lemmas, with gaps for phrasal verbs ("tone it down" matches "tone * down").
 
 Lemmas come from lemminflect (its shipped English lemma tables and out-of-vocabulary rules), so a table lists
 a word once and every inflection finds it. Loaded lazily; without it words match only as written.
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
-                      "anything but", "everything but", "except", "hate to", "nowhere near", "easy on"})  # 'but' there negates, not a new clause
+                      "anything but", "everything but", "except", "hate to", "nowhere near",
+                      "easy on"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -29,8 +31,8 @@ SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, 
 # In chat, a removal verb before its object negates it, as 'without' does: "lose the gloom", "get rid of the
 # darkness", "take away the sadness", "enough of the doom" ask for less of a quality, as "drop the sax" takes the
 # sax out (a removal is only read before a determiner: 'the drop' is a dance track's)
-REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "skip", "scrap", "bin", "nix", "axe", "eliminate",
-                           "banish", "ban", "shed", "strip", "minus"})
+REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "skip", "scrap", "bin", "nix", "axe",
+                           "eliminate", "banish", "ban", "shed", "strip", "minus"})
 DETERMINERS = frozenset({"the", "that", "those", "this", "these", "all", "any", "some", "my", "your", "its", "their"})
 
 
@@ -40,8 +42,8 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
     before = toks[i - 1] if i else ""
     if after not in DETERMINERS or (i + 2 < len(toks) and toks[i + 2] in NOT_A_QUALITY):  # 'drop the key to minor'
         return False
-    return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"}) or (tok == "of" and before == "rid")
-            or (tok in {"of", "with"} and before == "enough" and i - 1 == start))
+    return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"})
+            or (tok == "of" and before == "rid") or (tok in {"of", "with"} and before == "enough" and i - 1 == start))
 
 
 # said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
@@ -73,13 +75,15 @@ PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "
 HOLD_BEFORE = frozenset({"any", "no"})
 # a quality between a lowering verb and its particle is asked for less: 'turn the darkness down', 'dial the
 # aggression back' (the verb's own cue, 'turn * down', still reads as calmer)
-LOWER_VERBS = {"turn": ("down",), "dial": ("down", "back"), "tone": ("down",), "bring": ("down",), "knock": ("down", "back"),
-               "cool": ("down",), "scale": ("down", "back"), "rein": ("back", "in"), "pull": ("back",)}  # not 'bring back'
-NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "everything", "the", "a", "some", "them", "its", "tempo", "bpm",
-                           "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing", "key",
-                           "pitch", "mode", "intro", "ending", "end", "outro", "chorus", "verse", "bridge", "drop"})
+LOWER_VERBS = {"turn": ("down",), "dial": ("down", "back"), "tone": ("down",), "bring": ("down",),  # not 'bring back'
+               "knock": ("down", "back"), "cool": ("down",), "scale": ("down", "back"), "rein": ("back", "in"),
+               "pull": ("back",)}
+NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "everything", "the", "a", "some", "them", "its", "tempo",
+                           "bpm", "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing",
+                           "key", "pitch", "mode", "intro", "ending", "end", "outro", "chorus", "verse", "bridge", "drop"})
 # said of the take after the quality: 'I hate how slow it is', 'I don't like how busy it sounds'
-HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it", "sounds"), ("it", "feels"), ("it", "gets"))
+HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it", "sounds"), ("it", "feels"),
+            ("it", "gets"))
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
 WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
@@ -247,7 +251,8 @@ class Utterance:
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
-            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)  # 'not enough going on'
+            # 'not X enough'; not the 'not' of 'not enough going on'
+            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)
             lead = i - (tok not in SAID_OPENERS and before in SAID_SUBJECTS)  # where the subject starts
             opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (before in SAID_SUBJECTS or i == start))) \
                 and all(t in SAID_LEAD for t in toks[start:lead])
@@ -321,8 +326,9 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
 
 
 def _lowered(toks: list[str]) -> set[int]:
-    """The places of the words a lowering verb and its particle hold between them ('turn the darkness down'):
-    at most three, none a pronoun or article alone."""
+    """The places of the words a lowering verb and its particle lower: held between them ('turn the darkness down',
+    at most three) or after both ('tone down the aggression', to the clause's end or a softener); never a pronoun,
+    an article or a setting the verb's own phrase moves ('bring the tempo down')."""
     out: set[int] = set()
     for i, tok in enumerate(toks):
         if tok not in LOWER_VERBS:
