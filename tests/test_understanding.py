@@ -541,8 +541,20 @@ def test_a_part_too_much_by_its_short_name_and_held_out_28s_words():
     assert after("like a film noir", ROCK).valence < ROCK.valence
 
 
+def test_several_asks_in_one_message_each_read():
+    """A sweep of twenty messages asking several things: 'and make it' ended no negation ("lose the sax and make it
+    sadder" made it happier), a keyword mood set the energy another cue moved ("darker and heavier" kept it), and
+    'but not louder' turned punchier around (now a constraint, like 'slower, but not sadder')."""
+    assert after("lose the sax and make it sadder").valence < JAZZ.valence
+    assert after("I don't want drums and make it sadder").valence < JAZZ.valence
+    heavier = after("darker and heavier")
+    assert heavier.valence < JAZZ.valence and heavier.energy > JAZZ.energy
+    assert after("punchier but not louder").energy > JAZZ.energy
+    assert after("slower, but not sadder").valence == JAZZ.valence
+
+
 def test_the_vocabulary_sweeps_stay_read():
-    """tests/data/understanding/sweeps.yaml: 866 everyday ways to ask for one thing, the tables written from them
+    """tests/data/understanding/sweeps.yaml: 886 everyday ways to ask for one thing, the tables written from them
     (a tuning set). They stay read, and none moves its field the wrong way."""
     from tests.understanding import sweep_rows
 

@@ -23,7 +23,8 @@ CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wa
 # A clause ends here: a negation before it does not reach past it.
 BOUNDARY = frozenset({"but", "though", "although", "however", "yet", "instead", "while", "whereas"})
 # Words that start a new, affirmed request inside a clause ("less dreamy and more punchy").
-REAFFIRM = frozenset({"more", "add", "plus", "increase", "bring"})
+REAFFIRM = frozenset({"more", "add", "plus", "increase", "bring", "make", "give", "put", "keep", "turn", "go", "let", "also",
+                      "then", "slow", "speed", "throw", "use", "try"})  # "lose the sax and make it sadder"
 INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "lots": 1.5, "super": 1.5,
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
@@ -264,7 +265,8 @@ class Utterance:
                                 or (before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)))
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
                     else "and" if is_said else None)
-            hold = negated and before in HOLD_BEFORE and tok not in AS_WRITTEN and comparative(tok)
+            hold = negated and tok not in AS_WRITTEN and comparative(tok) and (
+                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
             self.words.append(Word(tok, key(tok), len(self.words), clause, negated or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
