@@ -408,10 +408,10 @@ def _mood(text: str, spec: MusicSpec) -> dict[str, Any] | None:
                 moods.append(m)
         return {"moods": moods, **within_moods(moods, energy, valence)}
 
-    from tools.grounding.request import find_cues
+    from tools.grounding.cues import match_cues, mood_cues, request_table
 
-    if len(find_cues(text)) > 1:  # 'darker and heavier': the request reader weighs both ('darker' alone set the energy)
-        return None
+    if len(match_cues(text, {**request_table()["cues"], **mood_cues()})) > 1:
+        return None  # 'darker and heavier': the request reader weighs both ('darker' alone had set the energy)
     for word, (mood, d_energy, d_valence) in MOOD_SHIFTS.items():
         if _has(text, word) and _affirmed(text, word):
             return with_kept(mood, clamp((spec.energy or 0.5) + d_energy), clamp((spec.valence or 0.5) + d_valence))

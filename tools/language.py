@@ -24,7 +24,7 @@ CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wa
 BOUNDARY = frozenset({"but", "though", "although", "however", "yet", "instead", "while", "whereas"})
 # Words that start a new, affirmed request inside a clause ("less dreamy and more punchy").
 REAFFIRM = frozenset({"more", "add", "plus", "increase", "bring", "make", "give", "put", "keep", "turn", "go", "let", "also",
-                      "then", "slow", "speed", "throw", "use", "try"})  # "lose the sax and make it sadder"
+                      "then", "throw", "use", "try"})  # "lose the sax and make it sadder"; not 'sad and slow'
 INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "lots": 1.5, "super": 1.5,
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
