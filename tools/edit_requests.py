@@ -5,6 +5,7 @@ agent's LLM handles whatever this does not recognise. Every edit names the words
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from tools.language import negator, read
 from tools.limits import MAX_DURATION_S
 from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec, SpecError, normalise_tonic
-from tools.vocab import vocabulary
+from tools.vocab import PITCH_CLASS, vocabulary
 
 ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
            "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
@@ -106,7 +107,7 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         # a fault asks for its remedy however it is said ('it feels hurried', 'a bit rushed'); denied, for nothing
         senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
                   if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated
-                                            and not _after_less(utterance, m.start))]
+                                            and not utterance.after_less(m.start))]
         if not senses or not senses[0]:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
@@ -115,16 +116,15 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm * factor)))
 
 
-def _after_less(utterance, start: int) -> bool:
-    """The word at `start` comes just after 'less' or 'fewer' ('less rushed' asks for the remedy of a fault; 'not
-    rushed' says nothing is wrong)."""
-    before = [w.key for w in utterance.words[:start] if w.key not in ("of", "a", "an")]
-    return bool(before) and before[-1] in ("less", "fewer")
+@functools.cache
+def _instrument_names() -> tuple[str, ...]:
+    """Every instrument name and chat alias, longest first ('electric guitar' before 'guitar')."""
+    return tuple(sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True))
 
 
 def _named_instruments(clause: str) -> list[str]:
     found = []
-    for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
+    for name in _instrument_names():
         if _has(clause, name):
             real = ALIASES.get(name, name)
             if real not in found:
@@ -186,7 +186,7 @@ def _instrument_mentions(text: str) -> list[tuple[int, str]]:
     """(word index, instrument) for each place an instrument is named, longest names first ('electric guitar'
     before 'guitar'); a name said twice twice ('not the piano, the sax, remove the sax')."""
     utterance, taken, out = read(text, take=True), set(), []
-    for name in sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True):
+    for name in _instrument_names():
         if utterance.find(name) is None:
             continue
         for start in range(len(utterance.words)):
@@ -451,8 +451,7 @@ OTHER_MODE = {"major": "minor", "minor": "major"}
 def _shifted_tonic(tonic: str, semitones: int) -> str:
     from tools.analysis import PITCHES
 
-    names = {"Db": "C#", "D#": "Eb", "Gb": "F#", "G#": "Ab", "A#": "Bb"}
-    return PITCHES[(PITCHES.index(names.get(tonic, tonic)) + semitones) % 12]
+    return PITCHES[(PITCH_CLASS[tonic] + semitones) % 12]
 
 
 def _moved_key(text: str, spec: MusicSpec) -> dict[str, str] | None:
@@ -612,7 +611,8 @@ WITHOUT_SUFFIX = re.compile(r"\b([a-z]+?)-?less\b")
 
 def _without_suffix(text: str) -> str:
     """'drumless please' read as 'no drum please', for every instrument name and alias (not 'endless', 'restless')."""
-    names = set(vocabulary().instruments) | set(ALIASES)
+    names = set(_instrument_names())
+
     def without(m: re.Match) -> str:
         return f"no {m.group(1)}" if m.group(1) in names or f"{m.group(1)}s" in names else m.group(0)
 

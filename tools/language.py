@@ -299,6 +299,12 @@ class Utterance:
                 return match
         return None
 
+    def after_less(self, start: int) -> bool:
+        """The word at `start` follows 'less' or 'fewer' ('less rushed', 'less of a downer'): a fault so said asks
+        for its remedy, where 'not rushed' says nothing is wrong."""
+        before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
+        return bool(before) and before[-1] in ("less", "fewer")
+
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
         want = phrase_keys(phrase)

@@ -133,8 +133,6 @@ def _remedy(utterance, match):
     word = utterance.words[match.start]
     if comparative(word.text.lower()):  # 'thinner': asks for it
         return replace(match, sense=-match.sense)
-    before = [w.key for w in utterance.words[:match.start] if w.key not in ("of", "a", "an")]  # 'less of a downer'
-    less = bool(before) and before[-1] in ("less", "fewer")
-    if word.negated and not less and not word.too:
+    if word.negated and not utterance.after_less(match.start) and not word.too:
         return None
     return replace(match, sense=abs(match.sense))

@@ -174,9 +174,9 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
     # nor where a comparative is held ("I don't want it any darker": 'darker' is no sadness asked for)
-    held = any(w.hold for w in read(text, take=True).words)
+    wanted = feeling and not cues and not any(w.hold for w in read(text, take=True).words)
     affect = text_affect(text, skip=_instrument_words() | _fault_words(), run_together=False) \
-        if feeling and not cues and not held else {"emotions": {}}
+        if wanted else {"emotions": {}}
     if affect["emotions"]:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
         items.append(Evidence(id=f"R{len(items) + 1}", kind="request_affect",

@@ -215,10 +215,14 @@ def artist_names() -> dict[str, str]:
         for name in (" ".join(str(n).lower().split()) for n in names):
             core = name[4:] if name.startswith("the ") else name
             common = " " not in core and (in_dictionary(core) or in_dictionary(lemma(core)))
+            if common and name == core:  # a one-word dictionary name without its 'the'
+                continue
             for form in {name} if common else {name, core}:
-                if form != core or not common:
-                    found.setdefault(form, set()).add(genre)
+                found.setdefault(form, set()).add(genre)
     return {name: next(iter(gs)) for name, gs in found.items() if len(gs) == 1}
+
+
+ARTIST_SOURCE = "artist: prompts/artists.yaml"
 
 
 def _squashed(text: str) -> str:
@@ -236,14 +240,11 @@ def artist_statements(line: str, found: list[Statement]) -> list[Statement]:
     and marks taken out, is the name, or begins or ends with a name of eight letters or more
     ("MUSICBYHANSZIMMER"). Nothing where the line's words already named the artist."""
     squashed, table = _squashed(line), _squashed_artists()
-    if any(s.source and s.source.startswith("artist") for s in found) or len(squashed) < 5:
+    if any(s.source == ARTIST_SOURCE for s in found) or len(squashed) < 5:
         return []
     hit = table.get(squashed) or next((v for k, v in table.items() if len(k) >= 8 and squashed != k
                                        and (squashed.startswith(k) or squashed.endswith(k))), None)
     return [Statement("genre", hit[1], hit[0], source=ARTIST_SOURCE)] if hit else []
-
-
-ARTIST_SOURCE = "artist: prompts/artists.yaml"
 
 
 def _aliases(name: str) -> list[str]:
