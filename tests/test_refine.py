@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from agent.api import AlbumGen
-from agent.chat.refine import read_message, request_preference
+from agent.chat.refine import _tried, changes_anything, read_message, request_preference
 from agent.chat.session import ChatSession
 from agent.store import RunStore
 from tests.conftest import ROOT
+from tests.understanding import start_spec
 from tools.edit_requests import Edit
 from tools.grounding.request import EditChooser, find_cues, read_request, shifted
 from tools.spec import MusicSpec
@@ -190,3 +191,31 @@ def test_praise_keeps_the_take_and_praise_with_a_request_makes_one(chat):
     # 'not bad' is praise, not a feeling to weigh against 'sombre' (the two had cancelled: no take)
     made = session.handle("not bad, but make it a bit more sombre")
     assert made.data["take"] and session.spec.valence < before.valence
+
+
+@pytest.mark.slow
+def test_a_question_about_the_plan_is_answered_without_a_take(chat):
+    session, store = chat
+    takes, spec = len(store.takes(session.id)), session.spec
+    for question in ("how did you pick the genre?", "what key is it in?", "why did you choose these instruments?"):
+        reply = session.handle(question)
+        assert reply.data["take"] is None and len(store.takes(session.id)) == takes, (question, reply.lines)
+        assert f"{spec.tempo_bpm} BPM, {spec.key} {spec.mode}" in reply.lines[0] and "/trace" in reply.lines[1]
+
+
+@pytest.mark.parametrize("praise", ["I love how dreamy it is", "this is fun", "it's dark and I love it",
+                                    "I like how slow it is"])
+def test_a_quality_praised_in_its_clause_is_kept(praise):
+    spec = start_spec("jazz")
+    assert not changes_anything(read_message(praise, spec), spec), praise
+
+
+@pytest.mark.parametrize("request_, faster", [("it's great but a bit slow", True), ("it's fine, a bit slower please", False),
+                                              ("I don't like how slow it is", True), ("half as fast", False),
+                                              ("add 20 bpm", True), ("knock off 10 bpm", False), ("15% slower", False)])
+def test_a_tempo_complaint_after_praise_and_a_tempo_by_an_amount(request_, faster):
+    spec = start_spec("jazz")
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert (after.tempo_bpm > spec.tempo_bpm) == faster and after.tempo_bpm != spec.tempo_bpm, request_
+    if "bpm" in request_:
+        assert abs(after.tempo_bpm - spec.tempo_bpm) == int(request_.split()[-2])

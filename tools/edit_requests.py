@@ -71,7 +71,8 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up
                "ease back on * tempo": -1, "ease off * tempo": -1, "ease up on * tempo": -1, "back off * tempo": -1,
                "easy on * tempo": -1, "more pace": 1, "up * pace": 1, "quicken": 1, "hurry * along": 1, "zip along": 1,
                "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1, "less tempo": -1, "less speed": -1,
-               "more tempo": 1, "more speed": 1,
+               "more tempo": 1, "more speed": 1, "more bpm": 1, "higher bpm": 1, "fewer bpm": -1, "less bpm": -1,
+               "uptempo": 1, "downtempo": -1, "brisk": 1, "walking pace": -1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'
                **{f"{verb} * {noun}": d for noun in ("tempo", "bpm", "speed") for verb, d in (
                    ("bump", 1), ("raise", 1), ("increase", 1), ("push", 1), ("up", 1), ("lower", -1),
@@ -86,13 +87,36 @@ TEMPO_TO = re.compile(r"(?:\b(?:up|down|back|it)\s+(?:to|at)|\b(?:tempo|bpm|spee
 # a message that is only a tempo: '90', 'at 90', 'try 140?', 'how about 100 please'
 TEMPO_ALONE = re.compile(r"^\s*(?:at|around|about|try|maybe|how\s+about|what\s+about|say|let\s+s\s+try)?\s*(\d{2,3})"
                          r"\s*(?:please|then|instead)?\s*[?.!]?\s*$")
-HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|half\s+(?:as\s+fast|speed)"
+HALVE = re.compile(r"\b(?:(?P<half>half|halve)\s+(?:the\s+)?(?:tempo|speed|bpm)|(?P<half2>half\s+(?:as\s+fast|speed))"
                    r"|(?P<cut>(?:tempo|speed|bpm)\s+in\s+half)"
                    r"|(?:double)\s+(?:the\s+)?(?:tempo|speed|bpm)|twice\s+as\s+fast)\b")
+# the tempo moved BY an amount, not to it: 'add 20 bpm', 'drop it by 10', '10 bpm faster', '15% slower', 'up 5 bpm'
+BY_UP = r"add|up|plus|raise|bump|increase|push|quicken|faster|quicker|speed\s+(?:it\s+)?up|bring\s+(?:it\s+)?up|take\s+(?:it\s+)?up"
+BY_DOWN = (r"drop|cut|minus|lower|reduce|decrease|take\s+off|knock\s+off|shave\s+off|slower|slow\s+(?:it\s+)?down|"
+           r"bring\s+(?:it\s+)?down|take\s+(?:it\s+)?down")
+TEMPO_BY = re.compile(rf"\b(?:(?P<up>{BY_UP})|(?P<down>{BY_DOWN}))\s+(?:(?:it|the\s+(?:tempo|bpm|speed))\s+)?(?:by\s+)?"
+                      rf"(?:another\s+|an\s+extra\s+|a\s+further\s+)?(?P<n>\d{{1,3}})\s*(?P<unit>bpm|beats(?:\s+per\s+minute)?|%|percent)"
+                      rf"|\b(?P<n2>\d{{1,3}})\s*(?P<unit2>bpm|beats(?:\s+per\s+minute)?|%|percent)?\s+(?:(?P<up2>faster|quicker|more|higher)"
+                      rf"|(?P<down2>slower|less|fewer|lower))\b")
 TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
 
 
+def _tempo_by(text: str, spec: MusicSpec) -> int | None:
+    """The plan's tempo moved by the amount said (TEMPO_BY): BPM, or a percentage."""
+    m = TEMPO_BY.search(text)
+    if m is None or spec.tempo_bpm is None:
+        return None
+    unit = m.group("unit") or m.group("unit2") or ""
+    if m.group("n2") and not unit and not re.search(r"faster|quicker|slower", m.group(0)):
+        return None  # '2 more drums', 'three less': a count, not a tempo
+    n, sign = int(m.group("n") or m.group("n2")), 1 if (m.group("up") or m.group("up2")) else -1
+    delta = spec.tempo_bpm * n / 100 if unit in ("%", "percent") else n
+    return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm + sign * delta)))
+
+
 def _tempo(text: str, spec: MusicSpec) -> int | None:
+    if (by := _tempo_by(text, spec)) is not None:
+        return by
     if m := re.search(r"\b(\d{2,3})\s*(bpm|beats per minute)\b", text):
         return int(m.group(1))
     if (m := TEMPO_TO.search(text) or TEMPO_ALONE.match(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:
@@ -100,7 +124,7 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     utterance = read(text, take=True)
     factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
-        factor = 0.5 if m.group("half") or m.group("cut") else 2.0
+        factor = 0.5 if m.group("half") or m.group("half2") or m.group("cut") else 2.0
     if factor is None:
         # the longest phrase first: 'hurry it up' is no 'hurried' take, 'less fast' no 'fast'
         found = [(w, d, utterance.find(w)) for w, d in sorted(TEMPO_WORDS.items(), key=lambda wd: -len(wd[0].split()))]
@@ -138,7 +162,7 @@ def _named_instruments(clause: str) -> list[str]:
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "take * away", "take * off", "get * out", "pull * out",
                 "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
-                "delete", "omit", "instead of", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
+                "delete", "omit", "instead of", "sans", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
                 "get shot of", "hold", "enough with", "enough of", "over the", "give * a rest", "sit * out", "do we need",
                 "do we really need", "pull", "too much", "too many")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
@@ -146,7 +170,7 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
-             "drop * in", "slip", "bit of", "touch of", "what about", "where s")
+             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
@@ -157,7 +181,7 @@ UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t
 NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|does\s*n\s*t|doesn't|does\s+not|"
                          r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
                          r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
-                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting)\b"
+                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting|grating|jarring|irritating)\b"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"
@@ -443,7 +467,7 @@ KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\
 RELATIVE = re.compile(r"\b(?P<kind>relative|parallel)\s+(?P<mode>major|minor)\b")
 MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
-MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less)\s+"
+MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less|more)\s+"
                               rf"(?:a\s+)?{mode}\b|^\s*{mode}\s*$") for mode in ("major", "minor")}
 OTHER_MODE = {"major": "minor", "minor": "major"}
 
@@ -542,11 +566,16 @@ def _section(word: str) -> str:
 KEYBOARDS = ("electric piano", "piano", "organ", "synth pad", "synth lead", "harpsichord", "clavinet")
 
 
+HORNS = ("saxophone", "trumpet", "brass", "french horn", "clarinet", "flute")
+
+
 def _spec_instrument(named: str, spec: MusicSpec) -> str | None:
     """The plan's own instrument a listener named ('bass' is the plan's upright bass, 'drums' its drum machine,
     'the keys' its organ or piano)."""
     if named.strip() in ("keys", "keyboard", "keyboards"):
         return next((i for i in spec.instruments if i in KEYBOARDS), None)
+    if named.strip() in ("horn", "horns"):  # a jazz player's horn is the saxophone or trumpet the plan has
+        return next((i for i in spec.instruments if i in HORNS), None)
     found = _named_instruments(f" {named} ")
     for name in found:
         if name in spec.instruments:

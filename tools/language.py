@@ -17,7 +17,7 @@ from dataclasses import dataclass
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
-                      "easy on"})  # 'but' there negates, not a new clause
+                      "easy on", "opposite of", "clear of", "sans", "lay off"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -34,6 +34,8 @@ SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, 
 # sax out (a removal is only read before a determiner: 'the drop' is a dance track's)
 REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "skip", "scrap", "bin", "nix", "axe",
                            "eliminate", "banish", "ban", "shed", "strip", "minus"})
+# 'ease up on the intensity', 'back off on the reverb': what follows is asked for less
+LET_UP = frozenset({("ease", "up"), ("ease", "off"), ("back", "off"), ("lay", "off"), ("go", "easy"), ("let", "up")})
 DETERMINERS = frozenset({"the", "that", "those", "this", "these", "all", "any", "some", "my", "your", "its", "their"})
 
 
@@ -63,6 +65,8 @@ SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's",
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the"})  # 'on the slow side'
+ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
+                           "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
@@ -70,7 +74,11 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
-                    "brilliant", "fantastic", "excellent", "wonderful", "cool", "good"})
+                    "brilliant", "fantastic", "excellent", "wonderful", "cool", "good", "fun", "stunning", "superb",
+                    "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore"})
+# praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
+# 'I love how dreamy it is', 'this is fun') asks for no change; a complaint in another clause still asks ('it's
+# great but a bit slow')
 # a comparative held, not turned around: "don't make it any faster", 'no louder' ask for no change ("don't make it
 # darker" still asks for brighter)
 HOLD_BEFORE = frozenset({"any", "no"})
@@ -241,14 +249,19 @@ class Utterance:
     def _read(self, toks: list[str], take: bool = False) -> None:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
-        take = take and not PRAISE & set(toks)
+        praised = self._praised_clauses(toks) if take else set()
         lowered = _lowered(toks)
         start = 0  # the first token of the clause
+        opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
             if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
-                clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, None, i + 1
+                # an elided 'it's' after a clause said of the take, before a hedge: 'it's great but a bit slow'
+                # (not a request: 'it's fine but slower please')
+                carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
+                clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
+                opened, elided = False, carried is not None
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
@@ -261,16 +274,22 @@ class Utterance:
             hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
                 or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
                 or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
-            is_said = take and ((said == "pending" and not opens and not hedge)
-                                or (before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)))
+            how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
+            is_said = take and ((said == "pending" and not opens and not hedge
+                                 and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
+            opened = opened or (take and opens)
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
                     else "and" if is_said else None)
             hold = negated and tok not in AS_WRITTEN and comparative(tok) and (
                 before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
-            self.words.append(Word(tok, key(tok), len(self.words), clause, negated or i in lowered, too_left > 0, scale,
+            if is_said and clause in praised:  # 'I love how dark it is': kept as it is
+                hold, is_said = True, False
+            # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
+            self.words.append(Word(tok, key(tok), len(self.words), clause, (negated and not how) or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
-                    or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)):
+                    or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
+                    or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP):
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1
@@ -279,6 +298,20 @@ class Utterance:
                 scale *= INTENSIFY[tok]
             elif tok in SOFTEN:
                 scale *= SOFTEN[tok]
+
+    @staticmethod
+    def _praised_clauses(toks: list[str]) -> set[int]:
+        """The clauses (counted as _read counts them) that hold a word of praise (PRAISE); 'like' only as a
+        verb after 'I' ('I like how slow it is', not 'it sounds like a lullaby')."""
+        out, clause = set(), 0
+        for i, tok in enumerate(toks):
+            before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
+            if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
+                clause += 1
+            elif tok in PRAISE and (tok != "like" or before in {"i", "really", "quite"}) \
+                    and not (before in NEGATORS or CONTRACTED.match(before) or split_contraction(toks[i - 2] if i > 1 else "", before)):
+                out.add(clause)
+        return out
 
     @functools.cached_property
     def keys(self) -> list[str]:

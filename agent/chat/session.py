@@ -26,7 +26,7 @@ from agent.run.present import plan_lines, run_summary
 from agent.store import RunStore, log_take
 from tools.cover import load_cover
 from tools.errors import InputError
-from tools.grounding.request import is_feedback
+from tools.grounding.request import is_feedback, is_question
 from tools.spec import EDIT_TOOLS, MusicSpec, SpecEditor
 
 MEMORY_MESSAGES = 8  # the conversation the model sees is bounded, however long the session runs
@@ -117,12 +117,23 @@ class ChatSession:
         read = refinement.edits and (guided or refinement.explicit) and changes_anything(refinement, self.spec)
         if read or not guided:  # unread, a strong model reads it, with the reader's suggestions
             return self._turn(text, self._editor(), refinement=refinement)
+        if is_question(text) and not refinement.edits:  # 'how did you pick the genre?': an answer, no take
+            return self._answer()
         return self._offer(text, edit_problems(refinement, self.spec) if refinement.explicit else [])
 
     def _read(self, text: str) -> Refinement:
         """What the message asks; a guided model ranks the alternatives by calibrated log-probability."""
         prefer = request_preference(self.app.chat_model, text) if self.app.mode == "guided" else None
         return read_message(text, self.spec, prefer, self.app.config.agent.model_weight)
+
+    def _answer(self) -> Reply:
+        """A question about the plan: the current take's settings, and where each choice's reasons are."""
+        spec = self.spec
+        lines = [f"no take made: the current take is {spec.genre}, {spec.tempo_bpm} BPM, {spec.key} {spec.mode}, "
+                 f"{', '.join(spec.moods)}; {', '.join(spec.instruments)}.",
+                 "each choice, its evidence and its reasons: /trace (the settings as JSON: /spec)"]
+        self.store.add_message(self.id, "assistant", lines[0])
+        return Reply(lines, {"session": self.id, "take": None, "choices": []})
 
     def _offer(self, text: str, problems: list[str] | None = None) -> Reply:
         """Nothing to act on: no take; why (an edit that cannot be made), or the closest readings by number."""

@@ -92,7 +92,7 @@ FEEDBACK_WORDS = (
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"interesting|intriguing|fascinating|neat|decent|solid|fair\s+enough|noted|i\s+see|got\s+it|right|alright",
     r"yeah\s+no|worse|not\s+better|no\s+better|hmm+\s+no",
-    r"good|great|nice|perfect|fine|awesome|lovely|cool|amazing|brilliant|excellent|wonderful|beautiful|"
+    r"good|great|nice|perfect|fine|awesome|lovely|cool(?!\s+it\b)|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
     r"buddy|dude|bro|pal",
     r"never\s*mind|forget\s+it|no\s+worries", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
@@ -117,6 +117,20 @@ def _feedback() -> re.Pattern:
 def is_feedback(text: str) -> bool:
     """The message only says how the take landed (FEEDBACK_WORDS)."""
     return _feedback().fullmatch(text.lower().replace("'", " ").replace("’", " ").strip()) is not None
+
+
+# A question about the plan or how it was made ('how did you pick the genre?', 'what key is it in?', 'why jazz?')
+# asks for an answer, not a change: its words carry no feeling of the music's (NRC reads 'pick' as positive)
+QUESTION = re.compile(r"^\s*(?:(?:how|why|what|which|when|where)\b[^?]*?\b(?:did|do|does|have|has|would)\s+you\b"
+                      r"|(?:what|which)\s+(?:key|tempo|bpm|genre|style|instruments?|mode|speed|scale|chords?|sound\s*font)\b"
+                      r"|what\s*(?:'|’)?\s*s\s+(?:the|its|it\s+s)\s+(?:key|tempo|bpm|genre|mode|speed)\b|who\s+are\s+you\b"
+                      r"|what\s+(?:made|makes)\s+you\b|(?:can|could|would)\s+you\s+(?:explain|tell\s+me)\b|explain\b"
+                      r"|why\s+(?:this|that|the|a|an)?\s*\w+\s*\?\s*$)", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """The message asks about the plan or how it was made (QUESTION), not for a change."""
+    return QUESTION.match(text) is not None
 
 
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
@@ -174,7 +188,7 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
              for k, c in enumerate(cues, start=1)]
     # read only when it can count: with a cue or an instruction carried out, the words' feeling is not asked for
     # nor where a comparative is held ("I don't want it any darker": 'darker' is no sadness asked for)
-    wanted = feeling and not cues and not any(w.hold for w in read(text, take=True).words)
+    wanted = feeling and not cues and not is_question(text) and not any(w.hold for w in read(text, take=True).words)
     affect = text_affect(text, skip=_instrument_words() | _fault_words(), run_together=False) \
         if wanted else {"emotions": {}}
     if affect["emotions"]:
