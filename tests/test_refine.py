@@ -219,3 +219,28 @@ def test_a_tempo_complaint_after_praise_and_a_tempo_by_an_amount(request_, faste
     assert (after.tempo_bpm > spec.tempo_bpm) == faster and after.tempo_bpm != spec.tempo_bpm, request_
     if "bpm" in request_:
         assert abs(after.tempo_bpm - spec.tempo_bpm) == int(request_.split()[-2])
+
+
+@pytest.mark.parametrize("request_, field, up", [
+    ("the opposite of sad", "valence", True), ("steer clear of sad", "valence", True),
+    ("ease up on the intensity", "energy", False), ("lay off the distortion", "energy", False),
+    ("I'm tired of the gloom", "valence", True), ("like speeding away from the cops", "energy", True),
+])
+def test_negation_forms_turn_the_quality_around_and_only_theirs(request_, field, up):
+    spec = start_spec("rock")
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+@pytest.mark.parametrize("request_", ["a different genre", "move away from jazz", "something other than jazz",
+                                      "try another style"])
+def test_a_genre_turned_away_from_or_left_unnamed_changes_the_genre(request_):
+    spec = start_spec("jazz")
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert after.genre != "jazz", request_
+
+
+def test_the_horn_is_the_plans_own_horn():
+    spec = start_spec("jazz")
+    after = _tried(read_message("lose the horn", spec), spec)[0]
+    assert "saxophone" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
-                      "easy on", "opposite of", "clear of", "sans", "lay off"})  # 'but' there negates, not a new clause
+                      "easy on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of", "tired of"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -36,6 +36,9 @@ REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "sk
                            "eliminate", "banish", "ban", "shed", "strip", "minus"})
 # 'ease up on the intensity', 'back off on the reverb': what follows is asked for less
 LET_UP = frozenset({("ease", "up"), ("ease", "off"), ("back", "off"), ("lay", "off"), ("go", "easy"), ("let", "up")})
+# 'move away from jazz', 'steer away from the gloom' (not 'speeding away from the cops')
+TURN_AWAY = frozenset({"move", "moving", "go", "going", "get", "getting", "steer", "stay", "shift", "turn", "drift", "step",
+                       "veer", "pull"})
 DETERMINERS = frozenset({"the", "that", "those", "this", "these", "all", "any", "some", "my", "your", "its", "their"})
 
 
@@ -289,7 +292,8 @@ class Utterance:
                                    enough, i, is_said, hold, i in lowered))
             if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
                     or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
-                    or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP):
+                    or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
+                    or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY):
                 negated = True
             if tok == TOO:
                 too_left = WINDOW + 1

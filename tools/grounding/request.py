@@ -370,6 +370,9 @@ class EditChooser:
             if cue.scale < 0 and cue.name.startswith("genre:"):
                 away |= set(cue.effects["genres"])
                 ids.append(f"R{k}")
+            elif cue.name == "other_genre" and cue.scale > 0 and self.spec.genre:  # 'a different genre'
+                away.add(self.spec.genre)
+                ids.append(f"R{k}")
         return away, ids
 
     def _genre(self) -> str:
