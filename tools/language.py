@@ -98,6 +98,7 @@ HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it
             ("it", "gets"))
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
+TOO_UNTIL = frozenset({"for", "to"})  # 'too X for Y': Y is what X is too much for
 WINDOW = 3  # "too" reaches this many words ahead ("too much going on", "a bit too jazzy")
 
 
@@ -298,6 +299,8 @@ class Utterance:
             if tok == TOO:
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok != TOO else too_left
+            if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
+                too_left = 0
             if tok in INTENSIFY:
                 scale *= INTENSIFY[tok]
             elif tok in SOFTEN:
