@@ -180,8 +180,12 @@ UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t
 # said after the name: 'the sax isn't working for me', 'the organ has to go', 'the drums get in the way'
 NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|does\s*n\s*t|doesn't|does\s+not|"
                          r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
-                         r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+go\b|^\s*gets?\s+in\s+the\s+way\b"
-                         r"|^\s*(?:is|are|s)\s+(?:too\s+much|in\s+the\s+way|pointless|unnecessary|annoying|distracting|grating|jarring|irritating)\b"
+                         r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+(?:go|leave|disappear|be\s+gone)\b|^\s*gets?\s+in\s+the\s+way\b"
+                         # 'the drums are a bit overbearing', 'I find the sax kind of intrusive', 'the organ feels out of place'
+                         r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*(?:(?:a\s+)?(?:bit|little|tad|touch)\s+|kind\s+of\s+|kinda\s+|"
+                         r"rather\s+|quite\s+|really\s+|very\s+|so\s+|pretty\s+|way\s+|super\s+|just\s+)*(?:too\s+much|in\s+the\s+way|"
+                         r"pointless|unnecessary|superfluous|annoying|distracting|grating|jarring|irritating|overbearing|overpowering|"
+                         r"intrusive|obtrusive|out\s+of\s+place|redundant|cluttering|overkill)\b"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"

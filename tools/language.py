@@ -124,6 +124,10 @@ POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 AS_WRITTEN = frozenset({"more", "most"})
 
 
+# nouns in -ness that do not name their adjective's quality ('business' is no busyness)
+NOT_A_QUALITY_NOUN = frozenset({"business", "wilderness", "witness", "harness", "fitness", "highness", "forgiveness"})
+
+
 @functools.lru_cache(maxsize=65536)  # bounded: a long-lived web app reads whatever people type
 def lemma(word: str) -> str:
     """The dictionary form: 'angrier' -> 'angry', 'drums' -> 'drum', 'partying' -> 'party', and a dropped g as
@@ -139,6 +143,10 @@ def lemma(word: str) -> str:
     if not word.isalpha():
         return word
     all_lemmas, one = tables
+    if word.endswith("ness") and word not in NOT_A_QUALITY_NOUN and len(word) > 7:  # 'creepiness' is creepy's
+        adjective = word[:-5] + "y" if word.endswith("iness") else word[:-4]
+        if all_lemmas(adjective).get("ADJ"):
+            return lemma(adjective)
     found = all_lemmas(word)
     if not found and word.endswith("in") and all_lemmas(word + "g").get("VERB"):  # 'rockin', not 'cabin'
         return lemma(word + "g")

@@ -98,8 +98,13 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
             if match is not None and match.sense and cue.get("fault"):
                 match = replace(match, sense=-match.sense) if describing else _remedy(utterance, match)
             if match is not None and match.sense:
-                candidates.append((order, name, str(phrase), match, cue))
-                break
+                first = next((c for c in candidates if c[1] == name), None)
+                if first is None:
+                    candidates.append((order, name, str(phrase), match, cue))
+                elif (first[3].sense > 0) != (match.sense > 0) and match.start > first[3].start:
+                    # the cue said twice, the other way later: the later is the request ("I'm getting horror movie
+                    # vibes, tone down the creepiness" asks for less creepy)
+                    candidates[candidates.index(first)] = (order, name, str(phrase), match, cue)
     # 'turn the darkness down' asks for less darkness, read by its own cue inside the verb's: the verb's gap phrase
     # ('turn * down') yields to it (kept where nothing inside is a cue: 'bring the energy way down')
     inner = [c for c in candidates if utterance.words[c[3].start].lowered]
