@@ -269,3 +269,19 @@ def test_held_out_30s_misses_are_read(request_, field, up):
         assert len(after.instruments) == len(spec.instruments) - 1, request_
     else:
         assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+@pytest.mark.parametrize("request_, field, up", [("more mischief", "valence", True),
+                                                ("it has a lot of nervous energy, settle it", "energy", False)])
+def test_held_out_31s_misses_are_read(request_, field, up):
+    """held_out_31's first run (27/30)."""
+    spec = start_spec("rock")
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+@pytest.mark.parametrize("praise", ["very nice, leave it", "leave it", "let it be"])
+def test_leave_it_is_praise(praise):
+    from tools.grounding.request import is_feedback
+
+    assert is_feedback(praise) and not is_feedback("leave it out")
