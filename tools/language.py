@@ -435,6 +435,8 @@ def read(text: str, take: bool = False) -> Utterance:
 
 # -- typing slips ----------------------------------------------------------------------------------------------
 SLIP_MIN = 5              # shorter words are one letter from too many others to be corrected
+SLIP_WRITTEN_MIN = 8       # a word the web writes is read as a slip only from this length
+SLIP_RATIO = 50            # ... and written this many times as often as the slip (0 times for most slips)
 SLIP_COMMON = 100_000     # ... and a slip is corrected only toward a word this common on the web (wordsegment)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -468,13 +470,16 @@ def slip(word: str) -> str | None:
         return None
     ws = wordsegment()
     counts = ws.UNIGRAMS if ws is not None else None
-    if counts is None or counts.get(word, 0.0) > 0:
+    if counts is None:
+        return None
+    seen = counts.get(word, 0.0)  # a common misspelling is written too ('repetative'), far less than its word
+    if seen > 0 and len(word) < SLIP_WRITTEN_MIN:  # short written words are slang and names ('lowkey', 'washy')
         return None
     if lemma(word) != word and counts.get(lemma(word), 0.0) > 0:
         return None
     near = [(counts.get(w, 0.0), w) for w in _one_edit_words(word)]
     best = max(near, default=(0.0, ""))
-    return best[1] if best[0] >= SLIP_COMMON else None
+    return best[1] if best[0] >= SLIP_COMMON and best[0] >= SLIP_RATIO * seen else None
 
 
 def respelled(text: str, known: frozenset[str] = frozenset()) -> tuple[str, list[tuple[str, str]]]:
