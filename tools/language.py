@@ -67,7 +67,8 @@ SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "s
 SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's", "theres"})
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
-                    "too", "all", "overly", "getting", "far", "much", "abit", "on", "the"})  # 'on the slow side'
+                    "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
+                    "giving"})  # "it's giving elevator": what the take gives off
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
