@@ -325,3 +325,22 @@ def test_a_part_said_to_sound_cheap_goes():
     spec = start_spec("rock")
     after = _tried(read_message("the organ sounds cheap", spec), spec)[0]
     assert "organ" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1
+
+
+@pytest.mark.parametrize("start, request_, field, up", [
+    ("jazz", "the energy dips too much, keep it lively", "energy", True),
+    ("rock", "it's a bit too serious, loosen up", "valence", True),
+    ("rock", "less of a march, more of an amble", "energy", False), ("jazz", "make it brood", "valence", False),
+])
+def test_held_out_34s_misses_are_read(start, request_, field, up):
+    """held_out_34's first run (25/30): a dip in energy is a fault ('too much' there is no 'a bit much');
+    serious; amble; brood."""
+    spec = start_spec(start)
+    after = _tried(read_message(request_, spec), spec)[0]
+    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+
+
+def test_garage_unqualified_is_the_guitar_bands():
+    spec = start_spec("jazz")
+    assert _tried(read_message("make it less polished, more garage", spec), spec)[0].genre == "rock"
+    assert _tried(read_message("make it uk garage", spec), spec)[0].genre == "electronic"
