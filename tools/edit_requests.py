@@ -170,7 +170,7 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
-             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be")
+             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be", "has no", "have no", "got no")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
@@ -315,7 +315,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         elif (utterance.words[index].negated and not utterance.words[index].lowered) or verb == "remove" \
                 or _not_working(utterance, index, name):  # 'tone the drums down' lowers, keeps them
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
-        elif verb == "add":
+        elif verb == "add" or (verb is None and COMING_IN.search(_after_name(utterance, index, name))):
             added.append(name)
     if not removed and not added:
         return None
@@ -347,13 +347,22 @@ def keeps_instrument(request: str) -> bool:
     return any(_verb_before(text, index) == "keep" for index, _name in _instrument_mentions(text))
 
 
-def _not_working(utterance, index: int, name: str) -> bool:
-    """The words after an instrument's name in its clause say it should go (NOT_WORKING)."""
+def _after_name(utterance, index: int, name: str) -> str:
+    """The words after an instrument's name in its clause."""
     clause, end = utterance.words[index].clause, index + 1
     while end < len(utterance.words) and utterance.words[end].text in name.split():  # the name as said: 'bass'
         end += 1
-    rest = [w.text for w in utterance.words[end:] if w.clause == clause]
-    return NOT_WORKING.search(" ".join(rest)) is not None
+    return " ".join(w.text for w in utterance.words[end:] if w.clause == clause)
+
+
+def _not_working(utterance, index: int, name: str) -> bool:
+    """The words after an instrument's name in its clause say it should go (NOT_WORKING)."""
+    return NOT_WORKING.search(_after_name(utterance, index, name)) is not None
+
+
+# said after the name: 'can the choir come in', 'let the strings kick in', 'the cello could join'
+COMING_IN = re.compile(r"^\s*(?:(?:could|can|should|might|must|will|would)\s+)?(?:come|comes|coming|kick|kicks|join|joins|"
+                       r"enter|enters|creep|creeps|sneak|sneaks|drift|drifts|fade|fades)\s+(?:back\s+)?in\b|^\s*(?:could|can|should)?\s*join\b")
 
 
 def _affirmed(text: str, phrase: str) -> bool:

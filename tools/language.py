@@ -55,6 +55,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
 # said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
 # LIGHT' is dark)
 WANTING = frozenset({"lack", "lacks"})
+HAVING = frozenset({"has", "have", "got"})  # 'it has no drive', "it's got no bass": what the take lacks, asked for
 TOO = "too"
 ENOUGH = "enough"
 # Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
@@ -74,7 +75,8 @@ ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
-                       "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but"})
+                       "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but",
+                       "it", "sounds", "seems", "looks", "as", "if"})  # "it sounds like it's underwater"
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
@@ -300,7 +302,8 @@ class Utterance:
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
             self.words.append(Word(tok, key(tok), len(self.words), clause, (negated and not how) or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
-            if (negator(tok) and not (take and tok in WANTING)) or split_contraction(before, tok) \
+            if (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
+                    or split_contraction(before, tok) \
                     or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
                     or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
                     or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY):
