@@ -358,3 +358,19 @@ def test_held_out_35s_misses_are_read(start, request_, check):
     added; what the take 'has no' of is asked for ('with no' still takes out)."""
     spec = start_spec(start)
     assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
+
+
+@pytest.mark.parametrize("start, request_, check", [
+    ("jazz", "it's like background noise at a dentist, give it some personality", lambda b, a: a.energy > b.energy),
+    ("jazz", "the sax is a bit much", lambda b, a: "saxophone" not in a.instruments),
+    ("jazz", "the sax is much better", lambda b, a: "saxophone" in a.instruments),
+    ("jazz", "it's all a bit same-y", lambda b, a: a.energy > b.energy),
+    ("rock", "get the strings in", lambda b, a: "strings" in a.instruments),
+    ("jazz", "it's like a lullaby, I love it", lambda b, a: a == b),
+    ("jazz", "it's a bit slow, I like it though, but faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+])
+def test_held_out_36s_misses_are_read(start, request_, check):
+    """held_out_36's first run (26/30): "it's like X" is said of the take; 'a bit much' of a part; same-y; 'get
+    the strings in'; praise pointing back ('I love it') holds what the clause before said of the take."""
+    spec = start_spec(start)
+    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_

@@ -132,7 +132,8 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
                   if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated
                                             and not utterance.after_less(m.start))]
-        if not senses or not senses[0]:
+        senses = [s for s in senses if s]  # a held quality ('slow' in "it's slow, I like it") asks nothing
+        if not senses:
             return None
         factor = 1 + TEMPO_STEP * max(-2.0, min(2.0, senses[0]))
     if spec.tempo_bpm is None:
@@ -170,7 +171,7 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
-             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be", "has no", "have no", "got no")
+             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be", "has no", "have no", "got no", "get * in")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
@@ -188,6 +189,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"pointless|unnecessary|superfluous|annoying|distracting|grating|jarring|irritating|overbearing|overpowering|"
                          r"intrusive|obtrusive|out\s+of\s+place|redundant|cluttering|overkill|cheap|cheesy|tacky|naff|awful|terrible|horrible|"
                          r"rubbish|dreadful|cringe|cringey|cringy)\b"
+                         r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*a\s+(?:bit|little|tad|touch)\s+much\s*$"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"

@@ -69,7 +69,7 @@ SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's",
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
-                    "giving"})  # "it's giving elevator": what the take gives off
+                    "giving", "like"})  # "it's giving elevator", "it's like background noise": what the take gives off
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
@@ -288,6 +288,7 @@ class Utterance:
             opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
             hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
                 or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
+                or (said == "pending" and tok in {"a", "an"} and before == "like") \
                 or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
             is_said = take and ((said == "pending" and not opens and not hedge
@@ -330,6 +331,8 @@ class Utterance:
             elif tok in PRAISE and (tok != "like" or before in {"i", "really", "quite"}) \
                     and not (before in NEGATORS or CONTRACTED.match(before) or split_contraction(toks[i - 2] if i > 1 else "", before)):
                 out.add(clause)
+                if clause and after in {"it", "that", "this"} and before not in BOUNDARY:  # "it's dreamy, I love it"
+                    out.add(clause - 1)
         return out
 
     @functools.cached_property

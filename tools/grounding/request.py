@@ -134,13 +134,20 @@ def is_question(text: str) -> bool:
     return QUESTION.match(text) is not None
 
 
+PRAISE_OF_IT = re.compile(r"\b(?:love|like|dig|adore|enjoy|loving|digging|enjoying)\s+(?:it|that|this)\b")
+SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|it\s+(?:sounds|feels|seems))\b")
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
 
 
 def without_feedback(text: str) -> str:
     """The message without its clauses of praise: "not bad, but make it sombre" asks for sombre, and "not bad"
     is no feeling of the music's (NRC: positive) to weigh against it."""
-    return " ".join(part for part in CLAUSE_END.split(text) if part.strip() and not is_feedback(part)).strip()
+    parts = [part for part in CLAUSE_END.split(text) if part.strip()]
+    kept = [not is_feedback(part) for part in parts]
+    for k in range(1, len(parts)):  # "it's dreamy, I love it": the clause the praise points back to is praise too
+        if not kept[k] and PRAISE_OF_IT.search(parts[k].lower()) and SAID_OF_IT.match(parts[k - 1].lower()):
+            kept[k - 1] = False
+    return " ".join(part for part, keep in zip(parts, kept) if keep).strip()
 
 
 @functools.cache
