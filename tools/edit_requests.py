@@ -171,11 +171,12 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
-             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be", "has no", "have no", "got no", "get * in")
+             "drop * in", "slip", "bit of", "touch of", "what about", "where s", "there be", "has no", "have no", "got no", "get * in", "miss")
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
-                         "good", "suit", "suits", "work", "fit", "help", "here", "this", "it", "really", "well", "nicely"})
+                         "good", "suit", "suits", "work", "fit", "help", "here", "this", "it", "really", "well", "nicely",
+                         "touch", "addition", "idea"})  # 'the trumpet would be a nice touch'
 # 'a cello would be nice', 'the cello would suit this'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")

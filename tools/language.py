@@ -288,7 +288,7 @@ class Utterance:
             opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
             hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
                 or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
-                or (said == "pending" and tok in {"a", "an"} and before == "like") \
+                or (said == "pending" and tok in {"a", "an"} and before in {"like", "of"}) \
                 or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
             is_said = take and ((said == "pending" and not opens and not hedge

@@ -88,7 +88,7 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     skipped where another cue already read its words. A fault word ('boring', 'thin') in a request asks for its
     remedy; in words `describing` the music (a cover's), it is the quality itself: 'EMPTY ROOMS' is sparse."""
     utterance = read(text, take=not describing)  # in chat, 'it's a bit slow' is said of the take
-    candidates = []
+    candidates, spans = [], []  # spans: every match's (cue, words, length), the unchosen ones too
     for order, (name, cue) in enumerate(table.items()):
         for phrase in sorted(cue["words"], key=lambda p: -len(str(p))):
             match = utterance.find(str(phrase))
@@ -98,6 +98,7 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
             if match is not None and match.sense and cue.get("fault"):
                 match = replace(match, sense=-match.sense) if describing else _remedy(utterance, match)
             if match is not None and match.sense:
+                spans.append((name, set(range(match.start, match.end + 1)), match.end - match.start + 1))
                 first = next((c for c in candidates if c[1] == name), None)
                 if first is None:
                     candidates.append((order, name, str(phrase), match, cue))
@@ -113,6 +114,9 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     for order, name, phrase, match, cue in sorted(candidates, key=lambda c: (c[3].start - c[3].end, c[0])):
         span, size = set(range(match.start, match.end + 1)), match.end - match.start + 1
         if any(span & other and (":" in name or other_size > size) for other, other_size in taken):
+            continue
+        # a cue's second phrase holds its words too ('fewer layers, more space': 'space' is no outer space)
+        if any(other_name != name and span & other and other_size > size for other_name, other, other_size in spans):
             continue
         effects = {k: v for k, v in cue.items() if k not in ("words", "fault")}
         word = utterance.words[match.start]
