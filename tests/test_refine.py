@@ -389,3 +389,17 @@ def test_held_out_37s_misses_are_read(start, request_, check):
     space); a part missed is asked for."""
     spec = start_spec(start)
     assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
+
+
+@pytest.mark.parametrize("start, request_, check", [
+    ("jazz", "feels like it's stuck in first gear", lambda b, a: a.energy > b.energy),
+    ("rock", "for a soggy walk to work", lambda b, a: a.energy < b.energy),
+    ("jazz", "the piano part is lovely, keep it", lambda b, a: a == b),
+    ("jazz", "love the sax", lambda b, a: a == b),
+    ("jazz", "make it lovelier", lambda b, a: a.valence > b.valence),
+])
+def test_held_out_38s_misses_are_read(start, request_, check):
+    """held_out_38's first run (27/30): praise of a part carries no feeling to ask for (NRC had read 'lovely' as
+    joy) unless the message asks; first gear; soggy."""
+    spec = start_spec(start)
+    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
