@@ -62,7 +62,11 @@ ENOUGH = "enough"
 # has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
 # quality. Read after a subject and a copula or a verb of perception, across hedges, for the first word and one
 # joined by 'and' ('slow and dull'); not in a message that praises ('it's dark and I love it'), not on a cover.
-SAID_SUBJECTS = frozenset({"it", "this", "that", "there"})  # "there's a lot going on"
+SAID_SUBJECTS = frozenset({"it", "this", "that", "there",  # "there's a lot going on"
+                           # the take by another name: 'the melody is kind of sad', 'the whole mix is muddy'
+                           "melody", "tune", "song", "track", "mood", "vibe", "thing", "mix", "feel", "tone", "sound",
+                           "beat", "groove", "harmony", "chords", "atmosphere", "piece", "take", "version", "music",
+                           "tempo", "pace", "energy", "ending", "intro", "chorus"})
 SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "seems", "seem", "isn't", "isnt", "isn",
                         "wasn't", "wasnt", "wasn"})
 SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's", "theres"})
@@ -76,12 +80,14 @@ ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
                        "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but",
-                       "it", "sounds", "seems", "looks", "as", "if"})  # "it sounds like it's underwater"
+                       "it", "sounds", "seems", "looks", "as", "if",  # "it sounds like it's underwater"
+                       "the", "whole", "overall", "main", "this", "that"})  # 'the whole mix is muddy'
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
                     "brilliant", "fantastic", "excellent", "wonderful", "cool", "good", "fun", "stunning", "superb",
-                    "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore"})
+                    "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore", "best",
+                    "favourite", "favorite"})
 # praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
 # 'I love how dreamy it is', 'this is fun') asks for no change; a complaint in another clause still asks ('it's
 # great but a bit slow')

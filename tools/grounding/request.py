@@ -134,7 +134,7 @@ def is_question(text: str) -> bool:
     return QUESTION.match(text) is not None
 
 
-REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|would|should|needs?|want|let|bit|please)\b|er\b")
+REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|would|should|needs?|want|let|please)\b|er\b")
 PRAISE_OF_IT = re.compile(r"\b(?:love|like|dig|adore|enjoy|loving|digging|enjoying)\s+(?:it|that|this)\b")
 SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|it\s+(?:sounds|feels|seems))\b")
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
