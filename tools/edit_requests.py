@@ -17,7 +17,7 @@ from tools.vocab import PITCH_CLASS, vocabulary
 
 ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
            "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
-           "beats": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
+           "beats": "drums", "drumming": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
            "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute",
            # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
            "horns": "brass", "horn section": "brass", "brass section": "brass",
@@ -189,7 +189,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"rather\s+|quite\s+|really\s+|very\s+|so\s+|pretty\s+|way\s+|super\s+|just\s+)*(?:too\s+much|in\s+the\s+way|"
                          r"pointless|unnecessary|superfluous|annoying|distracting|grating|jarring|irritating|overbearing|overpowering|"
                          r"intrusive|obtrusive|out\s+of\s+place|redundant|cluttering|overkill|cheap|cheesy|tacky|naff|awful|terrible|horrible|"
-                         r"rubbish|dreadful|cringe|cringey|cringy)\b"
+                         r"rubbish|dreadful|cringe|cringey|cringy|out\s+of\s+tune|off[\s-]key|wrong)\b"
                          r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*a\s+(?:bit|little|tad|touch)\s+much\s*$"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
@@ -366,7 +366,8 @@ def _not_working(utterance, index: int, name: str) -> bool:
 
 
 # said after the name: 'can the choir come in', 'let the strings kick in', 'the cello could join'
-COMING_IN = re.compile(r"^\s*(?:(?:could|can|should|might|must|will|would)\s+)?(?:come|comes|coming|kick|kicks|join|joins|"
+COMING_IN = re.compile(r"^\s*(?:could|can|might|will|would)\s+(?:add|bring|give|lift|help)\b"  # 'cellos would add some depth'
+                       r"|^\s*(?:(?:could|can|should|might|must|will|would)\s+)?(?:come|comes|coming|kick|kicks|join|joins|"
                        r"enter|enters|creep|creeps|sneak|sneaks|drift|drifts|fade|fades)\s+(?:back\s+)?in\b|^\s*(?:could|can|should)?\s*join\b")
 
 

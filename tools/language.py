@@ -17,7 +17,7 @@ from dataclasses import dataclass
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
-                      "easy on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of", "tired of"})  # 'but' there negates, not a new clause
+                      "easy on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of", "tired of", "easier on"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -81,7 +81,7 @@ ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
                        "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but",
                        "it", "sounds", "seems", "looks", "as", "if",  # "it sounds like it's underwater"
-                       "the", "whole", "overall", "main", "this", "that"})  # 'the whole mix is muddy'
+                       "the", "whole", "overall", "main", "this", "that", "erm", "um", "uh", "er", "meh"})  # 'the whole mix is muddy'
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
@@ -400,6 +400,13 @@ def _lowered(toks: list[str]) -> set[int]:
     an article or a setting the verb's own phrase moves ('bring the tempo down')."""
     out: set[int] = set()
     for i, tok in enumerate(toks):
+        if tok == "on" and i and toks[i - 1] in {"easy", "easier"}:  # 'go easy on the drums': less of them, kept
+            for j in range(i + 1, min(i + 5, len(toks))):
+                if toks[j] in PUNCTUATION or toks[j] in BOUNDARY or toks[j] == "and":
+                    break
+                if toks[j] not in NOT_A_QUALITY:
+                    out.add(j)
+            continue
         if tok not in LOWER_VERBS:
             continue
         if i + 1 < len(toks) and toks[i + 1] in LOWER_VERBS[tok]:  # the object after: 'tone down the aggression'
