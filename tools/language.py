@@ -68,6 +68,7 @@ SAID_SUBJECTS = frozenset({"it", "this", "that", "there",  # "there's a lot goin
                            "beat", "groove", "harmony", "chords", "atmosphere", "piece", "take", "version", "music",
                            "tempo", "pace", "energy", "ending", "intro", "chorus"})
 SAID_VERBS = frozenset({"is", "s", "was", "sounds", "sound", "feels", "feel", "seems", "seem", "isn't", "isnt", "isn",
+                        "are", "were", "re", "aren't", "arent", "aren",
                         "wasn't", "wasnt", "wasn"})
 SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's", "theres"})
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
@@ -273,6 +274,7 @@ class Utterance:
         praised = self._praised_clauses(toks) if take else set()
         lowered = _lowered(toks)
         start = 0  # the first token of the clause
+        likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
@@ -282,14 +284,16 @@ class Utterance:
                 # (not a request: 'it's fine but slower please')
                 carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
-                opened, elided = False, carried is not None
+                opened, elided, likened = False, carried is not None, False
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
             # 'not X enough'; not the 'not' of 'not enough going on'
             enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)
-            lead = i - (tok not in SAID_OPENERS and before in SAID_SUBJECTS)  # where the subject starts
-            opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (before in SAID_SUBJECTS or i == start))) \
+            # the subject: the take's names, or any one noun after 'the' ('the drums feel lazy')
+            subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
+            lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
+            opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start))) \
                 and all(t in SAID_LEAD for t in toks[start:lead])
             opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
             hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
@@ -300,7 +304,9 @@ class Utterance:
             is_said = take and ((said == "pending" and not opens and not hedge
                                  and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
             opened = opened or (take and opens)
-            said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and"))
+            likened = likened or (said == "pending" and tok == "like")  # 'it feels like a car advert': the whole likeness
+            said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and")
+                                           or (is_said and likened))
                     else "and" if is_said else None)
             hold = negated and tok not in AS_WRITTEN and comparative(tok) and (
                 before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
