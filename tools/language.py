@@ -54,7 +54,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
 
 # said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
 # LIGHT' is dark)
-WANTING = frozenset({"lack", "lacks"})
+WANTING = frozenset({"lack", "lacks", "lacking"})
 HAVING = frozenset({"has", "have", "got"})  # 'it has no drive', "it's got no bass": what the take lacks, asked for
 TOO = "too"
 ENOUGH = "enough"
@@ -87,7 +87,7 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
                     "brilliant", "fantastic", "excellent", "wonderful", "cool", "good", "fun", "stunning", "superb",
-                    "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore", "best",
+                    "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore", "best", "catchy",
                     "favourite", "favorite"})
 # praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
 # 'I love how dreamy it is', 'this is fun') asks for no change; a complaint in another clause still asks ('it's
