@@ -459,3 +459,15 @@ def test_held_out_42s_misses_are_read(start, request_, check):
     missing, as 'lacks' does; a hook; 'haunting' is no haunted house (it had added strings and a pad)."""
     spec = start_spec(start)
     assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
+
+
+@pytest.mark.parametrize("start, request_, check", [
+    ("jazz", "too many notes", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("jazz", "a harp would be gorgeous here", lambda b, a: "harp" in a.instruments),
+    ("jazz", "it has a weird vibe, make it friendlier", lambda b, a: a.valence > b.valence),
+    ("jazz", "it sounds too tidy", lambda b, a: a.energy > b.energy),
+])
+def test_held_out_43s_misses_are_read(start, request_, check):
+    """held_out_43's first run (26/30)."""
+    spec = start_spec(start)
+    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_

@@ -176,7 +176,8 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
                          "good", "suit", "suits", "work", "fit", "help", "here", "this", "it", "really", "well", "nicely",
-                         "touch", "addition", "idea", "i", "think", "reckon"})  # 'the trumpet would be a nice touch'
+                         "touch", "addition", "idea", "i", "think", "reckon", "gorgeous", "beautiful", "perfect",
+                         "amazing", "awesome", "brilliant", "fantastic", "wonderful", "sweet"})  # 'the trumpet would be a nice touch'
 # 'a cello would be nice', 'the cello would suit this'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
