@@ -163,7 +163,7 @@ def _named_instruments(clause: str) -> list[str]:
 REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip", "scrap", "skip", "silence",
                 "take * out", "take * away", "take * off", "get * out", "pull * out",
                 "hate", "dislike", "can t stand", "cannot stand", "sick of", "tired of", "leave * out", "get rid", "axe",
-                "delete", "omit", "instead of", "sans", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
+                "delete", "omit", "instead of", "sans", "bored of", "bored with", "fed up with", "bin", "nix", "trash", "toss", "junk", "minus", "turn off", "switch off",
                 "get shot of", "hold", "enough with", "enough of", "over the", "give * a rest", "sit * out", "do we need",
                 "do we really need", "pull", "too much", "too many")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tools.grounding.coherence import compatible, within_moods
@@ -281,10 +281,19 @@ class Plan:
     adds: list[Option]
 
 
+STYLE_CUES = frozenset({"electronic", "acoustic", "orchestral"})
+
+
 def read_request(text: str, spec, feeling: bool = True) -> Plan:
     """Evidence, the new valence/energy and the ranked alternatives of a request for the current plan
     (`feeling`: as request_evidence)."""
     evidence, cues = request_evidence(text, feeling)
+    # a style named and turned away from that the plan does not have (neither its genre nor its instruments) asks
+    # nothing ("I don't want anything electronic" on a rock plan; "less robotic" still complains of the sound); its
+    # place in the list is kept, so the evidence ids stay
+    cues = [replace(c, effects={}) if c.scale < 0 and c.name in STYLE_CUES and c.phrase.lower() == c.name
+            and spec.genre not in c.effects.get("genres", [])
+            and not set(c.effects.get("add", [])) & set(spec.instruments) else c for c in cues]
     d_val, val_ids = _total(cues, "valence")
     d_en, en_ids = _total(cues, "energy")
     affect = evidence.first("request_affect")
