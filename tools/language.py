@@ -17,7 +17,8 @@ from dataclasses import dataclass
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
-                      "easy on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of", "tired of", "easier on"})  # 'but' there negates, not a new clause
+                      "easy on", "easier on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
+                      "tired of"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -35,7 +36,7 @@ SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, 
 REMOVAL_VERBS = frozenset({"remove", "drop", "lose", "cut", "kill", "ditch", "skip", "scrap", "bin", "nix", "axe",
                            "eliminate", "banish", "ban", "shed", "strip", "minus"})
 # 'ease up on the intensity', 'back off on the reverb': what follows is asked for less
-LET_UP = frozenset({("ease", "up"), ("ease", "off"), ("back", "off"), ("lay", "off"), ("go", "easy"), ("let", "up")})
+LET_UP = frozenset({("ease", "up"), ("ease", "off"), ("back", "off"), ("lay", "off"), ("let", "up")})
 # 'move away from jazz', 'steer away from the gloom' (not 'speeding away from the cops')
 TURN_AWAY = frozenset({"move", "moving", "go", "going", "get", "getting", "steer", "stay", "shift", "turn", "drift", "step",
                        "veer", "pull"})
@@ -61,7 +62,8 @@ ENOUGH = "enough"
 # Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
 # has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
 # quality. Read after a subject and a copula or a verb of perception, across hedges, for the first word and one
-# joined by 'and' ('slow and dull'); not in a message that praises ('it's dark and I love it'), not on a cover.
+# joined by 'and' ('slow and dull'), or a whole likeness ('it feels like a car advert'); not in a clause that praises
+# ('it's dark and I love it': PRAISE), not on a cover.
 SAID_SUBJECTS = frozenset({"it", "this", "that", "there",  # "there's a lot going on"
                            # the take by another name: 'the melody is kind of sad', 'the whole mix is muddy'
                            "melody", "tune", "song", "track", "mood", "vibe", "thing", "mix", "feel", "tone", "sound",
@@ -85,13 +87,13 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        "the", "whole", "overall", "main", "this", "that", "erm", "um", "uh", "er", "meh"})  # 'the whole mix is muddy'
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
+# praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
+# 'I love how dreamy it is', 'this is fun', or the clause before "I love it") asks for no change; a complaint in
+# another clause still asks ('it's great but a bit slow')
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
                     "brilliant", "fantastic", "excellent", "wonderful", "cool", "good", "fun", "stunning", "superb",
                     "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore", "best", "catchy",
                     "favourite", "favorite"})
-# praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
-# 'I love how dreamy it is', 'this is fun') asks for no change; a complaint in another clause still asks ('it's
-# great but a bit slow')
 # a comparative held, not turned around: "don't make it any faster", 'no louder' ask for no change ("don't make it
 # darker" still asks for brighter)
 HOLD_BEFORE = frozenset({"any", "no"})
@@ -279,7 +281,7 @@ class Utterance:
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
-            if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
+            if _ends_clause(tok, before, after):
                 # an elided 'it's' after a clause said of the take, before a hedge: 'it's great but a bit slow'
                 # (not a request: 'it's fine but slower please')
                 carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
@@ -338,7 +340,7 @@ class Utterance:
         out, clause = set(), 0
         for i, tok in enumerate(toks):
             before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
-            if (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS:
+            if _ends_clause(tok, before, after):
                 clause += 1
             elif tok in PRAISE and (tok != "like" or before in {"i", "really", "quite"}) \
                     and not (before in NEGATORS or CONTRACTED.match(before) or split_contraction(toks[i - 2] if i > 1 else "", before)):
@@ -430,6 +432,11 @@ def _lowered(toks: list[str]) -> set[int]:
                     out.update(inside)
                 break
     return out
+
+
+def _ends_clause(tok: str, before: str, after: str) -> bool:
+    """Punctuation or a clause word ends a clause, unless it belongs to a negator ('anything but', 'instead of')."""
+    return (tok in PUNCTUATION or tok in BOUNDARY) and not {f"{tok} {after}", f"{before} {tok}"} & NEGATORS
 
 
 def split_contraction(first: str, second: str) -> bool:

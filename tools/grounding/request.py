@@ -27,7 +27,7 @@ from tools.grounding.decide import (
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip, nrc_mean
 from tools.json_values import as_json
-from tools.language import PRAISE, read
+from tools.language import PRAISE, comparative, read, tokens
 from tools.vocab import vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
@@ -134,7 +134,8 @@ def is_question(text: str) -> bool:
     return QUESTION.match(text) is not None
 
 
-REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|would|should|needs?|want|let|please)\b|er\b")
+REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|would|should|needs?|want|let|please)\b")
+# 'I love it' after what was said of the take (the verbs of language.PRAISE that take an object)
 PRAISE_OF_IT = re.compile(r"\b(?:love|like|dig|adore|enjoy|loving|digging|enjoying)\s+(?:it|that|this)\b")
 SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|it\s+(?:sounds|feels|seems))\b")
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
@@ -200,7 +201,8 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     wanted = feeling and not cues and not is_question(text) and not any(w.hold for w in read(text, take=True).words)
     # praise of the take or a part ('the piano part is lovely, keep it', 'love the sax') is no feeling asked for,
     # unless the message asks for something ('make it lovelier')
-    praise = PRAISE if not REQUESTING.search(text.lower()) else frozenset()
+    asks = REQUESTING.search(text.lower()) or any(comparative(t) and t not in PRAISE for t in tokens(text))  # 'lovelier'
+    praise = frozenset() if asks else PRAISE
     affect = text_affect(text, skip=_instrument_words() | _fault_words() | praise, run_together=False) \
         if wanted else {"emotions": {}}
     if affect["emotions"]:
