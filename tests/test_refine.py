@@ -253,31 +253,118 @@ def test_too_ends_at_its_purpose():
     assert after.valence < spec.valence and after.energy < spec.energy
 
 
-@pytest.mark.parametrize("request_, field, up", [
-    ("I find the drums a bit overbearing", "instruments", False), ("the saxophone needs to leave", "instruments", False),
-    ("I'm getting horror movie vibes, tone down the creepiness", "valence", True),
-    ("I could fall asleep to this, wake it up", "energy", True), ("something I could fall asleep to", "energy", False),
-    ("it's got no soul", "valence", True),
-])
-def test_held_out_30s_misses_are_read(request_, field, up):
-    """held_out_30's first run (24/30): a part's fault said with a hedge or after 'I find'; a cue said twice, the
-    later way the request ('tone down the creepiness' after 'horror movie vibes'); 'to this' makes falling asleep
-    a complaint; a -ness noun is its adjective's quality."""
-    spec = start_spec("jazz")
-    after = _tried(read_message(request_, spec), spec)[0]
-    if field == "instruments":
-        assert len(after.instruments) == len(spec.instruments) - 1, request_
-    else:
-        assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+# The held-out sets' first-run misses, read since: held_out_30 to held_out_44, each with its first-run figure and
+# what mended it (the sets themselves stay as they ran: tests/data/understanding/phrasings.yaml)
+MENDED = [
+    # held_out_30's first run (24/30): a part's fault said with a hedge or after 'I find'; a cue said twice, the later
+    # way the request ('tone down the creepiness' after 'horror movie vibes'); 'to this' makes falling asleep a
+    # complaint; a -ness noun is its adjective's quality.
+    ("held_out_30", "jazz", "I find the drums a bit overbearing", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_30", "jazz", "the saxophone needs to leave", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_30", "jazz", "I'm getting horror movie vibes, tone down the creepiness", lambda b, a: a.valence > b.valence),
+    ("held_out_30", "jazz", "I could fall asleep to this, wake it up", lambda b, a: a.energy > b.energy),
+    ("held_out_30", "jazz", "something I could fall asleep to", lambda b, a: a.energy < b.energy),
+    ("held_out_30", "jazz", "it's got no soul", lambda b, a: a.valence > b.valence),
+    # held_out_31's first run (27/30).
+    ("held_out_31", "rock", "more mischief", lambda b, a: a.valence > b.valence),
+    ("held_out_31", "rock", "it has a lot of nervous energy, settle it", lambda b, a: a.energy < b.energy),
+    # held_out_32's first run (23/30): a common misspelling the web writes too ('repetative', 75 times rarer than its
+    # word), a part wished for in a plain sentence, washy, expensive, zoning out said of the take or wished for.
+    ("held_out_32", "jazz", "make it sound more expensive", lambda b, a: len(a.instruments) > len(b.instruments)),
+    ("held_out_32", "jazz", "I'm zoning out listening to this", lambda b, a: a.energy > b.energy),
+    ("held_out_32", "jazz", "music to zone out to", lambda b, a: a.energy < b.energy),
+    ("held_out_32", "jazz", "its too repetative", lambda b, a: a.energy > b.energy),
+    ("held_out_32", "jazz", "not as washy please", lambda b, a: a.energy > b.energy),
+    ("held_out_32", "jazz", "the cello would suit this", lambda b, a: len(a.instruments) > len(b.instruments)),
+    # held_out_33's first run (24/30): "it's giving X" is said of the take; sugar; a build; going nowhere.
+    ("held_out_33", "jazz", "it's giving elevator", lambda b, a: a.energy > b.energy),
+    ("held_out_33", "jazz", "less sugar, more spice", lambda b, a: a.valence < b.valence),
+    ("held_out_33", "jazz", "it needs a proper build", lambda b, a: a.energy > b.energy),
+    ("held_out_33", "jazz", "it feels like it's going nowhere", lambda b, a: a.energy > b.energy),
+    # held_out_34's first run (25/30): a dip in energy is a fault ('too much' there is no 'a bit much'); serious;
+    # amble; brood.
+    ("held_out_34", "jazz", "the energy dips too much, keep it lively", lambda b, a: a.energy > b.energy),
+    ("held_out_34", "rock", "it's a bit too serious, loosen up", lambda b, a: a.valence > b.valence),
+    ("held_out_34", "rock", "less of a march, more of an amble", lambda b, a: a.energy < b.energy),
+    ("held_out_34", "jazz", "make it brood", lambda b, a: a.valence < b.valence),
+    # held_out_35's first run (27/30): "it sounds like it's X" is said of the take; a part that comes in is added;
+    # what the take 'has no' of is asked for ('with no' still takes out).
+    ("held_out_35", "jazz", "it sounds like it's underwater, make it clearer", lambda b, a: a.energy > b.energy),
+    ("held_out_35", "jazz", "can the choir come in", lambda b, a: "choir" in a.instruments),
+    ("held_out_35", "jazz", "it has no drive", lambda b, a: a.energy > b.energy and a.genre == b.genre),
+    ("held_out_35", "rock", "it's got no piano", lambda b, a: "piano" in a.instruments),
+    ("held_out_35", "jazz", "with no drums", lambda b, a: "drums" not in a.instruments),
+    # held_out_36's first run (26/30): "it's like X" is said of the take; 'a bit much' of a part; same-y; 'get the
+    # strings in'; praise pointing back ('I love it') holds what the clause before said of the take.
+    ("held_out_36", "jazz", "it's like background noise at a dentist, give it some personality", lambda b, a: a.energy > b.energy),
+    ("held_out_36", "jazz", "the sax is a bit much", lambda b, a: "saxophone" not in a.instruments),
+    ("held_out_36", "jazz", "the sax is much better", lambda b, a: "saxophone" in a.instruments),
+    ("held_out_36", "jazz", "it's all a bit same-y", lambda b, a: a.energy > b.energy),
+    ("held_out_36", "rock", "get the strings in", lambda b, a: "strings" in a.instruments),
+    ("held_out_36", "jazz", "it's like a lullaby, I love it", lambda b, a: a == b),
+    ("held_out_36", "jazz", "it's a bit slow, I like it though, but faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    # held_out_37's first run (25/30): "a bit of a dirge" is said of the take; a part wished 'a nice touch'; stiffness
+    # is a fault whose remedy loosens; a cue's second phrase holds its words ('more space' is no outer space); a part
+    # missed is asked for.
+    ("held_out_37", "jazz", "honestly it's a bit of a dirge, perk it up", lambda b, a: a.valence > b.valence),
+    ("held_out_37", "jazz", "the trumpet would be a nice touch", lambda b, a: "trumpet" in a.instruments),
+    ("held_out_37", "jazz", "it's a bit stiff and robotic", lambda b, a: a.energy > b.energy),
+    ("held_out_37", "rock", "fewer layers, more space", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_37", "rock", "i miss the sax", lambda b, a: "saxophone" in a.instruments),
+    # held_out_38's first run (27/30): praise of a part carries no feeling to ask for (NRC had read 'lovely' as joy)
+    # unless the message asks; first gear; soggy.
+    ("held_out_38", "jazz", "feels like it's stuck in first gear", lambda b, a: a.energy > b.energy),
+    ("held_out_38", "rock", "for a soggy walk to work", lambda b, a: a.energy < b.energy),
+    ("held_out_38", "jazz", "the piano part is lovely, keep it", lambda b, a: a == b),
+    ("held_out_38", "jazz", "love the sax", lambda b, a: a == b),
+    ("held_out_38", "jazz", "make it lovelier", lambda b, a: a.valence > b.valence),
+    # held_out_39's first run (26/30): the take by another name ('the melody', 'the whole mix') is said of; 'the sax
+    # solo is the best bit' is praise of a passage, not a line-up of one.
+    ("held_out_39", "jazz", "it has a nice groove but the melody is kind of sad, cheer it up", lambda b, a: a.valence > b.valence),
+    ("held_out_39", "rock", "the whole mix is muddy and heavy, lighten it", lambda b, a: a.energy < b.energy),
+    ("held_out_39", "jazz", "the sax solo is the best bit, keep it", lambda b, a: a == b),
+    ("held_out_39", "jazz", "make it a piano solo", lambda b, a: tuple(a.instruments) == ("piano",)),
+    ("held_out_39", "jazz", "the tempo is a bit slow", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    # held_out_40's first run (26/30): a filler before what is said of the take; 'go easy on' a part lowers it and
+    # keeps it, as 'tone the drums down' does; a part out of tune goes; one that 'would add' something comes in.
+    ("held_out_40", "jazz", "erm, it's all a bit drab", lambda b, a: a.valence > b.valence),
+    ("held_out_40", "rock", "go a little easier on the drumming", lambda b, a: a.energy < b.energy and "drums" in a.instruments),
+    ("held_out_40", "jazz", "the piano sounds out of tune", lambda b, a: "piano" not in a.instruments),
+    ("held_out_40", "jazz", "cellos would add some depth", lambda b, a: "cello" in a.instruments),
+    # held_out_41's first run (26/30): a likeness said of the take is said whole ('like a car advert'); any one noun
+    # after 'the' is a subject the take's quality is said of ('the drums feel lazy'); plural copulas.
+    ("held_out_41", "rock", "this feels like a car advert, make it less cheesy", lambda b, a: a.valence < b.valence),
+    ("held_out_41", "jazz", "the drums feel lazy, tighten them up", lambda b, a: a.energy > b.energy),
+    ("held_out_41", "jazz", "the energy's just not there", lambda b, a: a.energy > b.energy),
+    ("held_out_41", "jazz", "the drums are great", lambda b, a: a == b),
+    ("held_out_41", "jazz", "make it sound like a lullaby", lambda b, a: a.energy < b.energy),
+    # held_out_42's first run (24/30): 'the high end' of a mix is no expensive sound; 'lacking' asks for what is
+    # missing, as 'lacks' does; a hook; 'haunting' is no haunted house (it had added strings and a pad).
+    ("held_out_42", "jazz", "knock it down a gear", lambda b, a: a.energy < b.energy),
+    ("held_out_42", "rock", "there's too much happening in the high end", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_42", "jazz", "it's lacking a hook", lambda b, a: a.energy > b.energy),
+    ("held_out_42", "jazz", "i think a violin would be lovely", lambda b, a: "violin" in a.instruments),
+    ("held_out_42", "jazz", "haunting and sparse", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_42", "jazz", "make it catchy", lambda b, a: a.energy > b.energy),
+    # held_out_43's first run (26/30).
+    ("held_out_43", "jazz", "too many notes", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_43", "jazz", "a harp would be gorgeous here", lambda b, a: "harp" in a.instruments),
+    ("held_out_43", "jazz", "it has a weird vibe, make it friendlier", lambda b, a: a.valence > b.valence),
+    ("held_out_43", "jazz", "it sounds too tidy", lambda b, a: a.energy > b.energy),
+    # held_out_44's first run (25/30): a style named and turned away from that the plan has neither the genre nor the
+    # instruments of asks nothing ('less robotic' still complains of the sound); sass; bored of a part.
+    ("held_out_44", "rock", "i don't want anything electronic", lambda b, a: a == b),
+    ("held_out_44", "jazz", "can you make it less robotic", lambda b, a: a.energy < b.energy),
+    ("held_out_44", "jazz", "a bit more sass", lambda b, a: a.energy > b.energy),
+    ("held_out_44", "jazz", "i'm bored of the piano", lambda b, a: "piano" not in a.instruments),
+    ("held_out_44", "jazz", "i want something that makes me want to run", lambda b, a: a.energy > b.energy),
+]
 
 
-@pytest.mark.parametrize("request_, field, up", [("more mischief", "valence", True),
-                                                ("it has a lot of nervous energy, settle it", "energy", False)])
-def test_held_out_31s_misses_are_read(request_, field, up):
-    """held_out_31's first run (27/30)."""
-    spec = start_spec("rock")
-    after = _tried(read_message(request_, spec), spec)[0]
-    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
+@pytest.mark.parametrize("split, start, request_, check", MENDED, ids=[f"{m[0]}: {m[2]}" for m in MENDED])
+def test_the_held_out_sets_first_run_misses_are_read_since(split, start, request_, check):
+    spec = start_spec(start)
+    assert check(spec, _tried(read_message(request_, spec), spec)[0]), (split, request_)
 
 
 @pytest.mark.parametrize("praise", ["very nice, leave it", "leave it", "let it be"])
@@ -287,38 +374,11 @@ def test_leave_it_is_praise(praise):
     assert is_feedback(praise) and not is_feedback("leave it out")
 
 
-@pytest.mark.parametrize("request_, field, up", [
-    ("make it sound more expensive", "instruments", True), ("I'm zoning out listening to this", "energy", True),
-    ("music to zone out to", "energy", False), ("its too repetative", "energy", True),
-    ("not as washy please", "energy", True), ("the cello would suit this", "instruments", True),
-])
-def test_held_out_32s_misses_are_read(request_, field, up):
-    """held_out_32's first run (23/30): a common misspelling the web writes too ('repetative', 75 times rarer than
-    its word), a part wished for in a plain sentence, washy, expensive, zoning out said of the take or wished for."""
-    spec = start_spec("jazz")
-    after = _tried(read_message(request_, spec), spec)[0]
-    if field == "instruments":
-        assert len(after.instruments) == len(spec.instruments) + 1, request_
-    else:
-        assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
-
-
 def test_a_written_word_is_a_slip_only_when_long_and_far_rarer():
     from tools.language import slip
 
     assert slip("repetative") == "repetitive"
     assert slip("shouldn") is None and slip("washy") is None and slip("doesn") is None
-
-
-@pytest.mark.parametrize("request_, field, up", [
-    ("it's giving elevator", "energy", True), ("less sugar, more spice", "valence", False),
-    ("it needs a proper build", "energy", True), ("it feels like it's going nowhere", "energy", True),
-])
-def test_held_out_33s_misses_are_read(request_, field, up):
-    """held_out_33's first run (24/30): "it's giving X" is said of the take; sugar; a build; going nowhere."""
-    spec = start_spec("jazz")
-    after = _tried(read_message(request_, spec), spec)[0]
-    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
 
 
 def test_a_part_said_to_sound_cheap_goes():
@@ -327,161 +387,7 @@ def test_a_part_said_to_sound_cheap_goes():
     assert "organ" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1
 
 
-@pytest.mark.parametrize("start, request_, field, up", [
-    ("jazz", "the energy dips too much, keep it lively", "energy", True),
-    ("rock", "it's a bit too serious, loosen up", "valence", True),
-    ("rock", "less of a march, more of an amble", "energy", False), ("jazz", "make it brood", "valence", False),
-])
-def test_held_out_34s_misses_are_read(start, request_, field, up):
-    """held_out_34's first run (25/30): a dip in energy is a fault ('too much' there is no 'a bit much');
-    serious; amble; brood."""
-    spec = start_spec(start)
-    after = _tried(read_message(request_, spec), spec)[0]
-    assert (getattr(after, field) > getattr(spec, field)) == up and getattr(after, field) != getattr(spec, field), request_
-
-
 def test_garage_unqualified_is_the_guitar_bands():
     spec = start_spec("jazz")
     assert _tried(read_message("make it less polished, more garage", spec), spec)[0].genre == "rock"
     assert _tried(read_message("make it uk garage", spec), spec)[0].genre == "electronic"
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "it sounds like it's underwater, make it clearer", lambda b, a: a.energy > b.energy),
-    ("jazz", "can the choir come in", lambda b, a: "choir" in a.instruments),
-    ("jazz", "it has no drive", lambda b, a: a.energy > b.energy and a.genre == b.genre),
-    ("rock", "it's got no piano", lambda b, a: "piano" in a.instruments),
-    ("jazz", "with no drums", lambda b, a: "drums" not in a.instruments),
-])
-def test_held_out_35s_misses_are_read(start, request_, check):
-    """held_out_35's first run (27/30): "it sounds like it's X" is said of the take; a part that comes in is
-    added; what the take 'has no' of is asked for ('with no' still takes out)."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "it's like background noise at a dentist, give it some personality", lambda b, a: a.energy > b.energy),
-    ("jazz", "the sax is a bit much", lambda b, a: "saxophone" not in a.instruments),
-    ("jazz", "the sax is much better", lambda b, a: "saxophone" in a.instruments),
-    ("jazz", "it's all a bit same-y", lambda b, a: a.energy > b.energy),
-    ("rock", "get the strings in", lambda b, a: "strings" in a.instruments),
-    ("jazz", "it's like a lullaby, I love it", lambda b, a: a == b),
-    ("jazz", "it's a bit slow, I like it though, but faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
-])
-def test_held_out_36s_misses_are_read(start, request_, check):
-    """held_out_36's first run (26/30): "it's like X" is said of the take; 'a bit much' of a part; same-y; 'get
-    the strings in'; praise pointing back ('I love it') holds what the clause before said of the take."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "honestly it's a bit of a dirge, perk it up", lambda b, a: a.valence > b.valence),
-    ("jazz", "the trumpet would be a nice touch", lambda b, a: "trumpet" in a.instruments),
-    ("jazz", "it's a bit stiff and robotic", lambda b, a: a.energy > b.energy),
-    ("rock", "fewer layers, more space", lambda b, a: len(a.instruments) < len(b.instruments)),
-    ("rock", "i miss the sax", lambda b, a: "saxophone" in a.instruments),
-])
-def test_held_out_37s_misses_are_read(start, request_, check):
-    """held_out_37's first run (25/30): "a bit of a dirge" is said of the take; a part wished 'a nice touch';
-    stiffness is a fault whose remedy loosens; a cue's second phrase holds its words ('more space' is no outer
-    space); a part missed is asked for."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "feels like it's stuck in first gear", lambda b, a: a.energy > b.energy),
-    ("rock", "for a soggy walk to work", lambda b, a: a.energy < b.energy),
-    ("jazz", "the piano part is lovely, keep it", lambda b, a: a == b),
-    ("jazz", "love the sax", lambda b, a: a == b),
-    ("jazz", "make it lovelier", lambda b, a: a.valence > b.valence),
-])
-def test_held_out_38s_misses_are_read(start, request_, check):
-    """held_out_38's first run (27/30): praise of a part carries no feeling to ask for (NRC had read 'lovely' as
-    joy) unless the message asks; first gear; soggy."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "it has a nice groove but the melody is kind of sad, cheer it up", lambda b, a: a.valence > b.valence),
-    ("rock", "the whole mix is muddy and heavy, lighten it", lambda b, a: a.energy < b.energy),
-    ("jazz", "the sax solo is the best bit, keep it", lambda b, a: a == b),
-    ("jazz", "make it a piano solo", lambda b, a: tuple(a.instruments) == ("piano",)),
-    ("jazz", "the tempo is a bit slow", lambda b, a: a.tempo_bpm > b.tempo_bpm),
-])
-def test_held_out_39s_misses_are_read(start, request_, check):
-    """held_out_39's first run (26/30): the take by another name ('the melody', 'the whole mix') is said of;
-    'the sax solo is the best bit' is praise of a passage, not a line-up of one."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "erm, it's all a bit drab", lambda b, a: a.valence > b.valence),
-    ("rock", "go a little easier on the drumming", lambda b, a: a.energy < b.energy and "drums" in a.instruments),
-    ("jazz", "the piano sounds out of tune", lambda b, a: "piano" not in a.instruments),
-    ("jazz", "cellos would add some depth", lambda b, a: "cello" in a.instruments),
-])
-def test_held_out_40s_misses_are_read(start, request_, check):
-    """held_out_40's first run (26/30): a filler before what is said of the take; 'go easy on' a part lowers it and
-    keeps it, as 'tone the drums down' does; a part out of tune goes; one that 'would add' something comes in."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("rock", "this feels like a car advert, make it less cheesy", lambda b, a: a.valence < b.valence),
-    ("jazz", "the drums feel lazy, tighten them up", lambda b, a: a.energy > b.energy),
-    ("jazz", "the energy's just not there", lambda b, a: a.energy > b.energy),
-    ("jazz", "the drums are great", lambda b, a: a == b),
-    ("jazz", "make it sound like a lullaby", lambda b, a: a.energy < b.energy),
-])
-def test_held_out_41s_misses_are_read(start, request_, check):
-    """held_out_41's first run (26/30): a likeness said of the take is said whole ('like a car advert'); any
-    one noun after 'the' is a subject the take's quality is said of ('the drums feel lazy'); plural copulas."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "knock it down a gear", lambda b, a: a.energy < b.energy),
-    ("rock", "there's too much happening in the high end", lambda b, a: len(a.instruments) < len(b.instruments)),
-    ("jazz", "it's lacking a hook", lambda b, a: a.energy > b.energy),
-    ("jazz", "i think a violin would be lovely", lambda b, a: "violin" in a.instruments),
-    ("jazz", "haunting and sparse", lambda b, a: len(a.instruments) < len(b.instruments)),
-    ("jazz", "make it catchy", lambda b, a: a.energy > b.energy),
-])
-def test_held_out_42s_misses_are_read(start, request_, check):
-    """held_out_42's first run (24/30): 'the high end' of a mix is no expensive sound; 'lacking' asks for what is
-    missing, as 'lacks' does; a hook; 'haunting' is no haunted house (it had added strings and a pad)."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("jazz", "too many notes", lambda b, a: len(a.instruments) < len(b.instruments)),
-    ("jazz", "a harp would be gorgeous here", lambda b, a: "harp" in a.instruments),
-    ("jazz", "it has a weird vibe, make it friendlier", lambda b, a: a.valence > b.valence),
-    ("jazz", "it sounds too tidy", lambda b, a: a.energy > b.energy),
-])
-def test_held_out_43s_misses_are_read(start, request_, check):
-    """held_out_43's first run (26/30)."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
-
-
-@pytest.mark.parametrize("start, request_, check", [
-    ("rock", "i don't want anything electronic", lambda b, a: a == b),
-    ("jazz", "can you make it less robotic", lambda b, a: a.energy < b.energy),
-    ("jazz", "a bit more sass", lambda b, a: a.energy > b.energy),
-    ("jazz", "i'm bored of the piano", lambda b, a: "piano" not in a.instruments),
-    ("jazz", "i want something that makes me want to run", lambda b, a: a.energy > b.energy),
-])
-def test_held_out_44s_misses_are_read(start, request_, check):
-    """held_out_44's first run (25/30): a style named and turned away from that the plan has neither the genre nor
-    the instruments of asks nothing ('less robotic' still complains of the sound); sass; bored of a part."""
-    spec = start_spec(start)
-    assert check(spec, _tried(read_message(request_, spec), spec)[0]), request_
