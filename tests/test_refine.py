@@ -240,22 +240,13 @@ def test_a_genre_turned_away_from_or_left_unnamed_changes_the_genre(request_):
     assert after.genre != "jazz", request_
 
 
-def test_the_horn_is_the_plans_own_horn():
-    spec = start_spec("jazz")
-    after = _tried(read_message("lose the horn", spec), spec)[0]
-    assert "saxophone" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1
-
-
-def test_too_ends_at_its_purpose():
-    """'too upbeat for a funeral scene' asks for less upbeat, not for less of a funeral (held_out_29's one miss)."""
-    spec = start_spec("jazz")
-    after = _tried(read_message("the mood is way too upbeat for a funeral scene", spec), spec)[0]
-    assert after.valence < spec.valence and after.energy < spec.energy
-
-
 # The held-out sets' first-run misses, read since: held_out_30 to held_out_44, each with its first-run figure and
 # what mended it (the sets themselves stay as they ran: tests/data/understanding/phrasings.yaml)
 MENDED = [
+    # the second sweep: 'the horn' is the plan's own (a jazz plan's saxophone)
+    ("sweep", "jazz", "lose the horn", lambda b, a: "saxophone" not in a.instruments and len(a.instruments) == 3),
+    # held_out_29's first run (29/30): 'too' ends at its purpose (it had asked for less funeral too)
+    ("held_out_29", "jazz", "the mood is way too upbeat for a funeral scene", lambda b, a: a.valence < b.valence and a.energy < b.energy),
     # held_out_30's first run (24/30): a part's fault said with a hedge or after 'I find'; a cue said twice, the later
     # way the request ('tone down the creepiness' after 'horror movie vibes'); 'to this' makes falling asleep a
     # complaint; a -ness noun is its adjective's quality.
@@ -281,12 +272,15 @@ MENDED = [
     ("held_out_33", "jazz", "less sugar, more spice", lambda b, a: a.valence < b.valence),
     ("held_out_33", "jazz", "it needs a proper build", lambda b, a: a.energy > b.energy),
     ("held_out_33", "jazz", "it feels like it's going nowhere", lambda b, a: a.energy > b.energy),
+    ("held_out_33", "rock", "the organ sounds cheap", lambda b, a: "organ" not in a.instruments),
     # held_out_34's first run (25/30): a dip in energy is a fault ('too much' there is no 'a bit much'); serious;
     # amble; brood.
     ("held_out_34", "jazz", "the energy dips too much, keep it lively", lambda b, a: a.energy > b.energy),
     ("held_out_34", "rock", "it's a bit too serious, loosen up", lambda b, a: a.valence > b.valence),
     ("held_out_34", "rock", "less of a march, more of an amble", lambda b, a: a.energy < b.energy),
     ("held_out_34", "jazz", "make it brood", lambda b, a: a.valence < b.valence),
+    ("held_out_34", "jazz", "make it less polished, more garage", lambda b, a: a.genre == "rock"),
+    ("held_out_34", "jazz", "make it uk garage", lambda b, a: a.genre == "electronic"),
     # held_out_35's first run (27/30): "it sounds like it's X" is said of the take; a part that comes in is added;
     # what the take 'has no' of is asked for ('with no' still takes out).
     ("held_out_35", "jazz", "it sounds like it's underwater, make it clearer", lambda b, a: a.energy > b.energy),
@@ -379,15 +373,3 @@ def test_a_written_word_is_a_slip_only_when_long_and_far_rarer():
 
     assert slip("repetative") == "repetitive"
     assert slip("shouldn") is None and slip("washy") is None and slip("doesn") is None
-
-
-def test_a_part_said_to_sound_cheap_goes():
-    spec = start_spec("rock")
-    after = _tried(read_message("the organ sounds cheap", spec), spec)[0]
-    assert "organ" not in after.instruments and len(after.instruments) == len(spec.instruments) - 1
-
-
-def test_garage_unqualified_is_the_guitar_bands():
-    spec = start_spec("jazz")
-    assert _tried(read_message("make it less polished, more garage", spec), spec)[0].genre == "rock"
-    assert _tried(read_message("make it uk garage", spec), spec)[0].genre == "electronic"
