@@ -292,16 +292,7 @@ class Utterance:
                 negated, scale = False, 1.0
             # 'not X enough'; not the 'not' of 'not enough going on'
             enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)
-            # the subject: the take's names, or any one noun after 'the' ('the drums feel lazy')
-            subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
-            lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
-            opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start))) \
-                and all(t in SAID_LEAD for t in toks[start:lead])
-            opens = opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
-            hedge = (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
-                or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
-                or (said == "pending" and tok in {"a", "an"} and before in {"like", "of"}) \
-                or (said == "pending" and tok in SAID_SUBJECTS)  # 'why is it so slow?'
+            opens, hedge = _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
             is_said = take and ((said == "pending" and not opens and not hedge
                                  and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
@@ -317,12 +308,7 @@ class Utterance:
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
             self.words.append(Word(tok, key(tok), len(self.words), clause, (negated and not how) or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
-            if (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
-                    or split_contraction(before, tok) \
-                    or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
-                    or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
-                    or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY):
-                negated = True
+            negated = negated or _negates(toks, i, start, take)
             if tok == TOO:
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok != TOO else too_left
@@ -432,6 +418,39 @@ def _lowered(toks: list[str]) -> set[int]:
                     out.update(inside)
                 break
     return out
+
+
+def _opens_said(toks: list[str], i: int, start: int) -> bool:
+    """Whether the token at `i` opens what is said of the take: a copula or verb of perception after its subject
+    (the take's names, or any one noun after 'the': 'the drums feel lazy'), only lead words before it; or a
+    rhetorical question's copula ('why is it so slow?')."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
+    lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
+    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start))) \
+        and all(t in SAID_LEAD for t in toks[start:lead])
+    return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
+
+
+def _hedges(toks: list[str], i: int, pending: bool) -> bool:
+    """Whether the token at `i` is a hedge between what opens a quality said of the take and the quality."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    after = toks[i + 1] if i + 1 < len(toks) else ""
+    return (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
+        or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
+        or (pending and tok in {"a", "an"} and before in {"like", "of"}) \
+        or (pending and tok in SAID_SUBJECTS)  # 'why is it so slow?'
+
+
+def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
+    """Whether the token at `i` opens a negation over the rest of its clause: a negator (not 'lack' or 'has no'
+    said of the take in chat: those ask for what is missing), a removal verb's object in chat, 'ease up on',
+    'move away from'."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
+        or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
+        or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
+        or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY)
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:
