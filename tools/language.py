@@ -392,24 +392,23 @@ def _lowered(toks: list[str]) -> set[int]:
     """The places of the words a lowering verb and its particle lower: held between them ('turn the darkness down',
     at most three) or after both ('tone down the aggression', to the clause's end or a softener); never a pronoun,
     an article or a setting the verb's own phrase moves ('bring the tempo down')."""
+    def object_after(first: int) -> set[int]:  # up to four words, to the clause's end, 'and' or a softener
+        rest = []
+        for j in range(first, min(first + 4, len(toks))):
+            if toks[j] in PUNCTUATION or toks[j] in BOUNDARY or toks[j] in ("and", "a", "bit", "little", "notch"):
+                break
+            rest.append(j)
+        return {j for j in rest if toks[j] not in NOT_A_QUALITY}
+
     out: set[int] = set()
     for i, tok in enumerate(toks):
         if tok == "on" and i and toks[i - 1] in {"easy", "easier"}:  # 'go easy on the drums': less of them, kept
-            for j in range(i + 1, min(i + 5, len(toks))):
-                if toks[j] in PUNCTUATION or toks[j] in BOUNDARY or toks[j] == "and":
-                    break
-                if toks[j] not in NOT_A_QUALITY:
-                    out.add(j)
+            out |= object_after(i + 1)
             continue
         if tok not in LOWER_VERBS:
             continue
         if i + 1 < len(toks) and toks[i + 1] in LOWER_VERBS[tok]:  # the object after: 'tone down the aggression'
-            rest = []
-            for j in range(i + 2, min(i + 6, len(toks))):
-                if toks[j] in PUNCTUATION or toks[j] in BOUNDARY or toks[j] in ("and", "a", "bit", "little", "notch"):
-                    break
-                rest.append(j)
-            out.update(j for j in rest if toks[j] not in NOT_A_QUALITY)
+            out |= object_after(i + 2)
             continue
         for k in range(i + 2, min(i + 5, len(toks))):
             if toks[k] in LOWER_VERBS[tok]:
