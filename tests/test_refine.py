@@ -352,6 +352,12 @@ MENDED = [
     ("held_out_44", "jazz", "a bit more sass", lambda b, a: a.energy > b.energy),
     ("held_out_44", "jazz", "i'm bored of the piano", lambda b, a: "piano" not in a.instruments),
     ("held_out_44", "jazz", "i want something that makes me want to run", lambda b, a: a.energy > b.energy),
+    # held_out_45's first run (27/30): a part asked for by a small measure ('a splash of', 'a dash of'); a quality put
+    # first and denied after it; 'cheer up'.
+    ("held_out_45", "rock", "a splash of flute would be lovely", lambda b, a: "flute" in a.instruments),
+    ("held_out_45", "rock", "a dash of cello please", lambda b, a: "cello" in a.instruments),
+    ("held_out_44", "jazz", "a funeral dirge it is not, cheer up", lambda b, a: a.valence > b.valence),
+    ("held_out_45", "rock", "slow it is not, so speed up", lambda b, a: a.tempo_bpm > b.tempo_bpm),
 ]
 
 

@@ -29,7 +29,8 @@ REAFFIRM = frozenset({"more", "add", "plus", "increase", "bring", "make", "give"
 INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "lots": 1.5, "super": 1.5,
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
-          "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6}
+          "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6, "hint": 0.5, "dash": 0.5, "smidge": 0.5,
+          "pinch": 0.5, "splash": 0.6, "sprinkle": 0.5}
 # In chat, a removal verb before its object negates it, as 'without' does: "lose the gloom", "get rid of the
 # darkness", "take away the sadness", "enough of the doom" ask for less of a quality, as "drop the sax" takes the
 # sax out (a removal is only read before a determiner: 'the drop' is a dance track's)
@@ -274,7 +275,7 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
         praised = self._praised_clauses(toks) if take else set()
-        lowered = _lowered(toks)
+        lowered = _lowered(toks) | _denied(toks)
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
@@ -386,6 +387,29 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
             return None
         pos += 1
     return pos - 1
+
+
+# a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
+DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
+                     for denial in (("is", "not"), ("isn't",), ("isnt",), ("isn", "t"), ("s", "not"), ("ain't",),
+                                    ("ain", "t"))) + (("it's", "not"), ("its", "not"), ("that's", "not"))
+
+
+def _denied(toks: list[str]) -> set[int]:
+    """The places of the words before a denial that ends their clause ('a funeral dirge it is not, cheer up')."""
+    out: set[int] = set()
+    start = 0
+    for i, tok in enumerate(toks):
+        before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
+        if _ends_clause(tok, before, after):
+            start = i + 1
+            continue
+        for denial in DENIED_AFTER:
+            end = i + len(denial)
+            if i > start and tuple(toks[i:end]) == denial and (end == len(toks) or _ends_clause(
+                    toks[end], toks[end - 1], toks[end + 1] if end + 1 < len(toks) else "")):
+                out.update(range(start, i))
+    return out
 
 
 def _lowered(toks: list[str]) -> set[int]:
