@@ -17,7 +17,7 @@ from dataclasses import dataclass
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
-                      "easy on", "easier on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
+                      "easy on", "easier on", "lighter on", "gentler on", "softer on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
                       "tired of"})  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
@@ -389,6 +389,8 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
     return pos - 1
 
 
+# 'go easy on the drums', 'lighter on the drums': less of what follows, kept
+EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
 DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
                      for denial in (("is", "not"), ("isn't",), ("isnt",), ("isn", "t"), ("s", "not"), ("ain't",),
@@ -426,7 +428,7 @@ def _lowered(toks: list[str]) -> set[int]:
 
     out: set[int] = set()
     for i, tok in enumerate(toks):
-        if tok == "on" and i and toks[i - 1] in {"easy", "easier"}:  # 'go easy on the drums': less of them, kept
+        if tok == "on" and i and toks[i - 1] in EASY_ON:  # 'go easy on the drums': less of them, kept
             out |= object_after(i + 1)
             continue
         if tok not in LOWER_VERBS:
