@@ -362,6 +362,10 @@ MENDED = [
     # them, kept, as 'go easy on the drums' does (the set's label, fewer parts, stays a miss)
     ("held_out_46", "jazz", "can it sound more like a western", lambda b, a: a.genre == "country"),
     ("held_out_46", "rock", "lighter on the drums", lambda b, a: a.energy < b.energy and a.valence == b.valence),
+    # held_out_47's first run (29/30): a part asked for with a polite word that is also a feeling ('fun', 'welcome'):
+    # the part is added and the polite word asks nothing of the music
+    ("held_out_47", "jazz", "a marimba would be fun", lambda b, a: "marimba" in a.instruments and a.valence == b.valence),
+    ("held_out_47", "jazz", "a harp would be a welcome addition", lambda b, a: "harp" in a.instruments and a.energy == b.energy),
 ]
 
 
@@ -383,3 +387,17 @@ def test_a_written_word_is_a_slip_only_when_long_and_far_rarer():
 
     assert slip("repetative") == "repetitive"
     assert slip("shouldn") is None and slip("washy") is None and slip("doesn") is None
+
+
+@pytest.mark.parametrize("text, alone, read", [
+    ("a marimba would be fun", True, "marimba"),
+    ("cello please", True, "cello"),
+    ("drum and bass", True, "drum and bass"),  # a genre's name kept whole for the reader
+    ("synth-heavy", False, "synth"),  # 'heavy' is no politeness: the alias's second word does not cover it
+    ("a flute and make it fun", False, "flute and"),
+])
+def test_a_message_of_parts_and_politeness_is_read_without_the_polite_words(text, alone, read):
+    from tools.edit_requests import asked_alone, polite_words_dropped
+
+    assert asked_alone(text) is alone
+    assert polite_words_dropped(text) == read

@@ -178,7 +178,9 @@ ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", 
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",
                          "good", "suit", "suits", "work", "fit", "help", "here", "this", "it", "really", "well", "nicely",
                          "touch", "addition", "idea", "i", "think", "reckon", "gorgeous", "beautiful", "perfect",
-                         "amazing", "awesome", "brilliant", "fantastic", "wonderful", "sweet"})  # 'the trumpet would be a nice touch'
+                         "amazing", "awesome", "brilliant", "fantastic", "wonderful", "sweet", "fun", "neat",
+                         "interesting", "ace", "rad", "dope", "lush", "splendid", "excellent", "delightful", "welcome",
+                         "charming", "cute", "fab", "superb", "ideal"})  # 'the trumpet would be a nice touch'
 # 'a cello would be nice', 'the cello would suit this'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
@@ -270,6 +272,34 @@ ARTICLES = ("the", "a", "an", "some")
 ONLY_VERBS = ("keep", "leave", "use", "want", "have", "play", "hear", "to", "i")
 
 
+def asked_alone(text: str) -> bool:
+    """The message is only instruments and politeness ('a marimba would be fun', 'cello please'): each is asked for."""
+    return bool(_instrument_mentions(text)) and not _unasked_words(text)
+
+
+def _unasked_words(text: str) -> list[str]:
+    """The words of the message that are neither an instrument's name nor politeness (ASKED_ALONE)."""
+    words, named = read(text, take=True).words, _named_places(text)
+    return [w.text for k, w in enumerate(words) if k not in named and w.text not in ASKED_ALONE]
+
+
+def polite_words_dropped(text: str) -> str:
+    """The message without its politeness ('a marimba would be fun' → 'marimba'; 'drum and bass' kept whole):
+    the polite words ('fun', 'welcome') are no feeling asked of the music."""
+    words, named = read(text, take=True).words, _named_places(text)
+    return " ".join(w.text for k, w in enumerate(words) if k in named or w.text == "and")
+
+
+def _named_places(text: str) -> set[int]:
+    """The places of the words that name an instrument, as written ('synth' of 'synth-heavy', not 'heavy')."""
+    utterance, out = read(text, take=True), set()
+    for name in _instrument_names():
+        for start in range(len(utterance.words)):
+            if (match := utterance.find_at(name, start)) is not None:
+                out |= set(range(match.start, match.end + 1))
+    return out
+
+
 def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
     """The request names its instruments as the whole line-up ('just the piano', 'piano only')."""
     if re.search(r"\bnothing but\b", text):  # 'but' ends a clause: the words list has no 'but'
@@ -305,8 +335,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         text = text[:swap.start()]  # the rest of the request is read as usual
         utterance = read(text, take=True)
     mentions = _instrument_mentions(text)
-    named = {i for start, name in mentions for i in range(start, start + len(name.split()))}
-    alone = all(k in named or w.text in ASKED_ALONE for k, w in enumerate(utterance.words))
+    alone = asked_alone(text)
     pronoun = PRONOUN_REMOVE.search(text)
     before = [i for i, _n in mentions
               if pronoun and len(" ".join(w.text for w in utterance.words[:i])) < pronoun.start()]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.edit_requests import Edit, interpret, keeps_instrument, without_form_words
+from tools.edit_requests import Edit, asked_alone, interpret, keeps_instrument, polite_words_dropped, without_form_words
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table, table_words
 from tools.json_values import as_json
@@ -88,7 +88,9 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     feeling = not explicit and not keeps_instrument(text)
-    reading, found = decide_edits(without_form_words(text, spec), spec, prefer, weight, feeling=feeling)
+    # only parts, politely ('a marimba would be fun'): the polite words are no feeling asked of the music
+    read_text = without_form_words(polite_words_dropped(text) if explicit and asked_alone(text) else text, spec)
+    reading, found = decide_edits(read_text, spec, prefer, weight, feeling=feeling)
     kept = kept_fields(text)
     taken = {e.tool for e in explicit} | kept
     read = [e for e in found if e.tool not in taken]
