@@ -1407,3 +1407,18 @@ def test_a_dropped_g_is_read_as_the_word_it_drops_from():
         "Jackin' Tracks", "Swingin' at the Savoy", "ROCKIN' ROBIN", "JACK OF ALL TRADES")}
     assert read == {"Jackin' Tracks": {("genre", "house")}, "Swingin' at the Savoy": {("genre", "jazz")},
                     "ROCKIN' ROBIN": {("genre", "rock")}, "JACK OF ALL TRADES": set()}
+
+
+def test_an_idiom_word_yields_to_a_genre_the_cover_names_outright():
+    """held_out_50's 'WAREHOUSE 4AM / deep house grooves': 'warehouse' is techno's idiom, 'deep house' names house;
+    the idiom counts as one suggestive word beside the name. Alone, the idiom still states its genre."""
+    from tools.grounding.statements import by_name
+
+    assert by_name("deep house", "house") and by_name("techno", "techno") and not by_name("warehouse", "techno")
+    prior = Prior(EvidenceSet.number(text_evidence([("Warehouse Sessions", 1.0), ("deep house grooves", 1.0)])))
+    ranking = prior.rank("genre")
+    assert ranking.options[0].value == "house"
+    techno = ranking.option("techno").why
+    assert any('the word "warehouse" (the cover names house outright)' in w for w in techno), techno
+    alone = Prior(EvidenceSet.number(text_evidence([("Warehouse Sessions", 1.0)]))).rank("genre")
+    assert any('states "warehouse"' in w for w in alone.option("techno").why)

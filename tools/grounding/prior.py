@@ -235,11 +235,21 @@ class Prior:
     def _statement_cues(self) -> None:
         """What the cover's words state: a genre or instruments outweigh the colours; a key, mode or tempo is
         decided as stated (see `rank`). The rationale cites the statement."""
+        from tools.grounding.statements import by_name
+
         weight = self.assoc["statements"]["weight"]
         self.stated: dict[str, tuple[Any, Evidence]] = {}
+        genres = [i for i in self.evidence.of_kind("statement") if i.detail["field"] == "genre" and not i.detail.get("negated")]
+        named = {str(i.value) for i in genres if by_name(str(i.detail["phrase"]), str(i.value))}
         for item in self.evidence.of_kind("statement"):
             target, why = str(item.detail["field"]), f'states "{item.detail["phrase"]}"'
             strength = float(item.confidence or 1.0)
+            if item in genres and named - {item.value} and item.value not in named:
+                # an idiom word ('warehouse') yields to a genre the cover names outright ('deep house'): it counts
+                # as one suggestive word
+                self._cue("genre", {item.value: self.assoc["word_weight"]}, strength, item,
+                          f'the word "{item.detail["phrase"]}" (the cover names {", ".join(sorted(named))} outright)')
+                continue
             if item.detail.get("negated"):  # 'NO GUITARS', 'NOT METAL': ruled out
                 values = item.value if target == "instruments" else [item.value]
                 self._cue(target, {v: -weight for v in values}, strength, item, f'rules out "{item.detail["phrase"]}"')

@@ -200,6 +200,13 @@ def subgenre_names() -> dict[str, str]:
     return {name: genre for name, genre in styles.items() if name not in vocab.genres}
 
 
+def by_name(phrase: str, genre: str) -> bool:
+    """Whether a genre statement names its genre outright (the genre's own name, a style's, an artist's), not by
+    an idiom word its scenes use ('warehouse', 'riddim', 'requiem')."""
+    name = phrase.lower()
+    return name == genre or name in subgenre_names() or name in artist_names() or name in vocabulary().genres
+
+
 @functools.cache
 def artist_names() -> dict[str, str]:
     """prompts/artists.yaml: each artist's name as a cover prints it or a listener types it (lower case), with the
