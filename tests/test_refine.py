@@ -366,6 +366,16 @@ MENDED = [
     # the part is added and the polite word asks nothing of the music
     ("held_out_47", "jazz", "a marimba would be fun", lambda b, a: "marimba" in a.instruments and a.valence == b.valence),
     ("held_out_47", "jazz", "a harp would be a welcome addition", lambda b, a: "harp" in a.instruments and a.energy == b.energy),
+    # held_out_48's first run (26/30): 'a lot of stuff going on' said of the take; a part wished for after its line
+    # ('a warm violin line would be lovely'), a solo wished for is no whole line-up, a part 'better gone'; the
+    # head-nod of hip hop; 'I don't hate it' is praise
+    ("held_out_48", "rock", "there's too much stuff happening", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_48", "rock", "there's a lot of stuff going on", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_48", "jazz", "a warm violin line would be lovely", lambda b, a: "violin" in a.instruments),
+    ("held_out_48", "rock", "a trumpet solo would sound great", lambda b, a: "trumpet" in a.instruments and len(a.instruments) == 5),
+    ("held_out_48", "jazz", "the sax would be better gone", lambda b, a: "saxophone" not in a.instruments and a.valence == b.valence),
+    ("held_out_48", "jazz", "give me something i can nod my head to", lambda b, a: a.genre == "hip hop"),
+    ("held_out_48", "jazz", "i don't hate it", lambda b, a: a == b),
 ]
 
 

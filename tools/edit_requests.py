@@ -201,6 +201,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|sit\s+(?:this\s+one\s+)?out|"
                          r"be\s+(?:cut|dropped|removed|lost|binned))"
                          r"(?:\s+(?:now|please|i\s+think|honestly))*\s*$"
+                         r"|^\s*(?:would|d|might)\s+be\s+better\s+(?:gone|off|out|cut|dropped|removed)\b"  # 'the sax would be better gone'
                          # 'the sax is getting on my nerves', 'the organ is doing my head in', 'the drums are bugging me'
                          r"|^\s*(?:is\s+|are\s+|s\s+|re\s+|really\s+)*(?:getting|gets|get|grating|grates|bugging|bugs|annoying|annoys|"
                          r"irritating|irritates|doing|does|driving|drives)\s+(?:on\s+my\s+nerves|on\s+me|me|my\s+head\s+in|"
@@ -311,7 +312,7 @@ def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
             return True
     last = mentions[-1][0] if mentions else None
     after = " ".join(words[last + 1:last + 4]) if last is not None else ""
-    if re.match(r"solo\s+(?:is|was|s|sounds|bit|part|section)\b", after):
+    if re.match(r"solo\s+(?:is|was|s|sounds|bit|part|section|would|could|might|will)\b", after):
         return False  # 'the sax solo is the best bit': a passage, not the line-up
     return any(after.startswith(a) or after.startswith(f"and {a}") for a in ONLY_AFTER)
 
@@ -399,7 +400,12 @@ def _not_working(utterance, index: int, name: str) -> bool:
 # said after the name: 'can the choir come in', 'let the strings kick in', 'the cello could join'
 COMING_IN = re.compile(r"^\s*(?:could|can|might|will|would)\s+(?:add|bring|give|lift|help)\b"  # 'cellos would add some depth'
                        r"|^\s*(?:(?:could|can|should|might|must|will|would)\s+)?(?:come|comes|coming|kick|kicks|join|joins|"
-                       r"enter|enters|creep|creeps|sneak|sneaks|drift|drifts|fade|fades)\s+(?:back\s+)?in\b|^\s*(?:could|can|should)?\s*join\b")
+                       r"enter|enters|creep|creeps|sneak|sneaks|drift|drifts|fade|fades)\s+(?:back\s+)?in\b|^\s*(?:could|can|should)?\s*join\b"
+                       # wished for: 'a warm violin line would be lovely', 'a cello part would suit it'
+                       r"|^\s*(?:(?:line|part|solo|melody|riff|lead|layer|section|sound)\s+)?(?:would|could|might)\s+"
+                       r"(?:(?:be|sound)\s+(?:a\s+|an\s+)?(?:really\s+|so\s+|very\s+)?(?:nice|lovely|great|cool|good|fun|"
+                       r"welcome|perfect|beautiful|gorgeous|amazing|awesome|brilliant|ace|neat|sweet|wonderful|interesting)"
+                       r"|suit|fit|work)\b")
 
 
 def _affirmed(text: str, phrase: str) -> bool:

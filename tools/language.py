@@ -461,7 +461,8 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     """Whether the token at `i` is a hedge between what opens a quality said of the take and the quality."""
     tok, before = toks[i], toks[i - 1] if i else ""
     after = toks[i + 1] if i + 1 < len(toks) else ""
-    return (tok in HEDGES and not (tok in {"lot", "much"} and after in {"going", "happening"})) \
+    busy = {"going", "happening"} & set(toks[i + 1:i + 4])  # 'a lot (of stuff) going on' is said, not a hedge
+    return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of"}) \
         or (pending and tok in SAID_SUBJECTS)  # 'why is it so slow?'

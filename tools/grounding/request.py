@@ -103,7 +103,8 @@ FEEDBACK_WORDS = (
     r"(?:exactly|just)\s+what\s+i\s+wanted|works\s+for\s+me|that\s+works|that\s+ll\s+do|that\s+s\s+it",
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest",
     r"(?:leave|keep)\s+it(?:\s+(?:just\s+)?(?:like\s+(?:that|this)|as\s+(?:it\s+)?is|the\s+same|there|alone|be))?|let\s+it\s+be|"
-    r"(?:don\s*t|do\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+changes?(?:\s+needed)?")
+    r"(?:don\s*t|do\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+changes?(?:\s+needed)?",
+    r"(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:hate|dislike|mind)\s+(?:it|that|this)(?:\s+at\s+all)?")  # 'I don't hate it'
 
 
 @functools.cache
