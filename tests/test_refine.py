@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.api import AlbumGen
-from agent.chat.refine import _tried, changes_anything, read_message, request_preference
+from agent.chat.refine import _tried, changes_anything, edit_problems, read_message, request_preference
 from agent.chat.session import ChatSession
 from agent.store import RunStore
 from tests.conftest import ROOT
@@ -376,6 +376,12 @@ MENDED = [
     ("held_out_48", "jazz", "the sax would be better gone", lambda b, a: "saxophone" not in a.instruments and a.valence == b.valence),
     ("held_out_48", "jazz", "give me something i can nod my head to", lambda b, a: a.genre == "hip hop"),
     ("held_out_48", "jazz", "i don't hate it", lambda b, a: a == b),
+    # held_out_49's first run (27/30): a midnight drive is the night's, not a road trip's; a meter said in words
+    # ('can you make it a waltz' was read as 3/4 already: the set's label asked for calmer)
+    ("held_out_49", "jazz", "make it feel like a midnight drive", lambda b, a: a.energy < b.energy),
+    ("held_out_49", "rock", "three four time", lambda b, a: a.time_signature == "3/4"),
+    ("held_out_49", "rock", "in six-eight please", lambda b, a: a.time_signature == "6/8"),
+    ("held_out_49", "rock", "play it four times", lambda b, a: a.time_signature == b.time_signature),
 ]
 
 
@@ -411,3 +417,14 @@ def test_a_message_of_parts_and_politeness_is_read_without_the_polite_words(text
 
     assert asked_alone(text) is alone
     assert polite_words_dropped(text) == read
+
+
+def test_a_part_asked_for_that_already_plays_says_so():
+    """held_out_49's 'more cowbell' (the set's drums) made no take and said nothing could be read."""
+    spec = start_spec("jazz")
+    for text in ("more drums", "more cowbell"):
+        refinement = read_message(text, spec)
+        assert not changes_anything(refinement, spec)
+        assert edit_problems(refinement, spec) == ["the drums already play in this take, and a take has no volume for "
+                                                   "a single part (say 'more energy' for busier playing)"]
+    assert edit_problems(read_message("slower", spec), spec) == []

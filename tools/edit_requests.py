@@ -35,6 +35,10 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            "cowbell": "drums", "handclaps": "drums", "claps": "drums", "shaker": "drums", "percussion": "drums",
            "808": "drum machine", "808s": "drum machine", "909": "drum machine", "moog": "synth lead",
            "theremin": "synth lead", "arpeggiator": "synth lead"}
+# a meter said in words: 'three four time', 'in six-eight'
+SPOKEN_METERS = {"three four": "3/4", "four four": "4/4", "six eight": "6/8", "two four": "2/4", "five four": "5/4",
+                 "seven eight": "7/8"}
+SPOKEN_METER = re.compile(r"\b(" + "|".join(k.replace(" ", r"[\s-]") for k in SPOKEN_METERS) + r")\b(?!\s+(?:bars|times|beats))")
 GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
                "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
                "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
@@ -145,6 +149,11 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
 def _instrument_names() -> tuple[str, ...]:
     """Every instrument name and chat alias, longest first ('electric guitar' before 'guitar')."""
     return tuple(sorted(set(vocabulary().instruments) | set(ALIASES), key=len, reverse=True))
+
+
+def named_instruments(text: str) -> list[str]:
+    """The instruments a message names, as the sound set has them ('sax': saxophone, 'cowbell': drums)."""
+    return _named_instruments(text.lower())
 
 
 def _named_instruments(clause: str) -> list[str]:
@@ -721,8 +730,9 @@ def interpret(request: str, spec: MusicSpec) -> list[Edit]:
         edits.append(Edit("set_tempo", {"bpm": bpm, "rationale": why}))
     if key := _key(text, spec):
         edits.append(Edit("set_key", {**key, "rationale": why}))
-    if m := re.search(r"\b([2-7]/[48])\b", text):
-        edits.append(Edit("set_time_signature", {"time_signature": m.group(1), "rationale": why}))
+    if m := re.search(r"\b([2-7]/[48])\b", text) or SPOKEN_METER.search(text):
+        meter = m.group(1) if "/" in m.group(1) else SPOKEN_METERS[m.group(1).replace("-", " ")]
+        edits.append(Edit("set_time_signature", {"time_signature": meter, "rationale": why}))
     elif _affirmed(text, "waltz"):  # a waltz is a meter in any genre (a jazz waltz, a country waltz)
         edits.append(Edit("set_time_signature", {"time_signature": "3/4", "rationale": why}))
     elif _has(text, "waltz") and spec.time_signature == "3/4":  # 'not a waltz'

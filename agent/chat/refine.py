@@ -10,7 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.edit_requests import Edit, asked_alone, interpret, keeps_instrument, polite_words_dropped, without_form_words
+from tools.edit_requests import (
+    Edit,
+    asked_alone,
+    interpret,
+    keeps_instrument,
+    named_instruments,
+    polite_words_dropped,
+    without_form_words,
+)
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
 from tools.grounding.request import Reading, RequestEdit, decide_edits, find_cues, request_table, table_words
 from tools.json_values import as_json
@@ -106,8 +114,16 @@ def changes_anything(refinement: Refinement, spec: MusicSpec) -> bool:
 
 
 def edit_problems(refinement: Refinement, spec: MusicSpec) -> list[str]:
-    """Why the explicit edits could not be made ('flute does not play in outro'), for the reply."""
-    return _tried(refinement, spec)[1]
+    """Why the explicit edits could not be made ('flute does not play in outro'), for the reply; a part asked for
+    that already plays ('more drums', 'more cowbell': the set's drums) says so."""
+    scratch, problems = _tried(refinement, spec)
+    if not problems and scratch == spec:
+        playing = [name for name in named_instruments(refinement.text) if name in spec.instruments]
+        if playing:
+            verb = "play" if len(playing) > 1 or playing[0] in ("drums", "strings") else "plays"
+            problems.append(f"the {' and '.join(playing)} already {verb} in this take, and a take has no volume for "
+                            "a single part (say 'more energy' for busier playing)")
+    return problems
 
 
 def _tried(refinement: Refinement, spec: MusicSpec) -> tuple[MusicSpec, list[str]]:
