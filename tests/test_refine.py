@@ -382,6 +382,13 @@ MENDED = [
     ("held_out_49", "rock", "three four time", lambda b, a: a.time_signature == "3/4"),
     ("held_out_49", "rock", "in six-eight please", lambda b, a: a.time_signature == "6/8"),
     ("held_out_49", "rock", "play it four times", lambda b, a: a.time_signature == b.time_signature),
+    # held_out_50's first run (27/30): a half-time feel written with a hyphen; 'hear the cello' asks for it, and
+    # "I can't hear the piano" still keeps the piano
+    ("held_out_50", "rock", "half-time feel please", lambda b, a: a.tempo_bpm < b.tempo_bpm),
+    ("held_out_50", "jazz", "double-time", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_50", "jazz", "can we hear the cello", lambda b, a: "cello" in a.instruments),
+    ("held_out_50", "jazz", "i can't hear the piano", lambda b, a: "piano" in a.instruments),
+    ("held_out_50", "rock", "i can't hear the flute", lambda b, a: "flute" in a.instruments),
 ]
 
 

@@ -126,7 +126,8 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
     if (m := TEMPO_TO.search(text) or TEMPO_ALONE.match(text)) and TEMPO_MIN <= int(m.group(1)) <= TEMPO_MAX:
         return int(m.group(1))  # 'take it up to 150', 'around 90?'
     utterance = read(text, take=True)
-    factor = 0.75 if _has(text, "half time") else 1.3 if _has(text, "double time") else None
+    feel = re.search(r"\b(half|double)[\s-]?time\b", text)  # 'half-time feel', 'halftime', 'double time'
+    factor = None if feel is None else 0.75 if feel.group(1) == "half" else 1.3
     if m := HALVE.search(text):  # 'half the tempo', 'double the speed', 'twice as fast': the factor as said
         factor = 0.5 if m.group("half") or m.group("half2") or m.group("cut") else 2.0
     if factor is None:
@@ -176,7 +177,7 @@ REMOVE_VERBS = ("remove", "drop", "lose", "cut", "kill", "ditch", "mute", "strip
                 "get shot of", "hold", "enough with", "enough of", "over the", "give * a rest", "sit * out", "do we need",
                 "do we really need", "pull", "too much", "too many")
 ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", "layer", "feature", "use", "give",
-             "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some",
+             "want", "need", "introduce", "also", "get some", "some", "how about", "try", "hear a", "hear an", "hear some", "hear the", "hear more",
              "get a", "get an", "have a", "have an", "have some", "stick", "chuck", "pop in", "pop a", "sneak",
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
@@ -354,7 +355,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         if verb is None and before and index == before[-1]:
             verb = "remove"  # the part named last before it: 'the drums are fine but the sax, lose it'
         clause = utterance.words[index].clause
-        if verb is None and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
+        if verb in (None, "add") and UNHEARD.search(" ".join(w.text for w in utterance.words[:index] if w.clause == clause)):
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
         elif verb == "keep":
             continue
