@@ -389,6 +389,13 @@ MENDED = [
     ("held_out_50", "jazz", "can we hear the cello", lambda b, a: "cello" in a.instruments),
     ("held_out_50", "jazz", "i can't hear the piano", lambda b, a: "piano" in a.instruments),
     ("held_out_50", "rock", "i can't hear the flute", lambda b, a: "flute" in a.instruments),
+    # held_out_51's first run (27/30): a tempo said in words; a ballad is slow and tender; a part that drowns the
+    # rest out goes
+    ("held_out_51", "rock", "a hundred bpm please", lambda b, a: a.tempo_bpm == 100),
+    ("held_out_51", "jazz", "ninety bpm", lambda b, a: a.tempo_bpm == 90 and a.genre == b.genre),  # not the nineties
+    ("held_out_51", "jazz", "one forty please", lambda b, a: a.tempo_bpm == 140),
+    ("held_out_51", "rock", "turn it into a ballad", lambda b, a: a.energy < b.energy and a.tempo_bpm < b.tempo_bpm),
+    ("held_out_51", "jazz", "the drums drown everything out", lambda b, a: "drums" not in a.instruments),
 ]
 
 
@@ -435,3 +442,13 @@ def test_a_part_asked_for_that_already_plays_says_so():
         assert edit_problems(refinement, spec) == ["the drums already play in this take, and a take has no volume for "
                                                    "a single part (say 'more energy' for busier playing)"]
     assert edit_problems(read_message("slower", spec), spec) == []
+
+
+@pytest.mark.parametrize("said, digits", [
+    ("a hundred bpm please", "100 bpm please"), ("a hundred and twenty", "120"), ("ninety-five bpm", "95 bpm"),
+    ("one forty", "140"), ("two hundred", "200"), ("one more go", "one more go"), ("the nineties", "the nineties"),
+])
+def test_a_tempo_said_in_words_is_read_as_its_number(said, digits):
+    from tools.edit_requests import spoken_numbers
+
+    assert spoken_numbers(said) == digits

@@ -118,6 +118,30 @@ def _tempo_by(text: str, spec: MusicSpec) -> int | None:
     return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm + sign * delta)))
 
 
+UNITS = {w: n for n, w in enumerate("one two three four five six seven eight nine".split(), start=1)}
+TEENS = {w: n for n, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), start=10)}
+TENS = {w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_TENS, _UNITS, _TEENS = "|".join(TENS), "|".join(UNITS), "|".join(TEENS)
+# a tempo said in words: 'a hundred bpm', 'a hundred and twenty', 'ninety-five', 'one forty' (a musician's 140)
+SPOKEN_NUMBER = re.compile(
+    rf"\b(?:(?P<h>a|one|two)\s+hundred(?:\s+and)?(?:\s+(?P<ht>{_TENS})(?:[\s-](?P<hu>{_UNITS}))?|\s+(?P<hs>{_TEENS}|{_UNITS}))?"
+    rf"|(?P<c>one)\s+(?P<ct>{_TENS}|{_TEENS})(?:[\s-](?P<cu>{_UNITS}))?"
+    rf"|(?P<t>{_TENS})(?:[\s-](?P<tu>{_UNITS}))?)\b")
+
+
+def spoken_numbers(text: str) -> str:
+    """The text with tempos said in words as digits ('a hundred bpm' → '100 bpm')."""
+    def value(m: re.Match) -> str:
+        g = m.groupdict()
+        if g["h"]:
+            rest = TENS.get(g["ht"] or "", 0) + UNITS.get(g["hu"] or "", 0) + {**TEENS, **UNITS}.get(g["hs"] or "", 0)
+            return str((2 if g["h"] == "two" else 1) * 100 + rest)
+        if g["c"]:
+            return str(100 + {**TENS, **TEENS}[g["ct"]] + UNITS.get(g["cu"] or "", 0))
+        return str(TENS[g["t"]] + UNITS.get(g["tu"] or "", 0))
+    return SPOKEN_NUMBER.sub(value, text)
+
+
 def _tempo(text: str, spec: MusicSpec) -> int | None:
     if (by := _tempo_by(text, spec)) is not None:
         return by
@@ -212,6 +236,9 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"be\s+(?:cut|dropped|removed|lost|binned))"
                          r"(?:\s+(?:now|please|i\s+think|honestly))*\s*$"
                          r"|^\s*(?:would|d|might)\s+be\s+better\s+(?:gone|off|out|cut|dropped|removed)\b"  # 'the sax would be better gone'
+                         # 'the drums drown everything out', 'the organ is swamping the mix'
+                         r"|^\s*(?:are\s+|is\s+|s\s+|re\s+|kind\s+of\s+|kinda\s+|just\s+)*(?:drown|drowns|drowning|swamp|swamps|"
+                         r"swamping|bury|buries|burying|smother|smothers|smothering)\s+(?:everything|it|all|the\s+\w+)\b"
                          # 'the sax is getting on my nerves', 'the organ is doing my head in', 'the drums are bugging me'
                          r"|^\s*(?:is\s+|are\s+|s\s+|re\s+|really\s+)*(?:getting|gets|get|grating|grates|bugging|bugs|annoying|annoys|"
                          r"irritating|irritates|doing|does|driving|drives)\s+(?:on\s+my\s+nerves|on\s+me|me|my\s+head\s+in|"

@@ -17,6 +17,7 @@ from tools.edit_requests import (
     keeps_instrument,
     named_instruments,
     polite_words_dropped,
+    spoken_numbers,
     without_form_words,
 )
 from tools.grounding.decide import Decision, Preference, PriorOption, calibrated_preference
@@ -93,6 +94,7 @@ def read_message(text: str, spec: MusicSpec, prefer=None, weight: float = 0.5) -
     """Keyword edits first; the request reader adds edits for the fields they leave alone and the listener does
     not hold still (`kept_fields`)."""
     text, slips = respelled(text, table_words())
+    text = spoken_numbers(text)  # 'a hundred bpm', 'make it ninety': not the nineties
     explicit = interpret(text, spec)
     # an instruction already carried out ('lose the organ') is not read for feeling: its verbs are not one
     feeling = not explicit and not keeps_instrument(text)
