@@ -396,6 +396,11 @@ MENDED = [
     ("held_out_51", "jazz", "one forty please", lambda b, a: a.tempo_bpm == 140),
     ("held_out_51", "rock", "turn it into a ballad", lambda b, a: a.energy < b.energy and a.tempo_bpm < b.tempo_bpm),
     ("held_out_51", "jazz", "the drums drown everything out", lambda b, a: "drums" not in a.instruments),
+    # held_out_53's first run (28/30): a part wished for with any word of praise ('would sound majestic'), not one
+    # of fault; a part taking a back seat calms the take, kept (the set's label, cut, stays a miss)
+    ("held_out_53", "jazz", "a french horn would sound majestic", lambda b, a: "french horn" in a.instruments),
+    ("held_out_53", "jazz", "a flute would sound awful", lambda b, a: "flute" not in a.instruments),
+    ("held_out_53", "rock", "could the guitar take a back seat", lambda b, a: a.energy < b.energy and "electric guitar" in a.instruments),
 ]
 
 

@@ -438,10 +438,12 @@ def _not_working(utterance, index: int, name: str) -> bool:
 COMING_IN = re.compile(r"^\s*(?:could|can|might|will|would)\s+(?:add|bring|give|lift|help)\b"  # 'cellos would add some depth'
                        r"|^\s*(?:(?:could|can|should|might|must|will|would)\s+)?(?:come|comes|coming|kick|kicks|join|joins|"
                        r"enter|enters|creep|creeps|sneak|sneaks|drift|drifts|fade|fades)\s+(?:back\s+)?in\b|^\s*(?:could|can|should)?\s*join\b"
-                       # wished for: 'a warm violin line would be lovely', 'a cello part would suit it'
+                       # wished for: 'a warm violin line would be lovely', 'a cello part would suit it', 'a french horn
+                       # would sound majestic' (not 'would sound awful', 'would be better gone')
                        r"|^\s*(?:(?:line|part|solo|melody|riff|lead|layer|section|sound)\s+)?(?:would|could|might)\s+"
-                       r"(?:(?:be|sound)\s+(?:a\s+|an\s+)?(?:really\s+|so\s+|very\s+)?(?:nice|lovely|great|cool|good|fun|"
-                       r"welcome|perfect|beautiful|gorgeous|amazing|awesome|brilliant|ace|neat|sweet|wonderful|interesting)"
+                       r"(?:(?:be|sound)\s+(?:a\s+|an\s+)?(?:really\s+|so\s+|very\s+|quite\s+)?(?!(?:awful|terrible|bad|worse|"
+                       r"wrong|horrible|odd|weird|strange|silly|out|off|too|cheesy|naff|tacky|cheap|much|better|overkill|a\s+bit|"
+                       r"a\s+little|annoying|distracting|pointless|unnecessary|redundant|grating|jarring|boring|dull)\b)[a-z]+"
                        r"|suit|fit|work)\b")
 
 
