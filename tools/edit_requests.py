@@ -214,7 +214,9 @@ ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", 
                          "touch", "addition", "idea", "i", "think", "reckon", "gorgeous", "beautiful", "perfect",
                          "amazing", "awesome", "brilliant", "fantastic", "wonderful", "sweet", "fun", "neat",
                          "interesting", "ace", "rad", "dope", "lush", "splendid", "excellent", "delightful", "welcome",
-                         "charming", "cute", "fab", "superb", "ideal"})  # 'the trumpet would be a nice touch'
+                         "charming", "cute", "fab", "superb", "ideal",
+                         # a small measure, laid on top: 'a little glockenspiel on top', 'just a bit of flute'
+                         "little", "bit", "of", "on", "top", "extra", "tiny", "subtle", "just"})  # 'the trumpet would be a nice touch'
 # 'a cello would be nice', 'the cello would suit this'
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
