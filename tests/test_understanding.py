@@ -580,6 +580,10 @@ def test_an_artist_named_in_chat_or_on_a_sleeve_states_their_genre():
         found = [s for s in statements(line, line.lower().split()) if s.field == "genre"]
         assert [s.value for s in found] == [genre] and found[0].source.startswith("artist"), line
     assert not [s for s in statements("A CLASH OF COLOURS", "a clash of colours".split()) if s.field == "genre"]
+    # a one-word dictionary name as a likeness asked for in chat (held_out_24's misses), never on a sleeve
+    assert after("like Slayer").genre == "metal" and after("make it sound like Nirvana").genre == "rock"
+    assert after("a queen of the night").genre == "jazz"
+    assert not [s for s in statements("QUEEN", ["queen"]) if s.field == "genre"]
 
 
 def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():

@@ -45,7 +45,7 @@ def genre_cues() -> dict[str, dict[str, Any]]:
     the genre; negated ('less jazzy', 'no jazz', 'less like a rave') it moves the plan away from it. A word the
     request table reads ('minimal': sparser) keeps that sense and is not also read as a genre ('minimalism')."""
     from tools.edit_requests import GENRE_WORDS
-    from tools.grounding.statements import artist_names, statement_table, tree_names
+    from tools.grounding.statements import artist_names, likened_artists, statement_table, tree_names
     from tools.language import key
 
     table = statement_table()
@@ -55,6 +55,7 @@ def genre_cues() -> dict[str, dict[str, Any]]:
         stated = [str(p) for p in (*table["genres"].get(g, []), *table["subgenres"].get(g, []))]
         stated += [name for name, (genre, _branch) in tree_names().items() if genre == g]
         stated += [name for name, genre in artist_names().items() if genre == g]  # 'like Johnny Cash'
+        stated += [f"like {name}" for name, genre in likened_artists().items() if genre == g]  # 'like Nirvana'
         words = [g, *(w for w, to in GENRE_WORDS.items() if to == g), *(p for p in stated if " " in p or key(p) not in taken)]
         cues[f"genre:{g}"] = {"words": list(dict.fromkeys(words)), "genres": [g]}
     return cues

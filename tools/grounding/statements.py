@@ -229,6 +229,15 @@ def artist_names() -> dict[str, str]:
     return {name: next(iter(gs)) for name, gs in found.items() if len(gs) == 1}
 
 
+@functools.cache
+def likened_artists() -> dict[str, str]:
+    """prompts/artists.yaml `likened`: one-word names that are dictionary words (Nirvana, Slayer, Drake), each with
+    its genre, read only in a likeness a listener asks for ('like Nirvana'), never on a sleeve."""
+    table, genres = prompt_table("artists.yaml").get("likened", {}), set(vocabulary().genres)
+    assert set(table) <= genres, f"artists.yaml `likened` names unknown genres: {sorted(set(table) - genres)}"
+    return {str(name).lower(): genre for genre, names in table.items() for name in names}
+
+
 ARTIST_SOURCE = "artist: prompts/artists.yaml"
 
 
