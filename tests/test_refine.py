@@ -409,6 +409,14 @@ MENDED = [
     # the subgenre's family, where the set's label asked for synthwave)
     ("held_out_55", "jazz", "it's treading water", lambda b, a: a.energy > b.energy),
     ("held_out_55", "jazz", "it just sits there", lambda b, a: a.energy > b.energy),
+    # held_out_56's first run (26/30, the damp squib inverted: 'damp' was read as rain): a damp squib, half-hearted,
+    # underwhelming are dull; 'knock ten bpm off'; 'bring the whole thing right down'
+    ("held_out_56", "rock", "it's a damp squib", lambda b, a: a.energy > b.energy),
+    ("held_out_56", "jazz", "it sounds a bit half-hearted", lambda b, a: a.energy > b.energy),
+    ("held_out_56", "rock", "knock ten bpm off", lambda b, a: a.tempo_bpm == b.tempo_bpm - 10),
+    ("held_out_56", "rock", "shave 5% off it", lambda b, a: a.tempo_bpm < b.tempo_bpm),
+    ("held_out_56", "rock", "bring the whole thing right down", lambda b, a: a.energy < b.energy),
+    ("held_out_56", "rock", "turn it right down", lambda b, a: a.energy < b.energy),
 ]
 
 

@@ -101,7 +101,9 @@ BY_DOWN = (r"drop|cut|minus|lower|reduce|decrease|take\s+off|knock\s+off|shave\s
 TEMPO_BY = re.compile(rf"\b(?:(?P<up>{BY_UP})|(?P<down>{BY_DOWN}))\s+(?:(?:it|the\s+(?:tempo|bpm|speed))\s+)?(?:by\s+)?"
                       rf"(?:another\s+|an\s+extra\s+|a\s+further\s+)?(?P<n>\d{{1,3}})\s*(?P<unit>bpm|beats(?:\s+per\s+minute)?|%|percent)"
                       rf"|\b(?P<n2>\d{{1,3}})\s*(?P<unit2>bpm|beats(?:\s+per\s+minute)?|%|percent)?\s+(?:(?P<up2>faster|quicker|more|higher)"
-                      rf"|(?P<down2>slower|less|fewer|lower))\b")
+                      rf"|(?P<down2>slower|less|fewer|lower))\b"
+                      # 'knock ten bpm off', 'shave 5% off it'
+                      rf"|\b(?:knock|shave|take|chop|trim)\s+(?:another\s+)?(?P<n3>\d{{1,3}})\s*(?P<unit3>bpm|%|percent)?\s+off\b")
 TEMPO_STEP = 0.15  # one "slower" is 15 % slower; "much" and "a bit" scale it, 'too slow' turns it around
 
 
@@ -110,10 +112,10 @@ def _tempo_by(text: str, spec: MusicSpec) -> int | None:
     m = TEMPO_BY.search(text)
     if m is None or spec.tempo_bpm is None:
         return None
-    unit = m.group("unit") or m.group("unit2") or ""
+    unit = m.group("unit") or m.group("unit2") or m.group("unit3") or ""
     if m.group("n2") and not unit and not re.search(r"faster|quicker|slower", m.group(0)):
         return None  # '2 more drums', 'three less': a count, not a tempo
-    n, sign = int(m.group("n") or m.group("n2")), 1 if (m.group("up") or m.group("up2")) else -1
+    n, sign = int(m.group("n") or m.group("n2") or m.group("n3")), 1 if (m.group("up") or m.group("up2")) else -1
     delta = spec.tempo_bpm * n / 100 if unit in ("%", "percent") else n
     return max(TEMPO_MIN, min(TEMPO_MAX, round(spec.tempo_bpm + sign * delta)))
 
@@ -126,7 +128,8 @@ _TENS, _UNITS, _TEENS = "|".join(TENS), "|".join(UNITS), "|".join(TEENS)
 SPOKEN_NUMBER = re.compile(
     rf"\b(?:(?P<h>a|one|two)\s+hundred(?:\s+and)?(?:\s+(?P<ht>{_TENS})(?:[\s-](?P<hu>{_UNITS}))?|\s+(?P<hs>{_TEENS}|{_UNITS}))?"
     rf"|(?P<c>one)\s+(?P<ct>{_TENS}|{_TEENS})(?:[\s-](?P<cu>{_UNITS}))?"
-    rf"|(?P<t>{_TENS})(?:[\s-](?P<tu>{_UNITS}))?)\b")
+    rf"|(?P<t>{_TENS})(?:[\s-](?P<tu>{_UNITS}))?"
+    rf"|(?P<s>{_TEENS}|{_UNITS})(?=\s*(?:bpm|beats|%|percent)))\b")  # 'ten bpm', 'five percent'; not 'one more go'
 
 
 def spoken_numbers(text: str) -> str:
@@ -138,6 +141,8 @@ def spoken_numbers(text: str) -> str:
             return str((2 if g["h"] == "two" else 1) * 100 + rest)
         if g["c"]:
             return str(100 + {**TENS, **TEENS}[g["ct"]] + UNITS.get(g["cu"] or "", 0))
+        if g["s"]:
+            return str({**TEENS, **UNITS}[g["s"]])
         return str(TENS[g["t"]] + UNITS.get(g["tu"] or "", 0))
     return SPOKEN_NUMBER.sub(value, text)
 

@@ -103,7 +103,7 @@ HOLD_BEFORE = frozenset({"any", "no"})
 LOWER_VERBS = {"turn": ("down",), "dial": ("down", "back"), "tone": ("down",), "bring": ("down",),  # not 'bring back'
                "knock": ("down", "back"), "cool": ("down",), "scale": ("down", "back"), "rein": ("back", "in"),
                "pull": ("back",)}
-NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "everything", "the", "a", "some", "them", "its", "tempo",
+NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "right", "everything", "the", "a", "some", "them", "its", "tempo",
                            "bpm", "speed", "pace", "energy", "volume", "level", "levels", "mood", "vibe", "whole", "thing",
                            "key", "pitch", "mode", "intro", "ending", "end", "outro", "chorus", "verse", "bridge", "drop"})
 # said of the take after the quality: 'I hate how slow it is', 'I don't like how busy it sounds'
