@@ -417,6 +417,11 @@ MENDED = [
     ("held_out_56", "rock", "shave 5% off it", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("held_out_56", "rock", "bring the whole thing right down", lambda b, a: a.energy < b.energy),
     ("held_out_56", "rock", "turn it right down", lambda b, a: a.energy < b.energy),
+    # held_out_57's first run (28/30; the waves on a beach inverted, the beach's party outweighing the waves): the
+    # energy said to be too high or too low
+    ("held_out_57", "rock", "make it sound like waves on a beach", lambda b, a: a.energy < b.energy),
+    ("held_out_57", "rock", "the energy is way too high", lambda b, a: a.energy < b.energy),
+    ("held_out_57", "jazz", "the energy's too low", lambda b, a: a.energy > b.energy),
 ]
 
 
