@@ -422,6 +422,10 @@ MENDED = [
     ("held_out_57", "rock", "make it sound like waves on a beach", lambda b, a: a.energy < b.energy),
     ("held_out_57", "rock", "the energy is way too high", lambda b, a: a.energy < b.energy),
     ("held_out_57", "jazz", "the energy's too low", lambda b, a: a.energy > b.energy),
+    # held_out_58's first run (28/30; 'overly sentimental' inverted): 'overly' is 'too'; hair on it
+    ("held_out_58", "jazz", "it's overly sentimental", lambda b, a: a.valence < b.valence),
+    ("held_out_58", "jazz", "it's overly dark", lambda b, a: a.valence > b.valence),
+    ("held_out_58", "jazz", "put some hair on it", lambda b, a: a.energy > b.energy),
 ]
 
 

@@ -59,6 +59,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
 WANTING = frozenset({"lack", "lacks", "lacking"})
 HAVING = frozenset({"has", "have", "got"})  # 'it has no drive', "it's got no bass": what the take lacks, asked for
 TOO = "too"
+TOO_WORDS = frozenset({TOO, "overly", "excessively"})  # "it's overly sentimental" is 'too sentimental'
 ENOUGH = "enough"
 # Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
 # has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
@@ -310,9 +311,9 @@ class Utterance:
             self.words.append(Word(tok, key(tok), len(self.words), clause, (negated and not how) or i in lowered, too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
-            if tok == TOO:
+            if tok in TOO_WORDS:
                 too_left = WINDOW + 1
-            too_left = max(0, too_left - 1) if tok != TOO else too_left
+            too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
             if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
                 too_left = 0
             if tok in INTENSIFY:
