@@ -426,6 +426,11 @@ MENDED = [
     ("held_out_58", "jazz", "it's overly sentimental", lambda b, a: a.valence < b.valence),
     ("held_out_58", "jazz", "it's overly dark", lambda b, a: a.valence > b.valence),
     ("held_out_58", "jazz", "put some hair on it", lambda b, a: a.energy > b.energy),
+    # held_out_59's first run (27/30; the deserted city at dawn inverted): "the piano's not needed"; wading through
+    # treacle; 'deserted' is empty, not the desert
+    ("held_out_59", "jazz", "the piano's not needed", lambda b, a: "piano" not in a.instruments),
+    ("held_out_59", "jazz", "it sounds like it's wading through treacle", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_59", "jazz", "like a deserted city at dawn", lambda b, a: a.valence < b.valence),
 ]
 
 

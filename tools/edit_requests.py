@@ -226,7 +226,7 @@ ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", 
 # 'I can't hear the bass', 'I can barely hear the piano': a complaint that a part is missing, not a request to cut it
 UNHEARD = re.compile(r"\b(?:can\s*not|can\s*t|cannot|can't|barely|hardly|don\s*t|do\s+not|never)\s+(?:even\s+)?hear\b")
 # said after the name: 'the sax isn't working for me', 'the organ has to go', 'the drums get in the way'
-NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|does\s*n\s*t|doesn't|does\s+not|"
+NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\s*t|isn't|is\s+not|s\s+not|does\s*n\s*t|doesn't|does\s+not|"
                          r"are\s*n\s*t|aren't|are\s+not|do\s*n\s*t|don't)\s+(?:really\s+)?(?:working|work|fitting|fit|"
                          r"doing\s+it|needed|helping|help)\b|^\s*(?:has|have|needs?)\s+to\s+(?:go|leave|disappear|be\s+gone)\b|^\s*gets?\s+in\s+the\s+way\b"
                          # 'the drums are a bit overbearing', 'I find the sax kind of intrusive', 'the organ feels out of place'

@@ -136,6 +136,8 @@ POS_ORDER = ("ADJ", "NOUN", "VERB", "ADV")
 
 # degree words a table means as written: 'more' is no 'much' ("a bit much" is a complaint, "a bit more oomph" a wish)
 AS_WRITTEN = frozenset({"more", "most"})
+# adjectives of their own, not their verb's form: 'deserted' streets are no desert
+OWN_WORDS = frozenset({"deserted"})
 
 
 # nouns in -ness that do not name their adjective's quality ('business' is no busyness)
@@ -148,7 +150,7 @@ def lemma(word: str) -> str:
     covers and lyrics print it: "rockin'", "jackin'", 'movin' -> 'rock', 'jack', 'move'; a possessive's owner:
     "sufferer's" -> 'sufferer'."""
     tables = _lemma_tables()
-    if tables is None or len(word) < 4 or word in AS_WRITTEN:
+    if tables is None or len(word) < 4 or word in AS_WRITTEN or word in OWN_WORDS:
         return word
     if word.endswith("in'") and word[:-1].isalpha():
         word = word[:-1]
