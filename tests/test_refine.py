@@ -431,6 +431,10 @@ MENDED = [
     ("held_out_59", "jazz", "the piano's not needed", lambda b, a: "piano" not in a.instruments),
     ("held_out_59", "jazz", "it sounds like it's wading through treacle", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     ("held_out_59", "jazz", "like a deserted city at dawn", lambda b, a: a.valence < b.valence),
+    # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
+    ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
+    ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("sweep", "jazz", "it's too pedestrian, give it some urgency", lambda b, a: a.tempo_bpm > b.tempo_bpm and a.energy > b.energy),
 ]
 
 

@@ -68,7 +68,7 @@ def _has(text: str, phrase: str) -> bool:
 # nothing wrong, no request)
 TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
                 "lethargic": 1, "draggy": 1}
-TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "speed * up": 1, "less fast": -1,
+TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "breakneck": 1, "pedestrian": -1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
                "pump * brakes": -1, "hit * brakes": -1, "brakes on": -1, "step on it": 1, "floor it": 1,
                "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
