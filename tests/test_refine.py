@@ -431,6 +431,15 @@ MENDED = [
     ("held_out_59", "jazz", "the piano's not needed", lambda b, a: "piano" not in a.instruments),
     ("held_out_59", "jazz", "it sounds like it's wading through treacle", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     ("held_out_59", "jazz", "like a deserted city at dawn", lambda b, a: a.valence < b.valence),
+    # held_out_61's first run (26/30; "it doesn't feel warm at all" inverted, the negation read over 'warm' where
+    # the take's warmth was denied): a verb of perception denied after its subject asks for the quality, as "it
+    # isn't warm" does; 'stop' asks for a fault's remedy; a celeste
+    ("held_out_61", "jazz", "it doesn't feel warm at all", lambda b, a: a.valence > b.valence),
+    ("held_out_61", "jazz", "it doesn't sound very upbeat", lambda b, a: a.valence > b.valence),
+    ("held_out_61", "jazz", "stop making it drag", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_61", "jazz", "stop being so boring", lambda b, a: a.energy > b.energy),
+    ("held_out_61", "jazz", "it doesn't drag", lambda b, a: a == b),
+    ("held_out_61", "jazz", "a celeste would be pretty", lambda b, a: "vibraphone" in a.instruments),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

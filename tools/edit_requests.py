@@ -29,7 +29,7 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
            "tuba": "brass", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
            "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
-           "celesta": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
+           "celesta": "vibraphone", "celeste": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
            "mandolin": "banjo", "ukulele": "acoustic guitar", "uke": "acoustic guitar", "accordion": "organ",
            "harmonium": "organ", "congas": "drums", "bongos": "drums", "tabla": "drums", "tambourine": "drums",
            "cowbell": "drums", "handclaps": "drums", "claps": "drums", "shaker": "drums", "percussion": "drums",
@@ -66,7 +66,7 @@ def _has(text: str, phrase: str) -> bool:
 
 # a player's words for a tempo that is off: a rushed take is too fast, one that drags too slow ('not sluggish' is
 # nothing wrong, no request)
-TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
+TEMPO_FAULTS = {"rushed": -1, "rushing": -1, "hurried": -1, "drag": 1, "drags": 1, "dragging": 1, "plodding": 1, "sluggish": 1,
                 "lethargic": 1, "draggy": 1}
 TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "breakneck": 1, "pedestrian": -1, "speed * up": 1, "less fast": -1,
                "more relaxed": -1, "more upbeat": 1, "pick * up * pace": 1, "pick * up * tempo": 1, **TEMPO_FAULTS,
@@ -165,7 +165,7 @@ def _tempo(text: str, spec: MusicSpec) -> int | None:
         # a fault asks for its remedy however it is said ('it feels hurried', 'a bit rushed'); denied, for nothing
         senses = [(abs(m.sense) if w in TEMPO_FAULTS else m.sense) * d for w, d, m in found
                   if m is not None and not (w in TEMPO_FAULTS and utterance.words[m.start].negated
-                                            and not utterance.after_less(m.start))]
+                                            and not utterance.remedy_asked(m.start))]
         senses = [s for s in senses if s]  # a held quality ('slow' in "it's slow, I like it") asks nothing
         if not senses:
             return None

@@ -81,6 +81,10 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "giving", "like"})  # "it's giving elevator", "it's like background noise": what the take gives off
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
+# a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
+PERCEIVED = frozenset({"feel", "sound", "seem"})
+DENYING_AUX = frozenset({"doesn't", "doesnt", "doesn", "don't", "dont", "don", "didn't", "didnt", "didn", "t", "does",
+                         "do", "did", "not", "really", "quite"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
@@ -358,11 +362,13 @@ class Utterance:
                 return match
         return None
 
-    def after_less(self, start: int) -> bool:
-        """The word at `start` follows 'less' or 'fewer' ('less rushed', 'less of a downer'): a fault so said asks
-        for its remedy, where 'not rushed' says nothing is wrong."""
+    def remedy_asked(self, start: int) -> bool:
+        """The word at `start` follows 'less' or 'fewer' ('less rushed', 'less of a downer'), or 'stop' or 'quit' in
+        its clause ('stop dragging', 'stop being so boring'): a fault so said asks for its remedy, where 'not rushed'
+        says nothing is wrong."""
         before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
-        return bool(before) and before[-1] in ("less", "fewer")
+        clause = [w.text for w in self.words[max(0, start - 4):start] if w.clause == self.words[start].clause]
+        return (bool(before) and before[-1] in ("less", "fewer")) or bool({"stop", "quit"} & set(clause))
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
@@ -455,6 +461,12 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     tok, before = toks[i], toks[i - 1] if i else ""
     subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
     lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
+    if not subject and tok in PERCEIVED:  # "it doesn't feel warm", "it does not sound finished": denied
+        j = i - 1
+        while j > start and toks[j] in DENYING_AUX:
+            j -= 1
+        subject = j < i - 1 and toks[j] in SAID_SUBJECTS
+        lead = j if subject else lead
     opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start))) \
         and all(t in SAID_LEAD for t in toks[start:lead])
     return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)

@@ -142,6 +142,6 @@ def _remedy(utterance, match):
     word = utterance.words[match.start]
     if comparative(word.text.lower()):  # 'thinner': asks for it
         return replace(match, sense=-match.sense)
-    if word.negated and not utterance.after_less(match.start) and not word.too:
+    if word.negated and not utterance.remedy_asked(match.start) and not word.too:
         return None
     return replace(match, sense=abs(match.sense))
