@@ -90,7 +90,15 @@ DENYING_AUX = frozenset({"doesn't", "doesnt", "doesn", "don't", "dont", "don", "
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
                        "so", "now", "right", "man", "and", "still", "though", "just", "mean", "guess", "reckon", "but",
                        "it", "sounds", "seems", "looks", "as", "if",  # "it sounds like it's underwater"
-                       "the", "whole", "overall", "main", "this", "that", "erm", "um", "uh", "er", "meh"})  # 'the whole mix is muddy'
+                       "the", "whole", "overall", "main", "this", "that", "erm", "um", "uh", "er", "meh",  # 'the whole mix is muddy'
+                       # a judgement denied: "I don't think it's lively", "I wouldn't call it lively" ask for it
+                       "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
+                       "doesn't", "doesnt", "doesn", "really", "personally", "say"})
+# verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
+JUDGING = frozenset({"find", "call", "consider", "rate"})
+# verbs that perceive a quality in the take, before a quantity: "I don't hear any joy in it", 'I get no energy'
+PERCEIVING = frozenset({"hear", "sense", "get", "feel", "detect"})
+QUANTITIES = frozenset({"any", "much", "no", "enough"})
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 # praise holds what it praises: a quality said of the take in a clause that praises ('it's dark and I love it',
@@ -282,7 +290,7 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
         praised = self._praised_clauses(toks) if take else set()
-        lowered = _lowered(toks) | _denied(toks)
+        lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
@@ -309,8 +317,8 @@ class Utterance:
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and")
                                            or (is_said and likened))
                     else "and" if is_said else None)
-            hold = negated and tok not in AS_WRITTEN and comparative(tok) and (
-                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
+            hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
+                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but")))  # 'punchier but not louder'
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
@@ -398,6 +406,23 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
     return pos - 1
 
 
+def _kept(toks: list[str], take: bool) -> set[int]:
+    """The places of the words a denied removal keeps, in chat: "I don't want it to lose its edge", "don't lose
+    the warmth" ask for no change to them (not for less, as 'lose the warmth' does, nor more)."""
+    out: set[int] = set()
+    start, denied = 0, False
+    for i, tok in enumerate(toks):
+        before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
+        if _ends_clause(tok, before, after):
+            start, denied = i + 1, False
+        elif take and denied and _removes(toks, i, start):
+            out.update(j for j in range(i + 1, len(toks)) if not any(
+                _ends_clause(toks[k], toks[k - 1], toks[k + 1] if k + 1 < len(toks) else "") for k in range(i + 1, j + 1)))
+        else:
+            denied = denied or negator(tok) or split_contraction(before, tok)
+    return out
+
+
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
@@ -467,7 +492,10 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
             j -= 1
         subject = j < i - 1 and toks[j] in SAID_SUBJECTS
         lead = j if subject else lead
-    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start))) \
+    judged = tok in {"it", "this", "that"} and before in JUDGING  # 'I find it | slow'
+    perceived = tok in PERCEIVING and i + 1 < len(toks) and toks[i + 1] in QUANTITIES  # "I don't hear | any joy"
+    lead = i - 1 if judged else lead
+    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived) \
         and all(t in SAID_LEAD for t in toks[start:lead])
     return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
 
@@ -477,7 +505,10 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     tok, before = toks[i], toks[i - 1] if i else ""
     after = toks[i + 1] if i + 1 < len(toks) else ""
     busy = {"going", "happening"} & set(toks[i + 1:i + 4])  # 'a lot (of stuff) going on' is said, not a hedge
-    return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) \
+    # "this isn't what I'd call relaxing": the judge's words between the copula and the quality
+    called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
+    return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) or called \
+        or (tok in QUANTITIES and before in PERCEIVING) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of"}) \
         or (pending and tok in SAID_SUBJECTS)  # 'why is it so slow?'
