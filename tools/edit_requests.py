@@ -27,7 +27,7 @@ ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric gu
            "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir",
            "singers": "choir",
            # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
-           "tuba": "brass", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
+           "tuba": "brass", "flugelhorn": "trumpet", "cornet": "trumpet", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
            "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
            "celesta": "vibraphone", "celeste": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
            "mandolin": "banjo", "ukulele": "acoustic guitar", "uke": "acoustic guitar", "accordion": "organ",

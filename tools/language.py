@@ -78,7 +78,8 @@ SAID_OPENERS = frozenset({"it's", "its", "that's", "thats", "this's", "there's",
 HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kinda", "sorta", "rather", "quite", "pretty",
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
-                    "giving", "like"})  # "it's giving elevator", "it's like background noise": what the take gives off
+                    "giving", "like",  # "it's giving elevator", "it's like background noise": what the take gives off
+                    "exactly", "particularly", "especially", "terribly", "remotely", "even", "as"})  # "it's not exactly upbeat"
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
@@ -93,11 +94,14 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        "the", "whole", "overall", "main", "this", "that", "erm", "um", "uh", "er", "meh",  # 'the whole mix is muddy'
                        # a judgement denied: "I don't think it's lively", "I wouldn't call it lively" ask for it
                        "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
-                       "doesn't", "doesnt", "doesn", "really", "personally", "say"})
+                       "doesn't", "doesnt", "doesn", "really", "personally", "say", "m", "am", "i'm", "im", "can't", "cant",
+                       "cannot"})
+TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it\s*\??$")
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
-JUDGING = frozenset({"find", "call", "consider", "rate"})
+JUDGING = frozenset({"find", "call", "consider", "rate", "describe"})
 # verbs that perceive a quality in the take, before a quantity: "I don't hear any joy in it", 'I get no energy'
-PERCEIVING = frozenset({"hear", "sense", "get", "feel", "detect"})
+PERCEIVING = frozenset({"hear", "hearing", "hears", "sense", "sensing", "get", "getting", "feel", "feeling", "detect",
+                        "detecting"})
 QUANTITIES = frozenset({"any", "much", "no", "enough"})
 # a question that complains ('does it have to be so gloomy?', 'why is it so slow?', 'must it be this loud?')
 RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
@@ -288,7 +292,9 @@ class Utterance:
 
     def _read(self, toks: list[str], take: bool = False) -> None:
         clause, negated, too_left, scale = 0, False, 0, 1.0
-        said = None  # None; 'pending' after a subject and copula, across hedges; 'and' after the word said
+        # None; 'pending' after a subject and copula, across hedges; 'and' after the word said; from the start
+        # before a tag question ('not exactly a party, is it?')
+        said = "pending" if take and TAG_QUESTION.search(" ".join(toks)) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
         start = 0  # the first token of the clause
@@ -494,9 +500,12 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
         lead = j if subject else lead
     judged = tok in {"it", "this", "that"} and before in JUDGING  # 'I find it | slow'
     perceived = tok in PERCEIVING and i + 1 < len(toks) and toks[i + 1] in QUANTITIES  # "I don't hear | any joy"
-    lead = i - 1 if judged else lead
-    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived) \
-        and all(t in SAID_LEAD for t in toks[start:lead])
+    moved = tok == "me" and before in {"make", "makes"} and i >= 2 and (  # "it doesn't make me | want to dance"
+        negator(toks[i - 2]) or split_contraction(toks[i - 3] if i >= 3 else "", toks[i - 2]))
+    lead = i - 1 if judged or moved else lead
+    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved) \
+        and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
+                for k, t in enumerate(toks[start:lead], start=start))
     return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
 
 
@@ -509,8 +518,9 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) or called \
         or (tok in QUANTITIES and before in PERCEIVING) \
+        or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
-        or (pending and tok in {"a", "an"} and before in {"like", "of"}) \
+        or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
         or (pending and tok in SAID_SUBJECTS)  # 'why is it so slow?'
 
 
@@ -519,10 +529,27 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     said of the take in chat: those ask for what is missing), a removal verb's object in chat, 'ease up on',
     'move away from'."""
     tok, before = toks[i], toks[i - 1] if i else ""
+    if take and _lacking(toks, i):  # "it hasn't got much bite", "it doesn't have any drive": asked for
+        return False
     return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY)
+
+
+def _lacking(toks: list[str], i: int) -> bool:
+    """Whether the negation at `i` denies the take has something ("it hasn't got much bite", "it doesn't have
+    any drive", "there's no urgency to it"): what it lacks is asked for, as 'it has no drive' asks for drive."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    rest = [t for t in toks[i + 1:i + 4] if t not in ("t", "really", "even")]
+    if tok in {"hasn't", "hasnt", "haven't", "havent"} or (tok == "t" and before in {"hasn", "haven"}):
+        return True
+    subject = toks[i - 2] if tok == "t" and i >= 2 else before  # "it doesn t have": the take, not 'we' or 'I'd rather'
+    if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and tok not in {"no", "without", "not"} \
+            and subject in {"it", "this", "that", "it's", "its", "doesn"} | {"there"}:
+        return True  # "it doesn't have any drive"
+    there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
+    return tok in {"no", "nothing"} and there
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:

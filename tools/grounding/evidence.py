@@ -493,26 +493,30 @@ def _split_rare(token: str, counts: dict[str, float]) -> list[str]:
 POLARITY_FLIP = {"positive": "negative", "negative": "positive"}
 
 
-def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: bool = True) -> dict[str, Any]:
+def text_affect(text: str, skip: frozenset[str] = frozenset(), run_together: bool = True, take: bool = False) -> dict[str, Any]:
     """NRC emotions of a text's words (by lemma: 'angrier' is 'angry'), counts per emotion and the words that
     carried them. A negated word ('no future', 'not happy') counts only its polarity, turned around. Words in
     `skip` (those that name music: 'orchestra', 'choir') carry no feeling here. `run_together`: OCR text,
-    whose lines may have lost their spaces (typed text has its spaces: no splitting)."""
+    whose lines may have lost their spaces (typed text has its spaces: no splitting). `take`: a chat message, whose
+    qualities said of the take are read as the cues' are ("I can't say it's very exciting" asks for excitement)."""
     from tools.language import lemma, read, split_contraction
 
     lexicon = nrc_lexicon()
     counts: dict[str, int] = {}
     words: list[str] = []
-    read_words = read(" ".join(segment(text)) if run_together else text).words
+    read_words = read(" ".join(segment(text)) if run_together else text, take=take).words
     for k, word in enumerate(read_words):
         following = read_words[k + 1].text if k + 1 < len(read_words) else ""
         if word.text in skip or lemma(word.text) in skip or split_contraction(word.text, following):
             continue  # a contraction's first half ('don' of "don t") is not a word: NRC reads 'don' as trust
         emotions = lexicon.get(word.text) or lexicon.get(lemma(word.text)) or []
-        if word.sense < 0:
+        # a word said of the take and denied ("it isn't exciting") asks for its feeling; one said and affirmed
+        # ('a bit childish') keeps its own: the lexicon's polarity is not the complaint's remedy
+        turned = word.sense < 0 and (word.too or not word.said)
+        if turned:
             emotions = [POLARITY_FLIP[e] for e in emotions if e in POLARITY_FLIP]
         if emotions:
-            words.append(word.text if word.sense >= 0 else f"not {word.text}")
+            words.append(f"not {word.text}" if turned else word.text)
         for emotion in emotions:
             counts[emotion] = counts.get(emotion, 0) + 1
     return {"emotions": counts, "words": list(dict.fromkeys(words))}

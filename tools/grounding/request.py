@@ -205,7 +205,7 @@ def request_evidence(text: str, feeling: bool = True) -> tuple[EvidenceSet, list
     # unless the message asks for something ('make it lovelier')
     asks = REQUESTING.search(text.lower()) or any(comparative(t) and t not in PRAISE for t in tokens(text))  # 'lovelier'
     praise = frozenset() if asks else PRAISE
-    affect = text_affect(text, skip=_instrument_words() | _fault_words() | praise, run_together=False) \
+    affect = text_affect(text, skip=_instrument_words() | _fault_words() | praise, run_together=False, take=True) \
         if wanted else {"emotions": {}}
     if affect["emotions"]:
         shown = ", ".join(f"{e} {n}" for e, n in sorted(affect["emotions"].items(), key=lambda kv: (-kv[1], kv[0])))
