@@ -473,6 +473,16 @@ MENDED = [
     ("held_out_63", "jazz", "a flugelhorn would be lovely", lambda b, a: "trumpet" in a.instruments),
     ("held_out_63", "jazz", "i'd rather not have the sax", lambda b, a: "saxophone" not in a.instruments),
     ("held_out_63", "jazz", "can we not have the drums", lambda b, a: "drums" not in a.instruments),
+    # held_out_64's first run (25/30; three negations inverted): a verb the take does, denied ("it doesn't really
+    # swing"); 'hardly', 'never' denying a quality said of the take; "it's not got enough energy"; a clause held
+    # by 'any more' ("don't speed it up any more")
+    ("held_out_64", "rock", "it doesn't really swing", lambda b, a: a.energy > b.energy),
+    ("held_out_64", "jazz", "it's hardly upbeat", lambda b, a: a.energy > b.energy),
+    ("held_out_64", "jazz", "it never sounds happy", lambda b, a: a.valence > b.valence),
+    ("held_out_64", "jazz", "it's not got enough energy", lambda b, a: a.energy > b.energy),
+    ("held_out_64", "jazz", "it's got no drive", lambda b, a: a.energy > b.energy),
+    ("held_out_64", "jazz", "don't speed it up any more", lambda b, a: a == b),
+    ("held_out_64", "jazz", "i don't want it to swing", lambda b, a: a.energy < b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

@@ -79,13 +79,17 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "very", "so", "really", "way", "slightly", "somewhat", "super", "just", "still", "not", "lot", "t",
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
                     "giving", "like",  # "it's giving elevator", "it's like background noise": what the take gives off
-                    "exactly", "particularly", "especially", "terribly", "remotely", "even", "as"})  # "it's not exactly upbeat"
+                    "exactly", "particularly", "especially", "terribly", "remotely", "even", "as",  # "it's not exactly upbeat"
+                    "hardly", "barely", "scarcely", "never"})  # "it's hardly upbeat": denied, asks for the quality
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
-PERCEIVED = frozenset({"feel", "sound", "seem"})
+PERCEIVED = frozenset({"feel", "sound", "seem", "feels", "sounds", "seems"})
+# a quality the take does, denied: "it doesn't really swing", "it never builds"
+ACTED = frozenset({"swing", "swings", "groove", "grooves", "rock", "rocks", "move", "moves", "flow", "flows", "build",
+                   "builds", "breathe", "breathes", "lift", "lifts", "soar", "soars", "pop", "pops", "drive", "drives"})
 DENYING_AUX = frozenset({"doesn't", "doesnt", "doesn", "don't", "dont", "don", "didn't", "didnt", "didn", "t", "does",
-                         "do", "did", "not", "really", "quite"})
+                         "do", "did", "not", "really", "quite", "never", "ever"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
@@ -313,7 +317,7 @@ class Utterance:
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
             # 'not X enough'; not the 'not' of 'not enough going on'
-            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok)
+            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok) and tok not in HAVING
             opens, hedge = _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
             is_said = take and ((said == "pending" and not opens and not hedge
@@ -421,6 +425,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
         before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
         if _ends_clause(tok, before, after):
             start, denied = i + 1, False
+        elif take and denied and tok in {"anymore", "more", "further", "longer"} and (tok == "anymore" or before == "any"):
+            out.update(range(start, i + 1))  # "don't speed it up any more": held where it is
         elif take and denied and _removes(toks, i, start):
             out.update(j for j in range(i + 1, len(toks)) if not any(
                 _ends_clause(toks[k], toks[k - 1], toks[k + 1] if k + 1 < len(toks) else "") for k in range(i + 1, j + 1)))
@@ -493,20 +499,28 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
     lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
     if not subject and tok in PERCEIVED:  # "it doesn't feel warm", "it does not sound finished": denied
-        j = i - 1
-        while j > start and toks[j] in DENYING_AUX:
-            j -= 1
-        subject = j < i - 1 and toks[j] in SAID_SUBJECTS
-        lead = j if subject else lead
+        j = _denied_subject(toks, i, start)
+        subject, lead = j is not None, lead if j is None else j
+    # "it doesn't really | swing": the verb is the quality, said after the last word that denies it
+    acted = tok in DENYING_AUX and i + 1 < len(toks) and toks[i + 1] in ACTED and _denied_subject(toks, i + 1, start) is not None
+    lead = _denied_subject(toks, i + 1, start) if acted else lead
     judged = tok in {"it", "this", "that"} and before in JUDGING  # 'I find it | slow'
     perceived = tok in PERCEIVING and i + 1 < len(toks) and toks[i + 1] in QUANTITIES  # "I don't hear | any joy"
     moved = tok == "me" and before in {"make", "makes"} and i >= 2 and (  # "it doesn't make me | want to dance"
         negator(toks[i - 2]) or split_contraction(toks[i - 3] if i >= 3 else "", toks[i - 2]))
     lead = i - 1 if judged or moved else lead
-    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved) \
+    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 for k, t in enumerate(toks[start:lead], start=start))
     return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
+
+
+def _denied_subject(toks: list[str], i: int, start: int) -> int | None:
+    """Where the take's name stands before the words that deny the verb at `i` ("it doesn't really feel"), or None."""
+    j = i - 1
+    while j > start and toks[j] in DENYING_AUX:
+        j -= 1
+    return j if j < i - 1 and toks[j] in SAID_SUBJECTS else None
 
 
 def _hedges(toks: list[str], i: int, pending: bool) -> bool:
@@ -517,7 +531,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     # "this isn't what I'd call relaxing": the judge's words between the copula and the quality
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) or called \
-        or (tok in QUANTITIES and before in PERCEIVING) \
+        or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
@@ -545,9 +559,9 @@ def _lacking(toks: list[str], i: int) -> bool:
     if tok in {"hasn't", "hasnt", "haven't", "havent"} or (tok == "t" and before in {"hasn", "haven"}):
         return True
     subject = toks[i - 2] if tok == "t" and i >= 2 else before  # "it doesn t have": the take, not 'we' or 'I'd rather'
-    if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and tok not in {"no", "without", "not"} \
-            and subject in {"it", "this", "that", "it's", "its", "doesn"} | {"there"}:
-        return True  # "it doesn't have any drive"
+    if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and tok not in {"no", "without"} \
+            and (subject in {"it", "this", "that", "it's", "its", "doesn", "there"} or (tok == "not" and before == "s")):
+        return True  # "it doesn't have any drive", "it's not got enough energy"
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
     return tok in {"no", "nothing"} and there
 
