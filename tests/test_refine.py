@@ -483,6 +483,13 @@ MENDED = [
     ("held_out_64", "jazz", "it's got no drive", lambda b, a: a.energy > b.energy),
     ("held_out_64", "jazz", "don't speed it up any more", lambda b, a: a == b),
     ("held_out_64", "jazz", "i don't want it to swing", lambda b, a: a.energy < b.energy),
+    # held_out_65's first run (26/30; 'no one would dance to this' inverted): what no one could do to the take,
+    # asked for; a pulse; "it's grand as it is" is praise; 'it could breathe more' is no denial
+    ("held_out_65", "jazz", "no one would dance to this", lambda b, a: a.energy > b.energy),
+    ("held_out_65", "jazz", "you couldn't dance to it", lambda b, a: a.energy > b.energy),
+    ("held_out_65", "jazz", "so i can dance", lambda b, a: a.energy > b.energy),
+    ("held_out_65", "jazz", "it doesn't have much of a pulse", lambda b, a: a.energy > b.energy),
+    ("held_out_65", "rock", "it's grand as it is", lambda b, a: a == b),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
-                      "stop", "nobody", "none", "hardly", "instead of", "rather than", "lack", "lacks",
+                      "stop", "nobody", "none", "hardly", "barely", "scarcely", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
                       "easy on", "easier on", "lighter on", "gentler on", "softer on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
                       "tired of"})  # 'but' there negates, not a new clause
@@ -87,9 +87,13 @@ ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta
 PERCEIVED = frozenset({"feel", "sound", "seem", "feels", "sounds", "seems"})
 # a quality the take does, denied: "it doesn't really swing", "it never builds"
 ACTED = frozenset({"swing", "swings", "groove", "grooves", "rock", "rocks", "move", "moves", "flow", "flows", "build",
-                   "builds", "breathe", "breathes", "lift", "lifts", "soar", "soars", "pop", "pops", "drive", "drives"})
+                   "builds", "breathe", "breathes", "lift", "lifts", "soar", "soars", "pop", "pops", "drive", "drives",
+                   "dance", "sleep", "relax", "chill", "cry", "party"})
 DENYING_AUX = frozenset({"doesn't", "doesnt", "doesn", "don't", "dont", "don", "didn't", "didnt", "didn", "t", "does",
-                         "do", "did", "not", "really", "quite", "never", "ever"})
+                         "do", "did", "not", "really", "quite", "never", "ever", "hardly", "barely", "scarcely",
+                         # "no one would dance to this", 'nobody could sleep to it': what the take fails at, asked for
+                         "would", "could", "can", "one", "nobody", "no", "couldn't", "couldnt", "couldn", "can't", "cant",
+                         "cannot", "wouldn't", "wouldnt", "wouldn", "won't", "wont", "won"})
 # what may come before the subject at a clause's start ('honestly it's a bit slow', 'I think it feels rushed');
 # not a request's verb ('make it sound hopeful') or a wish ("I'd rather it wasn't so busy")
 SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes",
@@ -516,11 +520,14 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
 
 
 def _denied_subject(toks: list[str], i: int, start: int) -> int | None:
-    """Where the take's name stands before the words that deny the verb at `i` ("it doesn't really feel"), or None."""
+    """Where the take's name stands before the words that deny the verb at `i` ("it doesn't really feel", "no one
+    would dance"), or None; the words between must deny it ('it could breathe more' is no denial)."""
     j = i - 1
     while j > start and toks[j] in DENYING_AUX:
         j -= 1
-    return j if j < i - 1 and toks[j] in SAID_SUBJECTS else None
+    run = toks[j:i]
+    denied = any(negator(t) or split_contraction(a, t) for a, t in zip(["", *run], run))
+    return j if denied and j < i - 1 and (toks[j] in SAID_SUBJECTS or toks[j] in {"nobody", "no", "you", "i"}) else None
 
 
 def _hedges(toks: list[str], i: int, pending: bool) -> bool:

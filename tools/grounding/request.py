@@ -93,7 +93,7 @@ FEEDBACK_WORDS = (
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"interesting|intriguing|fascinating|neat|decent|solid|fair\s+enough|noted|i\s+see|got\s+it|right|alright",
     r"yeah\s+no|worse|not\s+better|no\s+better|hmm+\s+no",
-    r"good|great|nice|perfect|fine|awesome|lovely|cool(?!\s+it\b)|amazing|brilliant|excellent|wonderful|beautiful|"
+    r"good|great|grand|nice|perfect|fine|awesome|lovely|cool(?!\s+it\b)|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
     r"buddy|dude|bro|pal",
     r"never\s*mind|forget\s+it|no\s+worries",
@@ -105,7 +105,8 @@ FEEDBACK_WORDS = (
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest",
     r"(?:leave|keep)\s+it(?:\s+(?:just\s+)?(?:like\s+(?:that|this)|as\s+(?:it\s+)?is|the\s+same|there|alone|be))?|let\s+it\s+be|"
     r"(?:don\s*t|do\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+changes?(?:\s+needed)?",
-    r"(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:hate|dislike|mind)\s+(?:it|that|this)(?:\s+at\s+all)?")  # 'I don't hate it'
+    r"(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:hate|dislike|mind)\s+(?:it|that|this)(?:\s+at\s+all)?",  # 'I don't hate it'
+    r"(?:just\s+)?as\s+(?:it\s+)?is")  # "it's grand as it is"
 
 
 @functools.cache
