@@ -490,6 +490,12 @@ MENDED = [
     ("held_out_65", "jazz", "so i can dance", lambda b, a: a.energy > b.energy),
     ("held_out_65", "jazz", "it doesn't have much of a pulse", lambda b, a: a.energy > b.energy),
     ("held_out_65", "rock", "it's grand as it is", lambda b, a: a == b),
+    # held_out_66's first run (26/30; two negations inverted): 'in the least', 'half as' between a denial and its
+    # quality; never takes off; pipe down
+    ("held_out_66", "rock", "it's not in the least bit scary", lambda b, a: a.valence < b.valence),
+    ("held_out_66", "jazz", "it isn't half as fun as it should be", lambda b, a: a.valence >= b.valence),
+    ("held_out_66", "jazz", "it never quite takes off", lambda b, a: a.energy > b.energy),
+    ("held_out_66", "rock", "pipe down a bit", lambda b, a: a.energy < b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

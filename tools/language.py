@@ -539,6 +539,8 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) or called \
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
+        or (pending and ((tok == "in" and toks[i + 1:i + 3] == ["the", "least"]) or (tok == "least" and before == "the")
+                         or (tok == "half" and after == "as"))) \
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
