@@ -243,6 +243,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"be\s+(?:cut|dropped|removed|lost|binned))"
                          r"(?:\s+(?:now|please|i\s+think|honestly))*\s*$"
                          r"|^\s*(?:would|d|might)\s+be\s+better\s+(?:gone|off|out|cut|dropped|removed)\b"  # 'the sax would be better gone'
+                         r"|^\s*(?:do\s*n\s*t|don't|does\s*n\s*t|doesn't|do\s+not|does\s+not)\s+(?:really\s+)?need\s+to\s+be\s+(?:there|here|in\s+(?:it|this))\b"
                          # 'the drums drown everything out', 'the organ is swamping the mix'
                          r"|^\s*(?:are\s+|is\s+|s\s+|re\s+|kind\s+of\s+|kinda\s+|just\s+)*(?:drown|drowns|drowning|swamp|swamps|"
                          r"swamping|bury|buries|burying|smother|smothers|smothering)\s+(?:everything|it|all|the\s+\w+)\b"

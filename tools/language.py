@@ -80,7 +80,7 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
                     "giving", "like",  # "it's giving elevator", "it's like background noise": what the take gives off
                     "exactly", "particularly", "especially", "terribly", "remotely", "even", "as",  # "it's not exactly upbeat"
-                    "hardly", "barely", "scarcely", "never"})  # "it's hardly upbeat": denied, asks for the quality
+                    "hardly", "barely", "scarcely", "never", "nearly", "no"})  # "it's hardly upbeat", "it's no fun": denied
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
 # a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
@@ -320,9 +320,7 @@ class Utterance:
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
-            # 'not X enough'; not the 'not' of 'not enough going on'
-            enough = (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(tok) and tok not in HAVING
-            opens, hedge = _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
+            enough, opens, hedge = _enough(toks, i), _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
             is_said = take and ((said == "pending" and not opens and not hedge
                                  and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
@@ -519,6 +517,14 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
 
 
+def _enough(toks: list[str], i: int) -> bool:
+    """Whether the token at `i` is the X of 'not X enough' (not the 'not' of 'not enough going on', nor a half of
+    "isn t" or the 'got' of "it's not got enough")."""
+    before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
+    return (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(toks[i]) \
+        and not split_contraction(toks[i], after) and not split_contraction(before, toks[i]) and toks[i] not in HAVING
+
+
 def _denied_subject(toks: list[str], i: int, start: int) -> int | None:
     """Where the take's name stands before the words that deny the verb at `i` ("it doesn't really feel", "no one
     would dance"), or None; the words between must deny it ('it could breathe more' is no denial)."""
@@ -537,10 +543,12 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     busy = {"going", "happening"} & set(toks[i + 1:i + 4])  # 'a lot (of stuff) going on' is said, not a hedge
     # "this isn't what I'd call relaxing": the judge's words between the copula and the quality
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
-    return (tok in HEDGES and not (tok in {"lot", "much"} and busy)) or called \
+    lacking = tok == "no" and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
+    return (tok in HEDGES and not (tok in {"lot", "much"} and busy) and not lacking) or called \
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
         or (pending and ((tok == "in" and toks[i + 1:i + 3] == ["the", "least"]) or (tok == "least" and before == "the")
-                         or (tok == "half" and after == "as"))) \
+                         or (tok == "half" and after == "as") or (tok == "anything" and after == "but")
+                         or (tok == "but" and before == "anything"))) \
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
@@ -554,6 +562,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     tok, before = toks[i], toks[i - 1] if i else ""
     if take and _lacking(toks, i):  # "it hasn't got much bite", "it doesn't have any drive": asked for
         return False
+    if toks[i + 1:i + 3] in (["be", "more"], ["get", "more"], ["be", "any"]) and (negator(tok) or split_contraction(before, tok)):
+        return False  # 'it could not be more boring': as boring as can be, no denial
     return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
