@@ -30,7 +30,7 @@ INTENSIFY = {"much": 1.6, "way": 1.6, "very": 1.4, "really": 1.4, "lot": 1.5, "l
              "even": 1.2, "far": 1.5, "totally": 1.5, "completely": 1.6, "extremely": 1.6, "all": 1.3}
 SOFTEN = {"bit": 0.5, "little": 0.5, "slightly": 0.5, "touch": 0.5, "tad": 0.5, "somewhat": 0.7,
           "kinda": 0.7, "fairly": 0.7, "bit more": 0.5, "notch": 0.6, "hint": 0.5, "dash": 0.5, "smidge": 0.5,
-          "pinch": 0.5, "splash": 0.6, "sprinkle": 0.5}
+          "pinch": 0.5, "splash": 0.6, "sprinkle": 0.5, "whisper": 0.4, "trace": 0.5}
 # In chat, a removal verb before its object negates it, as 'without' does: "lose the gloom", "get rid of the
 # darkness", "take away the sadness", "enough of the doom" ask for less of a quality, as "drop the sax" takes the
 # sax out (a removal is only read before a determiner: 'the drop' is a dance track's)
@@ -103,7 +103,7 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        # a judgement denied: "I don't think it's lively", "I wouldn't call it lively" ask for it
                        "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
                        "doesn't", "doesnt", "doesn", "really", "personally", "say", "m", "am", "i'm", "im", "can't", "cant",
-                       "cannot"})
+                       "cannot", "nothing", "about"})  # 'nothing about it feels happy'
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it\s*\??$")
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
 JUDGING = frozenset({"find", "call", "consider", "rate", "describe"})
@@ -388,7 +388,7 @@ class Utterance:
         says nothing is wrong."""
         before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
         clause = [w.text for w in self.words[max(0, start - 4):start] if w.clause == self.words[start].clause]
-        return (bool(before) and before[-1] in ("less", "fewer")) or bool({"stop", "quit"} & set(clause))
+        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause))
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
@@ -439,6 +439,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
 
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
+# a fault under these asks for its remedy: 'stop dragging', "it shouldn't feel so rushed"
+REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't"})
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
 DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
                      for denial in (("is", "not"), ("isn't",), ("isnt",), ("isn", "t"), ("s", "not"), ("ain't",),
@@ -514,7 +516,7 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 for k, t in enumerate(toks[start:lead], start=start))
-    return opens or (tok in {"be", "is", "s"} and toks[start] in RHETORICAL)
+    return opens or (tok in {"be", "is", "s"} and (toks[start] in RHETORICAL or toks[start:start + 2] == ["no", "way"]))
 
 
 def _enough(toks: list[str], i: int) -> bool:
@@ -552,7 +554,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
-        or (pending and tok in SAID_SUBJECTS)  # 'why is it so slow?'
+        or (pending and tok in SAID_SUBJECTS and before not in QUANTITIES)  # "why is it so slow?"; not "any groove"
 
 
 def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:

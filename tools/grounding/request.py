@@ -92,7 +92,7 @@ FEEDBACK_WORDS = (
     r"(?:that|this|it)(?:\s+s|\s+is)?", r"(?:sounds|looks|feels)", r"(?:i\s+)?(?:m\s+)?(?:really\s+)?"
     r"(?:love|like|dig|digging|enjoy|enjoying|loving|adore|into)\s+(?:it|that|this)", r"so", r"really", r"very",
     r"pretty", r"interesting|intriguing|fascinating|neat|decent|solid|fair\s+enough|noted|i\s+see|got\s+it|right|alright",
-    r"yeah\s+no|worse|not\s+better|no\s+better|hmm+\s+no",
+    r"yeah\s+no|worse|not\s+better|no\s+better|hmm+\s+no|(?:much|way|loads|a\s+lot|so\s+much)\s+better|better",
     r"good|great|grand|nice|perfect|fine|awesome|lovely|cool(?!\s+it\b)|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
     r"buddy|dude|bro|pal",
