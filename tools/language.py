@@ -387,8 +387,9 @@ class Utterance:
         its clause ('stop dragging', 'stop being so boring'): a fault so said asks for its remedy, where 'not rushed'
         says nothing is wrong."""
         before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
-        clause = [w.text for w in self.words[max(0, start - 4):start] if w.clause == self.words[start].clause]
-        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause))
+        clause = [w.text for w in self.words[:start] if w.clause == self.words[start].clause]
+        asked = any(a in ("can", "could") and b == "it" and c == "not" for a, b, c in zip(clause, clause[1:], clause[2:]))
+        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause[-4:])) or asked  # 'can it not be so dull'
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
