@@ -531,6 +531,12 @@ MENDED = [
     ("held_out_69", "jazz", "can it not be so repetitive", lambda b, a: a.energy > b.energy),
     ("held_out_69", "jazz", "it feels like a chore to listen to", lambda b, a: a.energy > b.energy),
     ("held_out_69", "rock", "it's a bit of a racket", lambda b, a: a.energy < b.energy),
+    # held_out_70's first run (26/30; three negations inverted), the reader as submitted: what nobody would call it;
+    # a calm it never reaches. ("I wouldn't say it's got much groove" is still read as less groove.)
+    ("held_out_70", "rock", "nobody would call this calm", lambda b, a: a.energy < b.energy),
+    ("held_out_70", "rock", "no one could relax to this", lambda b, a: a.energy < b.energy),
+    ("held_out_70", "rock", "it never really relaxes", lambda b, a: a.energy < b.energy),
+    ("held_out_70", "jazz", "would it sound better faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

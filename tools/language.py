@@ -88,7 +88,8 @@ PERCEIVED = frozenset({"feel", "sound", "seem", "feels", "sounds", "seems"})
 # a quality the take does, denied: "it doesn't really swing", "it never builds"
 ACTED = frozenset({"swing", "swings", "groove", "grooves", "rock", "rocks", "move", "moves", "flow", "flows", "build",
                    "builds", "breathe", "breathes", "lift", "lifts", "soar", "soars", "pop", "pops", "drive", "drives",
-                   "dance", "sleep", "relax", "chill", "cry", "party"})
+                   "dance", "sleep", "relax", "relaxes", "settle", "settles", "calm", "calms", "rest", "rests", "chill",
+                   "chills", "cry", "party"})
 DENYING_AUX = frozenset({"doesn't", "doesnt", "doesn", "don't", "dont", "don", "didn't", "didnt", "didn", "t", "does",
                          "do", "did", "not", "really", "quite", "never", "ever", "hardly", "barely", "scarcely",
                          # "no one would dance to this", 'nobody could sleep to it': what the take fails at, asked for
@@ -386,9 +387,9 @@ class Utterance:
         return None
 
     def remedy_asked(self, start: int) -> bool:
-        """The word at `start` follows 'less' or 'fewer' ('less rushed', 'less of a downer'), or 'stop' or 'quit' in
-        its clause ('stop dragging', 'stop being so boring'): a fault so said asks for its remedy, where 'not rushed'
-        says nothing is wrong."""
+        """The word at `start` follows 'less' or 'fewer' ('less rushed', 'less of a downer'), a word of REMEDIES
+        close before it ('stop dragging', "it shouldn't feel so rushed"), or 'can it not' ('can it not be so
+        repetitive'): a fault so said asks for its remedy, where 'not rushed' says nothing is wrong."""
         before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
         clause = [w.text for w in self.words[:start] if w.clause == self.words[start].clause]
         asked = any(a in ("can", "could") and b == "it" and c == "not" for a, b, c in zip(clause, clause[1:], clause[2:]))
@@ -519,7 +520,8 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     lead = i - 1 if judged or moved else lead
     opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
-                for k, t in enumerate(toks[start:lead], start=start))
+                or (t in {"nobody", "would", "could"} and {"nobody", "one"} & set(toks[max(start, k - 1):k + 1]))
+                for k, t in enumerate(toks[start:lead], start=start))  # 'nobody would call this calm'
     return opens or (tok in {"be", "is", "s"} and (toks[start] in RHETORICAL or toks[start:start + 2] == ["no", "way"]))
 
 
