@@ -123,6 +123,7 @@ def _tempo_by(text: str, spec: MusicSpec) -> int | None:
 UNITS = {w: n for n, w in enumerate("one two three four five six seven eight nine".split(), start=1)}
 TEENS = {w: n for n, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), start=10)}
 TENS = {w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+SMALL = {**UNITS, **TEENS}
 _TENS, _UNITS, _TEENS = "|".join(TENS), "|".join(UNITS), "|".join(TEENS)
 # a tempo said in words: 'a hundred bpm', 'a hundred and twenty', 'ninety-five', 'one forty' (a musician's 140)
 SPOKEN_NUMBER = re.compile(
@@ -137,12 +138,12 @@ def spoken_numbers(text: str) -> str:
     def value(m: re.Match) -> str:
         g = m.groupdict()
         if g["h"]:
-            rest = TENS.get(g["ht"] or "", 0) + UNITS.get(g["hu"] or "", 0) + {**TEENS, **UNITS}.get(g["hs"] or "", 0)
+            rest = TENS.get(g["ht"] or "", 0) + UNITS.get(g["hu"] or "", 0) + SMALL.get(g["hs"] or "", 0)
             return str((2 if g["h"] == "two" else 1) * 100 + rest)
         if g["c"]:
             return str(100 + {**TENS, **TEENS}[g["ct"]] + UNITS.get(g["cu"] or "", 0))
         if g["s"]:
-            return str({**TEENS, **UNITS}[g["s"]])
+            return str(SMALL[g["s"]])
         return str(TENS[g["t"]] + UNITS.get(g["tu"] or "", 0))
     return SPOKEN_NUMBER.sub(value, text)
 
@@ -268,6 +269,12 @@ PRONOUN_REMOVE = re.compile(r"\b(?:lose|drop|cut|kill|ditch|bin|scrap|remove|axe
 def _instrument_mentions(text: str) -> list[tuple[int, str]]:
     """(word index, instrument) for each place an instrument is named, longest names first ('electric guitar'
     before 'guitar'); a name said twice twice ('not the piano, the sax, remove the sax')."""
+    return [(start, name) for start, _end, name in _mention_spans(text)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _mention_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(first word, last word, instrument) for each place an instrument is named, as `_instrument_mentions`."""
     utterance, taken, out = read(text, take=True), set(), []
     for name in _instrument_names():
         if utterance.find(name) is None:
@@ -276,8 +283,8 @@ def _instrument_mentions(text: str) -> list[tuple[int, str]]:
             match = utterance.find_at(name, start)
             if match is not None and not taken & set(range(match.start, match.end + 1)):
                 taken |= set(range(match.start, match.end + 1))
-                out.append((match.start, ALIASES.get(name, name)))
-    return sorted(out)
+                out.append((match.start, match.end, ALIASES.get(name, name)))
+    return tuple(sorted(out))
 
 
 # a verb and its particle around any number of instruments: 'pull the sax and the drums out', 'take the organ and
@@ -338,12 +345,7 @@ def polite_words_dropped(text: str) -> str:
 
 def _named_places(text: str) -> set[int]:
     """The places of the words that name an instrument, as written ('synth' of 'synth-heavy', not 'heavy')."""
-    utterance, out = read(text, take=True), set()
-    for name in _instrument_names():
-        for start in range(len(utterance.words)):
-            if (match := utterance.find_at(name, start)) is not None:
-                out |= set(range(match.start, match.end + 1))
-    return out
+    return {k for start, end, _name in _mention_spans(text) for k in range(start, end + 1)}
 
 
 def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
