@@ -1426,3 +1426,21 @@ def test_an_idiom_word_yields_to_a_genre_the_cover_names_outright():
     assert any('the word "warehouse" (the cover names house outright)' in w for w in techno), techno
     alone = Prior(EvidenceSet.number(text_evidence([("Warehouse Sessions", 1.0)]))).rank("genre")
     assert any('states "warehouse"' in w for w in alone.option("techno").why)
+
+
+def test_a_quality_denied_in_a_statement_asks_for_it_and_a_wish_denied_for_less():
+    """held_out_71 inverted five denials said of the take by verbs no list held ("this doesn't come across as
+    energetic", "it could hardly be called mellow"): a denial after the take or a listener as subject asks for the
+    quality, unless a word of a wish, a dislike or a request comes before it; a denied likeness with an article
+    ("this isn't a lullaby") says what the take should not be; a bare or imperative denial still asks for less."""
+    asked = {"the chorus doesn't feel energetic at all": ("energy", +1), "doesn't feel warm at all": ("valence", +1),
+             "you wouldn't describe this as calm": ("energy", -1), "the groove doesn't come across as relaxed": ("energy", -1)}
+    less = {"i'm not into the gloomy vibe": ("valence", +1), "it could do without the gloom": ("valence", +1),
+            "it doesn't need to be this sad": ("valence", +1), "we don't need it this dark": ("valence", +1),
+            "i'm not a fan of the gloomy mood": ("valence", +1), "nobody wants it this sad": ("valence", +1),
+            "it isn't supposed to be sad": ("valence", +1), "never sad, always sunny": ("valence", +1),
+            "it can't stay this slow": ("tempo_bpm", +1), "this isn't a lullaby": ("energy", +1),
+            "don't make it sad": ("valence", +1)}
+    for text, (field, sign) in {**asked, **less}.items():
+        moved = getattr(after(text), field) - getattr(JAZZ, field)
+        assert moved * sign > 0, (text, field, moved)

@@ -309,9 +309,11 @@ class Utterance:
         said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
+        described = _described(toks) if take else set()
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
+        lacked = False  # the clause denies the take has something ("it's not got the darkness"): what it lacks is asked for
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
@@ -320,7 +322,7 @@ class Utterance:
                 # (not a request: 'it's fine but slower please')
                 carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
-                opened, elided, likened = False, carried is not None, False
+                opened, elided, likened, lacked = False, carried is not None, False, False
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
@@ -335,12 +337,15 @@ class Utterance:
                     else "and" if is_said else None)
             hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
                 before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but")))  # 'punchier but not louder'
+            is_said = is_said or (i in described and negated and not how)
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
-            self.words.append(Word(tok, key(tok), len(self.words), clause, (negated and not how) or i in lowered, too_left > 0, scale,
+            self.words.append(Word(tok, key(tok), len(self.words), clause,
+                                   (negated and not how) or i in lowered or (lacked and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
+            lacked = lacked or (take and _lacking(toks, i))
             if tok in TOO_WORDS:
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
@@ -466,6 +471,74 @@ def _denied(toks: list[str]) -> set[int]:
             if i > start and tuple(toks[i:end]) == denial and (end == len(toks) or _ends_clause(
                     toks[end], toks[end - 1], toks[end + 1] if end + 1 < len(toks) else "")):
                 out.update(range(start, i))
+    return out
+
+
+# A quality the take is denied in a statement about it asks for that quality, whichever verb denies it ("the chorus
+# doesn't lift", "this doesn't come across as energetic", "it could hardly be called mellow", "you wouldn't call it
+# relaxing"): a clause whose subject is the take, a listener or 'there', or that opens on a verb only the take can
+# be the subject of ("doesn't feel warm"), with a denial after the subject and no word of a wish, a dislike or a
+# request anywhere in it ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
+# doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did).
+STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "that's", "thats", "there's", "theres",
+                             "one", "anyone", "anybody"}
+STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
+                         "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
+                         "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that"})
+STATED_OPENS = frozenset({"doesn't", "doesnt", "doesn", "isn't", "isnt", "isn", "wasn't", "wasnt", "wasn", "hasn't",
+                          "hasnt", "hasn"})  # 'doesn't feel warm at all' (not "don't" or 'never', a request's)
+DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarcely", "nobody", "none", "neither", "nor"})
+WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
+                    "making", "let", "let's", "lets", "keep", "prefer", "rather", "like", "love", "loving", "hate",
+                    "mind", "please", "should", "shouldn", "shouldn't", "shouldnt", "must", "mustn", "supposed",
+                    "meant", "mean", "try", "go", "going", "avoid", "fan", "keen", "into", "sold", "sure", "convinced",
+                    "care", "stand", "bear", "handle", "deal", "stomach", "tolerate", "feeling", "digging", "liking",
+                    "enjoying", "work", "works", "working", "fit", "fits", "suit", "suits", "belong", "help", "helps",
+                    "wish", "hope", "if", "better", "ideally", "after", "looking", "aiming", "ask", "asked",
+                    "reason", "point", "we", "we're", "lose", "drop", "cut", "give", "put", "turn", "add", "without",
+                    "less", "fewer", "more", "instead"})
+CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" forbids it
+LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
+
+
+def _wished(clause: list[str]) -> int:
+    """Where a clause's first word of a wish, a dislike or a request stands (WISHES; 'like' as a verb of liking,
+    not a likeness: "it doesn't sound like a party" states; 'has to': "it doesn't have to be so sad"), or its
+    length; one after the quality is the speaker's own ("it's not got the darkness I wanted")."""
+    return next((k for k, (b, t, n) in enumerate(zip(["", *clause], clause, [*clause[1:], ""]))
+                 if (t in WISHES and (t != "like" or b in LIKING_AFTER)) or (t in {"has", "have", "had"} and n == "to")
+                 or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
+                len(clause))
+
+
+def _described(toks: list[str]) -> set[int]:
+    """The places of the words a denial said of the take reaches (above): after the denial, to the clause's end."""
+    out: set[int] = set()
+    start = 0
+    for end in range(len(toks) + 1):
+        if end < len(toks) and not _ends_clause(toks[end], toks[end - 1] if end else "",
+                                                toks[end + 1] if end + 1 < len(toks) else ""):
+            continue
+        clause, first = toks[start:end], start
+        start = end + 1
+        lead = 0
+        while lead < len(clause) and clause[lead] in STATED_LEAD and clause[lead] not in STATED_BY:
+            lead += 1
+        wish = _wished(clause)
+        if lead >= wish:
+            continue
+        if clause[lead] in STATED_OPENS:
+            denial = lead
+        elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
+            denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
+                           or split_contraction(clause[k - 1], clause[k])), None)
+        else:
+            continue
+        if denial is None or denial >= wish:
+            continue
+        rest = [t for t in clause[denial + 1:wish] if t not in HEDGES and t != "t"]
+        if rest and rest[0] not in {"a", "an"}:  # "this isn't a lullaby", "it's not a rave": what it should not be
+            out.update(range(first + denial + 1, first + wish))
     return out
 
 
