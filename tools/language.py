@@ -481,7 +481,7 @@ def _denied(toks: list[str]) -> set[int]:
 # request anywhere in it ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
 # doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did).
 STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "that's", "thats", "there's", "theres",
-                             "one", "anyone", "anybody"}
+                             "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll"}
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
                          "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that"})
@@ -498,6 +498,8 @@ WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "need
                     "reason", "point", "we", "we're", "lose", "drop", "cut", "give", "put", "turn", "add", "without",
                     "less", "fewer", "more", "instead"})
 CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" forbids it
+GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"; not "nobody's going to call it fast",
+# "I wouldn't go as far as calling it peaceful"
 LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
 
 
@@ -506,7 +508,8 @@ def _wished(clause: list[str]) -> int:
     not a likeness: "it doesn't sound like a party" states; 'has to': "it doesn't have to be so sad"), or its
     length; one after the quality is the speaker's own ("it's not got the darkness I wanted")."""
     return next((k for k, (b, t, n) in enumerate(zip(["", *clause], clause, [*clause[1:], ""]))
-                 if (t in WISHES and (t != "like" or b in LIKING_AFTER)) or (t in {"has", "have", "had"} and n == "to")
+                 if (t in WISHES and (t != "like" or b in LIKING_AFTER) and not (t in GOING and n in {"to", "as", "so"}))
+                 or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
 
@@ -527,8 +530,10 @@ def _described(toks: list[str]) -> set[int]:
         wish = _wished(clause)
         if lead >= wish:
             continue
-        if clause[lead] in STATED_OPENS:
+        if clause[lead] in STATED_OPENS or clause[lead] in {"nobody", "nobody's"}:  # "nobody's going to call it fast"
             denial = lead
+        elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
+            denial = lead + 1
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
             denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
                            or split_contraction(clause[k - 1], clause[k])), None)
