@@ -360,16 +360,18 @@ class Utterance:
     def _praised_clauses(toks: list[str]) -> set[int]:
         """The clauses (counted as _read counts them) that hold a word of praise (PRAISE); 'like' only as a
         verb after 'I' ('I like how slow it is', not 'it sounds like a lullaby')."""
-        out, clause = set(), 0
+        out, clause, denied = set(), 0, False
         for i, tok in enumerate(toks):
             before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
             if _ends_clause(tok, before, after):
-                clause += 1
-            elif tok in PRAISE and (tok != "like" or before in {"i", "really", "quite"}) \
+                clause, denied = clause + 1, False
+            elif tok in PRAISE and (tok != "like" or before in {"i", "really", "quite"}) and not denied \
                     and not (before in NEGATORS or CONTRACTED.match(before) or split_contraction(toks[i - 2] if i > 1 else "", before)):
                 out.add(clause)
                 if clause and after in {"it", "that", "this"} and before not in BOUNDARY:  # "it's dreamy, I love it"
                     out.add(clause - 1)
+            # praise after a denial in its clause is none: "it doesn't feel fun" asks for fun
+            denied = denied or (tok in DENIALS or CONTRACTED.match(tok) is not None or split_contraction(before, tok))
         return out
 
     @functools.cached_property
@@ -484,7 +486,7 @@ STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "
                              "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll"}
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
-                         "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that"})
+                         "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me"})
 STATED_OPENS = frozenset({"doesn't", "doesnt", "doesn", "isn't", "isnt", "isn", "wasn't", "wasnt", "wasn", "hasn't",
                           "hasnt", "hasn"})  # 'doesn't feel warm at all' (not "don't" or 'never', a request's)
 DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarcely", "nobody", "none", "neither", "nor"})
@@ -534,6 +536,8 @@ def _described(toks: list[str]) -> set[int]:
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
             denial = lead + 1
+        elif clause[lead] == "nothing" and any(t in SAID_VERBS or t in PERCEIVED for t in clause[lead + 1:wish]):
+            denial = lead  # 'nothing here sounds tender' (not a request's 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
             denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
                            or split_contraction(clause[k - 1], clause[k])), None)
@@ -666,7 +670,8 @@ def _lacking(toks: list[str], i: int) -> bool:
         return True
     subject = toks[i - 2] if tok == "t" and i >= 2 else before  # "it doesn t have": the take, not 'we' or 'I'd rather'
     if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and tok not in {"no", "without"} \
-            and (subject in {"it", "this", "that", "it's", "its", "doesn", "there"} or (tok == "not" and before == "s")):
+            and (subject in {"it", "this", "that", "it's", "its", "doesn", "there"}
+                 or (tok == "not" and before == "s" and i >= 2 and toks[i - 2] in {"it", "that", "this", "there"})):
         return True  # "it doesn't have any drive", "it's not got enough energy"
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
     return tok in {"no", "nothing"} and there
