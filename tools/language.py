@@ -452,7 +452,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
 # a fault under these asks for its remedy: 'stop dragging', "it shouldn't feel so rushed"
-REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't"})
+REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't",
+                      "rather", "wish"})  # "I'd rather it didn't drag", "I wish it wasn't so boring"
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
 DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
                      for denial in (("is", "not"), ("isn't",), ("isnt",), ("isn", "t"), ("s", "not"), ("ain't",),
@@ -486,9 +487,11 @@ STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "
                              "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll"}
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
-                         "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me"})
+                         "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me",
+                         "why"})  # "why doesn't it feel more hopeful?"
 STATED_OPENS = frozenset({"doesn't", "doesnt", "doesn", "isn't", "isnt", "isn", "wasn't", "wasnt", "wasn", "hasn't",
                           "hasnt", "hasn"})  # 'doesn't feel warm at all' (not "don't" or 'never', a request's)
+DENYING_SUBJECTS = frozenset({"nothing", "not", "no", "none", "nobody", "nobody's"})
 DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarcely", "nobody", "none", "neither", "nor"})
 WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
                     "making", "let", "let's", "lets", "keep", "prefer", "rather", "like", "love", "loving", "hate",
@@ -505,12 +508,14 @@ GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"
 LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
 
 
-def _wished(clause: list[str]) -> int:
+def _wished(clause: list[str], why: bool = False) -> int:
     """Where a clause's first word of a wish, a dislike or a request stands (WISHES; 'like' as a verb of liking,
     not a likeness: "it doesn't sound like a party" states; 'has to': "it doesn't have to be so sad"), or its
-    length; one after the quality is the speaker's own ("it's not got the darkness I wanted")."""
+    length; one after the quality is the speaker's own ("it's not got the darkness I wanted"). After 'why', 'more' is
+    the quality's ("why doesn't it feel more hopeful?")."""
     return next((k for k, (b, t, n) in enumerate(zip(["", *clause], clause, [*clause[1:], ""]))
-                 if (t in WISHES and (t != "like" or b in LIKING_AFTER) and not (t in GOING and n in {"to", "as", "so"}))
+                 if (t in WISHES and (t != "like" or b in LIKING_AFTER) and not (t in GOING and n in {"to", "as", "so"})
+                     and not (why and t == "more"))
                  or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
@@ -529,15 +534,16 @@ def _described(toks: list[str]) -> set[int]:
         lead = 0
         while lead < len(clause) and clause[lead] in STATED_LEAD and clause[lead] not in STATED_BY:
             lead += 1
-        wish = _wished(clause)
+        wish = _wished(clause, why=clause[:1] == ["why"])
         if lead >= wish:
             continue
         if clause[lead] in STATED_OPENS or clause[lead] in {"nobody", "nobody's"}:  # "nobody's going to call it fast"
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
             denial = lead + 1
-        elif clause[lead] == "nothing" and any(t in SAID_VERBS or t in PERCEIVED for t in clause[lead + 1:wish]):
-            denial = lead  # 'nothing here sounds tender' (not a request's 'nothing too mellow')
+        elif clause[lead] in {"nothing", "not", "no", "none"} and any(t in SAID_VERBS or t in PERCEIVED
+                                                                      for t in clause[lead + 1:wish]):
+            denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm' (not 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
             denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
                            or split_contraction(clause[k - 1], clause[k])), None)
@@ -546,7 +552,10 @@ def _described(toks: list[str]) -> set[int]:
         if denial is None or denial >= wish:
             continue
         rest = [t for t in clause[denial + 1:wish] if t not in HEDGES and t != "t"]
-        if rest and rest[0] not in {"a", "an"}:  # "this isn't a lullaby", "it's not a rave": what it should not be
+        # a denied likeness says what the take should not be ("this isn't a lullaby"); not after a verb of perception
+        # ("I'm not getting a summery feeling") or a denying subject ('not a moment of it feels calm')
+        perceived = clause[denial + 1:denial + 2] and clause[denial + 1] in PERCEIVING
+        if rest and (perceived or clause[lead] in DENYING_SUBJECTS or rest[0] not in {"a", "an"}):
             out.update(range(first + denial + 1, first + wish))
     return out
 
