@@ -309,11 +309,10 @@ class Utterance:
         said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
-        described = _described(toks) if take else set()
+        described, lacks = (_described(toks), _lacks(toks)) if take else (set(), set())
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
-        lacked = False  # the clause denies the take has something ("it's not got the darkness"): what it lacks is asked for
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
@@ -322,7 +321,7 @@ class Utterance:
                 # (not a request: 'it's fine but slower please')
                 carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
-                opened, elided, likened, lacked = False, carried is not None, False, False
+                opened, elided, likened = False, carried is not None, False
                 continue
             if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
                 negated, scale = False, 1.0
@@ -342,19 +341,15 @@ class Utterance:
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
             self.words.append(Word(tok, key(tok), len(self.words), clause,
-                                   (negated and not how) or i in lowered or (lacked and is_said), too_left > 0, scale,
+                                   (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
-            lacked = lacked or (take and _lacking(toks, i))
             if tok in TOO_WORDS:
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
             if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
                 too_left = 0
-            if tok in INTENSIFY:
-                scale *= INTENSIFY[tok]
-            elif tok in SOFTEN:
-                scale *= SOFTEN[tok]
+            scale *= INTENSIFY.get(tok) or SOFTEN.get(tok, 1.0)  # 'much', 'a bit'
 
     @staticmethod
     def _praised_clauses(toks: list[str]) -> set[int]:
@@ -668,6 +663,21 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY)
+
+
+def _lacks(toks: list[str]) -> set[int]:
+    """The places after a denial that the take has something, to its clause's end ("it's not got the darkness"): a
+    quality said there is what it lacks, asked for."""
+    out: set[int] = set()
+    lacking = False
+    for i, tok in enumerate(toks):
+        if _ends_clause(tok, toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""):
+            lacking = False
+        elif lacking:
+            out.add(i)
+        else:
+            lacking = _lacking(toks, i)
+    return out
 
 
 def _lacking(toks: list[str], i: int) -> bool:
