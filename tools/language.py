@@ -490,7 +490,8 @@ DENYING_SUBJECTS = frozenset({"nothing", "not", "no", "none", "nobody", "nobody'
 DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarcely", "nobody", "none", "neither", "nor"})
 WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
                     "making", "let", "let's", "lets", "keep", "prefer", "rather", "like", "love", "loving", "hate",
-                    "mind", "please", "should", "shouldn", "shouldn't", "shouldnt", "must", "mustn", "supposed",
+                    "mind", "please", "should", "shouldn", "shouldn't", "shouldnt", "must", "mustn", "mustn't",
+                    "mustnt", "needn", "needn't", "neednt", "supposed",
                     "meant", "mean", "try", "go", "going", "avoid", "fan", "keen", "into", "sold", "sure", "convinced",
                     "care", "stand", "bear", "handle", "deal", "stomach", "tolerate", "feeling", "digging", "liking",
                     "enjoying", "work", "works", "working", "fit", "fits", "suit", "suits", "belong", "help", "helps",
@@ -784,6 +785,8 @@ def respelled(text: str, known: frozenset[str] = frozenset()) -> tuple[str, list
 
     def fix(m: re.Match) -> str:
         word = m.group(0)
+        if re.match(r"n?['’]t\b", text[m.end():]) and word.lower().endswith("n"):  # "mustn't", "needn't": a contraction
+            return word
         right = None if word.lower() in known else slip(word.lower())
         if right is None:
             return word
