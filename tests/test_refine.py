@@ -570,6 +570,9 @@ MENDED = [
     # held_out_75's first run (28/30; one negation inverted): "needn't" was respelled 'need' (a slip one letter off)
     ("held_out_75", "jazz", "it needn't be so dark", lambda b, a: a.valence > b.valence),
     ("held_out_75", "jazz", "it mustn't be so gloomy", lambda b, a: a.valence > b.valence),
+    # held_out_76's first run (29/30; one negation inverted): 'still not X' says what the take still lacks
+    ("held_out_76", "jazz", "nope, still not upbeat", lambda b, a: a.valence > b.valence),
+    ("held_out_76", "jazz", "still no energy", lambda b, a: a.energy > b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

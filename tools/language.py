@@ -537,9 +537,10 @@ def _described(toks: list[str]) -> set[int]:
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
             denial = lead + 1
-        elif clause[lead] in {"nothing", "not", "no", "none"} and any(t in SAID_VERBS or t in PERCEIVED
-                                                                      for t in clause[lead + 1:wish]):
-            denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm' (not 'nothing too mellow')
+        elif clause[lead] in {"nothing", "not", "no", "none"} and (any(t in SAID_VERBS or t in PERCEIVED for t in
+                                                                      clause[lead + 1:wish]) or "still" in clause[:lead]):
+            denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm', 'still not upbeat' (not
+            # 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
             denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
                            or split_contraction(clause[k - 1], clause[k])), None)
