@@ -500,7 +500,8 @@ WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "need
                     "less", "fewer", "more", "instead"})
 CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" forbids it
 GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"; not "nobody's going to call it fast",
-# "I wouldn't go as far as calling it peaceful"
+# "I wouldn't go as far as calling it peaceful", "it never feels like it's going anywhere"
+GOING_FOR = frozenset({"for", "with", "easy", "back", "darker", "brighter", "faster", "slower", "more", "less"})
 LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
 
 
@@ -510,8 +511,8 @@ def _wished(clause: list[str], why: bool = False) -> int:
     length; one after the quality is the speaker's own ("it's not got the darkness I wanted"). After 'why', 'more' is
     the quality's ("why doesn't it feel more hopeful?")."""
     return next((k for k, (b, t, n) in enumerate(zip(["", *clause], clause, [*clause[1:], ""]))
-                 if (t in WISHES and (t != "like" or b in LIKING_AFTER) and not (t in GOING and n in {"to", "as", "so"})
-                     and not (why and t == "more"))
+                 if (t in WISHES and (t != "like" or b in LIKING_AFTER) and (t not in GOING or n in GOING_FOR or k == 0)
+                     and (t != "feeling" or n in DETERMINERS or n == "it") and not (why and t == "more"))
                  or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
@@ -537,8 +538,9 @@ def _described(toks: list[str]) -> set[int]:
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
             denial = lead + 1
-        elif clause[lead] in {"nothing", "not", "no", "none"} and (any(t in SAID_VERBS or t in PERCEIVED for t in
-                                                                      clause[lead + 1:wish]) or "still" in clause[:lead]):
+        elif clause[lead] in {"nothing", "not", "no", "none"} and (any(t in SAID_VERBS or t in PERCEIVED or t in JUDGING
+                                                                          for t in clause[lead + 1:wish])
+                                                                      or "still" in clause[:lead]):
             denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm', 'still not upbeat' (not
             # 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
@@ -695,7 +697,8 @@ def _lacking(toks: list[str], i: int) -> bool:
                  or (tok == "not" and before == "s" and i >= 2 and toks[i - 2] in {"it", "that", "this", "there"})):
         return True  # "it doesn't have any drive", "it's not got enough energy"
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
-    return tok in {"no", "nothing"} and there
+    return tok in {"no", "nothing"} and there and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])  # "there's no
+    # need for the organ" asks it out
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:
