@@ -335,7 +335,8 @@ class Utterance:
                                            or (is_said and likened))
                     else "and" if is_said else None)
             hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
-                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but")))  # 'punchier but not louder'
+                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
+                and not (i in described and "than" in toks[i + 1:]))  # "it isn't any livelier than before" complains
             is_said = is_said or (i in described and negated and not how)
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
@@ -512,7 +513,9 @@ def _wished(clause: list[str], why: bool = False) -> int:
     the quality's ("why doesn't it feel more hopeful?")."""
     return next((k for k, (b, t, n) in enumerate(zip(["", *clause], clause, [*clause[1:], ""]))
                  if (t in WISHES and (t != "like" or b in LIKING_AFTER) and (t not in GOING or n in GOING_FOR or k == 0)
-                     and (t != "feeling" or n in DETERMINERS or n == "it") and not (why and t == "more"))
+                     and (t != "feeling" or n in DETERMINERS or n == "it")
+                     and not (t == "more" and (why or "than" in clause[k:]))  # "it's no more exciting than before"
+                     and not (t == "lets" and k and b not in STATED_LEAD))  # "it never lets loose" states
                  or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
@@ -666,6 +669,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
+        or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
+            and (toks[i + 1] if i + 1 < len(toks) else "") in {"the", "that", "this", "all", "with"}) \
         or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY)
 
 
