@@ -591,6 +591,12 @@ MENDED = [
     ("held_out_78", "rock", "i'm over the dreamy stuff", lambda b, a: a.energy > b.energy),
     ("held_out_78", "jazz", "i'm so done with the sadness", lambda b, a: a.valence > b.valence),
     ("held_out_78", "jazz", "don't make it any livelier", lambda b, a: a == b),
+    # held_out_79's first run (27/30; two negations inverted): 'u' is a listener; 'no X to it' lacks X ('there's'
+    # elided; "no drums in it" still asks them out); an expectation denied asks for less
+    ("held_out_79", "jazz", "u cant dance to this", lambda b, a: a.energy > b.energy),
+    ("held_out_79", "rock", "meh, no real groove to it", lambda b, a: a.energy > b.energy),
+    ("held_out_79", "rock", "no drums in it", lambda b, a: "drums" not in a.instruments),
+    ("held_out_79", "jazz", "wasnt expecting it to be so sad, make it happier", lambda b, a: a.valence > b.valence),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

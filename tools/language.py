@@ -480,7 +480,7 @@ def _denied(toks: list[str]) -> set[int]:
 # request anywhere in it ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
 # doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did).
 STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "that's", "thats", "there's", "theres",
-                             "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll"}
+                             "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll", "u"}
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
                          "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me",
@@ -498,6 +498,7 @@ WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "need
                     "enjoying", "work", "works", "working", "fit", "fits", "suit", "suits", "belong", "help", "helps",
                     "wish", "hope", "if", "better", "ideally", "after", "looking", "aiming", "ask", "asked",
                     "reason", "point", "we", "we're", "lose", "drop", "cut", "give", "put", "turn", "add", "without",
+                    "expect", "expecting", "expected", "imagine", "imagined",  # "wasn't expecting it to be so sad"
                     "less", "fewer", "more", "instead"})
 CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" forbids it
 GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"; not "nobody's going to call it fast",
@@ -634,7 +635,7 @@ def _denied_subject(toks: list[str], i: int, start: int) -> int | None:
         j -= 1
     run = toks[j:i]
     denied = any(negator(t) or split_contraction(a, t) for a, t in zip(["", *run], run))
-    return j if denied and j < i - 1 and (toks[j] in SAID_SUBJECTS or toks[j] in {"nobody", "no", "you", "i"}) else None
+    return j if denied and j < i - 1 and (toks[j] in SAID_SUBJECTS or toks[j] in {"nobody", "no", "you", "i", "u"}) else None
 
 
 def _hedges(toks: list[str], i: int, pending: bool) -> bool:
@@ -702,8 +703,20 @@ def _lacking(toks: list[str], i: int) -> bool:
                  or (tok == "not" and before == "s" and i >= 2 and toks[i - 2] in {"it", "that", "this", "there"})):
         return True  # "it doesn't have any drive", "it's not got enough energy"
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
-    return tok in {"no", "nothing"} and there and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])  # "there's no
-    # need for the organ" asks it out
+    # "meh, no real groove to it": 'there's' elided before a lack said of the take
+    elided = (not i or before in PUNCTUATION or before in STATED_LEAD) and _said_of_it(toks, i)
+    return tok in {"no", "nothing"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
+    # "there's no need for the organ" asks it out
+
+
+SAID_OF_IT = frozenset((p, o) for p in ("to", "about") for o in ("it", "this", "that"))
+
+
+def _said_of_it(toks: list[str], i: int) -> bool:
+    """Whether the clause from `i` ends on what it says of the take: 'to it', 'about this' (not 'in it': "no drums in
+    it" asks them out)."""
+    end = next((k for k in range(i + 1, len(toks)) if toks[k] in PUNCTUATION or toks[k] in BOUNDARY), len(toks))
+    return tuple(toks[end - 2:end]) in SAID_OF_IT
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:
