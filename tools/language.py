@@ -484,7 +484,7 @@ STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
                          "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me",
-                         "why"})  # "why doesn't it feel more hopeful?"
+                         "why", "how", "come"})  # "why doesn't it feel more hopeful?", "how come it's not ..."
 STATED_OPENS = frozenset({"doesn't", "doesnt", "doesn", "isn't", "isnt", "isn", "wasn't", "wasnt", "wasn", "hasn't",
                           "hasnt", "hasn"})  # 'doesn't feel warm at all' (not "don't" or 'never', a request's)
 DENYING_SUBJECTS = frozenset({"nothing", "not", "no", "none", "nobody", "nobody's"})
@@ -535,7 +535,9 @@ def _described(toks: list[str]) -> set[int]:
         lead = 0
         while lead < len(clause) and clause[lead] in STATED_LEAD and clause[lead] not in STATED_BY:
             lead += 1
-        wish = _wished(clause, why=clause[:1] == ["why"])
+        why = clause[:1] == ["why"] or clause[:2] == ["how", "come"]  # "how come it's not more energetic?"
+        wish = _wished(clause, why=why)
+        lead += why and lead < len(clause) and clause[lead] in QUESTION_AUX  # "why does it never get loud?"
         if lead >= wish:
             continue
         if clause[lead] in STATED_OPENS or clause[lead] in {"nobody", "nobody's"}:  # "nobody's going to call it fast"
@@ -616,7 +618,9 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 or (t in {"nobody", "would", "could"} and {"nobody", "one"} & set(toks[max(start, k - 1):k + 1]))
                 for k, t in enumerate(toks[start:lead], start=start))  # 'nobody would call this calm'
-    return opens or (tok in {"be", "is", "s"} and (toks[start] in RHETORICAL or toks[start:start + 2] == ["no", "way"]))
+    rhetorical = toks[start] in RHETORICAL  # 'does it have to be so gloomy?', 'do we really need it this loud?'
+    return opens or (tok in {"be", "is", "s"} and (rhetorical or toks[start:start + 2] == ["no", "way"])) \
+        or (tok == "it" and before in {"need", "want"} and rhetorical and toks[start] != "why")
 
 
 def _enough(toks: list[str], i: int) -> bool:
@@ -663,7 +667,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     said of the take in chat: those ask for what is missing), a removal verb's object in chat, 'ease up on',
     'move away from'."""
     tok, before = toks[i], toks[i - 1] if i else ""
-    if take and _lacking(toks, i):  # "it hasn't got much bite", "it doesn't have any drive": asked for
+    if take and (_lacking(toks, i) or _asked_back(toks, i, start)):  # "it hasn't got much bite": asked for
         return False
     if toks[i + 1:i + 3] in (["be", "more"], ["get", "more"], ["be", "any"]) and (negator(tok) or split_contraction(before, tok)):
         return False  # 'it could not be more boring': as boring as can be, no denial
@@ -688,6 +692,35 @@ def _lacks(toks: list[str]) -> set[int]:
         else:
             lacking = _lacking(toks, i)
     return out
+
+
+# A question put negatively asks for what it denies: "shouldn't it be more upbeat?", "isn't it kind of boring?",
+# "doesn't it need some warmth?", "is it not possible to make it faster?" read as their affirmatives (a 'why' question's
+# denial is a complaint: "why isn't it happier?", _described); 'why not' suggests ("why not try it in minor?")
+QUESTION_LEAD = frozenset({"so", "but", "and", "surely", "honestly", "ok", "okay", "hmm", "well", "um", "er", "like",
+                           "yeah", "still", "now", "then", "just", "seriously", "really"})
+QUESTION_AUX = frozenset({"is", "does", "do", "did", "can", "could", "would", "should", "will", "was", "are", "were",
+                          "has", "have", "might", "must"})
+QUESTION_SUBJECTS = frozenset({"it", "this", "that", "there", "the", "we", "you", "they", "i", "u", "these", "those",
+                               "everything"})  # not the take's other names: "don't take out the piano" asks
+
+
+def _asked_back(toks: list[str], i: int, start: int) -> bool:
+    """Whether the denial at `i` is a question's (QUESTION_AUX, above), or the 'not' of 'why not'."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    if tok == "not" and before == "why":
+        return True
+    first = start
+    while first < i and toks[first] in QUESTION_LEAD:
+        first += 1
+    if first >= len(toks) or toks[first] in {"why", "how"}:
+        return False
+    subject_after = (toks[i + 1] if i + 1 < len(toks) else "") in QUESTION_SUBJECTS
+    if CONTRACTED.match(tok) or split_contraction(before, tok):  # "shouldn't it", "isn t it"
+        return subject_after and first == i - (tok == "t")
+    # "is it not possible", "does it not feel slow", "are the drums not too loud"
+    return tok == "not" and toks[first] in QUESTION_AUX and first + 1 < i <= first + 4 \
+        and toks[first + 1] in QUESTION_SUBJECTS - {"you", "we", "u", "i"}  # "could you not make it so sad" asks less
 
 
 def _lacking(toks: list[str], i: int) -> bool:
