@@ -80,9 +80,11 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "too", "all", "overly", "getting", "far", "much", "abit", "on", "the",  # 'on the slow side'
                     "giving", "like",  # "it's giving elevator", "it's like background noise": what the take gives off
                     "exactly", "particularly", "especially", "terribly", "remotely", "even", "as",  # "it's not exactly upbeat"
-                    "hardly", "barely", "scarcely", "never", "nearly", "no"})  # "it's hardly upbeat", "it's no fun": denied
+                    "hardly", "barely", "scarcely", "never", "nearly", "no",  # "it's hardly upbeat", "it's no fun": denied
+                    "less", "become", "gotten", "grown"})  # "it's become far less fun" asks for fun
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
-                           "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps"})
+                           "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps",
+                           "just"})  # "it's not unpleasant, just a bit slow"
 # a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
 PERCEIVED = frozenset({"feel", "sound", "seem", "feels", "sounds", "seems"})
 # a quality the take does, denied: "it doesn't really swing", "it never builds"
@@ -487,6 +489,7 @@ STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "
                          "why", "how", "come"})  # "why doesn't it feel more hopeful?", "how come it's not ..."
 STATED_OPENS = frozenset({"doesn't", "doesnt", "doesn", "isn't", "isnt", "isn", "wasn't", "wasnt", "wasn", "hasn't",
                           "hasnt", "hasn"})  # 'doesn't feel warm at all' (not "don't" or 'never', a request's)
+PREVIOUS = frozenset({"last", "previous", "earlier", "first", "original", "old", "before"})
 DENYING_SUBJECTS = frozenset({"nothing", "not", "no", "none", "nobody", "nobody's"})
 DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarcely", "nobody", "none", "neither", "nor"})
 WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
@@ -538,8 +541,8 @@ def _described(toks: list[str]) -> set[int]:
         why = clause[:1] == ["why"] or clause[:2] == ["how", "come"]  # "how come it's not more energetic?"
         wish = _wished(clause, why=why)
         lead += why and lead < len(clause) and clause[lead] in QUESTION_AUX  # "why does it never get loud?"
-        if lead >= wish:
-            continue
+        if lead >= wish or (PREVIOUS & set(clause[:lead + 3]) and {"this", "as", "so", "than"} & set(clause[lead + 1:])):
+            continue  # "the last one wasn't this slow": this one is ('the last take didn't feel upbeat' is this one)
         if clause[lead] in STATED_OPENS or clause[lead] in {"nobody", "nobody's"}:  # "nobody's going to call it fast"
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
