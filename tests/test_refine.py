@@ -628,6 +628,23 @@ MENDED = [
     ("held_out_81", "jazz", "i wouldn't change a thing", lambda b, a: a == b),
     ("held_out_81", "jazz", "it's lost its energy", lambda b, a: a.energy > b.energy),
     ("held_out_81", "jazz", "it's become far less fun", lambda b, a: a.valence > b.valence),
+    # held_out_82's first run (16/30; five negations inverted): a denial cancelled by a second, by a litotes or by 'no
+    # reason' (_cancelled); a phrase's gap never spans a denial ('energy * up' is not "the energy never lets up");
+    # 'fails to', 'refuses to'; 'there's little X'; 'is there any X in it?'; '-less' words of feeling
+    ("held_out_82", "jazz", "there's little energy in it", lambda b, a: a.energy > b.energy),
+    ("held_out_82", "jazz", "it refuses to get going", lambda b, a: a.energy > b.energy),
+    ("held_out_82", "jazz", "it sounds joyless", lambda b, a: a.valence > b.valence),
+    ("held_out_82", "jazz", "it's totally humourless", lambda b, a: a.valence > b.valence),
+    ("held_out_82", "jazz", "is there any energy in it at all?", lambda b, a: a.energy > b.energy),
+    ("held_out_82", "jazz", "not unhappy with it", lambda b, a: a == b),
+    ("held_out_82", "rock", "the energy never lets up", lambda b, a: a.energy < b.energy),
+    ("held_out_82", "rock", "there's no let-up", lambda b, a: a.energy < b.energy),
+    ("held_out_82", "jazz", "i wouldn't mind it a bit faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_82", "jazz", "wouldn't say no to more warmth", lambda b, a: a.valence > b.valence),
+    ("held_out_82", "jazz", "no reason it can't be happier", lambda b, a: a.valence > b.valence),
+    ("held_out_82", "jazz", "it's never not busy", lambda b, a: len(a.instruments) < len(b.instruments)),
+    ("held_out_82", "rock", "the opposite of sad", lambda b, a: a.valence > b.valence),
+    ("held_out_82", "jazz", "i'm sick of jazz", lambda b, a: a.genre != 'jazz'),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

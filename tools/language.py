@@ -13,12 +13,13 @@ import functools
 import re
 from dataclasses import dataclass
 
+FAILING = frozenset({"fails to", "failed to", "fail to", "refuses to", "refused to"})  # a denial by a verb
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
                       "stop", "nobody", "none", "hardly", "barely", "scarcely", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
                       "easy on", "easier on", "lighter on", "gentler on", "softer on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
-                      "tired of"})  # 'but' there negates, not a new clause
+                      "tired of"}) | FAILING  # 'but' there negates, not a new clause
 # Negation inside a contraction ("don't", "isn't", "shouldn't", "can't", "won't").
 CONTRACTED = re.compile(r"^[a-z]+n't$|^cannot$|^cant$|^dont$|^doesnt$|^isnt$|^wasnt$|^shouldnt$|^wont$")
 # A clause ends here: a negation before it does not reach past it.
@@ -416,8 +417,10 @@ def phrase_keys(phrase: str) -> list[str | None]:
 def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None:
     pos = start
     for k, part in enumerate(want):
-        if part is None:  # a gap of up to two words before the rest of the phrase
-            for skip in range(0, 3):
+        if part is None:  # a gap of up to two words before the rest of the phrase, never over a denial
+            for skip in range(0, 3):  # ('energy * up' is not "the energy never lets up")
+                if skip and pos + skip - 1 < len(keys) and negator(keys[pos + skip - 1]):
+                    break
                 end = _match_at(keys, want[k + 1:], pos + skip) if k + 1 < len(want) else pos - 1
                 if end is not None:
                     return end
@@ -554,7 +557,8 @@ def _described(toks: list[str]) -> set[int]:
             # 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
             denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
-                           or split_contraction(clause[k - 1], clause[k])), None)
+                           or split_contraction(clause[k - 1], clause[k]) or f"{clause[k - 1]} {clause[k]}" in FAILING),
+                          None)  # 'it fails to get going'
         else:
             continue
         if denial is None or denial >= wish:
@@ -655,6 +659,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     lacking = tok == "no" and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy) and not lacking) or called \
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
+        or (tok in QUANTITIES and before == "there" and toks[i - 2:i - 1] in (["is"], ["was"])) \
         or (pending and ((tok == "in" and toks[i + 1:i + 3] == ["the", "least"]) or (tok == "least" and before == "the")
                          or (tok == "half" and after == "as") or (tok == "anything" and after == "but")
                          or (tok == "one" and before == "not" and after == "bit")
@@ -670,7 +675,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     said of the take in chat: those ask for what is missing), a removal verb's object in chat, 'ease up on',
     'move away from'."""
     tok, before = toks[i], toks[i - 1] if i else ""
-    if take and (_lacking(toks, i) or _asked_back(toks, i, start)):  # "it hasn't got much bite": asked for
+    if take and (_lacking(toks, i) or _asked_back(toks, i, start) or _cancelled(toks, i)):  # "it hasn't got much bite"
         return False
     if toks[i + 1:i + 3] in (["be", "more"], ["get", "more"], ["be", "any"]) and (negator(tok) or split_contraction(before, tok)):
         return False  # 'it could not be more boring': as boring as can be, no denial
@@ -724,6 +729,27 @@ def _asked_back(toks: list[str], i: int, start: int) -> bool:
     # "is it not possible", "does it not feel slow", "are the drums not too loud"
     return tok == "not" and toks[first] in QUESTION_AUX and first + 1 < i <= first + 4 \
         and toks[first + 1] in QUESTION_SUBJECTS - {"you", "we", "u", "i"}  # "could you not make it so sad" asks less
+
+
+def _denial(toks: list[str], i: int) -> bool:
+    """Whether the token at `i` denies ('not', "isn't", "isn t")."""
+    return negator(toks[i]) or split_contraction(toks[i - 1] if i else "", toks[i])
+
+
+def _cancelled(toks: list[str], i: int) -> bool:
+    """Whether the denial at `i` is cancelled: by a second ("it's never not busy"), in a litotes that asks ("I
+    wouldn't mind it faster", "wouldn't say no to more warmth", "it wouldn't hurt"), or by 'no reason' before it ("no
+    reason it can't be happier")."""
+    if not _denial(toks, i):
+        return False
+    before, after = toks[i - 1] if i else "", toks[i + 1:i + 3]
+    if after[:1] == ["not"] or (toks[i] == "not" and i and _denial(toks, i - 1)):
+        return True
+    if after[:1] in (["mind"], ["hurt"]) or after == ["say", "no"] or (toks[i] == "no" and before == "say"):
+        return True
+    if toks[i] == "no" and after[:1] == ["reason"]:
+        return any(_denial(toks, k) for k in range(i + 2, min(i + 7, len(toks))))
+    return "reason" in toks[max(0, i - 5):i] and "no" in toks[max(0, i - 6):i]
 
 
 def _lacking(toks: list[str], i: int) -> bool:
