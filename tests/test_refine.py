@@ -645,6 +645,10 @@ MENDED = [
     ("held_out_82", "jazz", "it's never not busy", lambda b, a: len(a.instruments) < len(b.instruments)),
     ("held_out_82", "rock", "the opposite of sad", lambda b, a: a.valence > b.valence),
     ("held_out_82", "jazz", "i'm sick of jazz", lambda b, a: a.genre != 'jazz'),
+    # held_out_83's first run (21/30; none inverted): 'a sax solo' is a passage, not the line-up; slang praise
+    ("held_out_83", "jazz", "it doesn't need a sax solo", lambda b, a: 'saxophone' not in a.instruments),
+    ("held_out_83", "jazz", "piano solo", lambda b, a: a.instruments == ('piano',)),
+    ("held_out_83", "jazz", "it's killing it, no notes", lambda b, a: a == b),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),
