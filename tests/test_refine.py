@@ -649,6 +649,13 @@ MENDED = [
     ("held_out_83", "jazz", "it doesn't need a sax solo", lambda b, a: 'saxophone' not in a.instruments),
     ("held_out_83", "jazz", "piano solo", lambda b, a: a.instruments == ('piano',)),
     ("held_out_83", "jazz", "it's killing it, no notes", lambda b, a: a == b),
+    # held_out_84's first run (25/30; none inverted): the verb 'mean' is no adjective ('I meant calmer' had read
+    # 'meaner'); a comparative corrected after a comma is held ('calmer, not slower')
+    ("held_out_84", "jazz", "it's good but it doesn't really go anywhere", lambda b, a: a.energy > b.energy),
+    ("held_out_84", "rock", "i meant calmer, not slower", lambda b, a: a.energy < b.energy),
+    ("held_out_84", "jazz", "i mean, it's fine", lambda b, a: a == b),
+    ("held_out_84", "jazz", "make it meaner", lambda b, a: a.energy > b.energy),
+    ("held_out_84", "jazz", "faster, not louder", lambda b, a: a.tempo_bpm > b.tempo_bpm and a.energy == b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

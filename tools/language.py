@@ -250,6 +250,17 @@ def key(word: str) -> str:
     return lemma(word.lower())
 
 
+# 'mean' the verb is no 'mean' the adjective ('make it meaner'): "I mean, it's fine", "I meant calmer"
+VERB_MEAN = frozenset({"mean", "meant", "means"})
+MEANS_AFTER = frozenset({"i", "you", "we", "what", "that", "it", "this", "i'd", "d", "just", "really", "only", "actually",
+                         "mostly", "which", "who", "s", "i've", "ve", "was", "is", "be", "not", "t"})
+
+
+def _key(tok: str, before: str) -> str:
+    """The word's key (`key`), but the verb 'mean' keeps a key of its own."""
+    return f"{tok}:verb" if tok in VERB_MEAN and (before in MEANS_AFTER or tok == "meant") else key(tok)
+
+
 def tokens(text: str) -> list[str]:
     return TOKEN.findall(" ".join(text.lower().replace("’", "'").split()))
 
@@ -338,13 +349,13 @@ class Utterance:
                                            or (is_said and likened))
                     else "and" if is_said else None)
             hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
-                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] == "but"))  # 'punchier but not louder'
+                before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] in {"but", ","}))  # 'punchier, not louder'
                 and not (i in described and "than" in toks[i + 1:]))  # "it isn't any livelier than before" complains
             is_said = is_said or (i in described and negated and not how)
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
-            self.words.append(Word(tok, key(tok), len(self.words), clause,
+            self.words.append(Word(tok, _key(tok, before), len(self.words), clause,
                                    (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
