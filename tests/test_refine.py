@@ -656,6 +656,17 @@ MENDED = [
     ("held_out_84", "jazz", "i mean, it's fine", lambda b, a: a == b),
     ("held_out_84", "jazz", "make it meaner", lambda b, a: a.energy > b.energy),
     ("held_out_84", "jazz", "faster, not louder", lambda b, a: a.tempo_bpm > b.tempo_bpm and a.energy == b.energy),
+    # held_out_86's first run (23/30; four negations inverted): a retraction drops what came before it ('no wait');
+    # 'eh?', 'right?' are tags; what the take would never make anyone do; 'people', 'they' are listeners; "don't you
+    # dare" is no question
+    ("held_out_86", "jazz", "people won't find it exciting", lambda b, a: a.energy > b.energy),
+    ("held_out_86", "jazz", "darker, no wait, brighter", lambda b, a: a.valence > b.valence),
+    ("held_out_86", "jazz", "not very upbeat, eh?", lambda b, a: a.valence > b.valence),
+    ("held_out_86", "jazz", "a bit slow, right?", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_86", "jazz", "it'd never make anyone cry", lambda b, a: a.valence < b.valence),
+    ("held_out_86", "jazz", "it doesn't make me happy", lambda b, a: a.valence > b.valence),
+    ("held_out_86", "jazz", "don't you dare make it sadder", lambda b, a: a.valence > b.valence),
+    ("held_out_86", "jazz", "no, wait, that's fine", lambda b, a: a == b),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

@@ -111,7 +111,8 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 # an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
 DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"])
-TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it\s*\??$")
+TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
+                          r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
 JUDGING = frozenset({"find", "call", "consider", "rate", "describe"})
 # verbs that perceive a quality in the take, before a quantity: "I don't hear any joy in it", 'I get no energy'
@@ -322,7 +323,7 @@ class Utterance:
         # before a tag question ('not exactly a party, is it?')
         said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
-        lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take)
+        lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks) if take else set())
         described, lacks = (_described(toks), _lacks(toks)) if take else (set(), set())
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
@@ -442,6 +443,16 @@ def _match_at(keys: list[str], want: list[str | None], start: int) -> int | None
     return pos - 1
 
 
+RETRACTIONS = (("no", "wait"), ("wait", "no"), ("actually", "no"), ("no", "actually"), ("scratch", "that"),
+               ("forget", "that"), ("on", "second", "thought"), ("on", "second", "thoughts"))
+
+
+def _retracted(toks: list[str]) -> set[int]:
+    """The places of the words a speaker takes back before the last retraction ("darker, no wait, brighter")."""
+    last = max((i for i in range(len(toks)) for r in RETRACTIONS if tuple(toks[i:i + len(r)]) == r), default=None)
+    return set(range(last)) if last else set()
+
+
 def _kept(toks: list[str], take: bool) -> set[int]:
     """The places of the words a denied removal keeps, in chat: "I don't want it to lose its edge", "don't lose
     the warmth" ask for no change to them (not for less, as 'lose the warmth' does, nor more)."""
@@ -496,7 +507,8 @@ def _denied(toks: list[str]) -> set[int]:
 # request anywhere in it ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
 # doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did).
 STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "that's", "thats", "there's", "theres",
-                             "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll", "u"}
+                             "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll", "u", "people",
+                             "listeners", "they", "someone", "everyone", "it'd", "itd", "it'll"}
 STATED_LEAD = frozenset({"honestly", "tbh", "hmm", "hm", "well", "ok", "okay", "yeah", "yes", "so", "now", "right", "man",
                          "and", "but", "still", "just", "erm", "um", "uh", "er", "meh", "overall", "personally", "sadly",
                          "unfortunately", "frankly", "oh", "ah", "the", "whole", "this", "that", "to", "for", "me",
@@ -521,6 +533,7 @@ CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" for
 GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"; not "nobody's going to call it fast",
 # "I wouldn't go as far as calling it peaceful", "it never feels like it's going anywhere"
 GOING_FOR = frozenset({"for", "with", "easy", "back", "darker", "brighter", "faster", "slower", "more", "less"})
+MAKERS = frozenset({"it", "this", "that", "it'd", "itd", "it'll", "song", "track", "tune", "melody", "music"})
 LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
 
 
@@ -533,7 +546,8 @@ def _wished(clause: list[str], why: bool = False) -> int:
                  if (t in WISHES and (t != "like" or b in LIKING_AFTER) and (t not in GOING or n in GOING_FOR or k == 0)
                      and (t != "feeling" or n in DETERMINERS or n == "it")
                      and not (t == "more" and (why or "than" in clause[k:]))  # "it's no more exciting than before"
-                     and not (t == "lets" and k and b not in STATED_LEAD))  # "it never lets loose" states
+                     and not (t == "lets" and k and b not in STATED_LEAD)  # "it never lets loose" states
+                     and not (t in {"make", "makes"} and MAKERS & set(clause[:k])))  # "it'd never make anyone cry"
                  or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
@@ -734,7 +748,7 @@ def _asked_back(toks: list[str], i: int, start: int) -> bool:
         first += 1
     if first >= len(toks) or toks[first] in {"why", "how"}:
         return False
-    subject_after = (toks[i + 1] if i + 1 < len(toks) else "") in QUESTION_SUBJECTS
+    subject_after = (toks[i + 1] if i + 1 < len(toks) else "") in QUESTION_SUBJECTS and toks[i + 2:i + 3] != ["dare"]
     if CONTRACTED.match(tok) or split_contraction(before, tok):  # "shouldn't it", "isn t it"
         return subject_after and first == i - (tok == "t")
     # "is it not possible", "does it not feel slow", "are the drums not too loud"

@@ -96,7 +96,7 @@ FEEDBACK_WORDS = (
     r"good|great|grand|nice|perfect|fine|awesome|lovely|cool(?!\s+it\b)|amazing|brilliant|excellent|wonderful|beautiful|"
     r"fantastic|gorgeous|sweet|ok|okay|yes|yeah|yep|yup|thanks|thank\s+you|cheers|wow|oh|ha+|haha+|well|man|mate|mates|"
     r"buddy|dude|bro|pal",
-    r"never\s*mind|forget\s+it|no\s+worries",
+    r"never\s*mind|forget\s+it|no\s+worries|wait|hang\s+on|hold\s+on|no",
     r"(?:i\s+m|i\s+am)\s+(?:good|happy|fine|ok|okay|sorted|set|done)(?:\s+with\s+(?:it|this|that)(?:\s+one)?)?", r"honestly|to\s+be\s+honest|tbh|i\s+(?:won\s+t|will\s+not)\s+lie",
     r"(?:(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:find|think)\s+(?:it|that|this)(?:\s+s|\s+is)?\s+|"
     r"(?:i\s+(?:m|am)\s+)?not\s+finding\s+(?:it|that|this)\s+|isn\s*t\s+|wasn\s*t\s+|"
