@@ -667,6 +667,20 @@ MENDED = [
     ("held_out_86", "jazz", "it doesn't make me happy", lambda b, a: a.valence > b.valence),
     ("held_out_86", "jazz", "don't you dare make it sadder", lambda b, a: a.valence > b.valence),
     ("held_out_86", "jazz", "no, wait, that's fine", lambda b, a: a == b),
+    # held_out_87's first run (28/30, an ordinary mix): running to it, a stronger beat ('big beat' stays a genre);
+    # held_out_88's (21/30; two negations inverted): 'too little' is not enough; 'less than thrilling' describes;
+    # 'none of the X of the first take' misses X; 'nothing * happens'; 'not half bad' is praise
+    ("held_out_87", "jazz", "i want something i can run to", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_87", "jazz", "it needs a stronger beat", lambda b, a: a.energy > b.energy),
+    ("held_out_87", "jazz", "big beat", lambda b, a: a.genre == 'electronic'),
+    ("held_out_88", "jazz", "too little energy", lambda b, a: a.energy > b.energy),
+    ("held_out_88", "jazz", "too few instruments", lambda b, a: len(a.instruments) > len(b.instruments)),
+    ("held_out_88", "jazz", "less than thrilling", lambda b, a: a.energy > b.energy),
+    ("held_out_88", "jazz", "none of the warmth of the first take", lambda b, a: a.valence > b.valence),
+    ("held_out_88", "jazz", "nothing exciting happens", lambda b, a: a.energy > b.energy),
+    ("held_out_88", "jazz", "there's too little going on", lambda b, a: len(a.instruments) > len(b.instruments)),
+    ("held_out_88", "jazz", "not enough happening", lambda b, a: len(a.instruments) > len(b.instruments)),
+    ("held_out_88", "jazz", "it's not half bad", lambda b, a: a == b),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

@@ -82,7 +82,8 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "giving", "like",  # "it's giving elevator", "it's like background noise": what the take gives off
                     "exactly", "particularly", "especially", "terribly", "remotely", "even", "as",  # "it's not exactly upbeat"
                     "hardly", "barely", "scarcely", "never", "nearly", "no",  # "it's hardly upbeat", "it's no fun": denied
-                    "less", "become", "gotten", "grown"})  # "it's become far less fun" asks for fun
+                    "less", "become", "gotten", "grown",  # "it's become far less fun" asks for fun
+                    "than", "neither", "nor"})  # "it's less than thrilling", "it's neither fast nor exciting"
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps",
                            "just"})  # "it's not unpleasant, just a bit slow"
@@ -110,7 +111,8 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        "cannot", "nothing", "about"})  # 'nothing about it feels happy'
 # an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
-DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"])
+DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"],
+                     ["less", "than"])  # 'less than thrilling' (compared by its first two words)
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
                           r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
@@ -321,7 +323,8 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         # None; 'pending' after a subject and copula, across hedges; 'and' after the word said; from the start
         # before a tag question ('not exactly a party, is it?')
-        said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS) else None
+        said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS
+                                      or toks[:2] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks) if take else set())
         described, lacks = (_described(toks), _lacks(toks)) if take else (set(), set())
@@ -360,7 +363,7 @@ class Utterance:
                                    (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
-            if tok in TOO_WORDS:
+            if tok in TOO_WORDS and after != "little":  # 'too little energy' is not enough of it
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
             if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
@@ -790,6 +793,8 @@ def _lacking(toks: list[str], i: int) -> bool:
                  or (tok == "not" and before == "s" and i >= 2 and toks[i - 2] in {"it", "that", "this", "there"})):
         return True  # "it doesn't have any drive", "it's not got enough energy"
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
+    if tok == "none" and toks[i + 1:i + 2] == ["of"] and PREVIOUS & set(toks[i:]):  # 'none of the warmth of the
+        return True  # first take' misses it
     # "meh, no real groove to it": 'there's' elided before a lack said of the take
     elided = (not i or before in PUNCTUATION or before in STATED_LEAD) and _said_of_it(toks, i)
     return tok in {"no", "nothing"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])

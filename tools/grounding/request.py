@@ -105,7 +105,7 @@ FEEDBACK_WORDS = (
     r"(?:that\s+s\s+)?enough\s+for\s+(?:today|now)|give\s+it\s+a\s+rest",
     r"(?:leave|keep)\s+it(?:\s+(?:just\s+)?(?:like\s+(?:that|this)|as\s+(?:it\s+)?is|the\s+same|there|alone|be))?|let\s+it\s+be|"
     r"(?:don\s*t|do\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+changes?(?:\s+needed)?",
-    r"(?:i\s+)?(?:wouldn\s*t|would\s+not|won\s*t|will\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+complaints?(?:\s+here)?|not\s+unhappy(?:\s+with\s+(?:it|that|this))?|(?:you\s+re\s+|it\s+s\s+)?killing\s+it|no\s+notes",
+    r"(?:i\s+)?(?:wouldn\s*t|would\s+not|won\s*t|will\s+not)\s+change\s+(?:a\s+thing|anything)|no\s+complaints?(?:\s+here)?|not\s+unhappy(?:\s+with\s+(?:it|that|this))?|(?:you\s+re\s+|it\s+s\s+)?killing\s+it|no\s+notes|(?:it\s+s\s+)?not\s+half\s+bad",
     r"(?:i\s+)?(?:don\s*t|do\s+not)\s+(?:hate|dislike|mind)\s+(?:it|that|this)(?:\s+at\s+all)?",  # 'I don't hate it'
     r"(?:just\s+)?as\s+(?:it\s+)?is")  # "it's grand as it is"
 
