@@ -681,6 +681,22 @@ MENDED = [
     ("held_out_88", "jazz", "there's too little going on", lambda b, a: len(a.instruments) > len(b.instruments)),
     ("held_out_88", "jazz", "not enough happening", lambda b, a: len(a.instruments) > len(b.instruments)),
     ("held_out_88", "jazz", "it's not half bad", lambda b, a: a == b),
+    # held_out_89's first run (16/30; six negations inverted): a comparative the take is supposed to reach ('any
+    # slower and I'd fall asleep'); 'so not X'; what 'you' made it; "won't stop"; 'gone'; "I didn't say darker"
+    # takes it back (a proposition after 'say' is still judged); 'quit'; "I've had enough of"
+    ("held_out_89", "jazz", "any slower and i'd fall asleep", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_89", "jazz", "if it were any slower it'd stop", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_89", "jazz", "could you make it any faster?", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_89", "jazz", "i can barely stay awake", lambda b, a: a.energy > b.energy),
+    ("held_out_89", "jazz", "so not upbeat", lambda b, a: a.valence > b.valence),
+    ("held_out_89", "jazz", "you didn't make it faster", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_89", "jazz", "it won't stop being gloomy", lambda b, a: a.valence > b.valence),
+    ("held_out_89", "jazz", "it's gone all cheerful", lambda b, a: a.valence < b.valence),
+    ("held_out_89", "jazz", "you've made it sound like a kids' show", lambda b, a: a.valence < b.valence),
+    ("held_out_89", "jazz", "i didn't say darker", lambda b, a: a.valence > b.valence),
+    ("held_out_89", "jazz", "i can't say it's very exciting", lambda b, a: a.valence > b.valence),
+    ("held_out_89", "jazz", "quit slowing it down", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_89", "jazz", "i've had enough of the slow stuff", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 FAILING = frozenset({"fails to", "failed to", "fail to", "refuses to", "refused to"})  # a denial by a verb
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
 NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
-                      "stop", "nobody", "none", "hardly", "barely", "scarcely", "instead of", "rather than", "lack", "lacks",
+                      "stop", "quit", "nobody", "none", "hardly", "barely", "scarcely", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
                       "easy on", "easier on", "lighter on", "gentler on", "softer on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
                       "tired of"}) | FAILING  # 'but' there negates, not a new clause
@@ -52,7 +52,8 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
     if after not in DETERMINERS or (i + 2 < len(toks) and toks[i + 2] in NOT_A_QUALITY):  # 'drop the key to minor'
         return False
     return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"})
-            or (tok == "of" and before == "rid") or (tok in {"of", "with"} and before == "enough" and i - 1 == start))
+            or (tok == "of" and before == "rid") or (tok in {"of", "with"} and before == "enough"
+                                                     and (i - 1 == start or toks[i - 2] in {"had", "ve", "i've"})))
 
 
 # said of the take, 'lack' asks for what is missing ("it lacks warmth" wants warmth); on a cover it negates ('A LACK OF
@@ -83,7 +84,8 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "exactly", "particularly", "especially", "terribly", "remotely", "even", "as",  # "it's not exactly upbeat"
                     "hardly", "barely", "scarcely", "never", "nearly", "no",  # "it's hardly upbeat", "it's no fun": denied
                     "less", "become", "gotten", "grown",  # "it's become far less fun" asks for fun
-                    "than", "neither", "nor"})  # "it's less than thrilling", "it's neither fast nor exciting"
+                    "than", "neither", "nor",  # "it's less than thrilling", "it's neither fast nor exciting"
+                    "gone"})  # "it's gone all cheerful"
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
                            "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps",
                            "just"})  # "it's not unpleasant, just a bit slow"
@@ -112,7 +114,7 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 # an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
 DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"],
-                     ["less", "than"])  # 'less than thrilling' (compared by its first two words)
+                     ["less", "than"], ["so", "not"])  # 'less than thrilling', 'so not upbeat' (by their first two words)
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
                           r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
@@ -129,7 +131,7 @@ RHETORICAL = frozenset({"does", "do", "must", "why", "why's", "whys", "need"})
 PRAISE = frozenset({"love", "loving", "great", "perfect", "awesome", "lovely", "beautiful", "amazing", "gorgeous", "nice",
                     "brilliant", "fantastic", "excellent", "wonderful", "cool", "good", "fun", "stunning", "superb",
                     "incredible", "fab", "fabulous", "enjoy", "enjoying", "like", "dig", "digging", "adore", "best", "catchy",
-                    "favourite", "favorite"})
+                    "favourite", "favorite", "thanks"})
 # a comparative held, not turned around: "don't make it any faster", 'no louder' ask for no change ("don't make it
 # darker" still asks for brighter)
 HOLD_BEFORE = frozenset({"any", "no"})
@@ -327,7 +329,7 @@ class Utterance:
                                       or toks[:2] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks) if take else set())
-        described, lacks = (_described(toks), _lacks(toks)) if take else (set(), set())
+        described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
@@ -355,7 +357,7 @@ class Utterance:
             hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
                 before in HOLD_BEFORE or (before == "not" and i >= 2 and toks[i - 2] in {"but", ","}))  # 'punchier, not louder'
                 and not (i in described and "than" in toks[i + 1:]))  # "it isn't any livelier than before" complains
-            is_said = is_said or (i in described and negated and not how)
+            is_said = is_said or (i in described and negated and not how) or i in supposed
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
@@ -450,6 +452,16 @@ RETRACTIONS = (("no", "wait"), ("wait", "no"), ("actually", "no"), ("no", "actua
                ("forget", "that"), ("on", "second", "thought"), ("on", "second", "thoughts"))
 
 
+SUPPOSING = frozenset({"if", "d", "i'd", "it'd", "itd", "would", "might"})
+
+
+def _supposed(toks: list[str]) -> set[int]:
+    """The places of a comparative the take is supposed to reach, a complaint of it as it is: "any slower and I'd
+    fall asleep", "if it were any slower it'd stop" ask for faster."""
+    return {i for i in range(1, len(toks)) if toks[i - 1] == "any" and comparative(toks[i]) and toks[i] not in AS_WRITTEN
+            and SUPPOSING & set(toks) and not any(_denial(toks, k) for k in range(i))}
+
+
 def _retracted(toks: list[str]) -> set[int]:
     """The places of the words a speaker takes back before the last retraction ("darker, no wait, brighter")."""
     last = max((i for i in range(len(toks)) for r in RETRACTIONS if tuple(toks[i:i + len(r)]) == r), default=None)
@@ -531,12 +543,15 @@ WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "need
                     "wish", "hope", "if", "better", "ideally", "after", "looking", "aiming", "ask", "asked",
                     "reason", "point", "we", "we're", "lose", "drop", "cut", "give", "put", "turn", "add", "without",
                     "expect", "expecting", "expected", "imagine", "imagined",  # "wasn't expecting it to be so sad"
+                    "stop", "stops", "quit",  # "it won't stop being gloomy"
                     "less", "fewer", "more", "instead"})
 CANNOT = frozenset({"can't", "cant", "cannot"})  # "it can't stay this slow" forbids it
 GOING = frozenset({"go", "going"})  # a wish in 'go for', "we're going for dark"; not "nobody's going to call it fast",
 # "I wouldn't go as far as calling it peaceful", "it never feels like it's going anywhere"
 GOING_FOR = frozenset({"for", "with", "easy", "back", "darker", "brighter", "faster", "slower", "more", "less"})
-MAKERS = frozenset({"it", "this", "that", "it'd", "itd", "it'll", "song", "track", "tune", "melody", "music"})
+MAKERS = frozenset({"it", "this", "that", "it'd", "itd", "it'll", "song", "track", "tune", "melody", "music",
+                    "you", "u"})  # "you didn't make it faster" complains
+PROPOSING = frozenset({"it", "it's", "its", "this", "that", "the", "i'd", "i", "there", "there's", "so", "much"})
 LIKING_AFTER = frozenset({"i", "you", "we", "really", "d", "i'd", "would", "t", "not", "don't", "dont", "didn't", "didnt"})
 
 
@@ -551,6 +566,7 @@ def _wished(clause: list[str], why: bool = False) -> int:
                      and not (t == "more" and (why or "than" in clause[k:]))  # "it's no more exciting than before"
                      and not (t == "lets" and k and b not in STATED_LEAD)  # "it never lets loose" states
                      and not (t in {"make", "makes"} and MAKERS & set(clause[:k])))  # "it'd never make anyone cry"
+                 or (t in {"say", "said"} and n not in PROPOSING)  # "I didn't say darker" takes it back
                  or (t in {"has", "have", "had"} and n == "to")
                  or ((t in CANNOT or (b == "can" and t in {"t", "not"})) and n in {"be", "stay", "keep", "go", "get"})),
                 len(clause))
@@ -648,7 +664,10 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     perceived = tok in PERCEIVING and i + 1 < len(toks) and toks[i + 1] in QUANTITIES  # "I don't hear | any joy"
     moved = tok == "me" and before in {"make", "makes"} and i >= 2 and (  # "it doesn't make me | want to dance"
         negator(toks[i - 2]) or split_contraction(toks[i - 3] if i >= 3 else "", toks[i - 2]))
-    lead = i - 1 if judged or moved else lead
+    made = tok == "it" and before == "made" and i >= 2 and toks[i - 2] in {"you", "you've", "ve", "u"} \
+        and not any(comparative(t) and t not in AS_WRITTEN for t in toks[i + 1:i + 4])  # "you've made
+    judged = judged or made  # it sound like a kids' show"
+    lead = i - 1 if (judged and not made) or moved else (i - 2 - (toks[i - 2] == "ve") if made else lead)
     opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 or (t in {"nobody", "would", "could"} and {"nobody", "one"} & set(toks[max(start, k - 1):k + 1]))
@@ -695,6 +714,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
         or (tok in {"want", "to", "feel"} and "me" in toks[max(0, i - 2):i]) \
         or (tok == "a" and after in {"bit", "little", "touch", "tad", "lot"}) \
         or (pending and tok in {"a", "an"} and before in {"like", "of", "exactly"}) \
+        or (pending and tok in PERCEIVED and before == "it") \
         or (pending and tok in SAID_SUBJECTS and before not in QUANTITIES)  # "why is it so slow?"; not "any groove"
 
 
