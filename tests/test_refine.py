@@ -697,6 +697,10 @@ MENDED = [
     ("held_out_89", "jazz", "i can't say it's very exciting", lambda b, a: a.valence > b.valence),
     ("held_out_89", "jazz", "quit slowing it down", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     ("held_out_89", "jazz", "i've had enough of the slow stuff", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    # held_out_90's first run (28/30; none inverted): what a supposed comparative would lead to is no request;
+    # 'too little X' lacks X
+    ("held_out_90", "jazz", "any gloomier and it'd be a funeral", lambda b, a: a.valence > b.valence),
+    ("held_out_90", "jazz", "there's too little warmth", lambda b, a: a.valence > b.valence),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

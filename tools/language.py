@@ -463,9 +463,12 @@ def _supposed(toks: list[str]) -> set[int]:
 
 
 def _retracted(toks: list[str]) -> set[int]:
-    """The places of the words a speaker takes back before the last retraction ("darker, no wait, brighter")."""
+    """The places of the words a speaker takes back before the last retraction ("darker, no wait, brighter"), and of
+    what a comparative supposed would lead to ("any gloomier and it'd be a funeral": no funeral is asked for)."""
     last = max((i for i in range(len(toks)) for r in RETRACTIONS if tuple(toks[i:i + len(r)]) == r), default=None)
-    return set(range(last)) if last else set()
+    supposed = _supposed(toks)
+    then = next((i for i in range(max(supposed, default=len(toks)), len(toks)) if toks[i] in {"and", "then"}), None)
+    return (set(range(last)) if last else set()) | (set(range(then, len(toks))) if then is not None else set())
 
 
 def _kept(toks: list[str], take: bool) -> set[int]:
@@ -817,6 +820,8 @@ def _lacking(toks: list[str], i: int) -> bool:
         return True  # first take' misses it
     # "meh, no real groove to it": 'there's' elided before a lack said of the take
     elided = (not i or before in PUNCTUATION or before in STATED_LEAD) and _said_of_it(toks, i)
+    if tok == "little" and (before == "too" or there):  # "there's too little warmth" lacks it ('a little' is some)
+        return True
     return tok in {"no", "nothing"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
     # "there's no need for the organ" asks it out
 
