@@ -522,8 +522,9 @@ def _denied(toks: list[str]) -> set[int]:
 # doesn't lift", "this doesn't come across as energetic", "it could hardly be called mellow", "you wouldn't call it
 # relaxing"): a clause whose subject is the take, a listener or 'there', or that opens on a verb only the take can
 # be the subject of ("doesn't feel warm"), with a denial after the subject and no word of a wish, a dislike or a
-# request anywhere in it ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
-# doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did).
+# request before the quality ("I don't want it sad", "we don't need the gloom", "I'm not into the gloomy vibe", "it
+# doesn't have to be so sad", "it could do without the gloom" all ask for less, as they did); a denying subject
+# ('nothing here sounds tender', 'nobody's going to call this fast') or a 'why' question denies as well.
 STATED_BY = SAID_SUBJECTS | {"you", "nobody", "i", "i'm", "im", "it's", "its", "that's", "thats", "there's", "theres",
                              "one", "anyone", "anybody", "nobody's", "you'd", "i'd", "you'll", "i'll", "u", "people",
                              "listeners", "they", "someone", "everyone", "it'd", "itd", "it'll"}
