@@ -360,8 +360,10 @@ def _only(text: str, mentions: list[tuple[int, str]]) -> bool:
     last = mentions[-1][0] if mentions else None
     after = " ".join(words[last + 1:last + 4]) if last is not None else ""
     if re.match(r"solo\s+(?:is|was|s|sounds|bit|part|section|would|could|might|will)\b", after) \
-            or (after.startswith("solo") and last and words[last - 1] in ("a", "an", "the")):
+            or (after.startswith("solo") and last and words[last - 1] in ("a", "an", "the")
+                and read(text, take=True).words[last].negated):
         return False  # 'the sax solo is the best bit', "it doesn't need a sax solo": a passage, not the line-up
+        # ('make it a piano solo' is the line-up)
     return any(after.startswith(a) or after.startswith(f"and {a}") for a in ONLY_AFTER)
 
 

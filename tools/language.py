@@ -61,7 +61,9 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
 WANTING = frozenset({"lack", "lacks", "lacking"})
 HAVING = frozenset({"has", "have", "got"})  # 'it has no drive', "it's got no bass": what the take lacks, asked for
 TOO = "too"
-TOO_WORDS = frozenset({TOO, "overly", "excessively"})  # "it's overly sentimental" is 'too sentimental'
+# "it's overly sentimental" is 'too sentimental'; 'too little energy' is not enough of it, and "it's not overly
+# cheerful" understates: neither is 'too'
+TOO_WORDS = frozenset({TOO, "overly", "excessively"})
 ENOUGH = "enough"
 # Said of the take in chat ('it's a bit slow', 'sounds kind of manic', "it isn't very upbeat"): a quality the take
 # has is a complaint and asks for its opposite, as 'too slow' does; denied ("it isn't very upbeat") it asks for the
@@ -365,7 +367,7 @@ class Utterance:
                                    (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
-            if tok in TOO_WORDS and after != "little":  # 'too little energy' is not enough of it
+            if tok in TOO_WORDS and after != "little" and (tok, before) != ("overly", "not"):  # see TOO_WORDS
                 too_left = WINDOW + 1
             too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
             if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
@@ -480,7 +482,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
         before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
         if _ends_clause(tok, before, after):
             start, denied = i + 1, False
-        elif take and denied and tok in {"anymore", "more", "further", "longer"} and (tok == "anymore" or before == "any"):
+        elif take and denied and tok in {"anymore", "more", "further", "longer"} and (tok == "anymore" or before == "any") \
+                and toks[start] not in STATED_BY:  # "it's not upbeat anymore" has lost it: asked for
             out.update(range(start, i + 1))  # "don't speed it up any more": held where it is
         elif take and denied and _removes(toks, i, start):
             out.update(j for j in range(i + 1, len(toks)) if not any(
@@ -736,7 +739,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
             and (toks[i + 1] if i + 1 < len(toks) else "") in {"the", "that", "this", "all", "with"}) \
-        or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY)
+        or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY) \
+        or (tok == "from" and {"keep", "stop", "prevent"} & set(toks[max(0, i - 3):i]))  # 'keep it from sounding sad'
 
 
 def _lacks(toks: list[str]) -> set[int]:
@@ -823,6 +827,10 @@ def _lacking(toks: list[str], i: int) -> bool:
     elided = (not i or before in PUNCTUATION or before in STATED_LEAD) and _said_of_it(toks, i)
     if tok == "little" and (before == "too" or there):  # "there's too little warmth" lacks it ('a little' is some)
         return True
+    if (tok == "without" and toks[i + 1:i + 2] in (["any"], ["much"]) and before in SAID_SUBJECTS) \
+            or (before == "there" and tok in {"isn't", "isnt", "wasn't", "wasnt", "aren't", "arent"}) \
+            or (tok == "t" and before in {"isn", "wasn", "aren"} and i >= 2 and toks[i - 2] == "there"):
+        return True  # "it's a song without any energy", "there isn't a single happy note in it"
     return tok in {"no", "nothing"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
     # "there's no need for the organ" asks it out
 
