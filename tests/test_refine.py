@@ -655,6 +655,8 @@ MENDED = [
     ("held_out_84", "rock", "i meant calmer, not slower", lambda b, a: a.energy < b.energy),
     ("held_out_84", "jazz", "i mean, it's fine", lambda b, a: a == b),
     ("held_out_84", "jazz", "make it meaner", lambda b, a: a.energy > b.energy),
+    ("held_out_84", "jazz", "make it mean and nasty", lambda b, a: a.energy > b.energy),
+    ("held_out_84", "jazz", "what does that mean", lambda b, a: a == b),
     ("held_out_84", "jazz", "faster, not louder", lambda b, a: a.tempo_bpm > b.tempo_bpm and a.energy == b.energy),
     # held_out_86's first run (23/30; four negations inverted): a retraction drops what came before it ('no wait');
     # 'eh?', 'right?' are tags; what the take would never make anyone do; 'people', 'they' are listeners; "don't you

@@ -259,13 +259,15 @@ def key(word: str) -> str:
 
 # 'mean' the verb is no 'mean' the adjective ('make it meaner'): "I mean, it's fine", "I meant calmer"
 VERB_MEAN = frozenset({"mean", "meant", "means"})
-MEANS_AFTER = frozenset({"i", "you", "we", "what", "that", "it", "this", "i'd", "d", "just", "really", "only", "actually",
-                         "mostly", "which", "who", "s", "i've", "ve", "was", "is", "be", "not", "t"})
+MEANS_AFTER = frozenset({"i", "you", "we", "what", "i'd", "d", "just", "really", "only", "actually", "mostly", "which",
+                         "who", "i've", "ve"})  # not 'make it mean', "it's not mean enough"
 
 
-def _key(tok: str, before: str) -> str:
-    """The word's key (`key`), but the verb 'mean' keeps a key of its own."""
-    return f"{tok}:verb" if tok in VERB_MEAN and (before in MEANS_AFTER or tok == "meant") else key(tok)
+def _key(tok: str, before: list[str]) -> str:
+    """The word's key (`key`), but the verb 'mean' keeps a key of its own (`before`: the two words before it; "what
+    does that mean" asks)."""
+    verb = tok != "mean" or (bool(before) and (before[-1] in MEANS_AFTER or before[0] in {"does", "do", "did", "doesn"}))
+    return f"{tok}:verb" if tok in VERB_MEAN and verb else key(tok)
 
 
 def tokens(text: str) -> list[str]:
@@ -363,7 +365,7 @@ class Utterance:
             if is_said and clause in praised:  # 'I love how dark it is': kept as it is
                 hold, is_said = True, False
             # "I don't like how slow it is" complains as 'I hate how slow it is' does: the negation is the verb's
-            self.words.append(Word(tok, _key(tok, before), len(self.words), clause,
+            self.words.append(Word(tok, _key(tok, toks[max(0, i - 2):i]), len(self.words), clause,
                                    (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
