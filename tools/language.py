@@ -332,8 +332,8 @@ class Utterance:
         said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS
                                       or toks[:2] in DESCRIBED_DENIALS) else None
         praised = self._praised_clauses(toks) if take else set()
-        lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks) if take else set())
         described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
+        lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks, supposed) if take else set())
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
@@ -390,8 +390,7 @@ class Utterance:
                 out.add(clause)
                 if clause and after in {"it", "that", "this"} and before not in BOUNDARY:  # "it's dreamy, I love it"
                     out.add(clause - 1)
-            # praise after a denial in its clause is none: "it doesn't feel fun" asks for fun
-            denied = denied or (tok in DENIALS or CONTRACTED.match(tok) is not None or split_contraction(before, tok))
+            denied = denied or _denies(tok, before)  # praise after a denial is none: "it doesn't feel fun" asks for fun
         return out
 
     @functools.cached_property
@@ -466,11 +465,11 @@ def _supposed(toks: list[str]) -> set[int]:
             and SUPPOSING & set(toks) and not any(_denial(toks, k) for k in range(i))}
 
 
-def _retracted(toks: list[str]) -> set[int]:
+def _retracted(toks: list[str], supposed: set[int]) -> set[int]:
     """The places of the words a speaker takes back before the last retraction ("darker, no wait, brighter"), and of
-    what a comparative supposed would lead to ("any gloomier and it'd be a funeral": no funeral is asked for)."""
+    what a comparative `supposed` (_supposed) would lead to ("any gloomier and it'd be a funeral": no funeral is
+    asked for)."""
     last = max((i for i in range(len(toks)) for r in RETRACTIONS if tuple(toks[i:i + len(r)]) == r), default=None)
-    supposed = _supposed(toks)
     then = next((i for i in range(max(supposed, default=len(toks)), len(toks)) if toks[i] in {"and", "then"}), None)
     return (set(range(last)) if last else set()) | (set(range(then, len(toks))) if then is not None else set())
 
@@ -609,9 +608,8 @@ def _described(toks: list[str]) -> set[int]:
             denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm', 'still not upbeat' (not
             # 'nothing too mellow')
         elif clause[lead] in STATED_BY or (lead and clause[lead - 1] == "the"):
-            denial = next((k for k in range(lead + 1, wish) if clause[k] in DENIALS or CONTRACTED.match(clause[k])
-                           or split_contraction(clause[k - 1], clause[k]) or f"{clause[k - 1]} {clause[k]}" in FAILING),
-                          None)  # 'it fails to get going'
+            denial = next((k for k in range(lead + 1, wish) if _denies(clause[k], clause[k - 1])
+                           or f"{clause[k - 1]} {clause[k]}" in FAILING), None)  # 'it fails to get going'
         else:
             continue
         if denial is None or denial >= wish:
@@ -673,11 +671,12 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     perceived = tok in PERCEIVING and i + 1 < len(toks) and toks[i + 1] in QUANTITIES  # "I don't hear | any joy"
     moved = tok == "me" and before in {"make", "makes"} and i >= 2 and (  # "it doesn't make me | want to dance"
         negator(toks[i - 2]) or split_contraction(toks[i - 3] if i >= 3 else "", toks[i - 2]))
+    # "you've made it | sound like a kids' show": said from where 'you' stands (not 'you made it happier')
     made = tok == "it" and before == "made" and i >= 2 and toks[i - 2] in {"you", "you've", "ve", "u"} \
-        and not any(comparative(t) and t not in AS_WRITTEN for t in toks[i + 1:i + 4])  # "you've made
-    judged = judged or made  # it sound like a kids' show"
-    lead = i - 1 if (judged and not made) or moved else (i - 2 - (toks[i - 2] == "ve") if made else lead)
-    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or perceived or moved or acted) \
+        and not any(comparative(t) and t not in AS_WRITTEN for t in toks[i + 1:i + 4])
+    lead = i - 1 if judged or moved else (i - 2 - (toks[i - 2] == "ve") if made else lead)
+    opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or made or perceived
+             or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 or (t in {"nobody", "would", "could"} and {"nobody", "one"} & set(toks[max(start, k - 1):k + 1]))
                 for k, t in enumerate(toks[start:lead], start=start))  # 'nobody would call this calm'
@@ -787,6 +786,11 @@ def _asked_back(toks: list[str], i: int, start: int) -> bool:
     # "is it not possible", "does it not feel slow", "are the drums not too loud"
     return tok == "not" and toks[first] in QUESTION_AUX and first + 1 < i <= first + 4 \
         and toks[first + 1] in QUESTION_SUBJECTS - {"you", "we", "u", "i"}  # "could you not make it so sad" asks less
+
+
+def _denies(word: str, before: str) -> bool:
+    """Whether a word denies in the narrow sense (DENIALS, "isn't", "isn t"), not as 'less', 'without' or 'stop' do."""
+    return word in DENIALS or CONTRACTED.match(word) is not None or split_contraction(before, word)
 
 
 def _denial(toks: list[str], i: int) -> bool:
