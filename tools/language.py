@@ -52,7 +52,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
     if after not in DETERMINERS or (i + 2 < len(toks) and toks[i + 2] in NOT_A_QUALITY):  # 'drop the key to minor'
         return False
     return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"})
-            or (tok == "of" and before == "rid") or (tok in {"of", "with"} and before == "enough"
+            or (tok == "of" and before == "rid") or (tok == "me" and before == "spare") or (tok in {"of", "with"} and before == "enough"
                                                      and (i - 1 == start or toks[i - 2] in {"had", "ve", "i've"})))
 
 
@@ -317,6 +317,15 @@ class Match:
     sense: float
 
 
+def _too_left(tok: str, before: str, after: str, left: int) -> int:
+    """How many words ahead 'too' still reaches after `tok` (WINDOW; not 'too little', 'not overly', see TOO_WORDS)."""
+    if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
+        return 0
+    if tok in TOO_WORDS:
+        return WINDOW + 1 if after != "little" and (tok, before) != ("overly", "not") else left
+    return max(0, left - 1)
+
+
 class Utterance:
     """A text read once: its words with their keys, clauses, negation, 'too' and intensity."""
 
@@ -334,6 +343,7 @@ class Utterance:
         praised = self._praised_clauses(toks) if take else set()
         described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks, supposed) if take else set())
+        supposed |= _extreme(toks) if take else set()
         start = 0  # the first token of the clause
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
@@ -369,11 +379,7 @@ class Utterance:
                                    (negated and not how) or i in lowered or (i in lacks and is_said), too_left > 0, scale,
                                    enough, i, is_said, hold, i in lowered))
             negated = negated or _negates(toks, i, start, take)
-            if tok in TOO_WORDS and after != "little" and (tok, before) != ("overly", "not"):  # see TOO_WORDS
-                too_left = WINDOW + 1
-            too_left = max(0, too_left - 1) if tok not in TOO_WORDS else too_left
-            if tok in TOO_UNTIL:  # 'too upbeat for a funeral', 'too slow to dance to': the purpose is no fault
-                too_left = 0
+            too_left = _too_left(tok, before, after, too_left)
             scale *= INTENSIFY.get(tok) or SOFTEN.get(tok, 1.0)  # 'much', 'a bit'
 
     @staticmethod
@@ -463,6 +469,34 @@ def _supposed(toks: list[str]) -> set[int]:
     fall asleep", "if it were any slower it'd stop" ask for faster."""
     return {i for i in range(1, len(toks)) if toks[i - 1] == "any" and comparative(toks[i]) and toks[i] not in AS_WRITTEN
             and SUPPOSING & set(toks) and not any(_denial(toks, k) for k in range(i))}
+
+
+# "it couldn't be any slower", "it could hardly be sleepier", "things can't get any gloomier": the take said to be as
+# slow, sleepy or gloomy as it can be, a complaint of it (not the question "could it be any faster?", which may ask)
+ABLE = frozenset({"could", "can", "couldn't", "couldnt", "can't", "cant", "cannot"})
+REACHING = frozenset({"be", "get", "sound", "feel", "seem", "go"})
+
+
+def _extreme(toks: list[str]) -> set[int]:
+    """The places of a quality the take is said to have to the utmost (ABLE above): a modal of ability, a denial, a
+    verb of REACHING, then 'any' or 'more' and the quality, or a comparative alone."""
+    out = set()
+    for i in range(3, len(toks)):
+        degree = 2 if toks[i - 2:i] == ["any", "more"] else int(toks[i - 1] in {"any", "more"})
+        verb = i - 1 - degree
+        if toks[verb] not in REACHING or (not degree and not comparative(toks[i])) or toks[i] in AS_WRITTEN \
+                or (toks[i - 1] == "any" and not comparative(toks[i])):
+            continue
+        first = max(0, verb - 3)
+        run = toks[first:verb]  # "it couldn't", "it could hardly", "it could not", "it couldn t"
+        modal = next((k for k, t in enumerate(run) if t in ABLE or (t == "couldn" and run[k + 1:k + 2] == ["t"])), None)
+        question = modal is not None and run[modal + 1:modal + 2] and run[modal + 1] in QUESTION_SUBJECTS
+        denials = [k for k in range(first, verb) if _denies(toks[k], toks[k - 1] if k else "")]
+        if modal is None or question or not denials or any(_cancelled(toks, k) for k in denials) \
+                or any(_ends_clause(t, "", "") for t in run):  # "no reason it can't be happier" asks
+            continue
+        out.add(i)
+    return out
 
 
 def _retracted(toks: list[str], supposed: set[int]) -> set[int]:
@@ -733,14 +767,15 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     tok, before = toks[i], toks[i - 1] if i else ""
     if take and (_lacking(toks, i) or _asked_back(toks, i, start) or _cancelled(toks, i)):  # "it hasn't got much bite"
         return False
-    if toks[i + 1:i + 3] in (["be", "more"], ["get", "more"], ["be", "any"]) and (negator(tok) or split_contraction(before, tok)):
-        return False  # 'it could not be more boring': as boring as can be, no denial
+    if toks[i + 1:i + 2] and toks[i + 1] in REACHING and {i + 2, i + 3, i + 4} & _extreme(toks):
+        return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
     return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
             and (toks[i + 1] if i + 1 < len(toks) else "") in {"the", "that", "this", "all", "with"}) \
         or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY) \
+        or (tok == "last" and before == "the" and toks[i + 1:i + 2] in (["thing"], ["things"])) \
         or (tok == "from" and {"keep", "stop", "prevent"} & set(toks[max(0, i - 3):i]))  # 'keep it from sounding sad'
 
 
@@ -837,7 +872,9 @@ def _lacking(toks: list[str], i: int) -> bool:
             or (before == "there" and tok in {"isn't", "isnt", "wasn't", "wasnt", "aren't", "arent"}) \
             or (tok == "t" and before in {"isn", "wasn", "aren"} and i >= 2 and toks[i - 2] == "there"):
         return True  # "it's a song without any energy", "there isn't a single happy note in it"
-    return tok in {"no", "nothing"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
+    if tok == "on" and before in {"short", "low"}:  # "it's a bit short on energy"
+        return True
+    return tok in {"no", "nothing", "not"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
     # "there's no need for the organ" asks it out
 
 

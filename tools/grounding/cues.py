@@ -111,9 +111,11 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
     inner = [c for c in candidates if utterance.words[c[3].start].lowered]
     candidates = [c for c in candidates if "*" not in c[2] or not any(c[3].start < i[3].start <= c[3].end for i in inner)]
     found, taken = [], []  # taken: (span, its length in words)
-    for order, name, phrase, match, cue in sorted(candidates, key=lambda c: (c[3].start - c[3].end, c[0])):
+    # a phrase with a gap yields to one without over the same words ('low on energy' is no 'lower * energy')
+    for order, name, phrase, match, cue in sorted(candidates, key=lambda c: (c[3].start - c[3].end, "*" in c[2], c[0])):
         span, size = set(range(match.start, match.end + 1)), match.end - match.start + 1
-        if any(span & other and (":" in name or other_size > size) for other, other_size in taken):
+        if any(span & other and (":" in name or other_size > size or (other == span and "*" in phrase))
+               for other, other_size in taken):
             continue
         # a cue's second phrase holds its words too ('fewer layers, more space': 'space' is no outer space)
         if any(other_name != name and span & other and other_size > size for other_name, other, other_size in spans):
