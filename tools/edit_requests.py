@@ -74,7 +74,9 @@ TEMPO_WORDS = {"slow": -1, "slow * down": -1, "fast": 1, "quick": 1, "breakneck"
                "get a move on": 1, "hurry * up": 1, "move * along": 1, "speed * along": 1,
                "ease back on * tempo": -1, "ease off * tempo": -1, "ease up on * tempo": -1, "back off * tempo": -1,
                "easy on * tempo": -1, "more pace": 1, "up * pace": 1, "quicken": 1, "hurry * along": 1, "zip along": 1,
-               "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1, "less tempo": -1, "less speed": -1,
+               "ease * pace": -1, "slacken": -1, "take your time": -1, "no rush": -1, "no hurry": -1, "no need to rush": -1, "no need to hurry": -1,
+               "don t rush": -1, "don t hurry": -1, "what s the rush": -1, "what s the hurry": -1, "there s no rush": -1,
+               "there s no hurry": -1, "less tempo": -1, "less speed": -1,
                "more tempo": 1, "more speed": 1, "more bpm": 1, "higher bpm": 1, "fewer bpm": -1, "less bpm": -1,
                "uptempo": 1, "downtempo": -1, "brisk": 1, "walking pace": -1,
                # the tempo itself moved by a verb: 'bump the tempo', 'raise the bpm', 'lower the speed'

@@ -691,7 +691,7 @@ def _lowered(toks: list[str]) -> set[int]:
 def _opens_said(toks: list[str], i: int, start: int) -> bool:
     """Whether the token at `i` opens what is said of the take: a copula or verb of perception after its subject
     (the take's names, or any one noun after 'the': 'the drums feel lazy'), only lead words before it; or a
-    rhetorical question's copula ('why is it so slow?')."""
+    rhetorical question's copula ('why is it so slow?', and elided: 'why so slow?')."""
     tok, before = toks[i], toks[i - 1] if i else ""
     subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
     lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
@@ -716,6 +716,7 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
                 for k, t in enumerate(toks[start:lead], start=start))  # 'nobody would call this calm'
     rhetorical = toks[start] in RHETORICAL  # 'does it have to be so gloomy?', 'do we really need it this loud?'
     return opens or (tok in {"be", "is", "s"} and (rhetorical or toks[start:start + 2] == ["no", "way"])) \
+        or (tok == "why" and i == start and toks[i + 1:i + 2] == ["so"]) \
         or (tok == "it" and before in {"need", "want"} and rhetorical and toks[start] != "why")
 
 
