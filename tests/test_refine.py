@@ -734,6 +734,18 @@ MENDED = [
     ("held_out_93", "rock", "no need to rush it", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("held_out_93", "rock", "what's the hurry?", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("held_out_93", "jazz", "it's not exactly a barn burner", lambda b, a: a.energy > b.energy),
+    # held_out_94's first run (24/30; five negations inverted): a negated superlative opening the message is said of
+    # the take; "X isn't my thing" disowns X; 'no getting around' asserts; "I'm not saying" disclaims; praise said
+    # of the take stays with the elided complaint after it ("it's fine, just a bit sleepy" had read 'a bit sleepy')
+    ("held_out_94", "jazz", "not the liveliest thing i've heard", lambda b, a: a.energy > b.energy),
+    ("held_out_94", "jazz", "slow isn't my thing", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_94", "jazz", "sad songs aren't really my thing", lambda b, a: a.valence > b.valence),
+    ("held_out_94", "jazz", "jazz isn't really my cup of tea", lambda b, a: a.genre != "jazz"),
+    ("held_out_94", "jazz", "there's no getting around how slow it is", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_94", "jazz", "i'm not saying it's bad, just a bit sleepy", lambda b, a: a.energy > b.energy),
+    ("held_out_94", "jazz", "it's fine, just a bit sleepy", lambda b, a: a.energy > b.energy),
+    ("held_out_94", "jazz", "it's great but a little sleepy", lambda b, a: a.energy > b.energy),
+    ("held_out_94", "jazz", "sounds good, a bit sleepy though", lambda b, a: a.energy > b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

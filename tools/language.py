@@ -112,11 +112,24 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        # a judgement denied: "I don't think it's lively", "I wouldn't call it lively" ask for it
                        "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
                        "doesn't", "doesnt", "doesn", "really", "personally", "say", "m", "am", "i'm", "im", "can't", "cant",
-                       "cannot", "nothing", "about"})  # 'nothing about it feels happy'
+                       "cannot", "nothing", "about",  # 'nothing about it feels happy'
+                       "saying"})  # "I'm not saying it's bad, just a bit sleepy" (the denial is the saying's: _cancelled)
 # an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
 DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"],
                      ["less", "than"], ["so", "not"])  # 'less than thrilling', 'so not upbeat' (by their first two words)
+def superlative(word: str) -> bool:
+    """Whether a word is a superlative ('liveliest', 'saddest'; 'most' stands for one)."""
+    return word == "most" or (word.endswith("est") and lemma(word) != word)
+
+
+def _opens_described(toks: list[str]) -> bool:
+    """Whether a message opens on a denial of a quality of the take with its 'it's' elided ('not one bit upbeat',
+    'less than thrilling', 'not the liveliest thing I've heard') or ends on a tag question ('slow, isn't it?')."""
+    return bool(TAG_QUESTION.search(" ".join(toks))) or toks[:3] in DESCRIBED_DENIALS or toks[:2] in DESCRIBED_DENIALS \
+        or (toks[:2] == ["not", "the"] and len(toks) > 2 and superlative(toks[2]))
+
+
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
                           r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
@@ -338,8 +351,7 @@ class Utterance:
         clause, negated, too_left, scale = 0, False, 0, 1.0
         # None; 'pending' after a subject and copula, across hedges; 'and' after the word said; from the start
         # before a tag question ('not exactly a party, is it?')
-        said = "pending" if take and (TAG_QUESTION.search(" ".join(toks)) or toks[:3] in DESCRIBED_DENIALS
-                                      or toks[:2] in DESCRIBED_DENIALS) else None
+        said = "pending" if take and _opens_described(toks) else None
         praised = self._praised_clauses(toks) if take else set()
         described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks, supposed) if take else set())
@@ -539,8 +551,28 @@ DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
                                     ("ain", "t"))) + (("it's", "not"), ("its", "not"), ("that's", "not"))
 
 
+# "slow isn't my thing", "sad songs aren't really my cup of tea", "jazz is not for me": what comes before is disliked
+DISOWNED = (("my", "thing"), ("my", "cup", "of", "tea"), ("my", "style"), ("my", "jam"), ("my", "bag"), ("my", "scene"),
+            ("our", "thing"), ("for", "me"), ("for", "us"), ("my", "kind", "of"), ("my", "taste"))
+DISOWNING = (("isn't",), ("isnt",), ("aren't",), ("arent",), ("ain't",), ("isn", "t"), ("aren", "t"), ("ain", "t"),
+             ("is", "not"), ("are", "not"), ("s", "not"), ("re", "not"))
+BY_DEGREE = frozenset({"really", "exactly", "quite", "totally", "so", "much", "at", "all", "very", "entirely"})
+
+
+def _disowned(toks: list[str], i: int) -> bool:
+    """Whether a copula denied at `i` disowns its subject ("slow isn't my thing", DISOWNED)."""
+    for denial in DISOWNING:
+        if tuple(toks[i:i + len(denial)]) == denial:
+            j = i + len(denial)
+            while j < len(toks) and toks[j] in BY_DEGREE:
+                j += 1
+            return any(tuple(toks[j:j + len(d)]) == d for d in DISOWNED)
+    return False
+
+
 def _denied(toks: list[str]) -> set[int]:
-    """The places of the words before a denial that ends their clause ('a funeral dirge it is not, cheer up')."""
+    """The places of the words before a denial that ends their clause ('a funeral dirge it is not, cheer up'), or
+    that disowns them ("slow isn't my thing")."""
     out: set[int] = set()
     start = 0
     for i, tok in enumerate(toks):
@@ -548,6 +580,8 @@ def _denied(toks: list[str]) -> set[int]:
         if _ends_clause(tok, before, after):
             start = i + 1
             continue
+        if i > start and _disowned(toks, i):
+            out.update(range(start, i))
         for denial in DENIED_AFTER:
             end = i + len(denial)
             if i > start and tuple(toks[i:end]) == denial and (end == len(toks) or _ends_clause(
@@ -834,6 +868,9 @@ def _denial(toks: list[str], i: int) -> bool:
     return negator(toks[i]) or split_contraction(toks[i - 1] if i else "", toks[i])
 
 
+ASSERTING = frozenset({"getting", "denying", "doubt", "question", "hiding", "mistaking"})  # 'no denying it's slow'
+
+
 def _cancelled(toks: list[str], i: int) -> bool:
     """Whether the denial at `i` is cancelled: by a second ("it's never not busy"), in a litotes that asks ("I
     wouldn't mind it faster", "wouldn't say no to more warmth", "it wouldn't hurt"), or by 'no reason' before it ("no
@@ -843,6 +880,8 @@ def _cancelled(toks: list[str], i: int) -> bool:
     before, after = toks[i - 1] if i else "", toks[i + 1:i + 3]
     if after[:1] == ["not"] or (toks[i] == "not" and i and _denial(toks, i - 1)):
         return True
+    if (toks[i] == "no" and after[:1] and after[0] in ASSERTING) or after[:1] == ["saying"]:
+        return True  # "there's no getting around how slow it is" says it is; "I'm not saying it's bad" disclaims
     if after[:1] in (["mind"], ["hurt"]) or after == ["say", "no"] or (toks[i] == "no" and before == "say"):
         return True
     if toks[i] == "no" and after[:1] == ["reason"]:
@@ -875,7 +914,8 @@ def _lacking(toks: list[str], i: int) -> bool:
         return True  # "it's a song without any energy", "there isn't a single happy note in it"
     if tok == "on" and before in {"short", "low"}:  # "it's a bit short on energy"
         return True
-    return tok in {"no", "nothing", "not"} and (there or elided) and toks[i + 1:i + 2] not in (["need"], ["point"], ["reason"])
+    return tok in {"no", "nothing", "not"} and (there or elided) \
+        and not (toks[i + 1:i + 2] and toks[i + 1] in {"need", "point", "reason", *ASSERTING})
     # "there's no need for the organ" asks it out
 
 

@@ -141,7 +141,9 @@ def is_question(text: str) -> bool:
 REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|would|should|needs?|want|let|please)\b")
 # 'I love it' after what was said of the take (the verbs of language.PRAISE that take an object)
 PRAISE_OF_IT = re.compile(r"\b(?:love|like|dig|adore|enjoy|loving|digging|enjoying)\s+(?:it|that|this)\b")
-SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|it\s+(?:sounds|feels|seems))\b")
+SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|(?:it\s+)?(?:sounds|feels|seems))\b")
+ELIDED = re.compile(r"\s*(?:(?:but|though|just|only)\s+)*(?:a\s+(?:bit|little|touch|tad)|kind\s+of|kinda|sort\s+of|"
+                    r"sorta|rather|quite|slightly|somewhat|maybe|perhaps|too|way|pretty)\b")
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
 
 
@@ -153,6 +155,9 @@ def without_feedback(text: str) -> str:
     for k in range(1, len(parts)):  # "it's dreamy, I love it": the clause the praise points back to is praise too
         if not kept[k] and PRAISE_OF_IT.search(parts[k].lower()) and SAID_OF_IT.match(parts[k - 1].lower()):
             kept[k - 1] = False
+        # "it's fine, just a bit sleepy": the praise opens what the next clause says of the take, and stays with it
+        if not kept[k - 1] and kept[k] and SAID_OF_IT.match(parts[k - 1].lower()) and ELIDED.match(parts[k].lower()):
+            kept[k - 1] = True
     return " ".join(part for part, keep in zip(parts, kept) if keep).strip()
 
 
