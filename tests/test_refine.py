@@ -746,6 +746,13 @@ MENDED = [
     ("held_out_94", "jazz", "it's fine, just a bit sleepy", lambda b, a: a.energy > b.energy),
     ("held_out_94", "jazz", "it's great but a little sleepy", lambda b, a: a.energy > b.energy),
     ("held_out_94", "jazz", "sounds good, a bit sleepy though", lambda b, a: a.energy > b.energy),
+    # held_out_95's first run (26/30; one negation inverted): 'ought not' is a wish denied; a contraction typed
+    # without its apostrophe ("oughtn t") is no typing slip; cheese is saccharine; undanceable, non-stop
+    ("held_out_95", "jazz", "it ought not to be this gloomy", lambda b, a: a.valence > b.valence),
+    ("held_out_95", "jazz", "it oughtn t be this gloomy", lambda b, a: a.valence > b.valence),
+    ("held_out_95", "jazz", "tone down the cheese", lambda b, a: a.valence < b.valence),
+    ("held_out_95", "jazz", "it's undanceable", lambda b, a: a.energy > b.energy),
+    ("held_out_95", "jazz", "non-stop energy please", lambda b, a: a.energy > b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

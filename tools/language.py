@@ -543,7 +543,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
 # a fault under these asks for its remedy: 'stop dragging', "it shouldn't feel so rushed"
-REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't",
+REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't", "ought",
+                      "oughtn", "oughtn't",
                       "rather", "wish"})  # "I'd rather it didn't drag", "I wish it wasn't so boring"
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
 DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
@@ -612,7 +613,7 @@ DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarc
 WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
                     "making", "let", "let's", "lets", "keep", "prefer", "rather", "like", "love", "loving", "hate",
                     "mind", "please", "should", "shouldn", "shouldn't", "shouldnt", "must", "mustn", "mustn't",
-                    "mustnt", "needn", "needn't", "neednt", "supposed",
+                    "mustnt", "needn", "needn't", "neednt", "supposed", "ought", "oughtn", "oughtn't", "oughtnt",
                     "meant", "mean", "try", "go", "going", "avoid", "fan", "keen", "into", "sold", "sure", "convinced",
                     "care", "stand", "bear", "handle", "deal", "stomach", "tolerate", "feeling", "digging", "liking",
                     "enjoying", "work", "works", "working", "fit", "fits", "suit", "suits", "belong", "help", "helps",
@@ -1017,7 +1018,7 @@ def respelled(text: str, known: frozenset[str] = frozenset()) -> tuple[str, list
 
     def fix(m: re.Match) -> str:
         word = m.group(0)
-        if re.match(r"n?['’]t\b", text[m.end():]) and word.lower().endswith("n"):  # "mustn't", "needn't": a contraction
+        if re.match(r"n?(?:['’]|\s+)t\b", text[m.end():]) and word.lower().endswith("n"):  # "mustn't", "needn t"
             return word
         right = None if word.lower() in known else slip(word.lower())
         if right is None:
