@@ -554,7 +554,13 @@ DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
 
 # "slow isn't my thing", "sad songs aren't really my cup of tea", "jazz is not for me": what comes before is disliked
 DISOWNED = (("my", "thing"), ("my", "cup", "of", "tea"), ("my", "style"), ("my", "jam"), ("my", "bag"), ("my", "scene"),
-            ("our", "thing"), ("for", "me"), ("for", "us"), ("my", "kind", "of"), ("my", "taste"))
+            ("our", "thing"), ("for", "me"), ("for", "us"), ("my", "kind", "of"), ("my", "taste"),
+            ("working",), ("doing", "it"), ("doing", "anything"), ("doing", "much"), ("helping",), ("landing",),
+            ("clicking",), ("cutting", "it"))  # "the gloom isn't working for me", "isn't doing it any favours"
+# "the melancholy is too much", "the sax is a bit much": what comes before is overdone
+OVERDONE = (("too", "much"), ("a", "bit", "much"), ("a", "little", "much"), ("way", "too", "much"), ("overkill",),
+            ("overdone",), ("overpowering",), ("too", "strong"), ("too", "heavy", "handed"), ("over", "the", "top"))
+OVERDONE_BY = frozenset({"is", "s", "'s", "are", "re", "was", "feels", "gets", "seems", "sounds"})
 DISOWNING = (("isn't",), ("isnt",), ("aren't",), ("arent",), ("ain't",), ("isn", "t"), ("aren", "t"), ("ain", "t"),
              ("is", "not"), ("are", "not"), ("s", "not"), ("re", "not"))
 BY_DEGREE = frozenset({"really", "exactly", "quite", "totally", "so", "much", "at", "all", "very", "entirely"})
@@ -571,6 +577,18 @@ def _disowned(toks: list[str], i: int) -> bool:
     return False
 
 
+def _overdone(toks: list[str], i: int) -> bool:
+    """Whether the verb at `i` says its subject is overdone, to the clause's end ('the melancholy is too much')."""
+    if toks[i] not in OVERDONE_BY:
+        return False
+    for over in OVERDONE:
+        end = i + 1 + len(over)
+        if tuple(toks[i + 1:end]) == over and (end == len(toks) or _ends_clause(
+                toks[end], toks[end - 1], toks[end + 1] if end + 1 < len(toks) else "")):
+            return True
+    return False
+
+
 def _denied(toks: list[str]) -> set[int]:
     """The places of the words before a denial that ends their clause ('a funeral dirge it is not, cheer up'), or
     that disowns them ("slow isn't my thing")."""
@@ -581,7 +599,7 @@ def _denied(toks: list[str]) -> set[int]:
         if _ends_clause(tok, before, after):
             start = i + 1
             continue
-        if i > start and _disowned(toks, i):
+        if i > start and (_disowned(toks, i) or _overdone(toks, i)):
             out.update(range(start, i))
         for denial in DENIED_AFTER:
             end = i + len(denial)
@@ -812,6 +830,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
             and (toks[i + 1] if i + 1 < len(toks) else "") in {"the", "that", "this", "all", "with"}) \
         or (tok == "from" and before == "away" and i >= 2 and toks[i - 2] in TURN_AWAY) \
         or (tok == "last" and before == "the" and toks[i + 1:i + 2] in (["thing"], ["things"])) \
+        or (tok == "enough" and before == "had" and toks[i + 1:i + 2] not in (["of"], ["with"], [])) \
         or (tok == "from" and {"keep", "stop", "prevent"} & set(toks[max(0, i - 3):i]))  # 'keep it from sounding sad'
 
 
