@@ -240,6 +240,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"rubbish|dreadful|cringe|cringey|cringy|out\s+of\s+tune|off[\s-]key|wrong)\b"
                          r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*a\s+(?:bit|little|tad|touch)\s+much\s*$"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
+                         r"|^\s*-?\s*free\b"  # 'sax-free please'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"
                          r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|sit\s+(?:this\s+one\s+)?out|"
@@ -291,7 +292,7 @@ def _mention_spans(text: str) -> tuple[tuple[int, int, str], ...]:
 
 # a verb and its particle around any number of instruments: 'pull the sax and the drums out', 'take the organ and
 # the piano away'
-PARTICLE_REMOVE = {"take": ("out", "away", "off"), "pull": ("out",), "leave": ("out",), "get": ("out",),
+PARTICLE_REMOVE = {"take": ("out", "away", "off"), "pull": ("out",), "leave": ("out", "off"), "get": ("out",), "keep": ("out",),
                    "cut": ("out",), "strip": ("out", "away"), "knock": ("out",), "throw": ("out",), "kick": ("out",),
                    "chuck": ("out",), "boot": ("out",)}
 
@@ -303,7 +304,9 @@ def _verb_before(text: str, index: int) -> str | None:
     clause = utterance.words[index].clause
     words = [w for w in utterance.words if w.clause == clause]
     verbs = [w for w in words if w.index < index and w.text in PARTICLE_REMOVE]
-    if verbs and any(w.index > index and w.text in PARTICLE_REMOVE[verbs[-1].text] for w in words):
+    if verbs and any(w.index > index and w.text in PARTICLE_REMOVE[verbs[-1].text]
+                     and not (w.text == "out" and w.index + 1 < len(utterance.words)
+                              and utterance.words[w.index + 1].text == "front") for w in words):  # 'keep the drums out front'
         return "keep" if _denied(utterance, verbs[-1].index) else "remove"
     best = None
     for verbs, kind in ((REMOVE_VERBS, "remove"), (ADD_VERBS, "add")):
@@ -577,9 +580,9 @@ KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\
                       r"|\b(?P<change>key\s+change)\b|\b(?:lower|drop)\s+(?:the\s+)?key\b(?!\s+to\b)"
                       r"|\bkey\s+(?:down|lower)\b|\blower\s+key\b|\bhigher\s+key\b")
 RELATIVE = re.compile(r"\b(?P<kind>relative|parallel)\s+(?P<mode>major|minor)\b")
-MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe)"
+MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe|chords?|harmony|harmonies|progressions?|stuff)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
-MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less|more)\s+"
+MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less|more|from|avoid)\s+"
                               rf"(?:a\s+)?{mode}\b|^\s*{mode}\s*$") for mode in ("major", "minor")}
 OTHER_MODE = {"major": "minor", "minor": "major"}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 FAILING = frozenset({"fails to", "failed to", "fail to", "refuses to", "refused to"})  # a denial by a verb
 # Words that open a negation, which holds to the end of its clause ("I don't want it sad and slow").
-NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid",
+NEGATORS = frozenset({"not", "no", "never", "nothing", "without", "less", "fewer", "neither", "nor", "avoid", "zero",
                       "stop", "quit", "nobody", "none", "hardly", "barely", "scarcely", "instead of", "rather than", "lack", "lacks",
                       "anything but", "everything but", "except", "hate to", "nowhere near",
                       "easy on", "easier on", "lighter on", "gentler on", "softer on", "opposite of", "clear of", "sans", "lay off", "other than", "sick of",
@@ -799,7 +799,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     busy = {"going", "happening"} & set(toks[i + 1:i + 4])  # 'a lot (of stuff) going on' is said, not a hedge
     # "this isn't what I'd call relaxing": the judge's words between the copula and the quality
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
-    lacking = tok == "no" and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
+    lacking = tok in {"no", "zero"} and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy) and not lacking) or called \
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
         or (tok in QUANTITIES and before == "there" and toks[i - 2:i - 1] in (["is"], ["was"])) \
@@ -823,7 +823,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
         return False
     if toks[i + 1:i + 2] and toks[i + 1] in REACHING and {i + 2, i + 3, i + 4} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
-    return (negator(tok) and not (take and (tok in WANTING or (tok == "no" and before in HAVING)))) \
+    return (negator(tok) and not (take and (tok in WANTING or (tok in {"no", "zero"} and before in HAVING)))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
@@ -934,7 +934,7 @@ def _lacking(toks: list[str], i: int) -> bool:
         return True  # "it's a song without any energy", "there isn't a single happy note in it"
     if tok == "on" and before in {"short", "low"}:  # "it's a bit short on energy"
         return True
-    return tok in {"no", "nothing", "not"} and (there or elided) \
+    return tok in {"no", "nothing", "not", "zero"} and (there or elided) \
         and not (toks[i + 1:i + 2] and toks[i + 1] in {"need", "point", "reason", *ASSERTING})
     # "there's no need for the organ" asks it out
 
