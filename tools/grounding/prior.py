@@ -136,8 +136,9 @@ def nrc_mean(emotions: dict[str, float], dimension: str) -> float:
     return sum(weights.get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
 
 
-def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tuple[str, str]]:
-    """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value. A
+def _suggested(text: str, table: dict[str, list], stated: set[str], topic: bool = False) -> list[tuple[str, str]]:
+    """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value (a
+    `topic` table's words suggest denied too: 'NEVER COMING HOME' still sings of home, as a genre's scene does). A
     longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
     'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. Words a genre statement of the line
     already read (`stated` lemmas) suggest nothing more: 'soul' states r&b, it is not also the word 'soulful'.
@@ -158,7 +159,7 @@ def _suggested(text: str, table: dict[str, list], stated: set[str]) -> list[tupl
             continue
         taken |= set(range(match.start, match.end + 1))
         read_words = {lemma(w.text) for w in utterance.words[match.start:match.end + 1]}  # as the line has them
-        if match.sense > 0 and not read_words <= stated:
+        if (match.sense > 0 or (topic and match.sense)) and not read_words <= stated:
             for value in owners[phrase]:
                 found.setdefault(value, phrase)
     return list(found.items())
@@ -452,7 +453,7 @@ class Prior:
             text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
             stated = self._stated_words(item) if item.kind == "text" else set()
             for target, table in (("genre", suggestive_words()), ("moods", self.assoc["words"]["moods"])):
-                for value, hit in _suggested(text, table, stated if target == "genre" else set()):
+                for value, hit in _suggested(text, table, stated if target == "genre" else set(), target == "genre"):
                     weight = self.assoc["word_weight"] if target == "genre" and item.kind == "text" else 0.8
                     self._cue(target, {value: weight}, strength, item, f'the word "{hit}"')
             if item.kind == "mood":
