@@ -214,7 +214,8 @@ ADD_VERBS = ("add", "with", "more", "include", "bring", "put", "plus", "throw", 
              "crying out for", "screaming out for", "begging for", "could do with", "missing", "lacking",
              "like a", "like an", "like some", "love a", "love an", "love some", "slide", "tuck", "weave", "drop in",
              "drop * in", "slip", "bit of", "touch of", "dash of", "splash of", "hint of", "whisper of", "trace of", "sprinkle of", "sprinkling of",
-             "pinch of", "smattering of", "what about", "where s", "there be", "has no", "have no", "got no", "get * in", "miss")
+             "pinch of", "smattering of", "what about", "where s", "there be", "has no", "have no", "got no", "get * in", "miss",
+             "forgot", "forgotten")  # 'you forgot the strings'
 # a message that is only instruments, politely ('banjo please', 'cello?', 'a flute, thanks'): each is asked for
 ASKED_ALONE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "a", "an", "some", "the", "and", "too", "also",
                          "maybe", "perhaps", "now", ",", ".", "!", "?", "would", "be", "nice", "cool", "lovely", "great",

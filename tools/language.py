@@ -356,13 +356,13 @@ class Utterance:
         described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks, supposed) if take else set())
         supposed |= _extreme(toks) if take else set()
-        start = 0  # the first token of the clause
+        start, contrasted = 0, _contrasted(toks)  # the first token of the clause; 'as' in 'not so much X as Y'
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
         for i, tok in enumerate(toks):
             after = toks[i + 1] if i + 1 < len(toks) else ""
             before = toks[i - 1] if i else ""
-            if _ends_clause(tok, before, after):
+            if _ends_clause(tok, before, after) or i in contrasted:
                 # an elided 'it's' after a clause said of the take, before a hedge: 'it's great but a bit slow'
                 # (not a request: 'it's fine but slower please')
                 carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
@@ -437,7 +437,10 @@ class Utterance:
         before = [w.key for w in self.words[:start] if w.key not in ("of", "a", "an")]
         clause = [w.text for w in self.words[:start] if w.clause == self.words[start].clause]
         asked = any(a in ("can", "could") and b == "it" and c == "not" for a, b, c in zip(clause, clause[1:], clause[2:]))
-        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause[-4:])) or asked  # 'can it not be so dull'
+        # 'something that doesn't drag', 'a take that isn't so boring': what is asked for is described
+        described = any(a in {"something", "one", "version", "take", "anything"} and b in {"that", "which"}
+                        for a, b in zip(clause, clause[1:]))
+        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause[-4:])) or asked or described
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
@@ -543,9 +546,9 @@ def _kept(toks: list[str], take: bool) -> set[int]:
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
 # a fault under these asks for its remedy: 'stop dragging', "it shouldn't feel so rushed"
-REMEDIES = frozenset({"stop", "quit", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't", "ought",
+REMEDIES = frozenset({"stop", "quit", "let", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't", "ought",
                       "oughtn", "oughtn't",
-                      "rather", "wish"})  # "I'd rather it didn't drag", "I wish it wasn't so boring"
+                      "rather", "wish"})  # "I'd rather it didn't drag", "I wish it wasn't so boring", "don't let it drag"
 # a quality put first and denied after it: 'a funeral dirge it is not', "a lullaby it isn't"
 DENIED_AFTER = tuple((subject, *denial) for subject in ("it", "this", "that")
                      for denial in (("is", "not"), ("isn't",), ("isnt",), ("isn", "t"), ("s", "not"), ("ain't",),
@@ -947,6 +950,22 @@ def _said_of_it(toks: list[str], i: int) -> bool:
     it" asks them out)."""
     end = next((k for k in range(i + 1, len(toks)) if toks[k] in PUNCTUATION or toks[k] in BOUNDARY), len(toks))
     return tuple(toks[end - 2:end]) in SAID_OF_IT
+
+
+def _contrasted(toks: list[str]) -> set[int]:
+    """The places of the 'as' that ends a denial in a request 'not so much X as Y' or 'not X so much as Y' (what
+    follows is asked for: 'make it not so much jazz as blues'); not 'not so much as a whisper'."""
+    out = set()
+    for i, tok in enumerate(toks):
+        if tok != "as":
+            continue
+        for p in range(max(0, i - 8), i - 1):
+            if toks[p] in {"so", "as"} and toks[p + 1] == "much":
+                denial = next((d for d in range(p - 1, max(-1, p - 6), -1) if _denial(toks, d)), None)
+                asked = denial is not None and denial and not set(toks[:denial]) & (SAID_OPENERS | SAID_VERBS)
+                if asked and (p > denial + 1 or i > p + 2):  # "it's not so much sad as sleepy" is said, left
+                    out.add(i)
+    return out
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:
