@@ -468,8 +468,11 @@ COMING_IN = re.compile(r"^\s*(?:could|can|might|will|would)\s+(?:add|bring|give|
 
 def _affirmed(text: str, phrase: str) -> bool:
     """The phrase is in the text and asked for: not negated, not 'too ...' ('less jazzy' is not a request for
-    jazz; the request reader turns it around)."""
-    match = read(text, take=True).find(phrase)
+    jazz; the request reader turns it around), read as the request reader reads it, praise taken out ("better, but
+    still a bit sad": 'sad' is said of the take)."""
+    from tools.grounding.request import without_feedback
+
+    match = read(without_feedback(text), take=True).find(phrase)
     return match is not None and match.sense > 0
 
 

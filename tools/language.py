@@ -127,7 +127,9 @@ def _opens_described(toks: list[str]) -> bool:
     """Whether a message opens on a denial of a quality of the take with its 'it's' elided ('not one bit upbeat',
     'less than thrilling', 'not the liveliest thing I've heard') or ends on a tag question ('slow, isn't it?')."""
     return bool(TAG_QUESTION.search(" ".join(toks))) or toks[:3] in DESCRIBED_DENIALS or toks[:2] in DESCRIBED_DENIALS \
-        or (toks[:2] == ["not", "the"] and len(toks) > 2 and superlative(toks[2]))
+        or (toks[:2] == ["not", "the"] and len(toks) > 2 and superlative(toks[2])) \
+        or (toks[:1] == ["so"] and len(toks) > 1 and toks[1].isalpha() and not comparative(toks[1])
+            and toks[1] not in {"much", "many", "make", "let", "let's", "can", "could", "maybe", "now", "then", "yeah"})
 
 
 TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
@@ -283,8 +285,23 @@ def _key(tok: str, before: list[str]) -> str:
     return f"{tok}:verb" if tok in VERB_MEAN and verb else key(tok)
 
 
+STRETCHED = re.compile(r"([a-z])\1{2,}")  # 'sooo slow', 'slowwww': a letter typed out for stress
+
+
+def _unstretched(word: str) -> str:
+    """A word typed with a letter held ('sooo', 'booooring') as the dictionary has it: the held letters once or
+    twice, whichever is a word ('so', 'boring'; 'cool' from 'cooool'); as typed where neither is."""
+    if not STRETCHED.search(word):
+        return word
+    for repeat in (r"\1\1", r"\1"):
+        candidate = STRETCHED.sub(repeat, word)
+        if in_dictionary(candidate):
+            return candidate
+    return word
+
+
 def tokens(text: str) -> list[str]:
-    return TOKEN.findall(" ".join(text.lower().replace("’", "'").split()))
+    return [_unstretched(t) for t in TOKEN.findall(" ".join(text.lower().replace("’", "'").split()))]
 
 
 @dataclass(frozen=True)
@@ -376,7 +393,7 @@ class Utterance:
             is_said = take and ((said == "pending" and not opens and not hedge
                                  and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
             opened = opened or (take and opens)
-            likened = likened or (said == "pending" and tok == "like")  # 'it feels like a car advert': the whole likeness
+            likened = likened or (said == "pending" and tok in {"like", "giving"})  # 'it feels like a car advert': the whole likeness
             said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and")
                                            or (is_said and likened))
                     else "and" if is_said else None)
@@ -863,6 +880,9 @@ QUESTION_SUBJECTS = frozenset({"it", "this", "that", "there", "the", "we", "you"
                                "everything"})  # not the take's other names: "don't take out the piano" asks
 
 
+ASKING = frozenset({"can", "could", "would", "will"})  # "can it not be so sleepy" asks it not to be
+
+
 def _asked_back(toks: list[str], i: int, start: int) -> bool:
     """Whether the denial at `i` is a question's (QUESTION_AUX, above), or the 'not' of 'why not'."""
     tok, before = toks[i], toks[i - 1] if i else ""
@@ -877,7 +897,7 @@ def _asked_back(toks: list[str], i: int, start: int) -> bool:
     if CONTRACTED.match(tok) or split_contraction(before, tok):  # "shouldn't it", "isn t it"
         return subject_after and first == i - (tok == "t")
     # "is it not possible", "does it not feel slow", "are the drums not too loud"
-    return tok == "not" and toks[first] in QUESTION_AUX and first + 1 < i <= first + 4 \
+    return tok == "not" and toks[first] in QUESTION_AUX - ASKING and first + 1 < i <= first + 4 \
         and toks[first + 1] in QUESTION_SUBJECTS - {"you", "we", "u", "i"}  # "could you not make it so sad" asks less
 
 

@@ -136,9 +136,13 @@ def nrc_mean(emotions: dict[str, float], dimension: str) -> float:
     return sum(weights.get(k, 0.0) * v for k, v in named.items()) / (sum(named.values()) or 1)
 
 
+ABSENT = frozenset({"no", "without", "zero", "sans", "minus", "nothing", "less", "fewer"})
+
+
 def _suggested(text: str, table: dict[str, list], stated: set[str], topic: bool = False) -> list[tuple[str, str]]:
     """(value, phrase) for each value of a `words` table the text suggests, affirmed, one phrase per value (a
-    `topic` table's words suggest denied too: 'NEVER COMING HOME' still sings of home, as a genre's scene does). A
+    `topic` table's words suggest under a denial of the clause too: 'NEVER COMING HOME' still sings of home, as a
+    genre's scene does; not where the word itself is denied, 'NO BLAST BEATS'). A
     longer phrase takes its words first across the whole table: 'blast beats' is metal, not also the hip hop of
     'beats'; 'high lonesome' is bluegrass, not the blues of 'lonesome'. Words a genre statement of the line
     already read (`stated` lemmas) suggest nothing more: 'soul' states r&b, it is not also the word 'soulful'.
@@ -159,7 +163,8 @@ def _suggested(text: str, table: dict[str, list], stated: set[str], topic: bool 
             continue
         taken |= set(range(match.start, match.end + 1))
         read_words = {lemma(w.text) for w in utterance.words[match.start:match.end + 1]}  # as the line has them
-        if (match.sense > 0 or (topic and match.sense)) and not read_words <= stated:
+        absent = match.start and utterance.words[match.start - 1].text in ABSENT  # 'NO BLAST BEATS' has none
+        if (match.sense > 0 or (topic and match.sense and not absent)) and not read_words <= stated:
             for value in owners[phrase]:
                 found.setdefault(value, phrase)
     return list(found.items())

@@ -27,7 +27,7 @@ from tools.grounding.decide import (
 from tools.grounding.evidence import Evidence, EvidenceSet, text_affect
 from tools.grounding.prior import Option, associations, clip, nrc_mean
 from tools.json_values import as_json
-from tools.language import PRAISE, comparative, read, tokens
+from tools.language import PRAISE, RETRACTIONS, comparative, read, tokens
 from tools.vocab import vocabulary
 
 MAX_SHIFT = 0.45        # one request moves valence or energy by at most this much
@@ -142,8 +142,8 @@ REQUESTING = re.compile(r"\b(?:make|more|less|add|give|turn|go|try|can|could|wou
 # 'I love it' after what was said of the take (the verbs of language.PRAISE that take an object)
 PRAISE_OF_IT = re.compile(r"\b(?:love|like|dig|adore|enjoy|loving|digging|enjoying)\s+(?:it|that|this)\b")
 SAID_OF_IT = re.compile(r"\s*(?:it\s*'?\s*s|it\s+is|that\s*'?\s*s|this\s+is|(?:it\s+)?(?:sounds|feels|seems))\b")
-ELIDED = re.compile(r"\s*(?:(?:but|though|just|only)\s+)*(?:a\s+(?:bit|little|touch|tad)|kind\s+of|kinda|sort\s+of|"
-                    r"sorta|rather|quite|slightly|somewhat|maybe|perhaps|too|way|pretty)\b")
+ELIDED = re.compile(r"\s*(?:(?:but|though|just|only|and|yet)\s+)*(?P<hedge>(?:still\s+)?(?:a\s+(?:bit|little|touch|tad)|kind\s+of|"
+                    r"kinda|sort\s+of|sorta|rather|quite|slightly|somewhat|maybe|perhaps|too|way|pretty))\b")
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
 
 
@@ -151,13 +151,18 @@ def without_feedback(text: str) -> str:
     """The message without its clauses of praise: "not bad, but make it sombre" asks for sombre, and "not bad"
     is no feeling of the music's (NRC: positive) to weigh against it."""
     parts = [part for part in CLAUSE_END.split(text) if part.strip()]
-    kept = [not is_feedback(part) for part in parts]
+    # a retraction ('no wait', 'actually no') says what goes before it is taken back: the reader needs it
+    kept = [not is_feedback(part) or (k + 1 < len(parts) and tuple(t for t in tokens(part) if t.isalpha()) in RETRACTIONS)
+            for k, part in enumerate(parts)]
     for k in range(1, len(parts)):  # "it's dreamy, I love it": the clause the praise points back to is praise too
         if not kept[k] and PRAISE_OF_IT.search(parts[k].lower()) and SAID_OF_IT.match(parts[k - 1].lower()):
             kept[k - 1] = False
-        # "it's fine, just a bit sleepy": the praise opens what the next clause says of the take, and stays with it
-        if not kept[k - 1] and kept[k] and SAID_OF_IT.match(parts[k - 1].lower()) and ELIDED.match(parts[k].lower()):
-            kept[k - 1] = True
+    # "it's fine, just a bit sleepy", "better, but still a bit sad": after praise, a hedged quality is said of the
+    # take (its 'it's' elided), not asked for; a comparative is still asked ("nice, but a bit faster")
+    for k in range(1, len(parts)):
+        if not kept[k - 1] and kept[k] and (m := ELIDED.match(parts[k].lower())) \
+                and not any(comparative(w) for w in re.findall(r"[a-z]+", parts[k].lower())):
+            parts[k] = "it s " + parts[k][m.start("hedge"):]
     return " ".join(part for part, keep in zip(parts, kept) if keep).strip()
 
 
