@@ -13,37 +13,12 @@ from typing import Any
 from tools.language import negator, read
 from tools.limits import MAX_DURATION_S
 from tools.spec import TEMPO_MAX, TEMPO_MIN, MusicSpec, SpecError, normalise_tonic
-from tools.vocab import PITCH_CLASS, vocabulary
+from tools.vocab import ALIASES, GENRE_WORDS, PITCH_CLASS, vocabulary
 
-ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
-           "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
-           "beats": "drums", "drumming": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
-           "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute",
-           # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
-           "horns": "brass", "horn section": "brass", "brass section": "brass",
-           # 'an upright' is the double bass; an upright piano is a piano
-           "upright": "upright bass", "upright piano": "piano", "fiddles": "fiddle",
-           # the line-up's only voices are the choir's
-           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir",
-           "singers": "choir",
-           # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
-           "tuba": "brass", "flugelhorn": "trumpet", "cornet": "trumpet", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
-           "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
-           "celesta": "vibraphone", "celeste": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
-           "mandolin": "banjo", "ukulele": "acoustic guitar", "uke": "acoustic guitar", "accordion": "organ",
-           "harmonium": "organ", "congas": "drums", "bongos": "drums", "tabla": "drums", "tambourine": "drums",
-           "cowbell": "drums", "handclaps": "drums", "claps": "drums", "shaker": "drums", "percussion": "drums",
-           "808": "drum machine", "808s": "drum machine", "909": "drum machine", "moog": "synth lead",
-           "theremin": "synth lead", "arpeggiator": "synth lead"}
 # a meter said in words: 'three four time', 'in six-eight'
 SPOKEN_METERS = {"three four": "3/4", "four four": "4/4", "six eight": "6/8", "two four": "2/4", "five four": "5/4",
                  "seven eight": "7/8"}
 SPOKEN_METER = re.compile(r"\b(" + "|".join(k.replace(" ", r"[\s-]") for k in SPOKEN_METERS) + r")\b(?!\s+(?:bars|times|beats))")
-GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
-               "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
-               "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
-               "soulful": "r&b", "punky": "punk", "housey": "house", "grungy": "rock", "proggy": "rock",
-               "twangy": "country"}
 MOOD_SHIFTS = {  # word -> (mood, energy change, valence change)
     "darker": ("dark", 0.0, -0.2), "sadder": ("sad", -0.1, -0.25), "happier": ("cheerful", 0.1, 0.25),
     "brighter": ("hopeful", 0.05, 0.2), "calmer": ("calm", -0.25, 0.0), "chill": ("calm", -0.2, 0.0),
@@ -405,7 +380,8 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
             added.append(_spec_instrument(utterance.words[index].text, spec) or name)  # wants the bass, not rid of it
         elif verb == "keep":
             continue
-        elif (utterance.words[index].negated and not utterance.words[index].lowered) or verb == "remove" \
+        elif (utterance.words[index].negated and not utterance.words[index].lowered and not _located(utterance, index)) \
+                or verb == "remove" \
                 or _not_working(utterance, index, name):  # 'tone the drums down' lowers, keeps them
             removed.append(_spec_instrument(utterance.words[index].text, spec) or name)
         elif verb == "add" or (verb is None and COMING_IN.search(_after_name(utterance, index, name))):
@@ -417,6 +393,13 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     while len(current) > 6:
         current.pop(0)
     return current or None
+
+
+def _located(utterance, index: int) -> bool:
+    """The instrument at word `index` only says where ('not enough oomph in the drums', 'no reverb on the piano'):
+    a denial over the clause is not over the part."""
+    words = utterance.words
+    return index >= 2 and words[index - 2].text in {"in", "on", "from"} and words[index - 1].text in {"the", "that", "this"}
 
 
 def _denied(utterance, start: int) -> bool:

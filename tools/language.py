@@ -162,6 +162,7 @@ NOT_A_QUALITY = frozenset({"it", "this", "that", "things", "right", "everything"
                            "key", "pitch", "mode", "intro", "ending", "end", "outro", "chorus", "verse", "bridge", "drop"})
 # said of the take after the quality: 'I hate how slow it is', 'I don't like how busy it sounds'
 HOW_SAID = (("it", "is"), ("it", "s"), ("it's",), ("its",), ("this", "is"), ("it", "sounds"), ("it", "feels"),
+            ("it", "got"), ("it", "has", "got"), ("it", "became"), ("it", "has", "become"),
             ("it", "gets"))
 TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?|[#♯♭&]|[,;.!?:()]")
 PUNCTUATION = frozenset(",;.!?:()")
@@ -562,6 +563,7 @@ def _kept(toks: list[str], take: bool) -> set[int]:
 
 # 'go easy on the drums', 'lighter on the drums': less of what follows, kept
 EASY_ON = frozenset({"easy", "easier", "lighter", "gentler", "softer"})
+OVERDOING = frozenset({"overdo", "overdid", "overdoing"})
 # a fault under these asks for its remedy: 'stop dragging', "it shouldn't feel so rushed"
 REMEDIES = frozenset({"stop", "quit", "let", "shouldn", "shouldn't", "shouldnt", "mustn", "mustn't", "needn", "needn't", "ought",
                       "oughtn", "oughtn't",
@@ -651,7 +653,7 @@ DENIALS = frozenset({"not", "never", "no", "nothing", "hardly", "barely", "scarc
 WISHES = frozenset({"want", "wants", "wanted", "wanting", "wanna", "need", "needs", "needed", "necessary", "make", "makes",
                     "making", "let", "let's", "lets", "keep", "prefer", "rather", "like", "love", "loving", "hate",
                     "mind", "please", "should", "shouldn", "shouldn't", "shouldnt", "must", "mustn", "mustn't",
-                    "mustnt", "needn", "needn't", "neednt", "supposed", "ought", "oughtn", "oughtn't", "oughtnt",
+                    "mustnt", "needn", "needn't", "neednt", "supposed", "business", "ought", "oughtn", "oughtn't", "oughtnt",
                     "meant", "mean", "try", "go", "going", "avoid", "fan", "keen", "into", "sold", "sure", "convinced",
                     "care", "stand", "bear", "handle", "deal", "stomach", "tolerate", "feeling", "digging", "liking",
                     "enjoying", "work", "works", "working", "fit", "fits", "suit", "suits", "belong", "help", "helps",
@@ -727,6 +729,21 @@ def _described(toks: list[str]) -> set[int]:
         perceived = clause[denial + 1:denial + 2] and clause[denial + 1] in PERCEIVING
         if rest and (perceived or clause[lead] in DENYING_SUBJECTS or rest[0] not in {"a", "an"}):
             out.update(range(first + denial + 1, first + wish))
+    return out | _least(toks)
+
+
+def _least(toks: list[str]) -> set[int]:
+    """The places of what the take could not have less of ("it couldn't sound any less like a party", "it could
+    hardly be less exciting"), to the clause's end: it lacks it utterly, a denial said of it (as in _extreme)."""
+    out: set[int] = set()
+    for i in range(2, len(toks)):
+        verb = i - 1 - (toks[i - 1] == "any")
+        if toks[i] != "less" or toks[verb] not in REACHING:
+            continue
+        run = toks[max(0, verb - 3):verb]
+        if (ABLE & set(run) or "couldn" in run) and any(_denies(t, b) for b, t in zip(["", *run], run)):
+            end = next((k for k in range(i + 1, len(toks)) if _ends_clause(toks[k], toks[k - 1], "")), len(toks))
+            out.update(range(i + 1, end))
     return out
 
 
@@ -744,8 +761,8 @@ def _lowered(toks: list[str]) -> set[int]:
 
     out: set[int] = set()
     for i, tok in enumerate(toks):
-        if tok == "on" and i and toks[i - 1] in EASY_ON:  # 'go easy on the drums': less of them, kept
-            out |= object_after(i + 1)
+        if (tok == "on" and i and toks[i - 1] in EASY_ON) or tok in OVERDOING:  # 'go easy on the drums': less of
+            out |= object_after(i + 1)  # them, kept; "don't overdo the drums" too
             continue
         if tok not in LOWER_VERBS:
             continue
@@ -794,9 +811,12 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
 
 
 def _enough(toks: list[str], i: int) -> bool:
-    """Whether the token at `i` is the X of 'not X enough' (not the 'not' of 'not enough going on', nor a half of
-    "isn t" or the 'got' of "it's not got enough")."""
+    """Whether the token at `i` is the X of 'not X enough' or 'not enough X' (not the 'not' of 'not enough going on',
+    nor a half of "isn t" or the 'got' of "it's not got enough")."""
     before, after = toks[i - 1] if i else "", toks[i + 1] if i + 1 < len(toks) else ""
+    if before == ENOUGH and toks[i] not in NOT_A_QUALITY:  # 'not enough warmth', 'nowhere near enough swing'
+        lacked = {"got", "have", "has", "there", "there's", "theres"} & set(toks[max(0, i - 5):i - 1])  # _lacking reads
+        return not lacked and any(_denial(toks, k) or toks[k] == "near" for k in range(max(0, i - 4), i - 1))
     return (after == ENOUGH or (i + 2 < len(toks) and toks[i + 2] == ENOUGH)) and not negator(toks[i]) \
         and not split_contraction(toks[i], after) and not split_contraction(before, toks[i]) and toks[i] not in HAVING
 
@@ -843,7 +863,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
         return False
     if toks[i + 1:i + 2] and toks[i + 1] in REACHING and {i + 2, i + 3, i + 4} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
-    return (negator(tok) and not (take and (tok in WANTING or (tok in {"no", "zero"} and before in HAVING)))) \
+    return (negator(tok) and not (take and (tok in WANTING or (tok in {"no", "zero"} and before in HAVING
+                                                               and toks[i + 1:i + 2] != ["business"])))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
@@ -958,7 +979,7 @@ def _lacking(toks: list[str], i: int) -> bool:
     if tok == "on" and before in {"short", "low"}:  # "it's a bit short on energy"
         return True
     return tok in {"no", "nothing", "not", "zero"} and (there or elided) \
-        and not (toks[i + 1:i + 2] and toks[i + 1] in {"need", "point", "reason", *ASSERTING})
+        and not (toks[i + 1:i + 2] and toks[i + 1] in {"need", "point", "reason", "business", *ASSERTING})
     # "there's no need for the organ" asks it out
 
 

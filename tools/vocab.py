@@ -60,3 +60,32 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(genres=genres, moods=data["moods"], instruments=data["instruments"],
                       tonics=tuple(data["tonics"]), modes=tuple(data["modes"]),
                       time_signatures=tuple(data["time_signatures"]), tempo_range=tuple(data["tempo_range"]))
+
+
+# an instrument as chat names it: its name in the sound set (vocabulary.yaml)
+ALIASES = {"sax": "saxophone", "saxophones": "saxophone", "guitar": "electric guitar", "guitars": "electric guitar",
+           "synth": "synth lead", "synths": "synth lead", "bass": "bass guitar", "drum": "drums", "beat": "drums",
+           "beats": "drums", "drumming": "drums", "violins": "violin", "string": "strings", "horn": "french horn", "pads": "pad",
+           "keys": "electric piano", "rhodes": "electric piano", "trumpets": "trumpet", "flutes": "flute",
+           # a band's horns are its brass section; 'a horn' alone is the orchestra's French horn
+           "horns": "brass", "horn section": "brass", "brass section": "brass",
+           # 'an upright' is the double bass; an upright piano is a piano
+           "upright": "upright bass", "upright piano": "piano", "fiddles": "fiddle",
+           # the line-up's only voices are the choir's
+           "backing vocals": "choir", "backing singers": "choir", "vocals": "choir", "voices": "choir",
+           "singers": "choir",
+           # an instrument the sound set lacks, asked for: its nearest kin that the set has (the reading shows which)
+           "tuba": "brass", "flugelhorn": "trumpet", "cornet": "trumpet", "trombone": "brass", "trombones": "brass", "oboe": "clarinet", "bassoon": "clarinet",
+           "harpsichord": "piano", "xylophone": "marimba", "glockenspiel": "vibraphone", "bells": "vibraphone",
+           "celesta": "vibraphone", "celeste": "vibraphone", "kalimba": "marimba", "steel drums": "marimba", "steel pan": "marimba",
+           "mandolin": "banjo", "ukulele": "acoustic guitar", "uke": "acoustic guitar", "accordion": "organ",
+           "harmonium": "organ", "congas": "drums", "bongos": "drums", "tabla": "drums", "tambourine": "drums",
+           "cowbell": "drums", "handclaps": "drums", "claps": "drums", "shaker": "drums", "percussion": "drums",
+           "808": "drum machine", "808s": "drum machine", "909": "drum machine", "moog": "synth lead",
+           "theremin": "synth lead", "arpeggiator": "synth lead"}
+# a genre as chat says it in a word of its own
+GENRE_WORDS = {"jazzy": "jazz", "jazzier": "jazz", "rockier": "rock", "funky": "funk", "funkier": "funk",
+               "lofi": "lo-fi", "hiphop": "hip hop", "rap": "hip hop", "orchestral": "cinematic",
+               "techno-ish": "techno", "poppy": "pop", "bluesy": "blues", "folky": "folk", "metallic": "metal",
+               "soulful": "r&b", "punky": "punk", "housey": "house", "grungy": "rock", "proggy": "rock",
+               "twangy": "country"}

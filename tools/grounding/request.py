@@ -44,9 +44,9 @@ def genre_cues() -> dict[str, dict[str, Any]]:
     genre tree's names: 'zydeco', 'happy hardcore'): one table for a cover and a request. Affirmed it proposes
     the genre; negated ('less jazzy', 'no jazz', 'less like a rave') it moves the plan away from it. A word the
     request table reads ('minimal': sparser) keeps that sense and is not also read as a genre ('minimalism')."""
-    from tools.edit_requests import GENRE_WORDS
     from tools.grounding.statements import artist_names, likened_artists, statement_table, tree_names
     from tools.language import key
+    from tools.vocab import GENRE_WORDS
 
     table = statement_table()
     taken = {key(w) for cue in request_table()["cues"].values() for w in cue.get("words", []) if " " not in str(w)}
@@ -170,7 +170,7 @@ def without_feedback(text: str) -> str:
 def table_words() -> frozenset[str]:
     """Every word the chat reader's tables know (the request table's cues, each genre's and mood's names, the
     instruments and their aliases, the artists'), lower case: a typing-slip corrector must leave them as typed."""
-    from tools.edit_requests import ALIASES
+    from tools.vocab import ALIASES
 
     cues = {**request_table()["cues"], **genre_cues(), **mood_cues()}
     phrases = [str(p) for cue in cues.values() for p in cue.get("words", [])] + list(vocabulary().instruments) + list(ALIASES)
@@ -181,7 +181,7 @@ def table_words() -> frozenset[str]:
 def _instrument_words() -> frozenset[str]:
     """The words of instrument names and their chat aliases: they say what plays, not how it feels ('trumpet' is
     not a negative word, 'organ' not a joyful one), as on a cover (statements.music_words)."""
-    from tools.edit_requests import ALIASES
+    from tools.vocab import ALIASES
 
     return frozenset(w for name in [*vocabulary().instruments, *ALIASES] for w in name.split())
 
