@@ -52,7 +52,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
     if after not in DETERMINERS or (i + 2 < len(toks) and toks[i + 2] in NOT_A_QUALITY):  # 'drop the key to minor'
         return False
     return (tok in REMOVAL_VERBS or (tok == "away" and before in {"take", "do", "throw"})
-            or (tok == "of" and before == "rid") or (tok == "me" and before == "spare") or (tok in {"of", "with"} and before == "enough"
+            or (tok == "of" and before == "rid") or (tok in {"me", "us"} and before == "spare") or (tok in {"of", "with"} and before == "enough"
                                                      and (i - 1 == start or toks[i - 2] in {"had", "ve", "i've"})))
 
 
@@ -374,7 +374,7 @@ class Utterance:
         described, lacks, supposed = (_described(toks), _lacks(toks), _supposed(toks)) if take else (set(),) * 3
         lowered, kept = _lowered(toks) | _denied(toks), _kept(toks, take) | (_retracted(toks, supposed) if take else set())
         supposed |= _extreme(toks) if take else set()
-        start, contrasted = 0, _contrasted(toks)  # the first token of the clause; 'as' in 'not so much X as Y'
+        start, contrasted = 0, _contrasted(toks) if take else {}  # the clause's first token; 'not so much X as Y'
         likened = False  # inside a likeness said of the take, to the clause's end
         opened = elided = False  # the clause said something of the take ('it's great but a bit slow': 'slow' is said too)
         for i, tok in enumerate(toks):
@@ -383,7 +383,8 @@ class Utterance:
             if _ends_clause(tok, before, after) or i in contrasted:
                 # an elided 'it's' after a clause said of the take, before a hedge: 'it's great but a bit slow'
                 # (not a request: 'it's fine but slower please')
-                carried = "pending" if opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES else None
+                carried = "pending" if (opened and tok in BOUNDARY | {","} and after in ELIDED_HEDGES) \
+                    or contrasted.get(i) else None
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
                 opened, elided, likened = False, carried is not None, False
                 continue
@@ -515,13 +516,13 @@ def _extreme(toks: list[str]) -> set[int]:
     verb of REACHING, then 'any' or 'more' and the quality, or a comparative alone."""
     out = set()
     for i in range(3, len(toks)):
-        degree = 2 if toks[i - 2:i] == ["any", "more"] else int(toks[i - 1] in {"any", "more"})
+        degree = 2 if toks[i - 2:i] == ["any", "more"] else int(toks[i - 1] in {"any", "more", "much"})
         verb = i - 1 - degree
-        if toks[verb] not in REACHING or (not degree and not comparative(toks[i])) or toks[i] in AS_WRITTEN \
-                or (toks[i - 1] == "any" and not comparative(toks[i])):
+        if toks[verb] not in REACHING or (not degree and not comparative(toks[i])) or toks[i] in AS_WRITTEN | {"better", "worse"} \
+                or (toks[i - 1] in {"any", "much"} and not comparative(toks[i])):
             continue
-        first = max(0, verb - 3)
-        run = toks[first:verb]  # "it couldn't", "it could hardly", "it could not", "it couldn t"
+        first = max(0, verb - 4)
+        run = toks[first:verb]  # "it couldn't", "it could hardly", "it could not possibly", "it couldn t"
         modal = next((k for k, t in enumerate(run) if t in ABLE or (t == "couldn" and run[k + 1:k + 2] == ["t"])), None)
         question = modal is not None and run[modal + 1:modal + 2] and run[modal + 1] in QUESTION_SUBJECTS
         denials = [k for k in range(first, verb) if _denies(toks[k], toks[k - 1] if k else "")]
@@ -558,6 +559,8 @@ def _kept(toks: list[str], take: bool) -> set[int]:
                 _ends_clause(toks[k], toks[k - 1], toks[k + 1] if k + 1 < len(toks) else "") for k in range(i + 1, j + 1)))
         else:
             denied = denied or negator(tok) or split_contraction(before, tok)
+    for denial, at, said in _contrasts(toks) if take else ():
+        out.update(range(denial + 1, at) if said else ())  # "it's not so much slow as sleepy": no complaint of slow
     return out
 
 
@@ -861,7 +864,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     tok, before = toks[i], toks[i - 1] if i else ""
     if take and (_lacking(toks, i) or _asked_back(toks, i, start) or _cancelled(toks, i)):  # "it hasn't got much bite"
         return False
-    if toks[i + 1:i + 2] and toks[i + 1] in REACHING and {i + 2, i + 3, i + 4} & _extreme(toks):
+    reach = i + 1 + (toks[i + 1:i + 2] in (["possibly"], ["really"], ["even"], ["ever"]))  # 'could not possibly be'
+    if toks[reach:reach + 1] and toks[reach] in REACHING and {reach + 1, reach + 2, reach + 3} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
     return (negator(tok) and not (take and (tok in WANTING or (tok in {"no", "zero"} and before in HAVING
                                                                and toks[i + 1:i + 2] != ["business"])))) \
@@ -993,20 +997,26 @@ def _said_of_it(toks: list[str], i: int) -> bool:
     return tuple(toks[end - 2:end]) in SAID_OF_IT
 
 
-def _contrasted(toks: list[str]) -> set[int]:
-    """The places of the 'as' that ends a denial in a request 'not so much X as Y' or 'not X so much as Y' (what
-    follows is asked for: 'make it not so much jazz as blues'); not 'not so much as a whisper'."""
-    out = set()
+def _contrasts(toks: list[str]) -> list[tuple[int, int, bool]]:
+    """(denial, 'as', said) for each 'not so much X as Y' or 'not X so much as Y' (not 'not so much as a whisper'):
+    in a request what follows 'as' is asked for ('make it not so much jazz as blues'); said of the take ("it's not
+    so much slow as sleepy", 'not so much sad as sleepy') it is the complaint, and X is no complaint at all."""
+    out = []
     for i, tok in enumerate(toks):
         if tok != "as":
             continue
         for p in range(max(0, i - 8), i - 1):
             if toks[p] in {"so", "as"} and toks[p + 1] == "much":
                 denial = next((d for d in range(p - 1, max(-1, p - 6), -1) if _denial(toks, d)), None)
-                asked = denial is not None and denial and not set(toks[:denial]) & (SAID_OPENERS | SAID_VERBS)
-                if asked and (p > denial + 1 or i > p + 2):  # "it's not so much sad as sleepy" is said, left
-                    out.add(i)
+                if denial is not None and (p > denial + 1 or i > p + 2):
+                    out.append((denial, i, not denial or bool(set(toks[:denial]) & (SAID_OPENERS | SAID_VERBS))))
+                    break
     return out
+
+
+def _contrasted(toks: list[str]) -> dict[int, bool]:
+    """The places of the 'as' of each contrast (_contrasts), each with whether it is said of the take."""
+    return {at: said for _denial, at, said in _contrasts(toks)}
 
 
 def _ends_clause(tok: str, before: str, after: str) -> bool:
