@@ -812,6 +812,17 @@ MENDED = [
     ("held_out_101", "jazz", "honestly it can't get much slower", lambda b, a: a.tempo_bpm > b.tempo_bpm),
     ("held_out_101", "rock", "spare us the organ", lambda b, a: "organ" not in a.instruments),
     ("held_out_101", "jazz", "it's not so much slow as sleepy", lambda b, a: a.energy > b.energy),
+    # held_out_102's first run (13/20 on long chat messages; two negations inverted): what someone else says of the
+    # take is said of it; a purpose after 'not what we want' is no denial; 'so' after a comma is no hedge (", so not
+    # scary at all" had read 'scary' as said of the take); "the organ not so much"; 'something about it feels';
+    # holding back is weak
+    ("held_out_102", "jazz", "my partner says it sounds like a horror film, which is not what we want for a wedding",
+     lambda b, a: a.valence > b.valence),
+    ("held_out_102", "jazz", "my band said it drags", lambda b, a: a.tempo_bpm > b.tempo_bpm),
+    ("held_out_102", "jazz", "it's for a kids' party, so not scary at all", lambda b, a: a.valence > b.valence),
+    ("held_out_102", "rock", "the drums are great, the organ not so much", lambda b, a: "organ" not in a.instruments),
+    ("held_out_102", "jazz", "i can't put my finger on it, something about it feels gloomy", lambda b, a: a.valence > b.valence),
+    ("held_out_102", "jazz", "it feels like it's holding back, let it go", lambda b, a: a.energy > b.energy),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

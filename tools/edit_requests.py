@@ -217,6 +217,7 @@ NOT_WORKING = re.compile(r"^\s*(?:just\s+|really\s+|really\s+just\s+)?(?:is\s*n\
                          r"|^\s*(?:is|are|s|re|feels?|seems?|sounds?)?\s*a\s+(?:bit|little|tad|touch)\s+much\s*$"
                          # 'the piano can go', 'the organ could go now', 'the sax can be cut'
                          r"|^\s*-?\s*free\b"  # 'sax-free please'
+                         r"|^\s*,?\s*not\s+so\s+much\b"  # 'the drums are great, the organ not so much'
                          r"|^\s*(?:has|s|have|ve)\s+got\s+to\s+go\b|^\s*(?:gotta|must)\s+go\b|^\s*(?:out|off|be\s+gone)\s*$|^\s*sit\s+(?:this\s+one\s+)?out\b"
                          r"|^\s*(?:is\s+|s\s+)?(?:ruins|ruining|ruin|spoils|spoiling|kills|killing)\s+(?:it|this|the\s+(?:track|song|take|vibe))\b"
                          r"|^\s*(?:can|could|should|must|may|might)\s+(?:go|leave|sit\s+(?:this\s+one\s+)?out|"

@@ -89,7 +89,7 @@ HEDGES = frozenset({"bit", "little", "touch", "tad", "kind", "sort", "of", "kind
                     "than", "neither", "nor",  # "it's less than thrilling", "it's neither fast nor exciting"
                     "gone"})  # "it's gone all cheerful"
 ELIDED_HEDGES = frozenset({"a", "bit", "little", "kind", "kinda", "sort", "sorta", "too", "rather", "quite", "slightly",
-                           "way", "very", "so", "pretty", "somewhat", "overly", "maybe", "perhaps",
+                           "way", "very", "pretty", "somewhat", "overly", "maybe", "perhaps",  # not 'so': ", so not scary"
                            "just"})  # "it's not unpleasant, just a bit slow"
 # a verb of perception denied after its subject: "it doesn't feel warm" asks for warmth, as "it isn't warm" does
 PERCEIVED = frozenset({"feel", "sound", "seem", "feels", "sounds", "seems"})
@@ -112,7 +112,7 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
                        # a judgement denied: "I don't think it's lively", "I wouldn't call it lively" ask for it
                        "don't", "dont", "don", "t", "not", "wouldn't", "wouldnt", "wouldn", "didn't", "didnt", "didn",
                        "doesn't", "doesnt", "doesn", "really", "personally", "say", "m", "am", "i'm", "im", "can't", "cant",
-                       "cannot", "nothing", "about",  # 'nothing about it feels happy'
+                       "cannot", "nothing", "something", "everything", "about",  # 'nothing about it feels happy'
                        "saying"})  # "I'm not saying it's bad, just a bit sleepy" (the denial is the saying's: _cancelled)
 # an emphatic denial opening the message describes the take ('not one bit dreamy' asks for dreamy, as "it's not
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
@@ -388,7 +388,8 @@ class Utterance:
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
                 opened, elided, likened = False, carried is not None, False
                 continue
-            if tok in REAFFIRM and negated and i and toks[i - 1] == "and":  # "less dreamy and more punchy"
+            # "less dreamy and more punchy"; a purpose after a wish denied: "not what we want for a wedding"
+            if negated and ((tok in REAFFIRM and before == "and") or (tok == "for" and "what" in toks[start:i - 1])):
                 negated, scale = False, 1.0
             enough, opens, hedge = _enough(toks, i), _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
@@ -781,12 +782,17 @@ def _lowered(toks: list[str]) -> set[int]:
     return out
 
 
+REPORTING = frozenset({"says", "said", "thinks", "thought", "reckons", "reckoned", "told", "tells", "complained",
+                       "mentioned", "noticed", "agrees", "agreed"})
+
+
 def _opens_said(toks: list[str], i: int, start: int) -> bool:
     """Whether the token at `i` opens what is said of the take: a copula or verb of perception after its subject
     (the take's names, or any one noun after 'the': 'the drums feel lazy'), only lead words before it; or a
     rhetorical question's copula ('why is it so slow?', and elided: 'why so slow?')."""
     tok, before = toks[i], toks[i - 1] if i else ""
-    subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha())
+    subject = before in SAID_SUBJECTS or (i >= 2 and toks[i - 2] == "the" and before.isalpha()) \
+        or (before == "one" and i >= 2 and toks[i - 2] in {"this", "that", "new", "latest"})  # "this one's sleepier"
     lead = i - (tok not in SAID_OPENERS and subject)  # where the subject starts
     if not subject and tok in PERCEIVED:  # "it doesn't feel warm", "it does not sound finished": denied
         j = _denied_subject(toks, i, start)
@@ -802,11 +808,13 @@ def _opens_said(toks: list[str], i: int, start: int) -> bool:
     made = tok == "it" and before == "made" and i >= 2 and toks[i - 2] in {"you", "you've", "ve", "u"} \
         and not any(comparative(t) and t not in AS_WRITTEN for t in toks[i + 1:i + 4])
     lead = i - 1 if judged or moved else (i - 2 - (toks[i - 2] == "ve") if made else lead)
+    # what someone else said of the take is said of it: 'my partner says it sounds like a horror film'
+    reported = max((k + 1 for k in range(start, lead) if toks[k] in REPORTING), default=start)
     opens = (tok in SAID_OPENERS or (tok in SAID_VERBS and (subject or i == start)) or judged or made or perceived
              or moved or acted) \
         and all(t in SAID_LEAD or (t == "can" and k + 1 < len(toks) and toks[k + 1] in {"t", "not"})
                 or (t in {"nobody", "would", "could"} and {"nobody", "one"} & set(toks[max(start, k - 1):k + 1]))
-                for k, t in enumerate(toks[start:lead], start=start))  # 'nobody would call this calm'
+                for k, t in enumerate(toks[reported:lead], start=reported))  # 'nobody would call this calm'
     rhetorical = toks[start] in RHETORICAL  # 'does it have to be so gloomy?', 'do we really need it this loud?'
     return opens or (tok in {"be", "is", "s"} and (rhetorical or toks[start:start + 2] == ["no", "way"])) \
         or (tok == "why" and i == start and toks[i + 1:i + 2] == ["so"]) \
