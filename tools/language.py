@@ -693,6 +693,9 @@ def _wished(clause: list[str], why: bool = False) -> int:
                 len(clause))
 
 
+SAYING = frozenset({"says", "screams", "shouts", "suggests"})  # 'nothing about it says party'
+
+
 def _described(toks: list[str]) -> set[int]:
     """The places of the words a denial said of the take reaches (above): after the denial, to the clause's end."""
     out: set[int] = set()
@@ -715,7 +718,7 @@ def _described(toks: list[str]) -> set[int]:
             denial = lead
         elif clause[lead:lead + 2] in (["no", "one"], ["no", "one's"]):
             denial = lead + 1
-        elif clause[lead] in {"nothing", "not", "no", "none"} and (any(t in SAID_VERBS or t in PERCEIVED or t in JUDGING
+        elif clause[lead] in {"nothing", "not", "no", "none"} and (any(t in SAID_VERBS | PERCEIVED | JUDGING | SAYING
                                                                           for t in clause[lead + 1:wish])
                                                                       or "still" in clause[:lead]):
             denial = lead  # 'nothing here sounds tender', 'not a moment of it feels calm', 'still not upbeat' (not
@@ -731,7 +734,9 @@ def _described(toks: list[str]) -> set[int]:
         # a denied likeness says what the take should not be ("this isn't a lullaby"); not after a verb of perception
         # ("I'm not getting a summery feeling") or a denying subject ('not a moment of it feels calm')
         perceived = clause[denial + 1:denial + 2] and clause[denial + 1] in PERCEIVING
-        if rest and (perceived or clause[lead] in DENYING_SUBJECTS or rest[0] not in {"a", "an"}):
+        # ... unless understated: "it's hardly a toe-tapper", "not exactly a barn burner" complain
+        understated = clause[denial] in {"hardly", "barely", "scarcely"} or clause[denial + 1:denial + 2] == ["exactly"]
+        if rest and (perceived or understated or clause[lead] in DENYING_SUBJECTS or rest[0] not in {"a", "an"}):
             out.update(range(first + denial + 1, first + wish))
     return out | _least(toks)
 
