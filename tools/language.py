@@ -514,7 +514,7 @@ REACHING = frozenset({"be", "get", "sound", "feel", "seem", "go"})
 
 def _extreme(toks: list[str]) -> set[int]:
     """The places of a quality the take is said to have to the utmost (ABLE above): a modal of ability, a denial, a
-    verb of REACHING, then 'any' or 'more' and the quality, or a comparative alone."""
+    verb of REACHING, then 'any', 'much' or 'more' and the quality, or a comparative alone (not 'much better')."""
     out = set()
     for i in range(3, len(toks)):
         degree = 2 if toks[i - 2:i] == ["any", "more"] else int(toks[i - 1] in {"any", "more", "much"})
