@@ -60,6 +60,7 @@ def _removes(toks: list[str], i: int, start: int) -> bool:
 # LIGHT' is dark)
 WANTING = frozenset({"lack", "lacks", "lacking"})
 HAVING = frozenset({"has", "have", "got"})  # 'it has no drive', "it's got no bass": what the take lacks, asked for
+NONE_OF = frozenset({"no", "zero"})  # a determiner that denies what follows: 'no drive', 'zero punch'
 TOO = "too"
 # "it's overly sentimental" is 'too sentimental'; 'too little energy' is not enough of it, and "it's not overly
 # cheerful" understates: neither is 'too'
@@ -118,6 +119,10 @@ SAID_LEAD = frozenset({"i", "think", "feel", "like", "honestly", "tbh", "hmm", "
 # one bit dreamy" does; 'not dreamy' alone still asks for less)
 DESCRIBED_DENIALS = (["not", "one", "bit"], ["not", "a", "bit"], ["not", "in", "the"], ["not", "the", "least"],
                      ["less", "than"], ["so", "not"])  # 'less than thrilling', 'so not upbeat' (by their first two words)
+TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
+                          r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
+
+
 def superlative(word: str) -> bool:
     """Whether a word is a superlative ('liveliest', 'saddest'; 'most' stands for one)."""
     return word == "most" or (word.endswith("est") and lemma(word) != word)
@@ -125,15 +130,14 @@ def superlative(word: str) -> bool:
 
 def _opens_described(toks: list[str]) -> bool:
     """Whether a message opens on a denial of a quality of the take with its 'it's' elided ('not one bit upbeat',
-    'less than thrilling', 'not the liveliest thing I've heard') or ends on a tag question ('slow, isn't it?')."""
+    'less than thrilling', 'not the liveliest thing I've heard', 'so sleepy') or ends on a tag question ('slow, isn't
+    it?')."""
     return bool(TAG_QUESTION.search(" ".join(toks))) or toks[:3] in DESCRIBED_DENIALS or toks[:2] in DESCRIBED_DENIALS \
         or (toks[:2] == ["not", "the"] and len(toks) > 2 and superlative(toks[2])) \
         or (toks[:1] == ["so"] and len(toks) > 1 and toks[1].isalpha() and not comparative(toks[1])
             and toks[1] not in {"much", "many", "make", "let", "let's", "can", "could", "maybe", "now", "then", "yeah"})
 
 
-TAG_QUESTION = re.compile(r"^(?!(?:it|this|that|there)\b)[^,]*,\s+(?:(?:is|isn\s+t|isn't|was|does|doesn\s+t|doesn't)\s+it"
-                          r"|eh|right|huh)\s*\??$")  # 'a bit slow, right?', 'not very upbeat, eh?'
 # verbs that judge the take named after them: 'I find it slow', "I wouldn't call it lively"
 JUDGING = frozenset({"find", "call", "consider", "rate", "describe"})
 # verbs that perceive a quality in the take, before a quantity: "I don't hear any joy in it", 'I get no energy'
@@ -522,16 +526,22 @@ def _extreme(toks: list[str]) -> set[int]:
         if toks[verb] not in REACHING or (not degree and not comparative(toks[i])) or toks[i] in AS_WRITTEN | {"better", "worse"} \
                 or (toks[i - 1] in {"any", "much"} and not comparative(toks[i])):
             continue
-        first = max(0, verb - 4)
-        run = toks[first:verb]  # "it couldn't", "it could hardly", "it could not possibly", "it couldn t"
-        modal = next((k for k, t in enumerate(run) if t in ABLE or (t == "couldn" and run[k + 1:k + 2] == ["t"])), None)
-        question = modal is not None and run[modal + 1:modal + 2] and run[modal + 1] in QUESTION_SUBJECTS
-        denials = [k for k in range(first, verb) if _denies(toks[k], toks[k - 1] if k else "")]
-        if modal is None or question or not denials or any(_cancelled(toks, k) for k in denials) \
-                or any(_ends_clause(t, "", "") for t in run):  # "no reason it can't be happier" asks
-            continue
-        out.add(i)
+        if _unable(toks, verb):
+            out.add(i)
     return out
+
+
+def _unable(toks: list[str], verb: int) -> bool:
+    """Whether a modal of ability (ABLE) and a denial stand in the clause just before the verb at `verb`: "it
+    couldn't", "it could hardly", "it could not possibly", "it couldn t"; not a question ("could it not be") nor a
+    cancelled denial ("no reason it can't be happier" asks)."""
+    first = max(0, verb - 4)
+    run = toks[first:verb]
+    modal = next((k for k, t in enumerate(run) if t in ABLE or (t == "couldn" and run[k + 1:k + 2] == ["t"])), None)
+    question = modal is not None and run[modal + 1:modal + 2] and run[modal + 1] in QUESTION_SUBJECTS
+    denials = [k for k in range(first, verb) if _denies(toks[k], toks[k - 1] if k else "")]
+    return modal is not None and not question and bool(denials) and not any(_cancelled(toks, k) for k in denials) \
+        and not any(_ends_clause(t, "", "") for t in run)
 
 
 def _retracted(toks: list[str], supposed: set[int]) -> set[int]:
@@ -743,14 +753,12 @@ def _described(toks: list[str]) -> set[int]:
 
 def _least(toks: list[str]) -> set[int]:
     """The places of what the take could not have less of ("it couldn't sound any less like a party", "it could
-    hardly be less exciting"), to the clause's end: it lacks it utterly, a denial said of it (as in _extreme)."""
+    hardly be less exciting"), to the clause's end: it lacks it utterly, a denial said of it (`_unable`, as in
+    _extreme)."""
     out: set[int] = set()
     for i in range(2, len(toks)):
         verb = i - 1 - (toks[i - 1] == "any")
-        if toks[i] != "less" or toks[verb] not in REACHING:
-            continue
-        run = toks[max(0, verb - 3):verb]
-        if (ABLE & set(run) or "couldn" in run) and any(_denies(t, b) for b, t in zip(["", *run], run)):
+        if toks[i] == "less" and toks[verb] in REACHING and _unable(toks, verb):
             end = next((k for k in range(i + 1, len(toks)) if _ends_clause(toks[k], toks[k - 1], "")), len(toks))
             out.update(range(i + 1, end))
     return out
@@ -770,8 +778,9 @@ def _lowered(toks: list[str]) -> set[int]:
 
     out: set[int] = set()
     for i, tok in enumerate(toks):
-        if (tok == "on" and i and toks[i - 1] in EASY_ON) or tok in OVERDOING:  # 'go easy on the drums': less of
-            out |= object_after(i + 1)  # them, kept; "don't overdo the drums" too
+        # 'go easy on the drums', "don't overdo the gloom": less of what follows, kept
+        if (tok == "on" and i and toks[i - 1] in EASY_ON) or tok in OVERDOING:
+            out |= object_after(i + 1)
             continue
         if tok not in LOWER_VERBS:
             continue
@@ -855,7 +864,7 @@ def _hedges(toks: list[str], i: int, pending: bool) -> bool:
     busy = {"going", "happening"} & set(toks[i + 1:i + 4])  # 'a lot (of stuff) going on' is said, not a hedge
     # "this isn't what I'd call relaxing": the judge's words between the copula and the quality
     called = "what" in toks[max(0, i - 3):i + 1] and "call" in toks[i:i + 4]
-    lacking = tok in {"no", "zero"} and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
+    lacking = tok in NONE_OF and _lacking(toks, i)  # "there's no urgency to it": the lack is the complaint's object
     return (tok in HEDGES and not (tok in {"lot", "much"} and busy) and not lacking) or called \
         or (tok in QUANTITIES and before in PERCEIVING) or (pending and tok in HAVING and before in {"not", "t"}) \
         or (tok in QUANTITIES and before == "there" and toks[i - 2:i - 1] in (["is"], ["was"])) \
@@ -880,7 +889,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     reach = i + 1 + (toks[i + 1:i + 2] in (["possibly"], ["really"], ["even"], ["ever"]))  # 'could not possibly be'
     if toks[reach:reach + 1] and toks[reach] in REACHING and {reach + 1, reach + 2, reach + 3} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
-    return (negator(tok) and not (take and (tok in WANTING or (tok in {"no", "zero"} and before in HAVING
+    return (negator(tok) and not (take and (tok in WANTING or (tok in NONE_OF and before in HAVING
                                                                and toks[i + 1:i + 2] != ["business"])))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
@@ -995,7 +1004,7 @@ def _lacking(toks: list[str], i: int) -> bool:
         return True  # "it's a song without any energy", "there isn't a single happy note in it"
     if tok == "on" and before in {"short", "low"}:  # "it's a bit short on energy"
         return True
-    return tok in {"no", "nothing", "not", "zero"} and (there or elided) \
+    return tok in NONE_OF | {"nothing", "not"} and (there or elided) \
         and not (toks[i + 1:i + 2] and toks[i + 1] in {"need", "point", "reason", "business", *ASSERTING})
     # "there's no need for the organ" asks it out
 

@@ -147,9 +147,10 @@ ELIDED = re.compile(r"\s*(?:(?:but|though|just|only|and|yet)\s+)*(?P<hedge>(?:st
 CLAUSE_END = re.compile(r"(?<=[,;.!?])\s*|\s+(?=\b(?:but|though|however)\b)")
 
 
+@functools.lru_cache(maxsize=1024)
 def without_feedback(text: str) -> str:
     """The message without its clauses of praise: "not bad, but make it sombre" asks for sombre, and "not bad"
-    is no feeling of the music's (NRC: positive) to weigh against it."""
+    is no feeling of the music's (NRC: positive) to weigh against it. Cached: the keyword layer asks once per phrase."""
     parts = [part for part in CLAUSE_END.split(text) if part.strip()]
     # a retraction ('no wait', 'actually no') says what goes before it is taken back: the reader needs it
     kept = [not is_feedback(part) or (k + 1 < len(parts) and tuple(t for t in tokens(part) if t.isalpha()) in RETRACTIONS)
