@@ -367,7 +367,8 @@ class Utterance:
     def __init__(self, text: str, toks: list[str] | None = None, take: bool = False):
         self.text = text
         self.words: list[Word] = []
-        self._read(tokens(text) if toks is None else [t.lower() for t in toks], take)
+        self.toks = tokens(text) if toks is None else [t.lower() for t in toks]
+        self._read(self.toks, take)
 
     def _read(self, toks: list[str], take: bool = False) -> None:
         clause, negated, too_left, scale = 0, False, 0, 1.0
@@ -392,8 +393,7 @@ class Utterance:
                 clause, negated, too_left, scale, said, start = clause + 1, False, 0, 1.0, carried, i + 1
                 opened, elided, likened = False, carried is not None, False
                 continue
-            # "less dreamy and more punchy"; a purpose after a wish denied: "not what we want for a wedding"
-            if negated and ((tok in REAFFIRM and before == "and") or (tok == "for" and "what" in toks[start:i - 1])):
+            if negated and _reaffirmed(toks, i, start):
                 negated, scale = False, 1.0
             enough, opens, hedge = _enough(toks, i), _opens_said(toks, i, start), _hedges(toks, i, said == "pending")
             how = before == "how" and any(tuple(toks[i + 1:i + 1 + len(h)]) == h for h in HOW_SAID)
@@ -899,6 +899,21 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
         or (tok == "last" and before == "the" and toks[i + 1:i + 2] in (["thing"], ["things"])) \
         or (tok == "enough" and before == "had" and toks[i + 1:i + 2] not in (["of"], ["with"], [])) \
         or (tok == "from" and {"keep", "stop", "prevent"} & set(toks[max(0, i - 3):i]))  # 'keep it from sounding sad'
+
+
+KNOWING = frozenset({"guess", "guessed", "tell", "know", "knew", "known", "notice", "noticed", "realise", "realised",
+                     "realize", "realized", "hear", "heard"})
+INTENDING = frozenset({"meant", "supposed", "intended"})
+
+
+def _reaffirmed(toks: list[str], i: int, start: int) -> bool:
+    """Whether the token at `i` ends the denial before it in its clause: 'and' then a word of REAFFIRM ("less dreamy
+    and more punchy"); a purpose after a wish denied ("not what we want for a wedding"); what the take is meant to
+    be after a denied knowing ("I'd never have guessed it was meant to be sad": the denial is the guess's, and sad
+    is wanted)."""
+    tok, before = toks[i], toks[i - 1] if i else ""
+    return (tok in REAFFIRM and before == "and") or (tok == "for" and "what" in toks[start:i - 1]) \
+        or (tok in INTENDING and toks[i + 1:i + 2] == ["to"] and bool(KNOWING & set(toks[start:i])))
 
 
 def _lacks(toks: list[str]) -> set[int]:

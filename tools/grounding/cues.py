@@ -27,6 +27,7 @@ def request_table() -> dict[str, Any]:
     return data
 
 
+AFFECT_FIELDS = ("valence", "energy", "tempo")
 MOOD_PULL = 0.6  # a mood named in a request moves valence and energy this share of its offset from the middle
 
 
@@ -96,7 +97,7 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
                     and str(phrase) in ("flat", "sharp"):
                 match = None  # 'in E flat' names a key, not a dull take
             if match is not None and match.sense and cue.get("fault"):
-                match = replace(match, sense=-match.sense) if describing else _remedy(utterance, match)
+                match = _as_fault(utterance, match, describing)
             if match is not None and match.sense:
                 spans.append((name, set(range(match.start, match.end + 1)), match.end - match.start + 1))
                 first = next((c for c in candidates if c[1] == name), None)
@@ -122,12 +123,60 @@ def match_cues(text: str, table: dict[str, dict[str, Any]], describing: bool = F
             continue
         effects = {k: v for k, v in cue.items() if k not in ("words", "fault")}
         word = utterance.words[match.start]
-        turned = "" if match.sense >= 0 else "too much" if word.too else "said of the take" if word.said \
+        turned = "set against" if cue.get("fault") and not describing and _set_against(utterance, match.start) \
+            else "" if match.sense >= 0 else "too much" if word.too else "said of the take" if word.said \
             else "turned down" if word.lowered else "negated" if word.negated else "turned around"
         said = " ".join(w.text for w in utterance.words[match.start:match.end + 1])
-        found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects, turned, said)))
+        found.append((match.start, order, Cue(name, phrase, round(match.sense, 2), effects, turned, said), match.end))
         taken.append((span, size))
-    return [cue for _start, _order, cue in sorted(found, key=lambda f: f[:2])]
+    return _weighed_against(sorted(found, key=lambda f: f[:2]), utterance)
+
+
+def _as_fault(utterance, match, describing: bool):
+    """A fault cue's match: in words describing the music the quality itself; in chat its remedy (_remedy), also
+    where it is denied just after a comma ('mellow, not comatose': the take is comatose, _set_against)."""
+    if describing:
+        return replace(match, sense=-match.sense)
+    remedied = _remedy(utterance, match)
+    if remedied is None and _set_against(utterance, match.start):
+        return replace(match, sense=abs(match.sense))
+    return remedied
+
+
+def _set_against(utterance, start: int) -> bool:
+    """Whether the phrase at `start` follows a bare 'not' just after a comma ('mellow, not comatose'): it is set
+    against what the clause before asked for, as a correction ('faster but not louder' only bounds it)."""
+    words = utterance.words
+    return start >= 2 and words[start - 1].text == "not" and words[start - 2].clause != words[start - 1].clause \
+        and utterance.toks[words[start - 1].at - 1] in {",", ";"}
+
+
+def _weighed_against(found: list[tuple[int, int, Cue, int]], utterance) -> list[Cue]:
+    """The cues, each quality asked for and then set against another ('X, not Y') settled field by field: on the
+    field Y moves most, a bare quality X (where the music should sit) yields to it ('mellow, not comatose' says the
+    take is comatose: more energy, though 'mellow' alone is less; 'upbeat, not manic' is calmer), a comparative
+    (a move asked for: 'calmer, not boring') does not; on Y's lesser fields Y yields to X ('calmer, not slower'
+    is no faster-energy request, only not slower). A fault set against nothing is no cue ('no, not boring')."""
+    out: list[Cue] = []
+    previous: tuple[Cue, int] | None = None
+    for start, _order, cue, end in found:
+        against = _set_against(utterance, start)
+        if cue.turned == "set against" and not (previous and previous[1] == start - 2 and previous[0].scale > 0):
+            previous = None
+            continue
+        if against and previous and previous[1] == start - 2 and previous[0].scale > 0:
+            first, shift = previous[0], {f: cue.effects.get(f, 0.0) * cue.scale for f in AFFECT_FIELDS}
+            main = max(shift, key=lambda f: abs(shift[f]))
+            opposed = {f for f in AFFECT_FIELDS if shift[f] * first.effects.get(f, 0.0) * first.scale < 0}
+            if main in opposed and not any(comparative(w) for w in first.said.split()):
+                # its moods with it: they hold the music where X sits ('moody' is dark), which Y says it passed
+                out[out.index(first)] = replace(first, effects={k: v for k, v in first.effects.items()
+                                                                if k not in (main, "moods")})
+            lesser = opposed - {main}
+            cue = replace(cue, effects={k: v for k, v in cue.effects.items() if k not in lesser})
+        out.append(cue)
+        previous = (cue, end)
+    return out
 
 
 @functools.lru_cache(maxsize=1024)

@@ -155,6 +155,9 @@ def without_feedback(text: str) -> str:
     # a retraction ('no wait', 'actually no') says what goes before it is taken back: the reader needs it
     kept = [not is_feedback(part) or (k + 1 < len(parts) and tuple(t for t in tokens(part) if t.isalpha()) in RETRACTIONS)
             for k, part in enumerate(parts)]
+    for k in range(1, len(parts)):  # 'mellow, not comatose': a fault denied after a request is set against it
+        if not kept[k] and kept[k - 1] and re.match(r"\s*not\s", parts[k].lower()):
+            kept[k] = True
     for k in range(1, len(parts)):  # "it's dreamy, I love it": the clause the praise points back to is praise too
         if not kept[k] and PRAISE_OF_IT.search(parts[k].lower()) and SAID_OF_IT.match(parts[k - 1].lower()):
             kept[k - 1] = False
@@ -514,7 +517,7 @@ class EditChooser:
                 ids.append(f"R{k}")
         density, density_ids = _total(self.cues, "density")
         lineup = [i for i in spec.instruments if i not in removed]
-        options = [o for o in plan.adds if o.value not in removed]
+        options = [o for o in plan.adds if o.value not in removed and not _doubled(o.value, lineup)]
         pref = None
         if options:
             chosen, pref = _pick(options, "instruments", self.prefer, self.weight)
@@ -556,6 +559,17 @@ class EditChooser:
 
 # Which instrument goes first when a line-up thins out: texture, then extra leads and pads; drums and bass last.
 ROLE_KEEP = {"texture": 0, "lead": 1, "pad": 2, "chords": 3, "drums": 4, "bass": 5}
+
+
+# One bass line and one kit: a cue's bass or drums joins no line-up that has one ('a simple groove' on a jazz
+# plan adds no bass guitar beside the upright bass); one asked for by name is the keyword layer's
+SINGLE_ROLES = ("bass", "drums")
+
+
+def _doubled(instrument: str, lineup: list[str]) -> bool:
+    roles = vocabulary().instruments
+    role = roles[instrument]["role"]
+    return role in SINGLE_ROLES and any(roles[i]["role"] == role for i in lineup)
 
 
 def _least_essential(lineup: list[str]) -> str:
