@@ -863,6 +863,13 @@ MENDED = [
     # a groove's bass guitar joins no line-up that has a bass
     ("held_out_105", "jazz", "nothing fancy, just a simple groove",
      lambda b, a: len(a.instruments) < len(b.instruments) and "bass guitar" not in a.instruments),
+    # held_out_106's first run (38/40; one negation inverted): 'doesn't have to be' is a wish denied, not a lack
+    # ('it doesn't have any drive'); a pronoun swapped out is the part named before it
+    ("held_out_106", "rock", "it doesn't have to be this loud", lambda b, a: a.energy < b.energy),
+    ("held_out_106", "rock", "i don't love the organ, swap it for piano",
+     lambda b, a: "organ" not in a.instruments and "piano" in a.instruments),
+    # noticed beside it: drive is the music's push, not a road trip ('it doesn't have any drive' had gone country)
+    ("held_out_106", "jazz", "it doesn't have any drive", lambda b, a: a.energy > b.energy and a.genre == b.genre),
     # the first sweep's last tempo misses: breakneck and pedestrian are tempos, said of the take a complaint
     ("sweep", "jazz", "it's breakneck", lambda b, a: a.tempo_bpm < b.tempo_bpm),
     ("sweep", "jazz", "it's a bit pedestrian", lambda b, a: a.tempo_bpm > b.tempo_bpm),

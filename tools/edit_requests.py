@@ -358,10 +358,7 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
         kept = [_spec_instrument(utterance.words[i].text, spec) or name for i, name in mentions
                 if not utterance.words[i].negated]
         return list(dict.fromkeys(kept))[:6] or None
-    out, into, swap = [], [], None
-    for pattern in (SWAP, BECOME):
-        if not (out and into) and (swap := pattern.search(text)):
-            out, into = _named_instruments(swap.group("out")), _named_instruments(swap.group("in"))
+    out, into, swap = _swapped(text)
     if out and into:
         removed += [_spec_instrument(n, spec) or n for n in out]
         added += into
@@ -394,6 +391,18 @@ def _instruments(text: str, spec: MusicSpec) -> list[str] | None:
     while len(current) > 6:
         current.pop(0)
     return current or None
+
+
+def _swapped(text: str) -> tuple[list[str], list[str], re.Match | None]:
+    """The instruments a swap sends out and brings in (SWAP, BECOME) and its match; a pronoun sent out is the part
+    named last before it ("I don't love the organ, swap it for piano")."""
+    out, into, swap = [], [], None
+    for pattern in (SWAP, BECOME):
+        if not (out and into) and (swap := pattern.search(text)):
+            out, into = _named_instruments(swap.group("out")), _named_instruments(swap.group("in"))
+            if not out and into and re.fullmatch(r"\s*(?:it|them|that|those|this)\s*", swap.group("out")):
+                out = [name for _i, name in _instrument_mentions(text[:swap.start()])][-1:]
+    return out, into, swap
 
 
 def _located(utterance, index: int) -> bool:

@@ -1002,10 +1002,11 @@ def _lacking(toks: list[str], i: int) -> bool:
     if tok in {"hasn't", "hasnt", "haven't", "havent"} or (tok == "t" and before in {"hasn", "haven"}):
         return True
     subject = toks[i - 2] if tok == "t" and i >= 2 else before  # "it doesn t have": the take, not 'we' or 'I'd rather'
-    if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and tok not in {"no", "without"} \
+    if (negator(tok) or split_contraction(before, tok)) and rest and rest[0] in HAVING and rest[1:2] != ["to"] \
+            and tok not in {"no", "without"} \
             and (subject in {"it", "this", "that", "it's", "its", "doesn", "there"}
                  or (tok == "not" and before == "s" and i >= 2 and toks[i - 2] in {"it", "that", "this", "there"})):
-        return True  # "it doesn't have any drive", "it's not got enough energy"
+        return True  # "it doesn't have any drive", "it's not got enough energy" (not "it doesn't have to be loud")
     there = before in {"there's", "theres"} or (before in {"s", "is"} and i >= 2 and toks[i - 2] == "there")
     if tok == "none" and toks[i + 1:i + 2] == ["of"] and PREVIOUS & set(toks[i:]):  # 'none of the warmth of the
         return True  # first take' misses it
