@@ -596,6 +596,19 @@ def test_a_word_that_names_a_scene_only_in_its_phrase_suggests_nothing_alone():
     assert _suggested("yung tavo", suggestive_words(), set()) == [("hip hop", "yung")]  # rap's naming, like 'lil'
 
 
+def test_a_persons_name_on_a_cover_is_no_word_of_the_music():
+    """held_out_57's JUKEBOX WIDOW by Darla Mae Rhodes was lo-fi: 'Rhodes' read as the electric piano."""
+    from tools.grounding.statements import person_words
+
+    assert person_words("Darla Mae Rhodes".split()) == {0, 1, 2}
+    assert person_words("Eddie Marsh Sextet".split()) == {0, 1}  # the ensemble still speaks
+    assert person_words("Summer Rain".split()) == set() and person_words("Jukebox Widow".split()) == set()
+    grey = colour_field(50, 20, 200)
+    singer, piano = prior_of(grey, [("Darla Mae Rhodes", 0.99)]), prior_of(grey, [("rhodes and wurlitzer", 0.99)])
+    cited = [why for p in (singer, piano) for o in p.rank("genre").options for why in o.why if "rhodes" in why]
+    assert cited and all(why in [w for o in piano.rank("genre").options for w in o.why] for why in cited)
+
+
 def test_a_feeling_no_cue_names_moves_energy_in_chat_as_on_a_cover():
     """Words no table holds are read by the NRC lexicon; its emotions now move energy by the weights a cover's
     words use (anger up, sadness down), not valence alone, and the decision cites them."""

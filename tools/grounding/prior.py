@@ -452,10 +452,12 @@ class Prior:
                 and s.detail.get("line") == item.value for w in str(s.detail.get("phrase", "")).lower().split()}
 
     def _word_cues(self) -> None:
-        from tools.grounding.statements import suggestive_words
+        from tools.grounding.statements import person_words, suggestive_words
 
         for item in self.evidence.of_kind("text", "subject", "setting", "style", "mood"):
             text, strength = " ".join(item.detail.get("words") or [str(item.value)]), float(item.confidence or 0.8)
+            if item.kind == "text" and (named := person_words(text.split())):  # 'Darla Mae Rhodes' is a singer, no
+                text = " ".join(w for k, w in enumerate(text.split()) if k not in named)  # Rhodes piano
             stated = self._stated_words(item) if item.kind == "text" else set()
             for target, table in (("genre", suggestive_words()), ("moods", self.assoc["words"]["moods"])):
                 for value, hit in _suggested(text, table, stated if target == "genre" else set(), target == "genre"):

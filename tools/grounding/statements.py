@@ -355,6 +355,40 @@ def music_words(found: list[Statement]) -> frozenset[str]:
     return frozenset(w for s in found if s.field == "instruments" for w in s.phrase.lower().split())
 
 
+@functools.cache
+def census_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The given names and surnames of the 1990 US census (the `names` package's data files, read, not imported),
+    lower case; empty where the package is missing."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("names")
+    if spec is None or spec.origin is None:
+        return frozenset(), frozenset()
+    folder = Path(spec.origin).parent
+
+    def read(*files: str) -> frozenset[str]:
+        return frozenset(line.split()[0].lower() for f in files if (folder / f).exists()
+                         for line in (folder / f).read_text(encoding="ascii").splitlines() if line.strip())
+
+    return read("dist.male.first", "dist.female.first"), read("dist.all.last")
+
+
+def person_words(words: list[str]) -> set[int]:
+    """The places of a person's name in a cover line: two to four words, the first a census given name and one of
+    them a census name that no dictionary holds ('Darla Mae Rhodes', 'Maren Lund'; not 'Summer Rain', whose words
+    are words); each census name of such a line ('Eddie Marsh' of 'Eddie Marsh Sextet', not 'Sextet'). A name says
+    who, not how it sounds: 'Rhodes' there is no electric piano."""
+    from tools.language import in_dictionary
+
+    given, surnames = census_names()
+    words = [w.lower().strip(".,'") for w in words]
+    if not (2 <= len(words) <= 4 and words[0] in given
+            and any((w in given or w in surnames) and not in_dictionary(w) for w in words)):
+        return set()
+    return {k for k, w in enumerate(words) if w in given or w in surnames}
+
+
 def band_name(lines: list[list[str]]) -> tuple[str, int] | None:
     """The name of a band and the line it starts on, as groups have named themselves since the beat groups: "the"
     and a plural noun, two to four words ('THE REVOLVERS', 'The Groove Merchants'), on one line or over two where
