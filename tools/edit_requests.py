@@ -261,6 +261,8 @@ def _mention_spans(text: str) -> tuple[tuple[int, int, str], ...]:
             continue
         for start in range(len(utterance.words)):
             match = utterance.find_at(name, start)
+            if match is not None and name == "keys" and start and utterance.words[start - 1].text in ("major", "minor"):
+                continue  # 'minor keys' are keys of music, not keyboards
             if match is not None and not taken & set(range(match.start, match.end + 1)):
                 taken |= set(range(match.start, match.end + 1))
                 out.append((match.start, match.end, ALIASES.get(name, name)))
@@ -577,7 +579,7 @@ KEY_STEP = re.compile(r"\b(?P<up>raise|higher|lift|up)\s+(?:the\s+)?key\b|\bkey\
                       r"|\b(?P<change>key\s+change)\b|\b(?:lower|drop)\s+(?:the\s+)?key\b(?!\s+to\b)"
                       r"|\bkey\s+(?:down|lower)\b|\blower\s+key\b|\bhigher\s+key\b")
 RELATIVE = re.compile(r"\b(?P<kind>relative|parallel)\s+(?P<mode>major|minor)\b")
-MODE_NOUNS = r"(?:key|mode|tonality|scale|feel|sound|vibe|chords?|harmony|harmonies|progressions?|stuff)"
+MODE_NOUNS = r"(?:keys?|modes?|tonality|scales?|feel|sound|vibe|chords?|harmony|harmonies|progressions?|stuff)"
 ARTICLE_NOT_BEFORE = r"(?:please|instead|then|and|or|but|for|with|now|too|again|thanks|thank|this|that|it|key of)"
 MODE_SAID = {mode: re.compile(rf"\b{mode}\s+{MODE_NOUNS}\b|\b(?:in|to|into|make it|go|keep it|not|be|but|of|less|more|from|avoid)\s+"
                               rf"(?:a\s+)?{mode}\b|^\s*{mode}\s*$") for mode in ("major", "minor")}

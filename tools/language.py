@@ -889,8 +889,8 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     reach = i + 1 + (toks[i + 1:i + 2] in (["possibly"], ["really"], ["even"], ["ever"]))  # 'could not possibly be'
     if toks[reach:reach + 1] and toks[reach] in REACHING and {reach + 1, reach + 2, reach + 3} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
-    return (negator(tok) and not (take and (tok in WANTING or (tok in NONE_OF and before in HAVING
-                                                               and toks[i + 1:i + 2] != ["business"])))) \
+    return (negator(tok) and not (take and (tok in WANTING or (tok in NONE_OF and before in HAVING and toks[i + 1:i + 2]
+                                                               != ["business"] and toks[i - 2:i - 1] != ["we"])))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \
         or (tok in {"on", "with"} and tuple(toks[max(0, i - 2):i]) in LET_UP) \
         or (tok in {"over", "done"} and before in {"i'm", "im", "m", "so", "am", "totally", "kinda", "bit", "little"}
