@@ -130,9 +130,10 @@ def superlative(word: str) -> bool:
 
 def _opens_described(toks: list[str]) -> bool:
     """Whether a message opens on a denial of a quality of the take with its 'it's' elided ('not one bit upbeat',
-    'less than thrilling', 'not the liveliest thing I've heard', 'so sleepy') or ends on a tag question ('slow, isn't
-    it?')."""
+    'less than thrilling', 'not the liveliest thing I've heard', 'so sleepy', 'neither fast nor fun') or ends on a
+    tag question ('slow, isn't it?')."""
     return bool(TAG_QUESTION.search(" ".join(toks))) or toks[:3] in DESCRIBED_DENIALS or toks[:2] in DESCRIBED_DENIALS \
+        or (toks[:1] == ["neither"] and "nor" in toks) \
         or (toks[:2] == ["not", "the"] and len(toks) > 2 and superlative(toks[2])) \
         or (toks[:1] == ["so"] and len(toks) > 1 and toks[1].isalpha() and not comparative(toks[1])
             and toks[1] not in {"much", "many", "make", "let", "let's", "can", "could", "maybe", "now", "then", "yeah"})
@@ -401,7 +402,7 @@ class Utterance:
                                  and not (elided and comparative(tok) and tok not in AS_WRITTEN)) or how)
             opened = opened or (take and opens)
             likened = likened or (said == "pending" and tok in {"like", "giving"})  # 'it feels like a car advert': the whole likeness
-            said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok == "and")
+            said = ("pending" if take and (opens or (said == "pending" and hedge) or (said == "and" and tok in {"and", "nor"})
                                            or (is_said and likened))
                     else "and" if is_said else None)
             hold = i in kept or (negated and tok not in AS_WRITTEN and comparative(tok) and (
@@ -464,7 +465,7 @@ class Utterance:
         # 'something that doesn't drag', 'a take that isn't so boring': what is asked for is described
         described = any(a in {"something", "one", "version", "take", "anything"} and b in {"that", "which"}
                         for a, b in zip(clause, clause[1:]))
-        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause[-4:])) or asked or described
+        return (bool(before) and before[-1] in ("less", "fewer")) or bool(REMEDIES & set(clause[-5:])) or asked or described
 
     def find_at(self, phrase: str, start: int) -> Match | None:
         """The phrase starting exactly at word `start`, or None."""
