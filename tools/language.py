@@ -890,6 +890,7 @@ def _negates(toks: list[str], i: int, start: int, take: bool) -> bool:
     reach = i + 1 + (toks[i + 1:i + 2] in (["possibly"], ["really"], ["even"], ["ever"]))  # 'could not possibly be'
     if toks[reach:reach + 1] and toks[reach] in REACHING and {reach + 1, reach + 2, reach + 3} & _extreme(toks):
         return False  # 'it could not be more boring': as boring as can be, no denial (_extreme)
+    # 'it has no drive' lacks it (asked for); 'can we have no drums' asks them out
     return (negator(tok) and not (take and (tok in WANTING or (tok in NONE_OF and before in HAVING and toks[i + 1:i + 2]
                                                                != ["business"] and toks[i - 2:i - 1] != ["we"])))) \
         or split_contraction(before, tok) or f"{before} {tok}" in NEGATORS or (take and _removes(toks, i, start)) \

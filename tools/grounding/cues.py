@@ -160,11 +160,13 @@ def _weighed_against(found: list[tuple[int, int, Cue, int]], utterance) -> list[
     out: list[Cue] = []
     previous: tuple[Cue, int] | None = None
     for start, _order, cue, end in found:
-        against = _set_against(utterance, start)
-        if cue.turned == "set against" and not (previous and previous[1] == start - 2 and previous[0].scale > 0):
+        # set against the quality just before it, asked for ('mellow' of 'mellow, not comatose')
+        follows = previous is not None and previous[1] == start - 2 and previous[0].scale > 0 \
+            and _set_against(utterance, start)
+        if cue.turned == "set against" and not follows:
             previous = None
             continue
-        if against and previous and previous[1] == start - 2 and previous[0].scale > 0:
+        if follows:
             first, shift = previous[0], {f: cue.effects.get(f, 0.0) * cue.scale for f in AFFECT_FIELDS}
             main = max(shift, key=lambda f: abs(shift[f]))
             opposed = {f for f in AFFECT_FIELDS if shift[f] * first.effects.get(f, 0.0) * first.scale < 0}
