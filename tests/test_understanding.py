@@ -603,6 +603,7 @@ def test_a_persons_name_on_a_cover_is_no_word_of_the_music():
     assert person_words("Darla Mae Rhodes".split()) == {0, 1, 2}
     assert person_words("Eddie Marsh Sextet".split()) == {0, 1}  # the ensemble still speaks
     assert person_words("Summer Rain".split()) == set() and person_words("Jukebox Widow".split()) == set()
+    assert person_words("Yung Tavo".split()) == set()  # rap's naming, read by the tables, is no census licence
     grey = colour_field(50, 20, 200)
     singer, piano = prior_of(grey, [("Darla Mae Rhodes", 0.99)]), prior_of(grey, [("rhodes and wurlitzer", 0.99)])
     cited = [why for p in (singer, piano) for o in p.rank("genre").options for why in o.why if "rhodes" in why]

@@ -374,18 +374,24 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
     return read("dist.male.first", "dist.female.first"), read("dist.all.last")
 
 
+@functools.cache
+def _table_words() -> frozenset[str]:
+    """The one-word phrases of the genres' scene vocabulary and the genre names, lower case."""
+    return frozenset(str(w).lower() for words in suggestive_words().values() for w in words) | frozenset(genre_names())
+
+
 def person_words(words: list[str]) -> set[int]:
     """The places of a person's name in a cover line: two to four words, the first a census given name and one of
-    them a census name that no dictionary holds ('Darla Mae Rhodes', 'Maren Lund'; not 'Summer Rain', whose words
-    are words); each census name of such a line ('Eddie Marsh' of 'Eddie Marsh Sextet', not 'Sextet'). A name says
-    who, not how it sounds: 'Rhodes' there is no electric piano."""
+    them a census name that neither a dictionary nor the genre tables hold ('Darla Mae Rhodes', 'Maren Lund'; not
+    'Summer Rain', whose words are words, nor 'Yung Tavo'); each census name of such a line ('Eddie Marsh' of
+    'Eddie Marsh Sextet', not 'Sextet'). A name says who, not how it sounds: 'Rhodes' there is no electric piano."""
     from tools.language import in_dictionary
 
     given, surnames = census_names()
     words = [w.lower().strip(".,'") for w in words]
     if not (2 <= len(words) <= 4 and words[0] in given
-            and any((w in given or w in surnames) and not in_dictionary(w) for w in words)):
-        return set()
+            and any((w in given or w in surnames) and not in_dictionary(w) and w not in _table_words() for w in words)):
+        return set()  # a stage name's marker the tables read licenses none ('Yung Tavo' is rap's naming)
     return {k for k, w in enumerate(words) if w in given or w in surnames}
 
 
