@@ -415,7 +415,9 @@ def _run_together_music() -> dict[str, tuple[str, ...]]:
     """Every music phrase of AlbumGen's tables (genres, subgenres, idiom words) of five letters or more as OCR
     returns it without its spaces, with its words: 'bossanova' -> ('bossa', 'nova'), 'blackgaze' ->
     ('blackgaze',). Longest first, then alphabetical: the same split in every process (a set's order is not)."""
-    joined = {p.replace(" ", ""): tuple(p.split()) for p in _music_phrases() if re.fullmatch(r"[a-z][a-z ]*", p)}
+    from tools.grounding.statements import music_phrases
+
+    joined = {p.replace(" ", ""): tuple(p.split()) for p in music_phrases() if re.fullmatch(r"[a-z][a-z ]*", p)}
     return dict(sorted(((k, v) for k, v in joined.items() if len(k) >= 5), key=lambda kv: (-len(kv[0]), kv[0])))
 
 
@@ -455,19 +457,12 @@ SUFFIXES = frozenset({"less", "ness", "able", "ible", "ful", "ment", "ship", "ho
 
 
 @functools.cache
-def _music_phrases() -> frozenset[str]:
-    """The phrases that state or suggest a genre (associations.yaml `statements` genres and subgenres, the
-    genre tree's names, `words` genres and the instruments they name), lower case."""
-    from tools.grounding.statements import genre_names, suggestive_words
-
-    return frozenset(p.lower() for phrases in suggestive_words().values() for p in phrases) | set(genre_names())
-
-
-@functools.cache
 def _music_words() -> frozenset[str]:
     """The one-word music phrases: 'trance', 'hardstyle', 'whiskey'; not the parts of longer ones ('black' of
     'black metal')."""
-    return frozenset(p for p in _music_phrases() if " " not in p)
+    from tools.grounding.statements import music_phrases
+
+    return frozenset(p for p in music_phrases() if " " not in p)
 
 
 def _split_rare(token: str, counts: dict[str, float]) -> list[str]:

@@ -375,9 +375,10 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
 
 
 @functools.cache
-def _table_words() -> frozenset[str]:
-    """The one-word phrases of the genres' scene vocabulary and the genre names, lower case."""
-    return frozenset(str(w).lower() for words in suggestive_words().values() for w in words) | frozenset(genre_names())
+def music_phrases() -> frozenset[str]:
+    """The phrases that state or suggest a genre (associations.yaml `statements` genres and subgenres, the
+    genre tree's names, `words` genres and the instruments they name), lower case."""
+    return frozenset(p.lower() for phrases in suggestive_words().values() for p in phrases) | set(genre_names())
 
 
 def person_words(words: list[str]) -> set[int]:
@@ -390,7 +391,7 @@ def person_words(words: list[str]) -> set[int]:
     given, surnames = census_names()
     words = [w.lower().strip(".,'") for w in words]
     if not (2 <= len(words) <= 4 and words[0] in given
-            and any((w in given or w in surnames) and not in_dictionary(w) and w not in _table_words() for w in words)):
+            and any((w in given or w in surnames) and not in_dictionary(w) and w not in music_phrases() for w in words)):
         return set()  # a stage name's marker the tables read licenses none ('Yung Tavo' is rap's naming)
     return {k for k, w in enumerate(words) if w in given or w in surnames}
 
